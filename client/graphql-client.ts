@@ -1,0 +1,133 @@
+// A small GraphQL client for the CLI and the agent: HTTP POST for queries and mutations (through
+// corporate proxies: undici's EnvHttpProxyAgent honours HTTPS_PROXY / NO_PROXY), graphql-ws for
+// subscriptions. Errors come back as FluxoError with the server's (or proxy's) code.
+import { EnvHttpProxyAgent, fetch, type Dispatcher } from 'undici';
+import { createClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { FluxoError, type ErrorCode } from '../common/errors.js';
+
+export interface GraphQLClientOptions {
+  /** The proxy's GraphQL URL, e.g. `http://127.0.0.1:4000/graphql`. */
+  apiUrl: string;
+  /** Bearer token. */
+  token: string;
+  /** Per-request timeout in milliseconds. @default 60000 */
+  timeoutMs?: number;
+  /** Custom dispatcher (tests, custom CA). @default an EnvHttpProxyAgent */
+  dispatcher?: Dispatcher;
+}
+
+interface GraphQLErrorShape {
+  message: string;
+  extensions?: { code?: string; details?: unknown };
+}
+
+/** Thrown for transport failures (connection refused, timeout): the request may be retried. */
+export class TransportError extends Error {
+  override name = 'TransportError';
+}
+
+export class GraphQLClient {
+  readonly apiUrl: string;
+  readonly #token: string;
+  readonly #timeoutMs: number;
+  readonly #dispatcher: Dispatcher;
+  #ws: WsClient | undefined;
+
+  constructor(options: GraphQLClientOptions) {
+    if (!options.apiUrl) throw new TypeError('apiUrl is required');
+    this.apiUrl = options.apiUrl;
+    this.#token = options.token;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#dispatcher = options.dispatcher ?? new EnvHttpProxyAgent();
+  }
+
+  /**
+   * Runs a query or mutation and returns `data`. Throws FluxoError (with the first error's code)
+   * when the answer carries errors, TransportError when no answer came.
+   */
+  async request<T>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs);
+    let response;
+    try {
+      response = await fetch(this.apiUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` },
+        body: JSON.stringify({ query, variables }),
+        dispatcher: this.#dispatcher,
+        // `signal` lets a caller abandon a request (the agent's long-poll claim when it stops).
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+      });
+    } catch (error) {
+      throw new TransportError(`cannot reach ${this.apiUrl}: ${(error as Error).message}`, { cause: error });
+    }
+    const text = await response.text();
+    let body: { data?: T; errors?: GraphQLErrorShape[] };
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      if (response.status >= 500) throw new TransportError(`${this.apiUrl} answered HTTP ${response.status}`, { cause: error });
+      throw new FluxoError('INTERNAL_SERVER_ERROR', `${this.apiUrl} answered HTTP ${response.status} with a body that is not JSON`);
+    }
+    const first = body.errors?.[0];
+    if (first) {
+      const code = (first.extensions?.code ?? 'INTERNAL_SERVER_ERROR') as ErrorCode;
+      if (code === 'SERVICE_UNAVAILABLE') throw new TransportError(first.message);
+      throw new FluxoError(code, first.message, { details: first.extensions?.details });
+    }
+    if (body.data === undefined) throw new FluxoError('INTERNAL_SERVER_ERROR', `${this.apiUrl} answered HTTP ${response.status} without data`);
+    return body.data;
+  }
+
+  /** Subscribes over graphql-ws; calls `onData` per event until the returned function is called or the stream ends. */
+  subscribe<T>(
+    query: string,
+    variables: Record<string, unknown>,
+    handlers: { onData: (data: T) => void; onError: (error: Error) => void; onComplete?: () => void },
+  ): () => void {
+    const token = this.#token;
+    this.#ws ??= createClient({
+      url: this.apiUrl.replace(/^http/, 'ws'),
+      webSocketImpl: class extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { headers: { authorization: `Bearer ${token}` } });
+        }
+      },
+      lazy: true,
+      retryAttempts: 0,
+    });
+    return this.#ws.subscribe<T>(
+      { query, variables },
+      {
+        next: (result) => {
+          const first = (result.errors as GraphQLErrorShape[] | undefined)?.[0];
+          if (first) handlers.onError(new FluxoError((first.extensions?.code ?? 'INTERNAL_SERVER_ERROR') as ErrorCode, first.message));
+          else if (result.data) handlers.onData(result.data as T);
+        },
+        error: (error) => {
+          const reason = error instanceof Error ? error : new TransportError(describeClose(error));
+          handlers.onError(reason);
+        },
+        complete: () => handlers.onComplete?.(),
+      },
+    );
+  }
+
+  /** Closes the WebSocket, if one was opened. */
+  async close(): Promise<void> {
+    await this.#ws?.dispose();
+    this.#ws = undefined;
+  }
+}
+
+function describeClose(event: unknown): string {
+  if (event && typeof event === 'object' && 'code' in event) {
+    const { code, reason } = event as { code: number; reason?: string };
+    return `subscription closed (${code}${reason ? `: ${reason}` : ''})`;
+  }
+  return 'subscription failed';
+}

@@ -1,0 +1,74 @@
+// The identity the auth proxy hands to the server. The proxy verifies the caller's bearer token,
+// then forwards the request with this identity in a short-lived header it signs with a secret
+// only the proxy and the server share. The server refuses every request without a valid one, so
+// a request sent straight to the server's port, or with a header forged by a client, gets nowhere.
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { FluxoError } from './errors.js';
+
+/** Header that carries the signed identity from proxy to server. Clients' copies are stripped. */
+export const IDENTITY_HEADER = 'x-fluxo-identity';
+/** Header with the proxy-assigned request id, for logs and audit. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+export const roles = ['admin', 'developer', 'viewer', 'agent'] as const;
+/** What a caller may do; see docs/security.md. */
+export type Role = (typeof roles)[number];
+
+/** A verified caller. `tenant` confines every read and write the caller makes. */
+export interface Identity {
+  subject: string;
+  tenant: string;
+  role: Role;
+}
+
+const ISSUER = 'fluxo-auth-proxy';
+const AUDIENCE = 'fluxo-server';
+/** Long enough for a long-poll to be accepted, short enough that a captured header is useless soon. @default 60 */
+const LIFETIME_SECONDS = 60;
+
+function keyOf(secret: Uint8Array): Uint8Array {
+  if (secret.byteLength < 32) throw new TypeError('the identity secret must be at least 32 bytes');
+  return secret;
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (roles as readonly string[]).includes(value);
+}
+
+/** Signs an identity for the identity header (proxy side). */
+export async function signIdentity(identity: Identity, secret: Uint8Array): Promise<string> {
+  return new SignJWT({ tenant: identity.tenant, role: identity.role })
+    .setProtectedHeader({ alg: 'HS256', typ: 'fluxo-identity+jwt' })
+    .setSubject(identity.subject)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${LIFETIME_SECONDS}s`)
+    .sign(keyOf(secret));
+}
+
+/** Verifies an identity header (server side). Throws FluxoError IDENTITY_MISSING on any failure. */
+export async function verifyIdentity(header: string | undefined, secret: Uint8Array): Promise<Identity> {
+  if (!header) {
+    throw new FluxoError('IDENTITY_MISSING', 'this server only accepts requests through the fluxo auth proxy (no identity header)');
+  }
+  try {
+    const { payload } = await jwtVerify(header, keyOf(secret), {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      typ: 'fluxo-identity+jwt',
+      requiredClaims: ['exp', 'sub'],
+      clockTolerance: 5,
+    });
+    const { tenant, role, sub } = payload;
+    if (typeof tenant !== 'string' || !tenant || !isRole(role) || typeof sub !== 'string') {
+      throw new FluxoError('IDENTITY_MISSING', 'the identity header lacks tenant, role or subject');
+    }
+    return { subject: sub, tenant, role };
+  } catch (error) {
+    if (error instanceof FluxoError) throw error;
+    const why = error instanceof joseErrors.JOSEError ? error.code : 'malformed';
+    throw new FluxoError('IDENTITY_MISSING', `the identity header is not valid (${why}); send requests through the fluxo auth proxy`, { cause: error });
+  }
+}

@@ -1,0 +1,1123 @@
+import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { FlowRecord, FlowVersionRecord, FlowRunRecord, TaskRunRecord, AgentRecord, ProjectRecord, LogRecord, StateTransitionRecord } from '../../server/store/records.js';
+import type { GraphQLContext } from '../../server/graphql/context.js';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = T | null | undefined;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** An instant, as an ISO-8601 string in UTC with milliseconds (`2026-11-26T09:05:52.123Z`). */
+  DateTime: { input: string; output: number | string; }
+  /** Any JSON value (parameters, JSON Schemas). */
+  JSON: { input: unknown; output: unknown; }
+};
+
+/** A daemon that claims and runs flow runs for a tenant. */
+export type Agent = {
+  __typename?: 'Agent';
+  /** How many runs it runs at once. */
+  concurrency: Scalars['Int']['output'];
+  /** When it first registered. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** Labels it claims by. */
+  labels: Array<Scalars['String']['output']>;
+  /** Last time it called the server (database time). */
+  lastSeenAt: Scalars['DateTime']['output'];
+  /** Name, unique within the tenant. */
+  name: Scalars['String']['output'];
+  /** Whether it was seen within the online window (3 lease periods). */
+  online: Scalars['Boolean']['output'];
+};
+
+/** A page of agents. */
+export type AgentConnection = {
+  __typename?: 'AgentConnection';
+  /** Agents on this page. */
+  nodes: Array<Agent>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** Long-poll for due runs. */
+export type ClaimFlowRunsInput = {
+  /** The agent's id from `registerAgent`. */
+  agentId: Scalars['ID']['input'];
+  /** How many runs at most (free slots). */
+  max: Scalars['Int']['input'];
+  /** Milliseconds to wait for work when none is due (0-30000). */
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A run handed to an agent, with what it needs to fetch, verify and run the code. */
+export type ClaimedFlowRun = {
+  __typename?: 'ClaimedFlowRun';
+  /** The run. */
+  flowRun: FlowRun;
+  /** When the lease expires unless renewed (database time). */
+  leaseExpiresAt: Scalars['DateTime']['output'];
+  /** Opaque lease token; required on every write for this run. */
+  leaseToken: Scalars['String']['output'];
+};
+
+/** What `createFlowRun` needs. */
+export type CreateFlowRunInput = {
+  /** The flow by id... */
+  flowId?: InputMaybe<Scalars['ID']['input']>;
+  /** Flow name, with `project`. */
+  flowName?: InputMaybe<Scalars['String']['input']>;
+  /** A specific version id; default: the latest. */
+  flowVersionId?: InputMaybe<Scalars['ID']['input']>;
+  /** Creating twice with the same key returns the first run. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Labels; default: the version's default labels. */
+  labels?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Parameters; validated (and coerced: `"3"` becomes `3` for an integer) against the version's schema. */
+  parameters?: InputMaybe<Scalars['JSON']['input']>;
+  /** Claim priority; default 0. */
+  priority?: InputMaybe<Scalars['Int']['input']>;
+  /** ... or by project and name (`project` defaults to `production`). */
+  project?: InputMaybe<Scalars['String']['input']>;
+  /** When it is due; default now. */
+  scheduledAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * Stable error codes, found in `errors[].extensions.code`. Clients switch on these; the
+ * message is for people and may change.
+ */
+export type ErrorCode =
+  /** An argument is malformed or out of range; the message names it. */
+  | 'BAD_USER_INPUT'
+  /** The caller's role may not perform this operation. */
+  | 'FORBIDDEN'
+  /** The request is not valid GraphQL syntax. */
+  | 'GRAPHQL_PARSE_FAILED'
+  /** The request does not validate against this schema. */
+  | 'GRAPHQL_VALIDATION_FAILED'
+  /** The idempotency key was already used with different arguments. */
+  | 'IDEMPOTENCY_CONFLICT'
+  /** The request reached the server without a valid proxy-signed identity (sent around the proxy, or forged). */
+  | 'IDENTITY_MISSING'
+  /** The requested state transition is not allowed from the run's current state. */
+  | 'ILLEGAL_TRANSITION'
+  /** An unexpected failure in the server. The message carries a request id to find it in the server log. */
+  | 'INTERNAL_SERVER_ERROR'
+  /** Flow-run parameters do not match the flow version's parameter schema; `extensions.details` lists the violations. */
+  | 'INVALID_PARAMETERS'
+  /** The caller's lease on the run is gone (expired, or the run was reclaimed). An agent must stop the run's child. */
+  | 'LEASE_LOST'
+  /** No such object in the caller's tenant. Objects of other tenants answer exactly like this. */
+  | 'NOT_FOUND'
+  /** The request body exceeds the size limit. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** The server or its database is temporarily unavailable; retry with backoff. */
+  | 'SERVICE_UNAVAILABLE'
+  /** The bearer token's `exp` is in the past. */
+  | 'TOKEN_EXPIRED'
+  /** The bearer token is malformed, badly signed, or fails a claim check (iss, aud, alg, role). */
+  | 'TOKEN_INVALID'
+  /** No bearer token was sent to the proxy. */
+  | 'TOKEN_MISSING'
+  /** The run changed since the caller read it (`expectedVersion` is stale). Read it again. */
+  | 'VERSION_CONFLICT';
+
+/** A named pipeline. Its code lives in versions. */
+export type Flow = {
+  __typename?: 'Flow';
+  /** When the flow was first registered. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** The newest version. */
+  latestVersion: FlowVersion;
+  /** Name, unique within its project. */
+  name: Scalars['String']['output'];
+  /** The project the flow belongs to. */
+  project: Project;
+  /** All versions, newest first. */
+  versions: FlowVersionConnection;
+};
+
+
+/** A named pipeline. Its code lives in versions. */
+export type FlowVersionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A page of flows. */
+export type FlowConnection = {
+  __typename?: 'FlowConnection';
+  /** The flows on this page. */
+  nodes: Array<Flow>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** One execution of a flow version. */
+export type FlowRun = {
+  __typename?: 'FlowRun';
+  /** The agent holding (or last holding) the run. */
+  agent: Maybe<Agent>;
+  /** Attempt number, starting at 1; flow-level retries increment it. */
+  attempt: Scalars['Int']['output'];
+  /** When it was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** When it reached a final state. */
+  endedAt: Maybe<Scalars['DateTime']['output']>;
+  /** The child's exit code, when it exited. */
+  exitCode: Maybe<Scalars['Int']['output']>;
+  /** The flow. */
+  flow: Flow;
+  /** The version that runs. */
+  flowVersion: FlowVersion;
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** The key the run was created with, if any. */
+  idempotencyKey: Maybe<Scalars['String']['output']>;
+  /** Routing labels. An agent takes the run only if its labels are a superset; a run without labels only goes to an agent without labels. */
+  labels: Array<Scalars['String']['output']>;
+  /** Log lines, oldest first. */
+  logs: LogConnection;
+  /** Validated parameters, with defaults applied. */
+  parameters: Scalars['JSON']['output'];
+  /** Higher runs are claimed first among due runs. */
+  priority: Scalars['Int']['output'];
+  /** When the run is due. */
+  scheduledAt: Scalars['DateTime']['output'];
+  /** The signal that ended the child, when one did. */
+  signal: Maybe<Scalars['String']['output']>;
+  /** When the child started running the flow (latest attempt). */
+  startedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Current state. */
+  state: FlowRunStateType;
+  /** Every transition of the run, oldest first. */
+  stateHistory: Array<StateTransition>;
+  /** Human-readable message of the latest transition. */
+  stateMessage: Maybe<Scalars['String']['output']>;
+  /** Why the run is in its state (`integrity`, `lease-expired`, `timeout`, `exit-code`, `signal`, `load-error`, `cancelled`), or null. */
+  stateReason: Maybe<Scalars['String']['output']>;
+  /** Task runs, in the order they started. */
+  taskRuns: Array<TaskRun>;
+  /** Increments on every write; pass it as `expectedVersion` for compare-and-set. */
+  version: Scalars['Int']['output'];
+  /** For a Scheduled run whose time has passed: why it still waits. */
+  waitReason: Maybe<Scalars['String']['output']>;
+};
+
+
+/** One execution of a flow version. */
+export type FlowRunLogsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A page of flow runs. */
+export type FlowRunConnection = {
+  __typename?: 'FlowRunConnection';
+  /** The runs on this page. */
+  nodes: Array<FlowRun>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** Filters for `flowRuns`; all given filters must hold. */
+export type FlowRunFilter = {
+  /** Only runs created at or after this instant. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only runs created before this instant. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only runs of this flow id. */
+  flowId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only runs that carry this label. */
+  label?: InputMaybe<Scalars['String']['input']>;
+  /** Only runs in one of these states. */
+  states?: InputMaybe<Array<FlowRunStateType>>;
+};
+
+/** A flow run's state changed. */
+export type FlowRunStateEvent = {
+  __typename?: 'FlowRunStateEvent';
+  /** The run after the change. */
+  flowRun: FlowRun;
+};
+
+/** The ten states of a flow run. See docs/states.md for the transition table. */
+export type FlowRunStateType =
+  /** Final: cancelled by a user. */
+  | 'CANCELLED'
+  /** A cancellation was requested; the agent is stopping the child. */
+  | 'CANCELLING'
+  /** Final unless flow-level retries remain: the agent or the child disappeared (lease expired), or the code could not be loaded. */
+  | 'CRASHED'
+  /** Final unless flow-level retries remain: the flow threw or its process exited non-zero. */
+  | 'FAILED'
+  /** A task failed and waits for its next attempt (task runs only). */
+  | 'RETRYING'
+  /** The child process runs the flow. */
+  | 'RUNNING'
+  /** Waiting for its scheduled time, a matching agent, or a free concurrency slot. */
+  | 'SCHEDULED'
+  /** Claimed by an agent, which holds a lease; the child process is being prepared. */
+  | 'SUBMITTED'
+  /** Final: the flow returned. */
+  | 'SUCCESS'
+  /** Final unless flow-level retries remain: the flow or a task exceeded its timeout. */
+  | 'TIMED_OUT';
+
+/** One registration of a flow's code: where the bundle lives and what it declares. */
+export type FlowVersion = {
+  __typename?: 'FlowVersion';
+  /** Hash over the bundle digest and the declared settings; registering the same hash again creates nothing. */
+  contentHash: Scalars['String']['output'];
+  /** When the version was registered. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Labels every run of this version gets unless the run sets its own. */
+  defaultLabels: Array<Scalars['String']['output']>;
+  /** The flow's description. */
+  description: Maybe<Scalars['String']['output']>;
+  /** The module export that holds this flow. */
+  entrypoint: Scalars['String']['output'];
+  /** The flow this version belongs to. */
+  flow: Flow;
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** 1 for the first registration, then 2, 3, ... */
+  number: Scalars['Int']['output'];
+  /** JSON Schema (draft 2020-12) of the flow's parameters. */
+  parameterSchema: Scalars['JSON']['output'];
+  /** Flow-level retries after a Failed, Crashed or TimedOut attempt. */
+  retries: Scalars['Int']['output'];
+  /** Seconds between a failed attempt and the next. */
+  retryDelaySeconds: Scalars['Int']['output'];
+  /** Hex sha256 of the bundle's bytes; agents verify it before running. */
+  sha256: Scalars['String']['output'];
+  /** The bundle's size in bytes; agents verify it before running. */
+  size: Scalars['Int']['output'];
+  /** Where the bundle lives: `file:///...` or `gs://bucket/object`. The server never reads it. */
+  storageUri: Scalars['String']['output'];
+  /** Seconds the whole run may take; null means no limit. */
+  timeoutSeconds: Maybe<Scalars['Int']['output']>;
+};
+
+/** A page of flow versions. */
+export type FlowVersionConnection = {
+  __typename?: 'FlowVersionConnection';
+  /** The versions on this page. */
+  nodes: Array<FlowVersion>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** Heartbeat: renew leases, learn about cancellations. */
+export type HeartbeatInput = {
+  /** The agent. */
+  agentId: Scalars['ID']['input'];
+  /** Every lease it holds. */
+  leases: Array<LeaseInput>;
+};
+
+/** What the server says to a heartbeat. */
+export type HeartbeatPayload = {
+  __typename?: 'HeartbeatPayload';
+  /** Runs a user asked to cancel: stop their children, then report CANCELLED. */
+  cancelling: Array<Scalars['ID']['output']>;
+  /** New expiry of the renewed leases. */
+  leaseExpiresAt: Scalars['DateTime']['output'];
+  /** Runs whose leases are gone: stop their children now. */
+  lost: Array<Scalars['ID']['output']>;
+  /** Runs whose leases were renewed. */
+  renewed: Array<Scalars['ID']['output']>;
+};
+
+/** Who is calling, as the proxy verified it. */
+export type Identity = {
+  __typename?: 'Identity';
+  /** The caller's role. */
+  role: Role;
+  /** The token's subject (a person, a CI job or an agent). */
+  subject: Scalars['String']['output'];
+  /** The tenant (agency) every read and write of this caller is confined to. */
+  tenant: Scalars['String']['output'];
+};
+
+/** A lease the agent holds. */
+export type LeaseInput = {
+  /** The run. */
+  flowRunId: Scalars['ID']['input'];
+  /** Its lease token. */
+  leaseToken: Scalars['String']['input'];
+};
+
+/** A page of log lines. */
+export type LogConnection = {
+  __typename?: 'LogConnection';
+  /** Lines on this page. */
+  nodes: Array<LogLine>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** Log severity. */
+export type LogLevel =
+  /** Debug. */
+  | 'DEBUG'
+  /** Error. */
+  | 'ERROR'
+  /** Info. */
+  | 'INFO'
+  /** Warning. */
+  | 'WARNING';
+
+/** One log line of a flow run. */
+export type LogLine = {
+  __typename?: 'LogLine';
+  /** The run. */
+  flowRunId: Scalars['ID']['output'];
+  /** Monotonic id; use as a cursor. */
+  id: Scalars['ID']['output'];
+  /** Severity. */
+  level: LogLevel;
+  /** The text. */
+  message: Scalars['String']['output'];
+  /** `logger`, `stdout` or `stderr`. */
+  stream: Scalars['String']['output'];
+  /** Key of the task run that wrote it, or null for flow-level lines. */
+  taskRunKey: Maybe<Scalars['String']['output']>;
+  /** When the child wrote it (agent clock). */
+  timestamp: Scalars['DateTime']['output'];
+};
+
+/** One log line as an agent sends it. */
+export type LogLineInput = {
+  /** Severity. */
+  level: LogLevel;
+  /** Text (at most 32 KiB; longer lines are cut). */
+  message: Scalars['String']['input'];
+  /** `logger`, `stdout` or `stderr`. */
+  stream: Scalars['String']['input'];
+  /** Task run key, or null. */
+  taskRunKey?: InputMaybe<Scalars['String']['input']>;
+  /** When it was written. */
+  timestamp: Scalars['DateTime']['input'];
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Cancel a run (developer, admin): Scheduled becomes Cancelled; Submitted or Running becomes Cancelling. */
+  cancelFlowRun: FlowRun;
+  /** Claim due runs matching the agent's labels, waiting up to `waitMs` (agent). */
+  claimFlowRuns: Array<ClaimedFlowRun>;
+  /** Create a flow run (developer, admin). */
+  createFlowRun: FlowRun;
+  /** Renew leases and learn about cancellations (agent). */
+  heartbeat: HeartbeatPayload;
+  /** Register or update the calling agent (agent). */
+  registerAgent: Agent;
+  /** Record a flow version (developer, admin). Idempotent on the content hash. */
+  registerFlow: RegisterFlowPayload;
+  /** Compare-and-set a run's state under a lease (agent). */
+  setFlowRunState: FlowRun;
+  /** Record task run states under a lease (agent). Returns how many were recorded. */
+  setTaskRunStates: Scalars['Int']['output'];
+  /** Append log lines under a lease (agent). Returns how many were stored. */
+  writeLogs: Scalars['Int']['output'];
+};
+
+
+export type MutationCancelFlowRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationClaimFlowRunsArgs = {
+  input: ClaimFlowRunsInput;
+};
+
+
+export type MutationCreateFlowRunArgs = {
+  input: CreateFlowRunInput;
+};
+
+
+export type MutationHeartbeatArgs = {
+  input: HeartbeatInput;
+};
+
+
+export type MutationRegisterAgentArgs = {
+  input: RegisterAgentInput;
+};
+
+
+export type MutationRegisterFlowArgs = {
+  input: RegisterFlowInput;
+};
+
+
+export type MutationSetFlowRunStateArgs = {
+  input: SetFlowRunStateInput;
+};
+
+
+export type MutationSetTaskRunStatesArgs = {
+  input: SetTaskRunStatesInput;
+};
+
+
+export type MutationWriteLogsArgs = {
+  input: WriteLogsInput;
+};
+
+/** Cursor-based page information. */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** Pass as `after` to get the next page; null on an empty page. */
+  endCursor: Maybe<Scalars['String']['output']>;
+  /** Whether another page follows. */
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+/** A folder of flows inside a tenant (`production`, `staging`). */
+export type Project = {
+  __typename?: 'Project';
+  /** When the project was first used. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** Unique name within the tenant. */
+  name: Scalars['String']['output'];
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** Agents of the caller's tenant, by name. */
+  agents: AgentConnection;
+  /** One flow by id, or by project and name. */
+  flow: Maybe<Flow>;
+  /** One flow run. */
+  flowRun: Maybe<FlowRun>;
+  /** Flow runs, newest first. */
+  flowRuns: FlowRunConnection;
+  /** One flow version. */
+  flowVersion: Maybe<FlowVersion>;
+  /** Flows of the caller's tenant, by name. */
+  flows: FlowConnection;
+  /** Projects of the caller's tenant. */
+  projects: Array<Project>;
+  /** Who the server thinks the caller is. */
+  viewer: Identity;
+};
+
+
+export type QueryAgentsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryFlowArgs = {
+  id?: InputMaybe<Scalars['ID']['input']>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  project?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryFlowRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryFlowRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<FlowRunFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryFlowVersionArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryFlowsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  project?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** What an agent declares when it starts. */
+export type RegisterAgentInput = {
+  /** Runs at once. Default 1. */
+  concurrency?: InputMaybe<Scalars['Int']['input']>;
+  /** Routing labels. */
+  labels: Array<Scalars['String']['input']>;
+  /** Name, unique within the tenant; registering again updates labels and concurrency. */
+  name: Scalars['String']['input'];
+};
+
+/** What `registerFlow` records. The bundle must already be uploaded to `storageUri`. */
+export type RegisterFlowInput = {
+  /** Default routing labels. */
+  defaultLabels?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Description. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Export that holds the flow. */
+  entrypoint: Scalars['String']['input'];
+  /** Flow name (letters, digits, `-`, `_`, `.`; at most 100). */
+  name: Scalars['String']['input'];
+  /** JSON Schema of the parameters; defaults to an object with no required properties. */
+  parameterSchema?: InputMaybe<Scalars['JSON']['input']>;
+  /** Project name; created on first use. */
+  project: Scalars['String']['input'];
+  /** Flow-level retries. Default 0. */
+  retries?: InputMaybe<Scalars['Int']['input']>;
+  /** Seconds between attempts. Default 10. */
+  retryDelaySeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** Hex sha256 of the bundle. */
+  sha256: Scalars['String']['input'];
+  /** Bundle size in bytes. */
+  size: Scalars['Int']['input'];
+  /** Where the bundle lives: `file:///...` or `gs://bucket/object`. */
+  storageUri: Scalars['String']['input'];
+  /** Run timeout in seconds; null for none. */
+  timeoutSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** The outcome of `registerFlow`. */
+export type RegisterFlowPayload = {
+  __typename?: 'RegisterFlowPayload';
+  /** False when nothing changed and the existing version was returned. */
+  created: Scalars['Boolean']['output'];
+  /** The new version, or the existing one with the same content hash. */
+  flowVersion: FlowVersion;
+};
+
+/** Roles the proxy can put in an identity. */
+export type Role =
+  /** Everything in its tenant. */
+  | 'ADMIN'
+  /** Register as an agent, claim runs, report states, logs and heartbeats. */
+  | 'AGENT'
+  /** Register flows, create and cancel runs, read everything in its tenant. */
+  | 'DEVELOPER'
+  /** Read everything in its tenant. */
+  | 'VIEWER';
+
+/** A state an agent reports for a run. */
+export type SetFlowRunStateInput = {
+  /** The child's exit code. */
+  exitCode?: InputMaybe<Scalars['Int']['input']>;
+  /** The run's `version` as the caller last saw it. */
+  expectedVersion: Scalars['Int']['input'];
+  /** The run. */
+  flowRunId: Scalars['ID']['input'];
+  /** The lease token from the claim. */
+  leaseToken: Scalars['String']['input'];
+  /** Message. */
+  message?: InputMaybe<Scalars['String']['input']>;
+  /** Reason code (see FlowRun.stateReason). */
+  reason?: InputMaybe<Scalars['String']['input']>;
+  /** The signal that ended the child. */
+  signal?: InputMaybe<Scalars['String']['input']>;
+  /** The new state. */
+  state: FlowRunStateType;
+};
+
+/** A batch of task run states. */
+export type SetTaskRunStatesInput = {
+  /** The run. */
+  flowRunId: Scalars['ID']['input'];
+  /** The lease token. */
+  leaseToken: Scalars['String']['input'];
+  /** Changes, in the order they happened. */
+  states: Array<TaskRunStateInput>;
+};
+
+/** A recorded transition. */
+export type StateTransition = {
+  __typename?: 'StateTransition';
+  /** Who made it: `user:<subject>`, `agent:<name>`, `server:<service>`. */
+  actor: Scalars['String']['output'];
+  /** Database time of the transition. */
+  at: Scalars['DateTime']['output'];
+  /** Attempt number the transition belongs to. */
+  attempt: Scalars['Int']['output'];
+  /** State before; null for the first. */
+  fromState: Maybe<FlowRunStateType>;
+  /** Message. */
+  message: Maybe<Scalars['String']['output']>;
+  /** Reason code, if any. */
+  reason: Maybe<Scalars['String']['output']>;
+  /** State after. */
+  toState: FlowRunStateType;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** Log lines of one run as they arrive, starting after `after` (a log id), or from the beginning. */
+  flowRunLogs: LogLine;
+  /** Every state change of one run; the first event is its current state. */
+  flowRunStateChanged: FlowRunStateEvent;
+};
+
+
+export type SubscriptionFlowRunLogsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionFlowRunStateChangedArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** One execution of a task inside a flow run, across its attempts. */
+export type TaskRun = {
+  __typename?: 'TaskRun';
+  /** Attempts so far (1 for the first). */
+  attempts: Scalars['Int']['output'];
+  /** When it reached a final state. */
+  endedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** Unique within the flow run: the task's name and its call count (`extract#1`). */
+  key: Scalars['String']['output'];
+  /** Index in a mapped call, or null. */
+  mapIndex: Maybe<Scalars['Int']['output']>;
+  /** When the first attempt started. */
+  startedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Current state. */
+  state: FlowRunStateType;
+  /** Every transition of this task run, oldest first. */
+  stateHistory: Array<StateTransition>;
+  /** Message of the latest transition (the error, for a failure). */
+  stateMessage: Maybe<Scalars['String']['output']>;
+  /** The task's name. */
+  taskName: Scalars['String']['output'];
+};
+
+/** A task run state change reported by an agent. */
+export type TaskRunStateInput = {
+  /** Attempt number (1-based). */
+  attempt: Scalars['Int']['input'];
+  /** Key unique within the flow run. */
+  key: Scalars['String']['input'];
+  /** Index in a mapped call. */
+  mapIndex?: InputMaybe<Scalars['Int']['input']>;
+  /** Message (the error, for a failure). */
+  message?: InputMaybe<Scalars['String']['input']>;
+  /** New state. */
+  state: FlowRunStateType;
+  /** Task name. */
+  taskName: Scalars['String']['input'];
+  /** When it happened (agent clock; informational). */
+  timestamp?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** A batch of log lines for one run. */
+export type WriteLogsInput = {
+  /** Batch id; a retried batch with the same id is stored once. */
+  batchId: Scalars['String']['input'];
+  /** The run. */
+  flowRunId: Scalars['ID']['input'];
+  /** The lease token. */
+  leaseToken: Scalars['String']['input'];
+  /** Lines (at most 5,000 per batch). */
+  lines: Array<LogLineInput>;
+};
+
+
+
+export type ResolverTypeWrapper<T> = Promise<T> | T;
+
+
+export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
+  resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
+};
+export type Resolver<TResult, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = ResolverFn<TResult, TParent, TContext, TArgs> | ResolverWithResolve<TResult, TParent, TContext, TArgs>;
+
+export type ResolverFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => Promise<TResult> | TResult;
+
+export type SubscriptionSubscribeFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => AsyncIterable<TResult> | Promise<AsyncIterable<TResult>>;
+
+export type SubscriptionResolveFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => TResult | Promise<TResult>;
+
+export interface SubscriptionSubscriberObject<TResult, TKey extends string, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<{ [key in TKey]: TResult }, TParent, TContext, TArgs>;
+  resolve?: SubscriptionResolveFn<TResult, { [key in TKey]: TResult }, TContext, TArgs>;
+}
+
+export interface SubscriptionResolverObject<TResult, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<any, TParent, TContext, TArgs>;
+  resolve: SubscriptionResolveFn<TResult, any, TContext, TArgs>;
+}
+
+export type SubscriptionObject<TResult, TKey extends string, TParent, TContext, TArgs> =
+  | SubscriptionSubscriberObject<TResult, TKey, TParent, TContext, TArgs>
+  | SubscriptionResolverObject<TResult, TParent, TContext, TArgs>;
+
+export type SubscriptionResolver<TResult, TKey extends string, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> =
+  | ((...args: any[]) => SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>)
+  | SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>;
+
+export type TypeResolveFn<TTypes, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (
+  parent: TParent,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => Maybe<TTypes> | Promise<Maybe<TTypes>>;
+
+export type IsTypeOfResolverFn<T = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (obj: T, context: TContext, info: GraphQLResolveInfo) => boolean | Promise<boolean>;
+
+export type NextResolverFn<T> = () => Promise<T>;
+
+export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = (
+  next: NextResolverFn<TResult>,
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => TResult | Promise<TResult>;
+
+
+
+
+
+/** Mapping between all available schema types and the resolvers types */
+export type ResolversTypes = {
+  Agent: ResolverTypeWrapper<AgentRecord>;
+  AgentConnection: ResolverTypeWrapper<Omit<AgentConnection, 'nodes'> & { nodes: Array<ResolversTypes['Agent']> }>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ClaimFlowRunsInput: ClaimFlowRunsInput;
+  ClaimedFlowRun: ResolverTypeWrapper<Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  CreateFlowRunInput: CreateFlowRunInput;
+  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  ErrorCode: ErrorCode;
+  Flow: ResolverTypeWrapper<FlowRecord>;
+  FlowConnection: ResolverTypeWrapper<Omit<FlowConnection, 'nodes'> & { nodes: Array<ResolversTypes['Flow']> }>;
+  FlowRun: ResolverTypeWrapper<FlowRunRecord>;
+  FlowRunConnection: ResolverTypeWrapper<Omit<FlowRunConnection, 'nodes'> & { nodes: Array<ResolversTypes['FlowRun']> }>;
+  FlowRunFilter: FlowRunFilter;
+  FlowRunStateEvent: ResolverTypeWrapper<Omit<FlowRunStateEvent, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  FlowRunStateType: FlowRunStateType;
+  FlowVersion: ResolverTypeWrapper<FlowVersionRecord>;
+  FlowVersionConnection: ResolverTypeWrapper<Omit<FlowVersionConnection, 'nodes'> & { nodes: Array<ResolversTypes['FlowVersion']> }>;
+  HeartbeatInput: HeartbeatInput;
+  HeartbeatPayload: ResolverTypeWrapper<HeartbeatPayload>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Identity: ResolverTypeWrapper<Identity>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  LeaseInput: LeaseInput;
+  LogConnection: ResolverTypeWrapper<Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversTypes['LogLine']> }>;
+  LogLevel: LogLevel;
+  LogLine: ResolverTypeWrapper<LogRecord>;
+  LogLineInput: LogLineInput;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
+  Project: ResolverTypeWrapper<ProjectRecord>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RegisterAgentInput: RegisterAgentInput;
+  RegisterFlowInput: RegisterFlowInput;
+  RegisterFlowPayload: ResolverTypeWrapper<Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversTypes['FlowVersion'] }>;
+  Role: Role;
+  SetFlowRunStateInput: SetFlowRunStateInput;
+  SetTaskRunStatesInput: SetTaskRunStatesInput;
+  StateTransition: ResolverTypeWrapper<StateTransitionRecord>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TaskRun: ResolverTypeWrapper<TaskRunRecord>;
+  TaskRunStateInput: TaskRunStateInput;
+  WriteLogsInput: WriteLogsInput;
+};
+
+/** Mapping between all available schema types and the resolvers parents */
+export type ResolversParentTypes = {
+  Agent: AgentRecord;
+  AgentConnection: Omit<AgentConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Agent']> };
+  Boolean: Scalars['Boolean']['output'];
+  ClaimFlowRunsInput: ClaimFlowRunsInput;
+  ClaimedFlowRun: Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  CreateFlowRunInput: CreateFlowRunInput;
+  DateTime: Scalars['DateTime']['output'];
+  Flow: FlowRecord;
+  FlowConnection: Omit<FlowConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Flow']> };
+  FlowRun: FlowRunRecord;
+  FlowRunConnection: Omit<FlowRunConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['FlowRun']> };
+  FlowRunFilter: FlowRunFilter;
+  FlowRunStateEvent: Omit<FlowRunStateEvent, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  FlowVersion: FlowVersionRecord;
+  FlowVersionConnection: Omit<FlowVersionConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['FlowVersion']> };
+  HeartbeatInput: HeartbeatInput;
+  HeartbeatPayload: HeartbeatPayload;
+  ID: Scalars['ID']['output'];
+  Identity: Identity;
+  Int: Scalars['Int']['output'];
+  JSON: Scalars['JSON']['output'];
+  LeaseInput: LeaseInput;
+  LogConnection: Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['LogLine']> };
+  LogLine: LogRecord;
+  LogLineInput: LogLineInput;
+  Mutation: Record<PropertyKey, never>;
+  PageInfo: PageInfo;
+  Project: ProjectRecord;
+  Query: Record<PropertyKey, never>;
+  RegisterAgentInput: RegisterAgentInput;
+  RegisterFlowInput: RegisterFlowInput;
+  RegisterFlowPayload: Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversParentTypes['FlowVersion'] };
+  SetFlowRunStateInput: SetFlowRunStateInput;
+  SetTaskRunStatesInput: SetTaskRunStatesInput;
+  StateTransition: StateTransitionRecord;
+  String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
+  TaskRun: TaskRunRecord;
+  TaskRunStateInput: TaskRunStateInput;
+  WriteLogsInput: WriteLogsInput;
+};
+
+export type AgentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Agent'] = ResolversParentTypes['Agent']> = {
+  concurrency?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  lastSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  online?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type AgentConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AgentConnection'] = ResolversParentTypes['AgentConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['Agent']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ClaimedFlowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ClaimedFlowRun'] = ResolversParentTypes['ClaimedFlowRun']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+  leaseExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  leaseToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
+  name: 'DateTime';
+}
+
+export type FlowResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Flow'] = ResolversParentTypes['Flow']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  latestVersion?: Resolver<ResolversTypes['FlowVersion'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  versions?: Resolver<ResolversTypes['FlowVersionConnection'], ParentType, ContextType, RequireFields<FlowVersionsArgs, 'first'>>;
+};
+
+export type FlowConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowConnection'] = ResolversParentTypes['FlowConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['Flow']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type FlowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowRun'] = ResolversParentTypes['FlowRun']> = {
+  agent?: Resolver<Maybe<ResolversTypes['Agent']>, ParentType, ContextType>;
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  exitCode?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  flow?: Resolver<ResolversTypes['Flow'], ParentType, ContextType>;
+  flowVersion?: Resolver<ResolversTypes['FlowVersion'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  logs?: Resolver<ResolversTypes['LogConnection'], ParentType, ContextType, RequireFields<FlowRunLogsArgs, 'first'>>;
+  parameters?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scheduledAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  signal?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['FlowRunStateType'], ParentType, ContextType>;
+  stateHistory?: Resolver<Array<ResolversTypes['StateTransition']>, ParentType, ContextType>;
+  stateMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stateReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  taskRuns?: Resolver<Array<ResolversTypes['TaskRun']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  waitReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type FlowRunConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowRunConnection'] = ResolversParentTypes['FlowRunConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['FlowRun']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type FlowRunStateEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowRunStateEvent'] = ResolversParentTypes['FlowRunStateEvent']> = {
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+};
+
+export type FlowVersionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowVersion'] = ResolversParentTypes['FlowVersion']> = {
+  contentHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  defaultLabels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entrypoint?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  flow?: Resolver<ResolversTypes['Flow'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  number?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  parameterSchema?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  retries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  retryDelaySeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  storageUri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  timeoutSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
+export type FlowVersionConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowVersionConnection'] = ResolversParentTypes['FlowVersionConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['FlowVersion']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type HeartbeatPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HeartbeatPayload'] = ResolversParentTypes['HeartbeatPayload']> = {
+  cancelling?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  leaseExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  lost?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  renewed?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type IdentityResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Identity'] = ResolversParentTypes['Identity']> = {
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenant?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
+  name: 'JSON';
+}
+
+export type LogConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LogConnection'] = ResolversParentTypes['LogConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['LogLine']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type LogLineResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LogLine'] = ResolversParentTypes['LogLine']> = {
+  flowRunId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  level?: Resolver<ResolversTypes['LogLevel'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stream?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  taskRunKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  cancelFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCancelFlowRunArgs, 'id'>>;
+  claimFlowRuns?: Resolver<Array<ResolversTypes['ClaimedFlowRun']>, ParentType, ContextType, RequireFields<MutationClaimFlowRunsArgs, 'input'>>;
+  createFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCreateFlowRunArgs, 'input'>>;
+  heartbeat?: Resolver<ResolversTypes['HeartbeatPayload'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'input'>>;
+  registerAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationRegisterAgentArgs, 'input'>>;
+  registerFlow?: Resolver<ResolversTypes['RegisterFlowPayload'], ParentType, ContextType, RequireFields<MutationRegisterFlowArgs, 'input'>>;
+  setFlowRunState?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationSetFlowRunStateArgs, 'input'>>;
+  setTaskRunStates?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationSetTaskRunStatesArgs, 'input'>>;
+  writeLogs?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationWriteLogsArgs, 'input'>>;
+};
+
+export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Project'] = ResolversParentTypes['Project']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  agents?: Resolver<ResolversTypes['AgentConnection'], ParentType, ContextType, RequireFields<QueryAgentsArgs, 'first'>>;
+  flow?: Resolver<Maybe<ResolversTypes['Flow']>, ParentType, ContextType, Partial<QueryFlowArgs>>;
+  flowRun?: Resolver<Maybe<ResolversTypes['FlowRun']>, ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
+  flowRuns?: Resolver<ResolversTypes['FlowRunConnection'], ParentType, ContextType, RequireFields<QueryFlowRunsArgs, 'first'>>;
+  flowVersion?: Resolver<Maybe<ResolversTypes['FlowVersion']>, ParentType, ContextType, RequireFields<QueryFlowVersionArgs, 'id'>>;
+  flows?: Resolver<ResolversTypes['FlowConnection'], ParentType, ContextType, RequireFields<QueryFlowsArgs, 'first'>>;
+  projects?: Resolver<Array<ResolversTypes['Project']>, ParentType, ContextType>;
+  viewer?: Resolver<ResolversTypes['Identity'], ParentType, ContextType>;
+};
+
+export type RegisterFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RegisterFlowPayload'] = ResolversParentTypes['RegisterFlowPayload']> = {
+  created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  flowVersion?: Resolver<ResolversTypes['FlowVersion'], ParentType, ContextType>;
+};
+
+export type StateTransitionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StateTransition'] = ResolversParentTypes['StateTransition']> = {
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  fromState?: Resolver<Maybe<ResolversTypes['FlowRunStateType']>, ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  toState?: Resolver<ResolversTypes['FlowRunStateType'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  flowRunLogs?: SubscriptionResolver<ResolversTypes['LogLine'], "flowRunLogs", ParentType, ContextType, RequireFields<SubscriptionFlowRunLogsArgs, 'id'>>;
+  flowRunStateChanged?: SubscriptionResolver<ResolversTypes['FlowRunStateEvent'], "flowRunStateChanged", ParentType, ContextType, RequireFields<SubscriptionFlowRunStateChangedArgs, 'id'>>;
+};
+
+export type TaskRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TaskRun'] = ResolversParentTypes['TaskRun']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  mapIndex?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['FlowRunStateType'], ParentType, ContextType>;
+  stateHistory?: Resolver<Array<ResolversTypes['StateTransition']>, ParentType, ContextType>;
+  stateMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  taskName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type Resolvers<ContextType = GraphQLContext> = {
+  Agent?: AgentResolvers<ContextType>;
+  AgentConnection?: AgentConnectionResolvers<ContextType>;
+  ClaimedFlowRun?: ClaimedFlowRunResolvers<ContextType>;
+  DateTime?: GraphQLScalarType;
+  Flow?: FlowResolvers<ContextType>;
+  FlowConnection?: FlowConnectionResolvers<ContextType>;
+  FlowRun?: FlowRunResolvers<ContextType>;
+  FlowRunConnection?: FlowRunConnectionResolvers<ContextType>;
+  FlowRunStateEvent?: FlowRunStateEventResolvers<ContextType>;
+  FlowVersion?: FlowVersionResolvers<ContextType>;
+  FlowVersionConnection?: FlowVersionConnectionResolvers<ContextType>;
+  HeartbeatPayload?: HeartbeatPayloadResolvers<ContextType>;
+  Identity?: IdentityResolvers<ContextType>;
+  JSON?: GraphQLScalarType;
+  LogConnection?: LogConnectionResolvers<ContextType>;
+  LogLine?: LogLineResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
+  Project?: ProjectResolvers<ContextType>;
+  Query?: QueryResolvers<ContextType>;
+  RegisterFlowPayload?: RegisterFlowPayloadResolvers<ContextType>;
+  StateTransition?: StateTransitionResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  TaskRun?: TaskRunResolvers<ContextType>;
+};
+

@@ -1,0 +1,105 @@
+// The contract between a flow bundle (which carries its own copy of the SDK) and the runtime that
+// loads it, and the IPC messages between the child process and the agent. Nothing here imports
+// the server or the agent: the child side stays small and sandboxable.
+
+/** Bumped when the bundle/runtime contract changes incompatibly. */
+export const RUNTIME_PROTOCOL_VERSION = 1;
+
+/** Marks an exported value as a fluxo flow, across copies of the SDK (bundle vs. CLI). */
+export const FLOW_MARKER = Symbol.for('fluxo.flow');
+
+/** States a task run reports (a subset of the flow-run state enum of the schema). */
+export type TaskRunState = 'RUNNING' | 'RETRYING' | 'SUCCESS' | 'FAILED' | 'TIMED_OUT';
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
+export type LogStream = 'logger' | 'stdout' | 'stderr';
+
+/** What a flow declares; travels to the server as the flow version's settings. */
+export interface FlowDefinition {
+  name: string;
+  description: string | null;
+  /** JSON Schema (draft 2020-12) of the parameters. */
+  parameterSchema: Record<string, unknown>;
+  labels: string[];
+  retries: number;
+  retryDelaySeconds: number;
+  timeoutSeconds: number | null;
+}
+
+/** A task-run state change as the child reports it. */
+export interface TaskStateEvent {
+  key: string;
+  taskName: string;
+  mapIndex: number | null;
+  attempt: number;
+  state: TaskRunState;
+  message: string | null;
+  /** ISO-8601, child clock (informational). */
+  timestamp: string;
+}
+
+/** A log line as the child reports it. */
+export interface LogEvent {
+  level: LogLevel;
+  stream: LogStream;
+  message: string;
+  taskRunKey: string | null;
+  timestamp: string;
+}
+
+/**
+ * A failure that crosses the process boundary as data (after Temporal): never a bare stack string.
+ * `reason` feeds FlowRun.stateReason.
+ */
+export interface SerializedFailure {
+  type: string;
+  message: string;
+  reason: 'exception' | 'timeout' | 'load-error' | 'invalid-parameters';
+  stack?: string;
+}
+
+/** What the runtime gives a flow while it runs. The SDK inside the bundle calls these. */
+export interface RuntimeHost {
+  taskState(event: TaskStateEvent): void;
+  log(event: LogEvent): void;
+}
+
+/** The shape every exported flow has, whichever copy of the SDK created it. */
+export interface FlowHandle {
+  readonly [FLOW_MARKER]: number;
+  readonly definition: FlowDefinition;
+  /** Validates parameters, runs the flow with `host`, resolves to the flow's return value. */
+  run(parameters: unknown, host: RuntimeHost): Promise<unknown>;
+}
+
+/** Agent -> child: run this. Sent once, after the child says `ready`. */
+export interface StartMessage {
+  type: 'start';
+  flowRunId: string;
+  attempt: number;
+  bundlePath: string;
+  entrypoint: string;
+  parameters: unknown;
+}
+
+/** Child -> agent messages. */
+export type ChildMessage =
+  | { type: 'ready'; protocolVersion: number }
+  | ({ type: 'task-state' } & TaskStateEvent)
+  | ({ type: 'log' } & LogEvent)
+  | { type: 'result'; ok: true }
+  | { type: 'result'; ok: false; failure: SerializedFailure };
+
+/** Child exit codes, so the agent can tell a flow failure from a crash of the runtime. */
+export const CHILD_EXIT = {
+  success: 0,
+  flowFailed: 1,
+  loadError: 3,
+  timedOut: 4,
+  protocolError: 5,
+} as const;
+
+/** Returns the value as a FlowHandle if it carries the marker. */
+export function asFlowHandle(value: unknown): FlowHandle | null {
+  if (typeof value === 'object' && value !== null && FLOW_MARKER in value) return value as FlowHandle;
+  return null;
+}

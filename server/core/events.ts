@@ -1,0 +1,54 @@
+// In-process events: wake long-polling claims when work appears, and feed subscriptions with run
+// state changes and log lines. (With several replicas on PostgreSQL, LISTEN/NOTIFY feeds the same
+// bus; see the PostgreSQL store.)
+import { EventEmitter, on } from 'node:events';
+import type { FlowRunRecord, LogRecord } from '../store/records.js';
+
+export interface ServerEvents {
+  /** A run changed state. */
+  'run:changed': [run: FlowRunRecord];
+  /** Log lines were stored for a run. */
+  'run:logs': [runId: string, lines: LogRecord[]];
+  /** A tenant may have claimable work (a run became SCHEDULED). */
+  'work:available': [tenant: string];
+}
+
+export class EventBus extends EventEmitter<ServerEvents> {
+  constructor() {
+    super();
+    // Every long-poll and subscription listens; there can be many.
+    this.setMaxListeners(0);
+  }
+
+  runsChanged(runs: FlowRunRecord[]): void {
+    const tenants = new Set<string>();
+    for (const run of runs) {
+      this.emit('run:changed', run);
+      if (run.state === 'SCHEDULED') tenants.add(run.tenant);
+    }
+    for (const tenant of tenants) this.emit('work:available', tenant);
+  }
+
+  /** Resolves when work for `tenant` may be available, after `ms`, or when `signal` aborts. */
+  waitForWork(tenant: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('work:available', onWork);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const onWork = (t: string): void => {
+        if (t === tenant) done();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.on('work:available', onWork);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** Async iterator over one event, ended by `signal`. */
+  stream<K extends keyof ServerEvents>(event: K, signal: AbortSignal): AsyncIterableIterator<ServerEvents[K]> {
+    return on(this as EventEmitter, event, { signal }) as AsyncIterableIterator<ServerEvents[K]>;
+  }
+}

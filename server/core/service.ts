@@ -1,0 +1,244 @@
+// The server's operations, free of transports: GraphQL resolvers call these with the verified
+// identity; each checks the role, validates input, calls the store scoped by the identity's tenant,
+// and publishes events for long-polls and subscriptions.
+import { createHash } from 'node:crypto';
+import { FluxoError } from '../../common/errors.js';
+import type { Identity } from '../../common/identity.js';
+import type { AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord } from '../store/records.js';
+import type { Claim, HeartbeatResult, LogLineWrite, Store, TaskStateWrite } from '../store/store.js';
+import { actorOf, authorize } from './authorize.js';
+import { EventBus } from './events.js';
+import { compileParameterSchema, validateParameters } from './parameters.js';
+import type { FlowRunStateType } from '../store/records.js';
+import { checkInt, checkLabels, checkName, checkOptionalInt, checkString, parseDateTime } from './validate-input.js';
+
+export interface ServiceOptions {
+  /** Lease length granted on claim and heartbeat. @default 30000 */
+  leaseMs?: number;
+  /** Longest long-poll a claim may ask for. @default 30000 */
+  maxClaimWaitMs?: number;
+}
+
+export interface RegisterFlowArgs {
+  project: string;
+  name: string;
+  storageUri: string;
+  sha256: string;
+  size: number;
+  entrypoint: string;
+  parameterSchema?: unknown;
+  defaultLabels?: string[] | null | undefined;
+  retries?: number | null | undefined;
+  retryDelaySeconds?: number | null | undefined;
+  timeoutSeconds?: number | null | undefined;
+  description?: string | null | undefined;
+}
+
+export interface CreateFlowRunArgs {
+  flowId?: string | null | undefined;
+  project?: string | null | undefined;
+  flowName?: string | null | undefined;
+  flowVersionId?: string | null | undefined;
+  parameters?: unknown;
+  labels?: string[] | null | undefined;
+  priority?: number | null | undefined;
+  scheduledAt?: string | null | undefined;
+  idempotencyKey?: string | null | undefined;
+}
+
+const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
+const MAX_LOG_LINE = 32 * 1024;
+const DEFAULT_SCHEMA = { type: 'object', properties: {}, additionalProperties: false };
+
+export class FluxoService {
+  readonly store: Store;
+  readonly events: EventBus;
+  readonly leaseMs: number;
+  readonly maxClaimWaitMs: number;
+
+  constructor(store: Store, events: EventBus, options: ServiceOptions = {}) {
+    this.store = store;
+    this.events = events;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.maxClaimWaitMs = options.maxClaimWaitMs ?? 30_000;
+  }
+
+  async registerFlow(identity: Identity, args: RegisterFlowArgs): Promise<{ version: FlowVersionRecord; created: boolean }> {
+    authorize(identity, 'registerFlow');
+    const project = checkName('project', args.project);
+    const name = checkName('flow name', args.name);
+    if (!/^(file:\/\/\/|gs:\/\/)[^\s]+$/.test(args.storageUri)) {
+      throw new FluxoError('BAD_USER_INPUT', `storageUri must be file:///... or gs://bucket/object, got "${args.storageUri.slice(0, 200)}"`);
+    }
+    if (!/^[0-9a-f]{64}$/.test(args.sha256)) throw new FluxoError('BAD_USER_INPUT', 'sha256 must be 64 lowercase hex characters');
+    const size = checkInt('size', args.size, 1, MAX_BUNDLE_BYTES, 0);
+    if (!/^[A-Za-z_$][\w$]{0,99}$/.test(args.entrypoint)) throw new FluxoError('BAD_USER_INPUT', `entrypoint "${args.entrypoint.slice(0, 100)}" is not an export name`);
+    const parameterSchema = (args.parameterSchema ?? DEFAULT_SCHEMA) as Record<string, unknown>;
+    if (typeof parameterSchema !== 'object' || parameterSchema === null || Array.isArray(parameterSchema) || parameterSchema.type !== 'object') {
+      throw new FluxoError('BAD_USER_INPUT', 'parameterSchema must be a JSON Schema object with "type": "object"');
+    }
+    compileParameterSchema(parameterSchema);
+    const settings = {
+      storageUri: args.storageUri,
+      sha256: args.sha256,
+      size,
+      entrypoint: args.entrypoint,
+      parameterSchema,
+      defaultLabels: checkLabels('defaultLabels', args.defaultLabels ?? []),
+      retries: checkInt('retries', args.retries, 0, 100, 0),
+      retryDelaySeconds: checkInt('retryDelaySeconds', args.retryDelaySeconds, 0, 86_400, 10),
+      timeoutSeconds: checkOptionalInt('timeoutSeconds', args.timeoutSeconds, 1, 7 * 86_400),
+      description: args.description == null ? null : checkString('description', args.description, 10_000),
+    };
+    // The content hash covers the bundle and every declared setting except where it is stored:
+    // re-uploading the same bytes elsewhere is not a new version.
+    const { storageUri: _uri, ...hashed } = settings;
+    const contentHash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex');
+    return this.store.registerFlowVersion(identity.tenant, { project, name, contentHash, ...settings });
+  }
+
+  async createFlowRun(identity: Identity, args: CreateFlowRunArgs): Promise<FlowRunRecord> {
+    authorize(identity, 'createFlowRun');
+    const flow = await this.resolveFlow(identity, args);
+    let version: FlowVersionRecord | null;
+    if (args.flowVersionId) {
+      version = await this.store.getFlowVersion(identity.tenant, args.flowVersionId);
+      if (!version || version.flowId !== flow.id) throw new FluxoError('NOT_FOUND', `flow version ${args.flowVersionId} of flow "${flow.name}" not found`);
+    } else {
+      version = await this.store.getLatestFlowVersion(identity.tenant, flow.id);
+      if (!version) throw new FluxoError('NOT_FOUND', `flow "${flow.name}" has no version`);
+    }
+    const parameters = validateParameters(version.parameterSchema, args.parameters ?? {});
+    const { run, created } = await this.store.createFlowRun(identity.tenant, {
+      flowId: flow.id,
+      flowVersionId: version.id,
+      parameters,
+      labels: args.labels ? checkLabels('labels', args.labels) : version.defaultLabels,
+      priority: checkInt('priority', args.priority, -1000, 1000, 0),
+      scheduledAt: parseDateTime('scheduledAt', args.scheduledAt),
+      idempotencyKey: args.idempotencyKey == null ? null : checkString('idempotencyKey', args.idempotencyKey, 200),
+      actor: actorOf(identity),
+    });
+    if (created) this.events.runsChanged([run]);
+    return run;
+  }
+
+  private async resolveFlow(identity: Identity, args: CreateFlowRunArgs): Promise<FlowRecord> {
+    if (args.flowId) {
+      const flow = await this.store.getFlow(identity.tenant, args.flowId);
+      if (!flow) throw new FluxoError('NOT_FOUND', `flow ${args.flowId} not found`);
+      return flow;
+    }
+    if (!args.flowName) throw new FluxoError('BAD_USER_INPUT', 'give flowId, or flowName (and project)');
+    const project = args.project ?? 'production';
+    const flow = await this.store.findFlow(identity.tenant, project, args.flowName);
+    if (!flow) throw new FluxoError('NOT_FOUND', `flow "${args.flowName}" not found in project "${project}"`);
+    return flow;
+  }
+
+  async cancelFlowRun(identity: Identity, id: string): Promise<FlowRunRecord> {
+    authorize(identity, 'cancelFlowRun');
+    const run = await this.store.cancelFlowRun(identity.tenant, id, actorOf(identity));
+    this.events.runsChanged([run]);
+    return run;
+  }
+
+  async registerAgent(identity: Identity, args: { name: string; labels: string[]; concurrency?: number | null | undefined }): Promise<AgentRecord> {
+    authorize(identity, 'agentWork');
+    return this.store.upsertAgent(identity.tenant, {
+      name: checkName('agent name', args.name),
+      subject: identity.subject,
+      labels: checkLabels('labels', args.labels),
+      concurrency: checkInt('concurrency', args.concurrency, 1, 1000, 1),
+    });
+  }
+
+  private async agentOf(identity: Identity, agentId: string): Promise<AgentRecord> {
+    authorize(identity, 'agentWork');
+    const agent = await this.store.getAgent(identity.tenant, agentId);
+    if (!agent) throw new FluxoError('NOT_FOUND', `agent ${agentId} not found; register it first`);
+    return agent;
+  }
+
+  /**
+   * Claims due runs for an agent, holding the request up to `waitMs` until some appear (the
+   * long-poll that makes a new run start within milliseconds). Stops waiting when `signal` aborts
+   * (the agent hung up), so no run is claimed for a caller that is gone.
+   */
+  async claimFlowRuns(identity: Identity, args: { agentId: string; max: number; waitMs?: number | null | undefined }, signal?: AbortSignal): Promise<Claim[]> {
+    const agent = await this.agentOf(identity, args.agentId);
+    const max = checkInt('max', args.max, 1, 100, 1);
+    const waitMs = checkInt('waitMs', args.waitMs, 0, this.maxClaimWaitMs, 0);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (signal?.aborted) return [];
+      const claims = await this.store.claimFlowRuns(identity.tenant, agent.id, agent.labels, max, this.leaseMs);
+      if (claims.length > 0) {
+        this.events.runsChanged(claims.map((c) => c.run));
+        return claims;
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return [];
+      const next = await this.store.nextScheduledAt(identity.tenant);
+      const untilDue = next === null ? remaining : Math.max(1, next - (await this.store.now()));
+      await this.events.waitForWork(identity.tenant, Math.min(remaining, untilDue), signal);
+    }
+  }
+
+  async setFlowRunState(
+    identity: Identity,
+    args: { flowRunId: string; leaseToken: string; expectedVersion: number; state: FlowRunStateType; reason?: string | null; message?: string | null; exitCode?: number | null; signal?: string | null },
+  ): Promise<FlowRunRecord> {
+    authorize(identity, 'agentWork');
+    const run = await this.store.setFlowRunState(identity.tenant, {
+      flowRunId: args.flowRunId,
+      leaseToken: args.leaseToken,
+      expectedVersion: args.expectedVersion,
+      state: args.state,
+      reason: args.reason == null ? null : checkString('reason', args.reason, 100),
+      message: args.message == null ? null : args.message.slice(0, 10_000),
+      exitCode: args.exitCode ?? null,
+      signal: args.signal ?? null,
+      actor: actorOf(identity),
+    });
+    this.events.runsChanged([run]);
+    return run;
+  }
+
+  async setTaskRunStates(identity: Identity, args: { flowRunId: string; leaseToken: string; states: TaskStateWrite[] }): Promise<number> {
+    authorize(identity, 'agentWork');
+    if (args.states.length > 5000) throw new FluxoError('BAD_USER_INPUT', 'at most 5,000 task states per call');
+    for (const s of args.states) {
+      checkString('task key', s.key, 300);
+      checkString('taskName', s.taskName, 200);
+      checkInt('attempt', s.attempt, 1, 10_000, 1);
+      if (!['RUNNING', 'RETRYING', 'SUCCESS', 'FAILED', 'TIMED_OUT'].includes(s.state)) {
+        throw new FluxoError('BAD_USER_INPUT', `task state ${s.state} is not one of RUNNING, RETRYING, SUCCESS, FAILED, TIMED_OUT`);
+      }
+    }
+    return this.store.setTaskRunStates(identity.tenant, args.flowRunId, args.leaseToken, args.states, actorOf(identity));
+  }
+
+  async writeLogs(identity: Identity, args: { flowRunId: string; leaseToken: string; batchId: string; lines: LogLineWrite[] }): Promise<LogRecord[]> {
+    authorize(identity, 'agentWork');
+    if (args.lines.length > 5000) throw new FluxoError('BAD_USER_INPUT', 'at most 5,000 log lines per batch');
+    checkString('batchId', args.batchId, 100);
+    const lines = args.lines.map((line) => ({ ...line, message: line.message.length > MAX_LOG_LINE ? `${line.message.slice(0, MAX_LOG_LINE)}…` : line.message }));
+    const stored = await this.store.writeLogs(identity.tenant, args.flowRunId, args.leaseToken, args.batchId, lines);
+    if (stored.length > 0) this.events.emit('run:logs', args.flowRunId, stored);
+    return stored;
+  }
+
+  async heartbeat(identity: Identity, args: { agentId: string; leases: { flowRunId: string; leaseToken: string }[] }): Promise<HeartbeatResult> {
+    const agent = await this.agentOf(identity, args.agentId);
+    if (args.leases.length > 10_000) throw new FluxoError('BAD_USER_INPUT', 'at most 10,000 leases per heartbeat');
+    return this.store.heartbeat(identity.tenant, agent.id, args.leases, this.leaseMs);
+  }
+
+  /** One pass of the lease reaper (all tenants). */
+  async reapExpiredLeases(): Promise<FlowRunRecord[]> {
+    const runs = await this.store.reapExpiredLeases('server:lease-reaper');
+    if (runs.length > 0) this.events.runsChanged(runs);
+    return runs;
+  }
+}

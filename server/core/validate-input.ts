@@ -1,0 +1,46 @@
+// Input checks shared by the operations: every refusal is BAD_USER_INPUT naming the argument.
+import { FluxoError } from '../../common/errors.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
+
+function bad(message: string): never {
+  throw new FluxoError('BAD_USER_INPUT', message);
+}
+
+export function checkName(what: string, value: string): string {
+  if (!NAME.test(value)) bad(`${what} "${value.slice(0, 120)}" must be 1-100 letters, digits, "-", "_" or ".", starting with a letter or digit`);
+  return value;
+}
+
+/** Validates, dedupes and sorts labels (sorted so equal label sets compare equal). */
+export function checkLabels(what: string, labels: readonly string[]): string[] {
+  if (labels.length > 50) bad(`${what}: at most 50 labels`);
+  for (const label of labels) {
+    if (!LABEL.test(label)) bad(`${what}: label "${label.slice(0, 80)}" must be 1-63 letters, digits, "-", "_", "." or ":"`);
+  }
+  return [...new Set(labels)].sort();
+}
+
+export function checkInt(what: string, value: number | null | undefined, min: number, max: number, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min || v > max) bad(`${what} must be an integer from ${min} to ${max}, got ${v}`);
+  return v;
+}
+
+export function checkOptionalInt(what: string, value: number | null | undefined, min: number, max: number): number | null {
+  return value == null ? null : checkInt(what, value, min, max, 0);
+}
+
+/** Parses an ISO-8601 DateTime argument to epoch ms. */
+export function parseDateTime(what: string, value: string | null | undefined): number | null {
+  if (value == null) return null;
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) bad(`${what} must be an ISO-8601 date-time like 2026-11-26T09:00:00Z, got "${value.slice(0, 60)}"`);
+  return ms;
+}
+
+export function checkString(what: string, value: string, max: number): string {
+  if (value.length === 0 || value.length > max) bad(`${what} must be 1 to ${max} characters`);
+  return value;
+}

@@ -1,0 +1,72 @@
+// The executable schema and the Apollo Server instance, with fluxo's error codes in
+// `extensions.code`. Unexpected errors are logged with the request id and answered without a
+// stack trace.
+import { ApolloServer, type GraphQLRequestContext } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { makeExecutableSchema } from '@graphql-tools/schema';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { FluxoError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import { typeDefs } from '../../schema/generated/sdl.js';
+import type { GraphQLContext } from './context.js';
+import { resolvers } from './resolvers.js';
+
+export function buildSchema(): GraphQLSchema {
+  return makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
+}
+
+/** Apollo's own codes that fluxo keeps as they are (they are in the ErrorCode enum). */
+const passThrough = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
+
+/** Maps any error to fluxo's formatted error; used by HTTP and WebSocket alike. */
+export function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger, requestId?: string): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof FluxoError) {
+    return {
+      message: original.message,
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: original.code, ...(original.details === undefined ? {} : { details: original.details }) },
+    };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && passThrough.has(code)) {
+    return { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code } };
+  }
+  if (code === 'BAD_REQUEST' || code === 'OPERATION_RESOLUTION_FAILURE' || code === 'PERSISTED_QUERY_NOT_SUPPORTED') {
+    return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT' } };
+  }
+  const sqliteBusy = original instanceof Error && /SQLITE_BUSY|database is locked|ECONNREFUSED|Connection terminated/.test(original.message);
+  logger.error({ err: original, requestId }, 'unexpected error');
+  if (sqliteBusy) return { message: `the database is unavailable; retry shortly (request ${requestId ?? '?'})`, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+  return { message: `internal error (request ${requestId ?? '?'}); the server log has the details`, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+}
+
+export async function startApollo(schema: GraphQLSchema, logger: Logger): Promise<ApolloServer<GraphQLContext>> {
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    // One operation per request: batching multiplies the cost of a single request.
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted, error) => formatError(formatted, error, logger),
+    plugins: [
+      {
+        async requestDidStart(requestContext: GraphQLRequestContext<GraphQLContext>) {
+          const requestId = requestContext.contextValue.requestId;
+          return {
+            async willSendResponse({ response }) {
+              // formatError has no request context; tag internal errors with the request id here.
+              if (response.body.kind !== 'single') return;
+              for (const e of response.body.singleResult.errors ?? []) {
+                if (typeof e.message === 'string' && e.message.includes('(request ?)')) {
+                  (e as { message: string }).message = e.message.replace('(request ?)', `(request ${requestId})`);
+                }
+              }
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+  return apollo;
+}

@@ -1,0 +1,205 @@
+// Thin resolvers: arguments in, service or store calls scoped by the identity's tenant, records out.
+import { FluxoError } from '../../common/errors.js';
+import type { Resolvers, Role } from '../../schema/generated/graphql.js';
+import { authorize } from '../core/authorize.js';
+import { waitReasonOf } from '../core/wait-reason.js';
+import { finalStates, type FlowRunRecord, type LogRecord } from '../store/records.js';
+import type { Page } from '../store/store.js';
+import { parseDateTime } from '../core/validate-input.js';
+import type { GraphQLContext } from './context.js';
+import { DateTimeScalar, JSONScalar } from './scalars.js';
+
+const connection = <T>(page: Page<T>) => ({ nodes: page.nodes, pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage } });
+
+function reading(ctx: GraphQLContext): string {
+  authorize(ctx.identity, 'read');
+  return ctx.identity.tenant;
+}
+
+async function must<T>(value: Promise<T | null>, what: string): Promise<T> {
+  const found = await value;
+  if (found === null) throw new FluxoError('NOT_FOUND', `${what} not found`);
+  return found;
+}
+
+const isFinal = (run: FlowRunRecord): boolean => finalStates.has(run.state);
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  JSON: JSONScalar,
+
+  Query: {
+    viewer: (_, __, ctx) => ({ subject: ctx.identity.subject, tenant: ctx.identity.tenant, role: ctx.identity.role.toUpperCase() as Role }),
+    projects: (_, __, ctx) => ctx.service.store.listProjects(reading(ctx)),
+    flows: async (_, args, ctx) => connection(await ctx.service.store.listFlows(reading(ctx), args.project ?? null, { first: args.first, after: args.after })),
+    flow: async (_, args, ctx) => {
+      const tenant = reading(ctx);
+      if (args.id) return ctx.service.store.getFlow(tenant, args.id);
+      if (args.name) return ctx.service.store.findFlow(tenant, args.project ?? 'production', args.name);
+      throw new FluxoError('BAD_USER_INPUT', 'give id, or name (and project)');
+    },
+    flowVersion: (_, args, ctx) => ctx.service.store.getFlowVersion(reading(ctx), args.id),
+    flowRuns: async (_, args, ctx) => {
+      const filter = args.filter ?? {};
+      const page = await ctx.service.store.listFlowRuns(
+        reading(ctx),
+        {
+          flowId: filter.flowId,
+          states: filter.states,
+          createdAfter: parseDateTime('createdAfter', filter.createdAfter),
+          createdBefore: parseDateTime('createdBefore', filter.createdBefore),
+          label: filter.label,
+        },
+        { first: args.first, after: args.after },
+      );
+      return connection(page);
+    },
+    flowRun: (_, args, ctx) => ctx.service.store.getFlowRun(reading(ctx), args.id),
+    agents: async (_, args, ctx) => connection(await ctx.service.store.listAgents(reading(ctx), { first: args.first, after: args.after })),
+  },
+
+  Mutation: {
+    registerFlow: async (_, { input }, ctx) => {
+      const { version, created } = await ctx.service.registerFlow(ctx.identity, input);
+      return { flowVersion: version, created };
+    },
+    createFlowRun: (_, { input }, ctx) => ctx.service.createFlowRun(ctx.identity, input),
+    cancelFlowRun: (_, { id }, ctx) => ctx.service.cancelFlowRun(ctx.identity, id),
+    registerAgent: (_, { input }, ctx) => ctx.service.registerAgent(ctx.identity, input),
+    claimFlowRuns: async (_, { input }, ctx) => {
+      const claims = await ctx.service.claimFlowRuns(ctx.identity, input, ctx.signal);
+      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt }));
+    },
+    setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
+    setTaskRunStates: (_, { input }, ctx) =>
+      ctx.service.setTaskRunStates(ctx.identity, {
+        flowRunId: input.flowRunId,
+        leaseToken: input.leaseToken,
+        states: input.states.map((s) => ({ key: s.key, taskName: s.taskName, mapIndex: s.mapIndex ?? null, attempt: s.attempt, state: s.state, message: s.message ?? null })),
+      }),
+    writeLogs: async (_, { input }, ctx) => {
+      const stored = await ctx.service.writeLogs(ctx.identity, {
+        flowRunId: input.flowRunId,
+        leaseToken: input.leaseToken,
+        batchId: input.batchId,
+        lines: input.lines.map((l) => ({
+          taskRunKey: l.taskRunKey ?? null,
+          level: l.level,
+          stream: l.stream,
+          message: l.message,
+          timestamp: parseDateTime('timestamp', l.timestamp) ?? 0,
+        })),
+      });
+      return stored.length;
+    },
+    heartbeat: (_, { input }, ctx) => ctx.service.heartbeat(ctx.identity, input),
+  },
+
+  Subscription: {
+    flowRunStateChanged: {
+      subscribe: async function* (_, { id }, ctx) {
+        const tenant = reading(ctx);
+        const controller = new AbortController();
+        const stream = ctx.service.events.stream('run:changed', controller.signal);
+        try {
+          const current = await must(ctx.service.store.getFlowRun(tenant, id), `flow run ${id}`);
+          yield { flowRunStateChanged: { flowRun: current } };
+          if (isFinal(current)) return;
+          for await (const [run] of stream) {
+            if (run.id !== id || run.tenant !== tenant) continue;
+            yield { flowRunStateChanged: { flowRun: run } };
+            if (isFinal(run)) return;
+          }
+        } finally {
+          controller.abort();
+        }
+      },
+    },
+    flowRunLogs: {
+      subscribe: async function* (_, { id, after }, ctx) {
+        const tenant = reading(ctx);
+        const store = ctx.service.store;
+        await must(store.getFlowRun(tenant, id), `flow run ${id}`);
+        // Listen before reading the backlog so no line falls between the two; dedupe by id.
+        const pending: LogRecord[] = [];
+        let ended = false;
+        let wake: (() => void) | undefined;
+        const onLogs = (runId: string, lines: LogRecord[]): void => {
+          if (runId !== id) return;
+          pending.push(...lines);
+          wake?.();
+        };
+        const onRun = (run: FlowRunRecord): void => {
+          if (run.id === id && isFinal(run)) {
+            ended = true;
+            wake?.();
+          }
+        };
+        ctx.service.events.on('run:logs', onLogs);
+        ctx.service.events.on('run:changed', onRun);
+        try {
+          let cursor = after ? Number(after) : 0;
+          for (;;) {
+            const page = await store.listLogs(tenant, id, { first: 1000, after: String(cursor) });
+            for (const line of page.nodes) yield { flowRunLogs: line };
+            if (page.nodes.length) cursor = page.nodes.at(-1)!.id;
+            if (!page.hasNextPage) break;
+          }
+          const run = await store.getFlowRun(tenant, id);
+          if (run && isFinal(run)) ended = true;
+          for (;;) {
+            while (pending.length) {
+              const line = pending.shift()!;
+              if (line.id <= cursor) continue;
+              cursor = line.id;
+              yield { flowRunLogs: line };
+            }
+            if (ended) return;
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+          }
+        } finally {
+          ctx.service.events.off('run:logs', onLogs);
+          ctx.service.events.off('run:changed', onRun);
+        }
+      },
+    },
+  },
+
+  Identity: {},
+  Project: {},
+  Flow: {
+    project: (flow, _, ctx) => must(ctx.service.store.getProject(flow.tenant, flow.projectId), 'project'),
+    latestVersion: (flow, _, ctx) => must(ctx.service.store.getLatestFlowVersion(flow.tenant, flow.id), `latest version of ${flow.name}`),
+    versions: async (flow, args, ctx) => connection(await ctx.service.store.listFlowVersions(flow.tenant, flow.id, { first: args.first, after: args.after })),
+  },
+  FlowVersion: {
+    flow: (version, _, ctx) => must(ctx.service.store.getFlow(version.tenant, version.flowId), 'flow'),
+  },
+  FlowRun: {
+    flow: (run, _, ctx) => must(ctx.service.store.getFlow(run.tenant, run.flowId), 'flow'),
+    flowVersion: (run, _, ctx) => must(ctx.service.store.getFlowVersion(run.tenant, run.flowVersionId), 'flow version'),
+    agent: (run, _, ctx) => (run.agentId ? ctx.service.store.getAgent(run.tenant, run.agentId) : null),
+    taskRuns: (run, _, ctx) => ctx.service.store.listTaskRuns(run.tenant, run.id),
+    stateHistory: (run, _, ctx) => ctx.service.store.listStateTransitions(run.tenant, run.id, null),
+    logs: async (run, args, ctx) => {
+      const page = await ctx.service.store.listLogs(run.tenant, run.id, { first: args.first, after: args.after });
+      return connection(page);
+    },
+    waitReason: async (run, _, ctx) => {
+      if (run.state !== 'SCHEDULED') return null;
+      const store = ctx.service.store;
+      const [now, agents, busy] = await Promise.all([store.now(), store.listAgents(run.tenant, { first: 500 }), store.countLeasedRuns(run.tenant)]);
+      return waitReasonOf(run, now, agents.nodes, busy, ctx.service.leaseMs);
+    },
+  },
+  TaskRun: {
+    stateHistory: (task, _, ctx) => ctx.service.store.listStateTransitions(task.tenant, task.flowRunId, task.id),
+  },
+  LogLine: {
+    id: (line) => String(line.id),
+  },
+  Agent: {
+    online: (agent, _, ctx) => Date.now() - agent.lastSeenAt <= 3 * ctx.service.leaseMs,
+  },
+};

@@ -1,0 +1,190 @@
+// The server's one port: GraphQL over HTTP (Apollo) and graphql-ws subscriptions on /graphql, plus
+// /healthz. Every request must carry the identity the auth proxy signed; nothing else gets in.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { HeaderMap } from '@apollo/server';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { errorBody, FluxoError, httpStatusOf } from '../common/errors.js';
+import { IDENTITY_HEADER, REQUEST_ID_HEADER, verifyIdentity, type Identity } from '../common/identity.js';
+import type { Logger } from '../common/logger.js';
+import { EventBus } from './core/events.js';
+import { FluxoService } from './core/service.js';
+import { startLeaseReaper } from './services/lease-reaper.js';
+import { buildSchema, formatError, startApollo } from './graphql/apollo.js';
+import type { GraphQLContext } from './graphql/context.js';
+import type { Store } from './store/store.js';
+
+export interface ServerOptions {
+  store: Store;
+  /** Secret shared with the auth proxy (at least 32 bytes). */
+  identitySecret: Uint8Array;
+  logger: Logger;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 4200 */
+  port?: number;
+  /** @default 30000 */
+  leaseMs?: number;
+  /** How often the lease reaper looks for expired leases. @default 1000 */
+  reaperIntervalMs?: number;
+  /** Largest request body accepted. @default 8 MiB */
+  maxBodyBytes?: number;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  service: FluxoService;
+  close(): Promise<void>;
+}
+
+function refuse(res: ServerResponse, error: FluxoError): void {
+  res.writeHead(httpStatusOf[error.code], { 'content-type': 'application/json' });
+  res.end(errorBody(error.code, error.message));
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes) return reject(new FluxoError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes exceeds the ${maxBytes}-byte limit`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.destroy();
+        reject(new FluxoError('PAYLOAD_TOO_LARGE', `request body exceeds the ${maxBytes}-byte limit`));
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Starts the server; resolves once it listens. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { store, identitySecret, logger } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
+  const events = new EventBus();
+  const service = new FluxoService(store, events, { leaseMs: options.leaseMs ?? 30_000 });
+  const schema = buildSchema();
+  const apollo = await startApollo(schema, logger);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://server');
+    if (url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
+    let identity: Identity;
+    try {
+      identity = await verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret);
+    } catch (error) {
+      logger.warn({ requestId, path: url.pathname, remote: req.socket.remoteAddress }, 'refused a request without a valid identity');
+      return refuse(res, error as FluxoError);
+    }
+    if (url.pathname !== '/graphql') return refuse(res, new FluxoError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql`));
+    let body: unknown;
+    if (req.method === 'POST') {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, maxBodyBytes);
+      } catch (error) {
+        return refuse(res, error instanceof FluxoError ? error : new FluxoError('BAD_USER_INPUT', 'could not read the request body'));
+      }
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return refuse(res, new FluxoError('GRAPHQL_PARSE_FAILED', 'the request body is not JSON; send {"query": "...", "variables": {...}}'));
+      }
+    }
+    const aborter = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) aborter.abort();
+    });
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
+    const context: GraphQLContext = { identity, service, requestId, signal: aborter.signal };
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => context,
+    });
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+    } else {
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) refuse(res, new FluxoError('INTERNAL_SERVER_ERROR', 'internal error; the server log has the details'));
+      else res.destroy();
+    });
+  });
+  // Long-polls hold requests up to 30 s; keep idle sockets a little longer than the proxy does.
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBodyBytes });
+  const identities = new WeakMap<IncomingMessage, Identity>();
+  const wsServer = useServer<Record<string, unknown>, { request: IncomingMessage }>(
+    {
+      schema,
+      context: (ctx) => {
+        const identity = identities.get(ctx.extra.request)!;
+        const aborter = new AbortController();
+        return { identity, service, requestId: randomUUID(), signal: aborter.signal } satisfies GraphQLContext;
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        logger.debug({ errors }, 'subscription error');
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!('errors' in result) || !result.errors) return;
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, logger)) } as never;
+      },
+    },
+    wss,
+  );
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret).then(
+      (identity) => {
+        identities.set(req, identity);
+        wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      },
+      (error: FluxoError) => {
+        const body = errorBody(error.code, error.message);
+        socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      },
+    );
+  });
+
+  const reaper = startLeaseReaper(service, options.reaperIntervalMs ?? 1_000, logger);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4200, options.host ?? '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const host = options.host ?? '127.0.0.1';
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    service,
+    async close() {
+      reaper.stop();
+      await wsServer.dispose();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,10 @@
+// Numbered, append-only migrations of the SQLite store. Never edit a released migration: add one.
+import { initial } from './001-initial.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [initial];

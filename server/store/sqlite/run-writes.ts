@@ -1,0 +1,293 @@
+// Writes to flow runs in SQLite: create, claim, compare-and-set, cancel, leases, task states and
+// logs. Each function runs inside one write transaction (better-sqlite3 transactions are
+// synchronous, and this process is the database's only writer), so a check and its write can
+// never interleave with another request's: one live claim per run, no lost updates.
+import type { Database } from 'better-sqlite3';
+import { FluxoError } from '../../../common/errors.js';
+import { newId, newToken } from '../../../common/ids.js';
+import { assertAgentTransition, cancelTarget, endsAttempt, leasedStates, shouldRetry } from '../../core/transitions.js';
+import type { FlowRunRecord, FlowRunStateType, LogRecord } from '../records.js';
+import type { Claim, HeartbeatResult, LogLineWrite, NewFlowRun, StateWrite, TaskStateWrite } from '../store.js';
+import { NOW_MS, toFlowRun, type FlowRunRow } from './rows.js';
+
+const nowMs = (db: Database): number => (db.prepare(`SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
+
+function getRun(db: Database, tenant: string, id: string): FlowRunRow | undefined {
+  return db.prepare('SELECT * FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRunRow | undefined;
+}
+
+function mustGetRun(db: Database, tenant: string, id: string): FlowRunRow {
+  const row = getRun(db, tenant, id);
+  if (!row) throw new FluxoError('NOT_FOUND', `flow run ${id} not found`);
+  return row;
+}
+
+interface Transition {
+  tenant: string;
+  flowRunId: string;
+  taskRunId?: string | null;
+  from: string | null;
+  to: FlowRunStateType;
+  reason?: string | null;
+  message?: string | null;
+  actor: string;
+  attempt: number;
+  at: number;
+}
+
+function recordTransition(db: Database, t: Transition): void {
+  db.prepare(
+    `INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, reason, message, actor, attempt, at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(t.tenant, t.flowRunId, t.taskRunId ?? null, t.from, t.to, t.reason ?? null, t.message ?? null, t.actor, t.attempt, t.at);
+}
+
+export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): { run: FlowRunRecord; created: boolean } {
+  return db.transaction(() => {
+    if (input.idempotencyKey !== null) {
+      const existing = db
+        .prepare('SELECT * FROM flow_runs WHERE tenant = ? AND idempotency_key = ?')
+        .get(tenant, input.idempotencyKey) as FlowRunRow | undefined;
+      if (existing) {
+        if (existing.flow_id !== input.flowId) {
+          throw new FluxoError('IDEMPOTENCY_CONFLICT', `idempotency key "${input.idempotencyKey}" was already used for another flow`);
+        }
+        return { run: toFlowRun(existing), created: false };
+      }
+    }
+    const now = nowMs(db);
+    const id = newId();
+    db.prepare(
+      `INSERT INTO flow_runs (id, tenant, flow_id, flow_version_id, state, version, attempt, parameters, labels, priority,
+         idempotency_key, scheduled_at, created_at)
+       VALUES (?, ?, ?, ?, 'SCHEDULED', 1, 1, ?, ?, ?, ?, ?, ?)`,
+    ).run(id, tenant, input.flowId, input.flowVersionId, JSON.stringify(input.parameters), JSON.stringify(input.labels),
+      input.priority, input.idempotencyKey, input.scheduledAt ?? now, now);
+    recordTransition(db, { tenant, flowRunId: id, from: null, to: 'SCHEDULED', actor: input.actor, attempt: 1, at: now });
+    return { run: toFlowRun(mustGetRun(db, tenant, id)), created: true };
+  }).immediate();
+}
+
+export function claimFlowRuns(db: Database, tenant: string, agentId: string, labels: string[], max: number, leaseMs: number): Claim[] {
+  return db.transaction(() => {
+    const now = nowMs(db);
+    // Labels are routing only: a run goes to an agent whose labels are a superset of the run's,
+    // and a run without labels only to an agent without labels.
+    const due = db
+      .prepare(
+        `SELECT id FROM flow_runs
+         WHERE tenant = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM json_each(flow_runs.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(?)))
+           AND (labels <> '[]' OR ? = 0)
+         ORDER BY priority DESC, scheduled_at, id
+         LIMIT ?`,
+      )
+      .all(tenant, now, JSON.stringify(labels), labels.length, max) as { id: string }[];
+    const claims: Claim[] = [];
+    const agent = db.prepare('SELECT subject FROM agents WHERE id = ?').get(agentId) as { subject: string } | undefined;
+    const actor = `agent:${agent?.subject ?? agentId}`;
+    const update = db.prepare(
+      `UPDATE flow_runs SET state = 'SUBMITTED', version = version + 1, agent_id = ?, lease_token = ?, lease_expires_at = ?,
+         state_reason = NULL, state_message = NULL
+       WHERE id = ? AND state = 'SCHEDULED'`,
+    );
+    for (const { id } of due) {
+      const leaseToken = newToken();
+      const leaseExpiresAt = now + leaseMs;
+      if (update.run(agentId, leaseToken, leaseExpiresAt, id).changes !== 1) continue;
+      const row = mustGetRun(db, tenant, id);
+      recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'SUBMITTED', actor, attempt: row.attempt, at: now });
+      claims.push({ run: toFlowRun(row), leaseToken, leaseExpiresAt });
+    }
+    db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, agentId);
+    return claims;
+  }).immediate();
+}
+
+/** After an attempt ends in a retryable state with retries left, schedules the next attempt. */
+function applyRetries(db: Database, row: FlowRunRow, now: number): void {
+  const policy = db
+    .prepare('SELECT retries, retry_delay_seconds FROM flow_versions WHERE id = ?')
+    .get(row.flow_version_id) as { retries: number; retry_delay_seconds: number };
+  const state = row.state as FlowRunStateType;
+  if (!shouldRetry(state, row.attempt, policy.retries)) return;
+  const next = row.attempt + 1;
+  db.prepare(
+    `UPDATE flow_runs SET state = 'SCHEDULED', version = version + 1, attempt = ?, scheduled_at = ?, agent_id = NULL,
+       lease_token = NULL, lease_expires_at = NULL, started_at = NULL, ended_at = NULL
+     WHERE id = ?`,
+  ).run(next, now + policy.retry_delay_seconds * 1000, row.id);
+  recordTransition(db, {
+    tenant: row.tenant,
+    flowRunId: row.id,
+    from: state,
+    to: 'SCHEDULED',
+    reason: 'retry',
+    message: `attempt ${next} of ${policy.retries + 1}, due in ${policy.retry_delay_seconds} s`,
+    actor: 'server:retries',
+    attempt: next,
+    at: now,
+  });
+}
+
+export function setFlowRunState(db: Database, tenant: string, write: StateWrite): FlowRunRecord {
+  return db.transaction(() => {
+    const now = nowMs(db);
+    const row = mustGetRun(db, tenant, write.flowRunId);
+    if (row.lease_token !== write.leaseToken) {
+      throw new FluxoError('LEASE_LOST', `the lease on flow run ${row.id} is gone (the run was reclaimed or rescheduled); stop its process`);
+    }
+    const isRepeat = row.state === write.state && row.version === write.expectedVersion + 1;
+    if (row.lease_expires_at === null) {
+      // The attempt already ended under this lease: repeating its final write is a no-op.
+      if (row.state === write.state) return toFlowRun(row);
+      throw new FluxoError('ILLEGAL_TRANSITION', `flow run ${row.id} already ended as ${row.state}`);
+    }
+    if (row.lease_expires_at <= now) {
+      throw new FluxoError('LEASE_LOST', `the lease on flow run ${row.id} expired; stop its process`);
+    }
+    if (isRepeat) return toFlowRun(row);
+    if (row.version !== write.expectedVersion) {
+      throw new FluxoError('VERSION_CONFLICT', `flow run ${row.id} is at version ${row.version} (${row.state}), not ${write.expectedVersion}; read it again`);
+    }
+    assertAgentTransition(row.state as FlowRunStateType, write.state);
+    const ends = endsAttempt(write.state);
+    db.prepare(
+      `UPDATE flow_runs SET state = ?, state_reason = ?, state_message = ?, version = version + 1,
+         started_at = CASE WHEN ? = 'RUNNING' THEN ? ELSE started_at END,
+         ended_at = CASE WHEN ? THEN ? ELSE ended_at END,
+         exit_code = COALESCE(?, exit_code), signal = COALESCE(?, signal),
+         lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END
+       WHERE id = ?`,
+    ).run(write.state, write.reason, write.message, write.state, now, ends ? 1 : 0, now, write.exitCode, write.signal, ends ? 1 : 0, row.id);
+    recordTransition(db, {
+      tenant, flowRunId: row.id, from: row.state, to: write.state, reason: write.reason, message: write.message,
+      actor: write.actor, attempt: row.attempt, at: now,
+    });
+    if (ends) applyRetries(db, mustGetRun(db, tenant, row.id), now);
+    return toFlowRun(mustGetRun(db, tenant, row.id));
+  }).immediate();
+}
+
+export function cancelFlowRun(db: Database, tenant: string, id: string, actor: string): FlowRunRecord {
+  return db.transaction(() => {
+    const now = nowMs(db);
+    const row = mustGetRun(db, tenant, id);
+    const target = cancelTarget(row.state as FlowRunStateType);
+    if (target === null) return toFlowRun(row);
+    if (target === 'CANCELLED') {
+      db.prepare(
+        `UPDATE flow_runs SET state = 'CANCELLED', state_reason = 'cancelled', state_message = ?, version = version + 1, ended_at = ?
+         WHERE id = ?`,
+      ).run(`cancelled by ${actor}`, now, id);
+    } else {
+      db.prepare(`UPDATE flow_runs SET state = 'CANCELLING', state_message = ?, version = version + 1 WHERE id = ?`).run(`cancel requested by ${actor}`, id);
+    }
+    recordTransition(db, { tenant, flowRunId: id, from: row.state, to: target, reason: 'cancelled', message: `requested by ${actor}`, actor, attempt: row.attempt, at: now });
+    return toFlowRun(mustGetRun(db, tenant, id));
+  }).immediate();
+}
+
+/** Throws LEASE_LOST unless `leaseToken` is the live lease of a run an agent holds. */
+function assertLease(db: Database, tenant: string, flowRunId: string, leaseToken: string, now: number): FlowRunRow {
+  const row = mustGetRun(db, tenant, flowRunId);
+  const live = row.lease_token === leaseToken && row.lease_expires_at !== null && row.lease_expires_at > now;
+  if (!live || !leasedStates.includes(row.state as FlowRunStateType)) {
+    throw new FluxoError('LEASE_LOST', `no live lease on flow run ${flowRunId} for this token; stop its process`);
+  }
+  return row;
+}
+
+export function setTaskRunStates(db: Database, tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): number {
+  return db.transaction(() => {
+    const now = nowMs(db);
+    const run = assertLease(db, tenant, flowRunId, leaseToken, now);
+    const select = db.prepare('SELECT id, state, attempts FROM task_runs WHERE flow_run_id = ? AND key = ?');
+    for (const s of states) {
+      const final = s.state === 'SUCCESS' || s.state === 'FAILED' || s.state === 'TIMED_OUT';
+      const existing = select.get(flowRunId, s.key) as { id: string; state: string; attempts: number } | undefined;
+      let taskRunId: string;
+      if (!existing) {
+        taskRunId = newId();
+        db.prepare(
+          `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null);
+      } else {
+        taskRunId = existing.id;
+        db.prepare(
+          `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END
+           WHERE id = ?`,
+        ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, taskRunId);
+      }
+      recordTransition(db, {
+        tenant, flowRunId, taskRunId, from: existing?.state ?? null, to: s.state, message: s.message, actor, attempt: s.attempt, at: now,
+      });
+    }
+    void run;
+    return states.length;
+  }).immediate();
+}
+
+export function writeLogs(db: Database, tenant: string, flowRunId: string, leaseToken: string, batchId: string, lines: LogLineWrite[]): LogRecord[] {
+  return db.transaction(() => {
+    const now = nowMs(db);
+    assertLease(db, tenant, flowRunId, leaseToken, now);
+    const fresh = db.prepare('INSERT OR IGNORE INTO log_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
+    if (!fresh) return [];
+    const insert = db.prepare(
+      'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    return lines.map((line) => {
+      const id = Number(insert.run(tenant, flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp).lastInsertRowid);
+      return { id, tenant, flowRunId, ...line };
+    });
+  }).immediate();
+}
+
+export function heartbeat(db: Database, tenant: string, agentId: string, leases: { flowRunId: string; leaseToken: string }[], leaseMs: number): HeartbeatResult {
+  return db.transaction(() => {
+    const now = nowMs(db);
+    const leaseExpiresAt = now + leaseMs;
+    const renew = db.prepare(
+      `UPDATE flow_runs SET lease_expires_at = ?
+       WHERE tenant = ? AND id = ? AND lease_token = ? AND lease_expires_at > ? AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
+       RETURNING state`,
+    );
+    const result: HeartbeatResult = { renewed: [], lost: [], cancelling: [], leaseExpiresAt };
+    for (const lease of leases) {
+      const row = renew.get(leaseExpiresAt, tenant, lease.flowRunId, lease.leaseToken, now) as { state: string } | undefined;
+      if (!row) {
+        result.lost.push(lease.flowRunId);
+        continue;
+      }
+      result.renewed.push(lease.flowRunId);
+      if (row.state === 'CANCELLING') result.cancelling.push(lease.flowRunId);
+    }
+    db.prepare('UPDATE agents SET last_seen_at = ? WHERE tenant = ? AND id = ?').run(now, tenant, agentId);
+    return result;
+  }).immediate();
+}
+
+export function reapExpiredLeases(db: Database, actor: string): FlowRunRecord[] {
+  return db.transaction(() => {
+    const now = nowMs(db);
+    const expired = db
+      .prepare(
+        `SELECT * FROM flow_runs WHERE lease_token IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at <= ?
+           AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') LIMIT 500`,
+      )
+      .all(now) as FlowRunRow[];
+    return expired.map((row) => {
+      const to: FlowRunStateType = row.state === 'CANCELLING' ? 'CANCELLED' : 'CRASHED';
+      const message = to === 'CANCELLED' ? 'the agent stopped renewing its lease while cancelling' : 'the agent or its child stopped renewing the lease';
+      db.prepare(
+        `UPDATE flow_runs SET state = ?, state_reason = 'lease-expired', state_message = ?, version = version + 1, ended_at = ?,
+           lease_expires_at = NULL WHERE id = ?`,
+      ).run(to, message, now, row.id);
+      recordTransition(db, { tenant: row.tenant, flowRunId: row.id, from: row.state, to, reason: 'lease-expired', message, actor, attempt: row.attempt, at: now });
+      applyRetries(db, mustGetRun(db, row.tenant, row.id), now);
+      return toFlowRun(mustGetRun(db, row.tenant, row.id));
+    });
+  }).immediate();
+}

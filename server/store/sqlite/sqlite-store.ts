@@ -1,0 +1,281 @@
+// The embedded default store: one SQLite file (better-sqlite3, WAL). Reads live here; writes to
+// runs are in run-writes.ts.
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { FluxoError } from '../../../common/errors.js';
+import { newId } from '../../../common/ids.js';
+import { decodeCursor, encodeCursor, pageSize, type CursorKey } from '../cursor.js';
+import type {
+  AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
+} from '../records.js';
+import type { FlowRunFilter, NewFlowVersion, Page, PageRequest, Store } from '../store.js';
+import { migrations } from './migrations/index.js';
+import * as runWrites from './run-writes.js';
+import {
+  NOW_MS, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
+  type AgentRow, type FlowRow, type FlowRunRow, type FlowVersionRow, type LogRow, type ProjectRow, type StateTransitionRow, type TaskRunRow,
+} from './rows.js';
+
+function pageOf<T>(rows: T[], first: number, keyOf: (row: T) => CursorKey): Page<T> {
+  const hasNextPage = rows.length > first;
+  const nodes = hasNextPage ? rows.slice(0, first) : rows;
+  const last = nodes.at(-1);
+  return { nodes, hasNextPage, endCursor: last ? encodeCursor(keyOf(last)) : null };
+}
+
+/** Opens (creating if needed) a SQLite store at `path` (`:memory:` for a throwaway one). */
+export function openSqliteStore(path: string): SqliteStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode survives a process crash (only an OS crash can lose the last commits);
+  // FULL would fsync every commit. Acknowledged writes are durable against kill -9 either way.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return new SqliteStore(db);
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  async migrate(): Promise<{ applied: number[]; current: number }> {
+    const db = this.db;
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const known = migrations.at(-1)?.version ?? 0;
+    const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    if (current > known) {
+      throw new FluxoError(
+        'SERVICE_UNAVAILABLE',
+        `the database schema is at version ${current}, newer than this fluxo knows (${known}); upgrade fluxo before starting it against this database`,
+      );
+    }
+    const applied: number[] = [];
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      db.transaction(() => {
+        db.exec(migration.sql);
+        db.prepare(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ${NOW_MS})`).run(migration.version, migration.name);
+      }).immediate();
+      applied.push(migration.version);
+    }
+    return { applied, current: Math.max(current, ...applied) };
+  }
+
+  async now(): Promise<number> {
+    return (this.db.prepare(`SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  async listProjects(tenant: string): Promise<ProjectRecord[]> {
+    return (this.db.prepare('SELECT * FROM projects WHERE tenant = ? ORDER BY name').all(tenant) as ProjectRow[]).map(toProject);
+  }
+
+  async getProject(tenant: string, id: string): Promise<ProjectRecord | null> {
+    const row = this.db.prepare('SELECT * FROM projects WHERE tenant = ? AND id = ?').get(tenant, id) as ProjectRow | undefined;
+    return row ? toProject(row) : null;
+  }
+
+  async registerFlowVersion(tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }> {
+    const db = this.db;
+    return db.transaction(() => {
+      db.prepare(`INSERT INTO projects (id, tenant, name, created_at) VALUES (?, ?, ?, ${NOW_MS}) ON CONFLICT (tenant, name) DO NOTHING`)
+        .run(newId(), tenant, input.project);
+      const project = db.prepare('SELECT id FROM projects WHERE tenant = ? AND name = ?').get(tenant, input.project) as { id: string };
+      db.prepare(`INSERT INTO flows (id, tenant, project_id, name, created_at) VALUES (?, ?, ?, ?, ${NOW_MS}) ON CONFLICT (project_id, name) DO NOTHING`)
+        .run(newId(), tenant, project.id, input.name);
+      const flow = db.prepare('SELECT id FROM flows WHERE project_id = ? AND name = ?').get(project.id, input.name) as { id: string };
+      const latest = db
+        .prepare('SELECT * FROM flow_versions WHERE flow_id = ? ORDER BY number DESC LIMIT 1')
+        .get(flow.id) as FlowVersionRow | undefined;
+      if (latest && latest.content_hash === input.contentHash) return { version: toFlowVersion(latest), created: false };
+      const id = newId();
+      db.prepare(
+        `INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
+           default_labels, retries, retry_delay_seconds, timeout_seconds, description, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
+      ).run(id, tenant, flow.id, (latest?.number ?? 0) + 1, input.contentHash, input.storageUri, input.sha256, input.size, input.entrypoint,
+        JSON.stringify(input.parameterSchema), JSON.stringify(input.defaultLabels), input.retries, input.retryDelaySeconds,
+        input.timeoutSeconds, input.description);
+      return { version: toFlowVersion(db.prepare('SELECT * FROM flow_versions WHERE id = ?').get(id) as FlowVersionRow), created: true };
+    }).immediate();
+  }
+
+  async getFlow(tenant: string, id: string): Promise<FlowRecord | null> {
+    const row = this.db.prepare('SELECT * FROM flows WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRow | undefined;
+    return row ? toFlow(row) : null;
+  }
+
+  async findFlow(tenant: string, project: string, name: string): Promise<FlowRecord | null> {
+    const row = this.db
+      .prepare('SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id WHERE f.tenant = ? AND p.name = ? AND f.name = ?')
+      .get(tenant, project, name) as FlowRow | undefined;
+    return row ? toFlow(row) : null;
+  }
+
+  async listFlows(tenant: string, project: string | null, page: PageRequest): Promise<Page<FlowRecord>> {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after);
+    const rows = this.db
+      .prepare(
+        `SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id
+         WHERE f.tenant = ? AND (? IS NULL OR p.name = ?) AND (? IS NULL OR (f.name, f.id) > (?, ?))
+         ORDER BY f.name, f.id LIMIT ?`,
+      )
+      .all(tenant, project, project, after?.[0] ?? null, after?.[0] ?? null, after?.[1] ?? null, first + 1) as FlowRow[];
+    return pageOf(rows.map(toFlow), first, (f) => [f.name, f.id]);
+  }
+
+  async getFlowVersion(tenant: string, id: string): Promise<FlowVersionRecord | null> {
+    const row = this.db.prepare('SELECT * FROM flow_versions WHERE tenant = ? AND id = ?').get(tenant, id) as FlowVersionRow | undefined;
+    return row ? toFlowVersion(row) : null;
+  }
+
+  async getLatestFlowVersion(tenant: string, flowId: string): Promise<FlowVersionRecord | null> {
+    const row = this.db
+      .prepare('SELECT * FROM flow_versions WHERE tenant = ? AND flow_id = ? ORDER BY number DESC LIMIT 1')
+      .get(tenant, flowId) as FlowVersionRow | undefined;
+    return row ? toFlowVersion(row) : null;
+  }
+
+  async listFlowVersions(tenant: string, flowId: string, page: PageRequest): Promise<Page<FlowVersionRecord>> {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after);
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM flow_versions WHERE tenant = ? AND flow_id = ? AND (? IS NULL OR number < ?)
+         ORDER BY number DESC LIMIT ?`,
+      )
+      .all(tenant, flowId, after?.[0] ?? null, after?.[0] ?? null, first + 1) as FlowVersionRow[];
+    return pageOf(rows.map(toFlowVersion), first, (v) => [v.number, v.id]);
+  }
+
+  async createFlowRun(tenant: string, input: Parameters<Store['createFlowRun']>[1]) {
+    return runWrites.createFlowRun(this.db, tenant, input);
+  }
+
+  async getFlowRun(tenant: string, id: string): Promise<FlowRunRecord | null> {
+    const row = this.db.prepare('SELECT * FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRunRow | undefined;
+    return row ? toFlowRun(row) : null;
+  }
+
+  async listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after);
+    const where = ['tenant = ?'];
+    const args: unknown[] = [tenant];
+    if (filter.flowId) (where.push('flow_id = ?'), args.push(filter.flowId));
+    if (filter.states?.length) (where.push(`state IN (${filter.states.map(() => '?').join(', ')})`), args.push(...filter.states));
+    if (filter.createdAfter != null) (where.push('created_at >= ?'), args.push(filter.createdAfter));
+    if (filter.createdBefore != null) (where.push('created_at < ?'), args.push(filter.createdBefore));
+    if (filter.label) (where.push('EXISTS (SELECT 1 FROM json_each(flow_runs.labels) AS l WHERE l.value = ?)'), args.push(filter.label));
+    if (after) (where.push('(created_at, id) < (?, ?)'), args.push(after[0], after[1]));
+    const rows = this.db
+      .prepare(`SELECT * FROM flow_runs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
+      .all(...args, first + 1) as FlowRunRow[];
+    return pageOf(rows.map(toFlowRun), first, (r) => [r.createdAt, r.id]);
+  }
+
+  async nextScheduledAt(tenant: string): Promise<number | null> {
+    const row = this.db
+      .prepare(`SELECT MIN(scheduled_at) AS at FROM flow_runs WHERE tenant = ? AND state = 'SCHEDULED'`)
+      .get(tenant) as { at: number | null };
+    return row.at;
+  }
+
+  async claimFlowRuns(tenant: string, agentId: string, labels: string[], max: number, leaseMs: number) {
+    return runWrites.claimFlowRuns(this.db, tenant, agentId, labels, max, leaseMs);
+  }
+
+  async setFlowRunState(tenant: string, write: Parameters<Store['setFlowRunState']>[1]) {
+    return runWrites.setFlowRunState(this.db, tenant, write);
+  }
+
+  async cancelFlowRun(tenant: string, id: string, actor: string) {
+    return runWrites.cancelFlowRun(this.db, tenant, id, actor);
+  }
+
+  async setTaskRunStates(...args: Parameters<Store['setTaskRunStates']>) {
+    return runWrites.setTaskRunStates(this.db, ...args);
+  }
+
+  async writeLogs(...args: Parameters<Store['writeLogs']>) {
+    return runWrites.writeLogs(this.db, ...args);
+  }
+
+  async heartbeat(...args: Parameters<Store['heartbeat']>) {
+    return runWrites.heartbeat(this.db, ...args);
+  }
+
+  async reapExpiredLeases(actor: string) {
+    return runWrites.reapExpiredLeases(this.db, actor);
+  }
+
+  async listTaskRuns(tenant: string, flowRunId: string): Promise<TaskRunRecord[]> {
+    return (this.db.prepare('SELECT * FROM task_runs WHERE tenant = ? AND flow_run_id = ? ORDER BY started_at, id').all(tenant, flowRunId) as TaskRunRow[]).map(toTaskRun);
+  }
+
+  async listStateTransitions(tenant: string, flowRunId: string, taskRunId: string | null): Promise<StateTransitionRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM state_transitions WHERE tenant = ? AND flow_run_id = ? AND task_run_id IS ? ORDER BY id')
+      .all(tenant, flowRunId, taskRunId) as StateTransitionRow[];
+    return rows.map(toStateTransition);
+  }
+
+  async listLogs(tenant: string, flowRunId: string, page: PageRequest): Promise<Page<LogRecord>> {
+    const first = pageSize(page.first, 5000);
+    const after = page.after ? Number(page.after) : 0;
+    if (!Number.isSafeInteger(after) || after < 0) throw new FluxoError('BAD_USER_INPUT', `"after" must be a log id, got ${page.after}`);
+    const rows = this.db
+      .prepare('SELECT * FROM logs WHERE flow_run_id = ? AND tenant = ? AND id > ? ORDER BY id LIMIT ?')
+      .all(flowRunId, tenant, after, first + 1) as LogRow[];
+    const hasNextPage = rows.length > first;
+    const nodes = (hasNextPage ? rows.slice(0, first) : rows).map(toLog);
+    return { nodes, hasNextPage, endCursor: nodes.length ? String(nodes.at(-1)!.id) : page.after ?? null };
+  }
+
+  async upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord> {
+    const row = this.db
+      .prepare(
+        `INSERT INTO agents (id, tenant, name, subject, labels, concurrency, last_seen_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ${NOW_MS}, ${NOW_MS})
+         ON CONFLICT (tenant, name) DO UPDATE SET subject = excluded.subject, labels = excluded.labels,
+           concurrency = excluded.concurrency, last_seen_at = excluded.last_seen_at
+         RETURNING *`,
+      )
+      .get(newId(), tenant, input.name, input.subject, JSON.stringify(input.labels), input.concurrency) as AgentRow;
+    return toAgent(row);
+  }
+
+  async getAgent(tenant: string, id: string): Promise<AgentRecord | null> {
+    const row = this.db.prepare('SELECT * FROM agents WHERE tenant = ? AND id = ?').get(tenant, id) as AgentRow | undefined;
+    return row ? toAgent(row) : null;
+  }
+
+  async listAgents(tenant: string, page: PageRequest): Promise<Page<AgentRecord>> {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after);
+    const rows = this.db
+      .prepare('SELECT * FROM agents WHERE tenant = ? AND (? IS NULL OR (name, id) > (?, ?)) ORDER BY name, id LIMIT ?')
+      .all(tenant, after?.[0] ?? null, after?.[0] ?? null, after?.[1] ?? null, first + 1) as AgentRow[];
+    return pageOf(rows.map(toAgent), first, (a) => [a.name, a.id]);
+  }
+
+  async countLeasedRuns(tenant: string): Promise<Map<string, number>> {
+    const rows = this.db
+      .prepare(
+        `SELECT agent_id, COUNT(*) AS n FROM flow_runs WHERE tenant = ? AND lease_expires_at IS NOT NULL
+           AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY agent_id`,
+      )
+      .all(tenant) as { agent_id: string; n: number }[];
+    return new Map(rows.map((r) => [r.agent_id, r.n]));
+  }
+}

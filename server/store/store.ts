@@ -1,0 +1,162 @@
+// The store interface: everything the server persists, dialect-free. SQLite (embedded default)
+// implements it now; PostgreSQL implements the same interface. Every method is scoped by tenant,
+// which callers take from the verified identity only. Times are epoch ms of the database clock.
+import type {
+  AgentRecord,
+  FlowRecord,
+  FlowRunRecord,
+  FlowRunStateType,
+  FlowVersionRecord,
+  LogLevel,
+  LogRecord,
+  ProjectRecord,
+  StateTransitionRecord,
+  TaskRunRecord,
+} from './records.js';
+
+/** Keyset page request: `after` is an opaque cursor from a previous page. */
+export interface PageRequest {
+  first: number;
+  after?: string | null | undefined;
+}
+
+export interface Page<T> {
+  nodes: T[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface NewFlowVersion {
+  project: string;
+  name: string;
+  contentHash: string;
+  storageUri: string;
+  sha256: string;
+  size: number;
+  entrypoint: string;
+  parameterSchema: Record<string, unknown>;
+  defaultLabels: string[];
+  retries: number;
+  retryDelaySeconds: number;
+  timeoutSeconds: number | null;
+  description: string | null;
+}
+
+export interface NewFlowRun {
+  flowId: string;
+  flowVersionId: string;
+  parameters: unknown;
+  labels: string[];
+  priority: number;
+  /** Epoch ms; null means now (database time). */
+  scheduledAt: number | null;
+  idempotencyKey: string | null;
+  actor: string;
+}
+
+export interface FlowRunFilter {
+  flowId?: string | null | undefined;
+  states?: FlowRunStateType[] | null | undefined;
+  createdAfter?: number | null | undefined;
+  createdBefore?: number | null | undefined;
+  label?: string | null | undefined;
+}
+
+/** A run handed to an agent. */
+export interface Claim {
+  run: FlowRunRecord;
+  leaseToken: string;
+  leaseExpiresAt: number;
+}
+
+export interface StateWrite {
+  flowRunId: string;
+  leaseToken: string;
+  expectedVersion: number;
+  state: FlowRunStateType;
+  reason: string | null;
+  message: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  actor: string;
+}
+
+export interface TaskStateWrite {
+  key: string;
+  taskName: string;
+  mapIndex: number | null;
+  attempt: number;
+  state: FlowRunStateType;
+  message: string | null;
+}
+
+export interface LogLineWrite {
+  taskRunKey: string | null;
+  level: LogLevel;
+  stream: string;
+  message: string;
+  timestamp: number;
+}
+
+export interface HeartbeatResult {
+  renewed: string[];
+  lost: string[];
+  cancelling: string[];
+  leaseExpiresAt: number;
+}
+
+/** What changed, so the server can wake long-polls and feed subscriptions. */
+export interface StoreChange {
+  tenant: string;
+  runs: FlowRunRecord[];
+}
+
+export interface Store {
+  /** Applies pending migrations; refuses a database migrated by a newer fluxo. */
+  migrate(): Promise<{ applied: number[]; current: number }>;
+  /** The database clock, epoch ms. */
+  now(): Promise<number>;
+  close(): Promise<void>;
+
+  listProjects(tenant: string): Promise<ProjectRecord[]>;
+  getProject(tenant: string, id: string): Promise<ProjectRecord | null>;
+
+  /** Records a version unless the flow's latest version has the same content hash (then returns it, created false). */
+  registerFlowVersion(tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }>;
+  getFlow(tenant: string, id: string): Promise<FlowRecord | null>;
+  findFlow(tenant: string, project: string, name: string): Promise<FlowRecord | null>;
+  listFlows(tenant: string, project: string | null, page: PageRequest): Promise<Page<FlowRecord>>;
+  getFlowVersion(tenant: string, id: string): Promise<FlowVersionRecord | null>;
+  getLatestFlowVersion(tenant: string, flowId: string): Promise<FlowVersionRecord | null>;
+  listFlowVersions(tenant: string, flowId: string, page: PageRequest): Promise<Page<FlowVersionRecord>>;
+
+  /** Creates a run, or returns the run created earlier with the same idempotency key (created false). */
+  createFlowRun(tenant: string, input: NewFlowRun): Promise<{ run: FlowRunRecord; created: boolean }>;
+  getFlowRun(tenant: string, id: string): Promise<FlowRunRecord | null>;
+  listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>>;
+  /** Epoch ms of the earliest future SCHEDULED run of the tenant, or null. */
+  nextScheduledAt(tenant: string): Promise<number | null>;
+
+  /** Atomically claims up to `max` due runs whose labels are a subset of `labels`. */
+  claimFlowRuns(tenant: string, agentId: string, labels: string[], max: number, leaseMs: number): Promise<Claim[]>;
+  /** Compare-and-set under a lease; applies flow-level retries. Throws FluxoError on refusal. */
+  setFlowRunState(tenant: string, write: StateWrite): Promise<FlowRunRecord>;
+  /** User cancellation. */
+  cancelFlowRun(tenant: string, id: string, actor: string): Promise<FlowRunRecord>;
+  setTaskRunStates(tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): Promise<number>;
+  /** Appends lines once per (run, batchId). Returns the stored lines (empty for a repeated batch). */
+  writeLogs(tenant: string, flowRunId: string, leaseToken: string, batchId: string, lines: LogLineWrite[]): Promise<LogRecord[]>;
+  heartbeat(tenant: string, agentId: string, leases: { flowRunId: string; leaseToken: string }[], leaseMs: number): Promise<HeartbeatResult>;
+  /** Crashes (or cancels) runs whose lease expired, across tenants. Returns the changed runs. */
+  reapExpiredLeases(actor: string): Promise<FlowRunRecord[]>;
+
+  listTaskRuns(tenant: string, flowRunId: string): Promise<TaskRunRecord[]>;
+  listStateTransitions(tenant: string, flowRunId: string, taskRunId: string | null): Promise<StateTransitionRecord[]>;
+  listLogs(tenant: string, flowRunId: string, page: PageRequest): Promise<Page<LogRecord>>;
+
+  upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord>;
+  getAgent(tenant: string, id: string): Promise<AgentRecord | null>;
+  listAgents(tenant: string, page: PageRequest): Promise<Page<AgentRecord>>;
+  /** Number of runs each agent holds a live lease on. */
+  countLeasedRuns(tenant: string): Promise<Map<string, number>>;
+}

@@ -1,0 +1,91 @@
+// Shared test harness: temporary directories, free ports, bounded waiting, and a cleanup registry
+// that stops every process a test started and fails the test when one is left running.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+/** The repository root. */
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The compiled CLI the end-to-end tests run as separate processes (built by `npm test` first). */
+export const cliPath = join(repoRoot, 'dist', 'cli', 'main.js');
+
+type Cleanup = () => Promise<void> | void;
+const cleanups: Cleanup[] = [];
+
+/** Registers work to undo after the current test, last registered first. */
+export function onCleanup(cleanup: Cleanup): void {
+  cleanups.push(cleanup);
+}
+
+/** Runs every registered cleanup; call from afterEach/afterAll (done automatically after each test). */
+export async function runCleanups(): Promise<void> {
+  const errors: unknown[] = [];
+  while (cleanups.length > 0) {
+    const cleanup = cleanups.pop()!;
+    try {
+      await cleanup();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
+}
+
+afterEach(runCleanups);
+
+/** A fresh temporary directory, removed after the test. */
+export async function tempDir(prefix = 'fluxo-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  onCleanup(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`
+ * with the last error, so a test waits for a condition instead of sleeping.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 15_000, intervalMs = 25, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+    }
+    await new Promise((wake) => setTimeout(wake, intervalMs));
+  }
+}
+
+/** Whether a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
