@@ -9,11 +9,12 @@ import { assertAgentTransition, cancelTarget, endsAttempt, leasedStates, shouldR
 import type { FlowRunRecord, FlowRunStateType, LogRecord } from '../records.js';
 import type { Claim, HeartbeatResult, LogLineWrite, NewFlowRun, StateWrite, TaskStateWrite } from '../store.js';
 import { NOW_MS, toFlowRun, type FlowRunRow } from './rows.js';
+import { statement } from './statements.js';
 
-const nowMs = (db: Database): number => (db.prepare(`SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
+const nowMs = (db: Database): number => (statement(db, `SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
 
 function getRun(db: Database, tenant: string, id: string): FlowRunRow | undefined {
-  return db.prepare('SELECT * FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRunRow | undefined;
+  return statement(db, 'SELECT * FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRunRow | undefined;
 }
 
 function mustGetRun(db: Database, tenant: string, id: string): FlowRunRow {
@@ -36,7 +37,7 @@ interface Transition {
 }
 
 function recordTransition(db: Database, t: Transition): void {
-  db.prepare(
+  statement(db, 
     `INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, reason, message, actor, attempt, at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(t.tenant, t.flowRunId, t.taskRunId ?? null, t.from, t.to, t.reason ?? null, t.message ?? null, t.actor, t.attempt, t.at);
@@ -45,8 +46,7 @@ function recordTransition(db: Database, t: Transition): void {
 export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): { run: FlowRunRecord; created: boolean } {
   return db.transaction(() => {
     if (input.idempotencyKey !== null) {
-      const existing = db
-        .prepare('SELECT * FROM flow_runs WHERE tenant = ? AND idempotency_key = ?')
+      const existing = statement(db, 'SELECT * FROM flow_runs WHERE tenant = ? AND idempotency_key = ?')
         .get(tenant, input.idempotencyKey) as FlowRunRow | undefined;
       if (existing) {
         if (existing.flow_id !== input.flowId) {
@@ -57,7 +57,7 @@ export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): 
     }
     const now = nowMs(db);
     const id = newId();
-    db.prepare(
+    statement(db, 
       `INSERT INTO flow_runs (id, tenant, flow_id, flow_version_id, state, version, attempt, parameters, labels, priority,
          idempotency_key, scheduled_at, created_at)
        VALUES (?, ?, ?, ?, 'SCHEDULED', 1, 1, ?, ?, ?, ?, ?, ?)`,
@@ -73,8 +73,7 @@ export function claimFlowRuns(db: Database, tenant: string, agentId: string, lab
     const now = nowMs(db);
     // Labels are routing only: a run goes to an agent whose labels are a superset of the run's,
     // and a run without labels only to an agent without labels.
-    const due = db
-      .prepare(
+    const due = statement(db, 
         `SELECT id FROM flow_runs
          WHERE tenant = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
            AND NOT EXISTS (SELECT 1 FROM json_each(flow_runs.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(?)))
@@ -84,9 +83,9 @@ export function claimFlowRuns(db: Database, tenant: string, agentId: string, lab
       )
       .all(tenant, now, JSON.stringify(labels), labels.length, max) as { id: string }[];
     const claims: Claim[] = [];
-    const agent = db.prepare('SELECT subject FROM agents WHERE id = ?').get(agentId) as { subject: string } | undefined;
+    const agent = statement(db, 'SELECT subject FROM agents WHERE id = ?').get(agentId) as { subject: string } | undefined;
     const actor = `agent:${agent?.subject ?? agentId}`;
-    const update = db.prepare(
+    const update = statement(db, 
       `UPDATE flow_runs SET state = 'SUBMITTED', version = version + 1, agent_id = ?, lease_token = ?, lease_expires_at = ?,
          state_reason = NULL, state_message = NULL
        WHERE id = ? AND state = 'SCHEDULED'`,
@@ -99,20 +98,19 @@ export function claimFlowRuns(db: Database, tenant: string, agentId: string, lab
       recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'SUBMITTED', actor, attempt: row.attempt, at: now });
       claims.push({ run: toFlowRun(row), leaseToken, leaseExpiresAt });
     }
-    db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, agentId);
+    statement(db, 'UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, agentId);
     return claims;
   }).immediate();
 }
 
 /** After an attempt ends in a retryable state with retries left, schedules the next attempt. */
 function applyRetries(db: Database, row: FlowRunRow, now: number): void {
-  const policy = db
-    .prepare('SELECT retries, retry_delay_seconds FROM flow_versions WHERE id = ?')
+  const policy = statement(db, 'SELECT retries, retry_delay_seconds FROM flow_versions WHERE id = ?')
     .get(row.flow_version_id) as { retries: number; retry_delay_seconds: number };
   const state = row.state as FlowRunStateType;
   if (!shouldRetry(state, row.attempt, policy.retries)) return;
   const next = row.attempt + 1;
-  db.prepare(
+  statement(db, 
     `UPDATE flow_runs SET state = 'SCHEDULED', version = version + 1, attempt = ?, scheduled_at = ?, agent_id = NULL,
        lease_token = NULL, lease_expires_at = NULL, started_at = NULL, ended_at = NULL
      WHERE id = ?`,
@@ -152,7 +150,7 @@ export function setFlowRunState(db: Database, tenant: string, write: StateWrite)
     }
     assertAgentTransition(row.state as FlowRunStateType, write.state);
     const ends = endsAttempt(write.state);
-    db.prepare(
+    statement(db, 
       `UPDATE flow_runs SET state = ?, state_reason = ?, state_message = ?, version = version + 1,
          started_at = CASE WHEN ? = 'RUNNING' THEN ? ELSE started_at END,
          ended_at = CASE WHEN ? THEN ? ELSE ended_at END,
@@ -176,12 +174,12 @@ export function cancelFlowRun(db: Database, tenant: string, id: string, actor: s
     const target = cancelTarget(row.state as FlowRunStateType);
     if (target === null) return toFlowRun(row);
     if (target === 'CANCELLED') {
-      db.prepare(
+      statement(db, 
         `UPDATE flow_runs SET state = 'CANCELLED', state_reason = 'cancelled', state_message = ?, version = version + 1, ended_at = ?
          WHERE id = ?`,
       ).run(`cancelled by ${actor}`, now, id);
     } else {
-      db.prepare(`UPDATE flow_runs SET state = 'CANCELLING', state_message = ?, version = version + 1 WHERE id = ?`).run(`cancel requested by ${actor}`, id);
+      statement(db, `UPDATE flow_runs SET state = 'CANCELLING', state_message = ?, version = version + 1 WHERE id = ?`).run(`cancel requested by ${actor}`, id);
     }
     recordTransition(db, { tenant, flowRunId: id, from: row.state, to: target, reason: 'cancelled', message: `requested by ${actor}`, actor, attempt: row.attempt, at: now });
     return toFlowRun(mustGetRun(db, tenant, id));
@@ -202,20 +200,20 @@ export function setTaskRunStates(db: Database, tenant: string, flowRunId: string
   return db.transaction(() => {
     const now = nowMs(db);
     const run = assertLease(db, tenant, flowRunId, leaseToken, now);
-    const select = db.prepare('SELECT id, state, attempts FROM task_runs WHERE flow_run_id = ? AND key = ?');
+    const select = statement(db, 'SELECT id, state, attempts FROM task_runs WHERE flow_run_id = ? AND key = ?');
     for (const s of states) {
       const final = s.state === 'SUCCESS' || s.state === 'FAILED' || s.state === 'TIMED_OUT';
       const existing = select.get(flowRunId, s.key) as { id: string; state: string; attempts: number } | undefined;
       let taskRunId: string;
       if (!existing) {
         taskRunId = newId();
-        db.prepare(
+        statement(db, 
           `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null);
       } else {
         taskRunId = existing.id;
-        db.prepare(
+        statement(db, 
           `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END
            WHERE id = ?`,
         ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, taskRunId);
@@ -233,9 +231,9 @@ export function writeLogs(db: Database, tenant: string, flowRunId: string, lease
   return db.transaction(() => {
     const now = nowMs(db);
     assertLease(db, tenant, flowRunId, leaseToken, now);
-    const fresh = db.prepare('INSERT OR IGNORE INTO log_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
+    const fresh = statement(db, 'INSERT OR IGNORE INTO log_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
     if (!fresh) return [];
-    const insert = db.prepare(
+    const insert = statement(db, 
       'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     return lines.map((line) => {
@@ -249,7 +247,7 @@ export function heartbeat(db: Database, tenant: string, agentId: string, leases:
   return db.transaction(() => {
     const now = nowMs(db);
     const leaseExpiresAt = now + leaseMs;
-    const renew = db.prepare(
+    const renew = statement(db, 
       `UPDATE flow_runs SET lease_expires_at = ?
        WHERE tenant = ? AND id = ? AND lease_token = ? AND lease_expires_at > ? AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
        RETURNING state`,
@@ -264,7 +262,7 @@ export function heartbeat(db: Database, tenant: string, agentId: string, leases:
       result.renewed.push(lease.flowRunId);
       if (row.state === 'CANCELLING') result.cancelling.push(lease.flowRunId);
     }
-    db.prepare('UPDATE agents SET last_seen_at = ? WHERE tenant = ? AND id = ?').run(now, tenant, agentId);
+    statement(db, 'UPDATE agents SET last_seen_at = ? WHERE tenant = ? AND id = ?').run(now, tenant, agentId);
     return result;
   }).immediate();
 }
@@ -272,8 +270,7 @@ export function heartbeat(db: Database, tenant: string, agentId: string, leases:
 export function reapExpiredLeases(db: Database, actor: string): FlowRunRecord[] {
   return db.transaction(() => {
     const now = nowMs(db);
-    const expired = db
-      .prepare(
+    const expired = statement(db, 
         `SELECT * FROM flow_runs WHERE lease_token IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at <= ?
            AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') LIMIT 500`,
       )
@@ -281,7 +278,7 @@ export function reapExpiredLeases(db: Database, actor: string): FlowRunRecord[] 
     return expired.map((row) => {
       const to: FlowRunStateType = row.state === 'CANCELLING' ? 'CANCELLED' : 'CRASHED';
       const message = to === 'CANCELLED' ? 'the agent stopped renewing its lease while cancelling' : 'the agent or its child stopped renewing the lease';
-      db.prepare(
+      statement(db, 
         `UPDATE flow_runs SET state = ?, state_reason = 'lease-expired', state_message = ?, version = version + 1, ended_at = ?,
            lease_expires_at = NULL WHERE id = ?`,
       ).run(to, message, now, row.id);

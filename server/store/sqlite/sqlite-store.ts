@@ -11,6 +11,7 @@ import type {
 } from '../records.js';
 import type { FlowRunFilter, NewFlowVersion, Page, PageRequest, Store } from '../store.js';
 import { migrations } from './migrations/index.js';
+import { statement } from './statements.js';
 import * as runWrites from './run-writes.js';
 import {
   NOW_MS, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
@@ -48,7 +49,7 @@ export class SqliteStore implements Store {
     const db = this.db;
     db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const known = migrations.at(-1)?.version ?? 0;
-    const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    const current = (statement(db, 'SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
     if (current > known) {
       throw new FluxoError(
         'SERVICE_UNAVAILABLE',
@@ -60,7 +61,7 @@ export class SqliteStore implements Store {
       if (migration.version <= current) continue;
       db.transaction(() => {
         db.exec(migration.sql);
-        db.prepare(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ${NOW_MS})`).run(migration.version, migration.name);
+        statement(db, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ${NOW_MS})`).run(migration.version, migration.name);
       }).immediate();
       applied.push(migration.version);
     }
@@ -68,7 +69,7 @@ export class SqliteStore implements Store {
   }
 
   async now(): Promise<number> {
-    return (this.db.prepare(`SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
+    return (statement(this.db, `SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
   }
 
   async close(): Promise<void> {
@@ -76,47 +77,45 @@ export class SqliteStore implements Store {
   }
 
   async listProjects(tenant: string): Promise<ProjectRecord[]> {
-    return (this.db.prepare('SELECT * FROM projects WHERE tenant = ? ORDER BY name').all(tenant) as ProjectRow[]).map(toProject);
+    return (statement(this.db, 'SELECT * FROM projects WHERE tenant = ? ORDER BY name').all(tenant) as ProjectRow[]).map(toProject);
   }
 
   async getProject(tenant: string, id: string): Promise<ProjectRecord | null> {
-    const row = this.db.prepare('SELECT * FROM projects WHERE tenant = ? AND id = ?').get(tenant, id) as ProjectRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM projects WHERE tenant = ? AND id = ?').get(tenant, id) as ProjectRow | undefined;
     return row ? toProject(row) : null;
   }
 
   async registerFlowVersion(tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }> {
     const db = this.db;
     return db.transaction(() => {
-      db.prepare(`INSERT INTO projects (id, tenant, name, created_at) VALUES (?, ?, ?, ${NOW_MS}) ON CONFLICT (tenant, name) DO NOTHING`)
+      statement(db, `INSERT INTO projects (id, tenant, name, created_at) VALUES (?, ?, ?, ${NOW_MS}) ON CONFLICT (tenant, name) DO NOTHING`)
         .run(newId(), tenant, input.project);
-      const project = db.prepare('SELECT id FROM projects WHERE tenant = ? AND name = ?').get(tenant, input.project) as { id: string };
-      db.prepare(`INSERT INTO flows (id, tenant, project_id, name, created_at) VALUES (?, ?, ?, ?, ${NOW_MS}) ON CONFLICT (project_id, name) DO NOTHING`)
+      const project = statement(db, 'SELECT id FROM projects WHERE tenant = ? AND name = ?').get(tenant, input.project) as { id: string };
+      statement(db, `INSERT INTO flows (id, tenant, project_id, name, created_at) VALUES (?, ?, ?, ?, ${NOW_MS}) ON CONFLICT (project_id, name) DO NOTHING`)
         .run(newId(), tenant, project.id, input.name);
-      const flow = db.prepare('SELECT id FROM flows WHERE project_id = ? AND name = ?').get(project.id, input.name) as { id: string };
-      const latest = db
-        .prepare('SELECT * FROM flow_versions WHERE flow_id = ? ORDER BY number DESC LIMIT 1')
+      const flow = statement(db, 'SELECT id FROM flows WHERE project_id = ? AND name = ?').get(project.id, input.name) as { id: string };
+      const latest = statement(db, 'SELECT * FROM flow_versions WHERE flow_id = ? ORDER BY number DESC LIMIT 1')
         .get(flow.id) as FlowVersionRow | undefined;
       if (latest && latest.content_hash === input.contentHash) return { version: toFlowVersion(latest), created: false };
       const id = newId();
-      db.prepare(
+      statement(db, 
         `INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
            default_labels, retries, retry_delay_seconds, timeout_seconds, description, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
       ).run(id, tenant, flow.id, (latest?.number ?? 0) + 1, input.contentHash, input.storageUri, input.sha256, input.size, input.entrypoint,
         JSON.stringify(input.parameterSchema), JSON.stringify(input.defaultLabels), input.retries, input.retryDelaySeconds,
         input.timeoutSeconds, input.description);
-      return { version: toFlowVersion(db.prepare('SELECT * FROM flow_versions WHERE id = ?').get(id) as FlowVersionRow), created: true };
+      return { version: toFlowVersion(statement(db, 'SELECT * FROM flow_versions WHERE id = ?').get(id) as FlowVersionRow), created: true };
     }).immediate();
   }
 
   async getFlow(tenant: string, id: string): Promise<FlowRecord | null> {
-    const row = this.db.prepare('SELECT * FROM flows WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM flows WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRow | undefined;
     return row ? toFlow(row) : null;
   }
 
   async findFlow(tenant: string, project: string, name: string): Promise<FlowRecord | null> {
-    const row = this.db
-      .prepare('SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id WHERE f.tenant = ? AND p.name = ? AND f.name = ?')
+    const row = statement(this.db, 'SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id WHERE f.tenant = ? AND p.name = ? AND f.name = ?')
       .get(tenant, project, name) as FlowRow | undefined;
     return row ? toFlow(row) : null;
   }
@@ -124,8 +123,7 @@ export class SqliteStore implements Store {
   async listFlows(tenant: string, project: string | null, page: PageRequest): Promise<Page<FlowRecord>> {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after);
-    const rows = this.db
-      .prepare(
+    const rows = statement(this.db, 
         `SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id
          WHERE f.tenant = ? AND (? IS NULL OR p.name = ?) AND (? IS NULL OR (f.name, f.id) > (?, ?))
          ORDER BY f.name, f.id LIMIT ?`,
@@ -135,13 +133,12 @@ export class SqliteStore implements Store {
   }
 
   async getFlowVersion(tenant: string, id: string): Promise<FlowVersionRecord | null> {
-    const row = this.db.prepare('SELECT * FROM flow_versions WHERE tenant = ? AND id = ?').get(tenant, id) as FlowVersionRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM flow_versions WHERE tenant = ? AND id = ?').get(tenant, id) as FlowVersionRow | undefined;
     return row ? toFlowVersion(row) : null;
   }
 
   async getLatestFlowVersion(tenant: string, flowId: string): Promise<FlowVersionRecord | null> {
-    const row = this.db
-      .prepare('SELECT * FROM flow_versions WHERE tenant = ? AND flow_id = ? ORDER BY number DESC LIMIT 1')
+    const row = statement(this.db, 'SELECT * FROM flow_versions WHERE tenant = ? AND flow_id = ? ORDER BY number DESC LIMIT 1')
       .get(tenant, flowId) as FlowVersionRow | undefined;
     return row ? toFlowVersion(row) : null;
   }
@@ -149,8 +146,7 @@ export class SqliteStore implements Store {
   async listFlowVersions(tenant: string, flowId: string, page: PageRequest): Promise<Page<FlowVersionRecord>> {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after);
-    const rows = this.db
-      .prepare(
+    const rows = statement(this.db, 
         `SELECT * FROM flow_versions WHERE tenant = ? AND flow_id = ? AND (? IS NULL OR number < ?)
          ORDER BY number DESC LIMIT ?`,
       )
@@ -163,7 +159,7 @@ export class SqliteStore implements Store {
   }
 
   async getFlowRun(tenant: string, id: string): Promise<FlowRunRecord | null> {
-    const row = this.db.prepare('SELECT * FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRunRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRunRow | undefined;
     return row ? toFlowRun(row) : null;
   }
 
@@ -178,15 +174,13 @@ export class SqliteStore implements Store {
     if (filter.createdBefore != null) (where.push('created_at < ?'), args.push(filter.createdBefore));
     if (filter.label) (where.push('EXISTS (SELECT 1 FROM json_each(flow_runs.labels) AS l WHERE l.value = ?)'), args.push(filter.label));
     if (after) (where.push('(created_at, id) < (?, ?)'), args.push(after[0], after[1]));
-    const rows = this.db
-      .prepare(`SELECT * FROM flow_runs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
+    const rows = statement(this.db, `SELECT * FROM flow_runs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
       .all(...args, first + 1) as FlowRunRow[];
     return pageOf(rows.map(toFlowRun), first, (r) => [r.createdAt, r.id]);
   }
 
   async nextScheduledAt(tenant: string): Promise<number | null> {
-    const row = this.db
-      .prepare(`SELECT MIN(scheduled_at) AS at FROM flow_runs WHERE tenant = ? AND state = 'SCHEDULED'`)
+    const row = statement(this.db, `SELECT MIN(scheduled_at) AS at FROM flow_runs WHERE tenant = ? AND state = 'SCHEDULED'`)
       .get(tenant) as { at: number | null };
     return row.at;
   }
@@ -220,12 +214,11 @@ export class SqliteStore implements Store {
   }
 
   async listTaskRuns(tenant: string, flowRunId: string): Promise<TaskRunRecord[]> {
-    return (this.db.prepare('SELECT * FROM task_runs WHERE tenant = ? AND flow_run_id = ? ORDER BY started_at, id').all(tenant, flowRunId) as TaskRunRow[]).map(toTaskRun);
+    return (statement(this.db, 'SELECT * FROM task_runs WHERE tenant = ? AND flow_run_id = ? ORDER BY started_at, id').all(tenant, flowRunId) as TaskRunRow[]).map(toTaskRun);
   }
 
   async listStateTransitions(tenant: string, flowRunId: string, taskRunId: string | null): Promise<StateTransitionRecord[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM state_transitions WHERE tenant = ? AND flow_run_id = ? AND task_run_id IS ? ORDER BY id')
+    const rows = statement(this.db, 'SELECT * FROM state_transitions WHERE tenant = ? AND flow_run_id = ? AND task_run_id IS ? ORDER BY id')
       .all(tenant, flowRunId, taskRunId) as StateTransitionRow[];
     return rows.map(toStateTransition);
   }
@@ -234,8 +227,7 @@ export class SqliteStore implements Store {
     const first = pageSize(page.first, 5000);
     const after = page.after ? Number(page.after) : 0;
     if (!Number.isSafeInteger(after) || after < 0) throw new FluxoError('BAD_USER_INPUT', `"after" must be a log id, got ${page.after}`);
-    const rows = this.db
-      .prepare('SELECT * FROM logs WHERE flow_run_id = ? AND tenant = ? AND id > ? ORDER BY id LIMIT ?')
+    const rows = statement(this.db, 'SELECT * FROM logs WHERE flow_run_id = ? AND tenant = ? AND id > ? ORDER BY id LIMIT ?')
       .all(flowRunId, tenant, after, first + 1) as LogRow[];
     const hasNextPage = rows.length > first;
     const nodes = (hasNextPage ? rows.slice(0, first) : rows).map(toLog);
@@ -243,8 +235,7 @@ export class SqliteStore implements Store {
   }
 
   async upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord> {
-    const row = this.db
-      .prepare(
+    const row = statement(this.db, 
         `INSERT INTO agents (id, tenant, name, subject, labels, concurrency, last_seen_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ${NOW_MS}, ${NOW_MS})
          ON CONFLICT (tenant, name) DO UPDATE SET subject = excluded.subject, labels = excluded.labels,
@@ -256,22 +247,20 @@ export class SqliteStore implements Store {
   }
 
   async getAgent(tenant: string, id: string): Promise<AgentRecord | null> {
-    const row = this.db.prepare('SELECT * FROM agents WHERE tenant = ? AND id = ?').get(tenant, id) as AgentRow | undefined;
+    const row = statement(this.db, 'SELECT * FROM agents WHERE tenant = ? AND id = ?').get(tenant, id) as AgentRow | undefined;
     return row ? toAgent(row) : null;
   }
 
   async listAgents(tenant: string, page: PageRequest): Promise<Page<AgentRecord>> {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after);
-    const rows = this.db
-      .prepare('SELECT * FROM agents WHERE tenant = ? AND (? IS NULL OR (name, id) > (?, ?)) ORDER BY name, id LIMIT ?')
+    const rows = statement(this.db, 'SELECT * FROM agents WHERE tenant = ? AND (? IS NULL OR (name, id) > (?, ?)) ORDER BY name, id LIMIT ?')
       .all(tenant, after?.[0] ?? null, after?.[0] ?? null, after?.[1] ?? null, first + 1) as AgentRow[];
     return pageOf(rows.map(toAgent), first, (a) => [a.name, a.id]);
   }
 
   async countLeasedRuns(tenant: string): Promise<Map<string, number>> {
-    const rows = this.db
-      .prepare(
+    const rows = statement(this.db, 
         `SELECT agent_id, COUNT(*) AS n FROM flow_runs WHERE tenant = ? AND lease_expires_at IS NOT NULL
            AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY agent_id`,
       )

@@ -1,0 +1,98 @@
+// Server-only throughput: create -> claim -> running -> success, no child process.
+//
+//   npm run build && node dist/bench/server-throughput.js [--runs 3000] [--workers 8]
+//
+// Two figures: through the service (the store and its transactions, no transport), and through
+// GraphQL over HTTP against a real server with signed identities (what agents and users pay).
+// Target (DESIGN.md): >= 1,000 runs/s on SQLite, 2 cores.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { signIdentity, type Identity } from '../common/identity.js';
+import { createLogger } from '../common/logger.js';
+import { EventBus } from '../server/core/events.js';
+import { FluxoService } from '../server/core/service.js';
+import { startServer } from '../server/http-server.js';
+import { openSqliteStore } from '../server/store/sqlite/sqlite-store.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3000' }, workers: { type: 'string', default: '8' } } });
+const RUNS = Number(values.runs);
+const WORKERS = Number(values.workers);
+
+const developer: Identity = { subject: 'bench', tenant: 'bench', role: 'developer' };
+const agent: Identity = { subject: 'bench-agent', tenant: 'bench', role: 'agent' };
+const flowInput = {
+  project: 'production', name: 'noop', storageUri: 'file:///tmp/noop.mjs', sha256: '0'.repeat(64), size: 1, entrypoint: 'noop',
+};
+
+async function inWorkers(total: number, workers: number, one: () => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next++ < total) await one();
+  }));
+  return (performance.now() - started) / 1000;
+}
+
+async function benchService(dir: string): Promise<number> {
+  const store = openSqliteStore(join(dir, 'service.db'));
+  await store.migrate();
+  const service = new FluxoService(store, new EventBus());
+  await service.registerFlow(developer, flowInput);
+  const { id: agentId } = await service.registerAgent(agent, { name: 'a', labels: [], concurrency: 1000 });
+  const seconds = await inWorkers(RUNS, WORKERS, async () => {
+    await service.createFlowRun(developer, { flowName: 'noop' });
+    const [claim] = await service.claimFlowRuns(agent, { agentId, max: 1 });
+    if (!claim) return;
+    const base = { flowRunId: claim.run.id, leaseToken: claim.leaseToken };
+    const running = await service.setFlowRunState(agent, { ...base, expectedVersion: claim.run.version, state: 'RUNNING' });
+    await service.setFlowRunState(agent, { ...base, expectedVersion: running.version, state: 'SUCCESS' });
+  });
+  await store.close();
+  return RUNS / seconds;
+}
+
+async function benchHttp(dir: string): Promise<number> {
+  const secret = new Uint8Array(32).fill(1);
+  const store = openSqliteStore(join(dir, 'http.db'));
+  await store.migrate();
+  const server = await startServer({ store, identitySecret: secret, logger: createLogger('bench', 'warn'), port: 0 });
+  const pool = new Pool(server.url, { connections: WORKERS * 2 });
+  const headers = async (identity: Identity) => ({ 'content-type': 'application/json', 'x-fluxo-identity': await signIdentity(identity, secret) });
+  const [devHeaders, agentHeaders] = [await headers(developer), await headers(agent)];
+  const call = async <T>(h: Record<string, string>, query: string, variables: Record<string, unknown>): Promise<T> => {
+    const response = await pool.request({ path: '/graphql', method: 'POST', headers: h, body: JSON.stringify({ query, variables }) });
+    const body = (await response.body.json()) as { data: T; errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+  await call(devHeaders, 'mutation($i: RegisterFlowInput!) { registerFlow(input: $i) { created } }', { i: flowInput });
+  const { registerAgent } = await call<{ registerAgent: { id: string } }>(agentHeaders, 'mutation { registerAgent(input: { name: "a", labels: [], concurrency: 1000 }) { id } }', {});
+  const setState = 'mutation($i: SetFlowRunStateInput!) { setFlowRunState(input: $i) { version } }';
+  const seconds = await inWorkers(RUNS, WORKERS, async () => {
+    await call(devHeaders, 'mutation { createFlowRun(input: { flowName: "noop" }) { id } }', {});
+    const { claimFlowRuns } = await call<{ claimFlowRuns: { leaseToken: string; flowRun: { id: string; version: number } }[] }>(
+      agentHeaders, 'mutation($id: ID!) { claimFlowRuns(input: { agentId: $id, max: 1 }) { leaseToken flowRun { id version } } }', { id: registerAgent.id });
+    const claim = claimFlowRuns[0];
+    if (!claim) return;
+    const base = { flowRunId: claim.flowRun.id, leaseToken: claim.leaseToken };
+    const r = await call<{ setFlowRunState: { version: number } }>(agentHeaders, setState, { i: { ...base, expectedVersion: claim.flowRun.version, state: 'RUNNING' } });
+    await call(agentHeaders, setState, { i: { ...base, expectedVersion: r.setFlowRunState.version, state: 'SUCCESS' } });
+  });
+  await pool.close();
+  await server.close();
+  await store.close();
+  return RUNS / seconds;
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'fluxo-bench-'));
+try {
+  const service = await benchService(dir);
+  const http = await benchHttp(dir);
+  console.log(JSON.stringify({ benchmark: 'server-throughput', backend: 'sqlite', runs: RUNS, workers: WORKERS, serviceRunsPerSecond: Math.round(service), httpRunsPerSecond: Math.round(http) }));
+  console.log(`server-only throughput, SQLite, ${RUNS} runs, ${WORKERS} workers: ${service.toFixed(0)} runs/s through the service, ${http.toFixed(0)} runs/s through GraphQL over HTTP (target >= 1,000)`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

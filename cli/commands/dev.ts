@@ -1,0 +1,138 @@
+// `fluxo dev`: the whole hybrid model on one machine, on the embedded default. Starts the server,
+// the auth proxy and one agent as separate processes (as in production), registers the example
+// flows, runs each once, writes <data-dir>/dev.json, and keeps running until Ctrl-C.
+import { Command } from 'commander';
+import { execa } from 'execa';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createToken } from '../../auth-proxy/tokens.js';
+import { GraphQLClient } from '../../client/graphql-client.js';
+import { FluxoError } from '../../common/errors.js';
+import { initKeys, loadPrivateSigningKey } from '../../common/keys.js';
+import { cliEntry, spawnDaemon, type DaemonProcess } from '../daemon-process.js';
+import { serveExampleData } from '../dev/serve-example-data.js';
+
+const examplesDir = fileURLToPath(new URL('../../../examples', import.meta.url));
+
+interface DevOptions {
+  dataDir: string;
+  port: string;
+  tenant: string;
+  runExamples: boolean;
+  exitAfterExamples: boolean;
+  verbose: boolean;
+}
+
+const finalStates = new Set(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
+
+/** The example runs `fluxo dev` creates, with parameters that work offline. */
+function exampleRuns(dataUrl: string, dataDir: string, outputDir: string): { flowName: string; parameters: Record<string, unknown> }[] {
+  return [
+    { flowName: 'municipios', parameters: { url: `${dataUrl}/municipios.json`, outputDir } },
+    { flowName: 'flaky-retry', parameters: {} },
+    { flowName: 'typed-parameters', parameters: { dataDir } },
+  ];
+}
+
+export function registerDevCommand(program: Command): void {
+  program
+    .command('dev')
+    .description('run server + proxy + agent on this machine (SQLite, local storage), register and run the examples')
+    .option('--data-dir <dir>', 'where the database, bundles, keys and dev.json live', '.fluxo-dev')
+    .option('--port <port>', 'the proxy port (the API is http://127.0.0.1:<port>/graphql)', '4000')
+    .option('--tenant <tenant>', 'the tenant of the dev tokens', 'rj-escritorio')
+    .option('--no-run-examples', 'register the examples without running them')
+    .option('--exit-after-examples', 'stop everything once the example runs ended; exit 1 unless all succeeded', false)
+    .option('--verbose', 'print every daemon log line', false)
+    .action(async (options: DevOptions) => {
+      const dataDir = resolve(options.dataDir);
+      const keysDir = join(dataDir, 'keys');
+      const storageUri = pathToFileURL(join(dataDir, 'storage')).href;
+      await mkdir(dataDir, { recursive: true });
+      await initKeys(keysDir);
+      const privateKey = await loadPrivateSigningKey(join(keysDir, 'token-signing.private.jwk.json'));
+      const token = async (role: 'admin' | 'agent', subject: string) =>
+        (await createToken({ tenant: options.tenant, role, subject, ttlSeconds: 30 * 86_400 }, privateKey)).token;
+      const adminToken = await token('admin', 'dev-admin');
+      const developerToken = (await createToken({ tenant: options.tenant, role: 'developer', subject: 'dev-developer', ttlSeconds: 30 * 86_400 }, privateKey)).token;
+      const agentToken = await token('agent', 'dev-agent');
+
+      const daemons: DaemonProcess[] = [];
+      const say = (text: string): void => void process.stdout.write(`${text}\n`);
+      const printer = (name: string) => (line: string) => {
+        if (options.verbose) process.stdout.write(`[${name}] ${line}\n`);
+        else if (/"level":(50|60)/.test(line)) process.stderr.write(`[${name}] ${line}\n`);
+      };
+      const stopAll = async (): Promise<void> => {
+        for (const daemon of daemons.reverse()) await daemon.stop(5_000);
+      };
+      let data: Awaited<ReturnType<typeof serveExampleData>> | undefined;
+      try {
+        const server = await spawnDaemon(['server', 'start', '--port', '0', '--database', join(dataDir, 'fluxo.db'), '--keys-dir', keysDir], { onLine: printer('server') });
+        daemons.push(server);
+        const proxy = await spawnDaemon(['proxy', 'start', '--port', options.port, '--upstream', String(server.ready.url), '--keys-dir', keysDir], { onLine: printer('proxy') });
+        daemons.push(proxy);
+        const apiUrl = `${String(proxy.ready.url)}/graphql`;
+        const agent = await spawnDaemon(['agent', 'start', '--api', apiUrl, '--name', 'dev-agent', '--concurrency', '4', '--work-dir', join(dataDir, 'agent')], {
+          env: { FLUXO_TOKEN: agentToken },
+          onLine: printer('agent'),
+        });
+        daemons.push(agent);
+        say(`fluxo dev: server ${String(server.ready.url)}, proxy ${String(proxy.ready.url)}, agent ${String(agent.ready.name ?? 'dev-agent')} (${options.tenant})`);
+
+        const registration = await execa(process.execPath, [cliEntry, 'register', join(examplesDir, 'municipios.ts'), join(examplesDir, 'retry.ts'), join(examplesDir, 'parameters.ts'), join(examplesDir, 'sleep.ts'), '--project', 'production', '--storage', storageUri], {
+          env: { FLUXO_API: apiUrl, FLUXO_TOKEN: developerToken },
+          reject: false,
+        });
+        process.stdout.write(registration.stdout ? `${registration.stdout}\n` : '');
+        if (registration.exitCode !== 0) throw new FluxoError('INTERNAL_SERVER_ERROR', `registering the examples failed:\n${registration.stderr}`);
+
+        const devInfo = { apiUrl, adminToken, developerToken, tenant: options.tenant, storage: storageUri, dataDir };
+        await writeFile(join(dataDir, 'dev.json'), `${JSON.stringify(devInfo, null, 2)}\n`, { mode: 0o600 });
+        say(`wrote ${join(dataDir, 'dev.json')}; try:\n  export FLUXO_API=${apiUrl} FLUXO_TOKEN=$(node -p "require('${join(dataDir, 'dev.json')}').adminToken")\n  fluxo flows list`);
+
+        let allSucceeded = true;
+        if (options.runExamples) {
+          data = await serveExampleData(join(examplesDir, 'data'));
+          const client = new GraphQLClient({ apiUrl, token: developerToken });
+          const runs = await Promise.all(
+            exampleRuns(data.url, join(examplesDir, 'data'), join(dataDir, 'output')).map(async (example) => {
+              const { createFlowRun } = await client.request<{ createFlowRun: { id: string } }>(
+                'mutation($input: CreateFlowRunInput!) { createFlowRun(input: $input) { id } }',
+                { input: example },
+              );
+              return { ...example, id: createFlowRun.id };
+            }),
+          );
+          for (const run of runs) {
+            let state = 'SCHEDULED';
+            const deadline = Date.now() + 120_000;
+            while (!finalStates.has(state) && Date.now() < deadline) {
+              await new Promise((wake) => setTimeout(wake, 200));
+              ({ flowRun: { state } } = await client.request<{ flowRun: { state: string } }>('query($id: ID!) { flowRun(id: $id) { state } }', { id: run.id }));
+            }
+            allSucceeded &&= state === 'SUCCESS';
+            say(`run ${run.flowName} ${run.id}: ${state}`);
+          }
+        }
+        if (options.exitAfterExamples) {
+          await stopAll();
+          await data?.close();
+          process.exit(allSucceeded ? 0 : 1);
+        }
+        say('fluxo dev is running; Ctrl-C stops it');
+        const shutdown = async (): Promise<void> => {
+          await stopAll();
+          await data?.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', () => void shutdown());
+        process.once('SIGTERM', () => void shutdown());
+      } catch (error) {
+        await stopAll();
+        await data?.close();
+        throw error;
+      }
+    });
+}

@@ -1,0 +1,80 @@
+// A real fluxo stack for end-to-end tests: server, auth proxy and agents as separate processes
+// (the built CLI), with keys in a temporary directory and tokens minted for any tenant and role.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
+import { createToken } from '../../auth-proxy/tokens.js';
+import { GraphQLClient } from '../../client/graphql-client.js';
+import type { Role } from '../../common/identity.js';
+import { initKeys, loadPrivateSigningKey } from '../../common/keys.js';
+import { cliPath, onCleanup, tempDir } from './harness.js';
+import { startDaemon, type Daemon } from './daemon.js';
+
+export interface Stack {
+  dir: string;
+  keysDir: string;
+  storageUri: string;
+  server: Daemon;
+  proxy: Daemon;
+  /** The proxy's GraphQL URL. */
+  apiUrl: string;
+  /** The server's own URL (not behind the proxy). */
+  serverUrl: string;
+  token(role: Role, tenant?: string, ttlSeconds?: number): Promise<string>;
+  client(role: Role, tenant?: string): Promise<GraphQLClient>;
+  startAgent(options?: { name?: string; labels?: string[]; concurrency?: number; tenant?: string; extraArgs?: string[] }): Promise<Daemon>;
+  /** Runs `fluxo ...args` with the API and a token of `role` in the environment. */
+  cli(args: string[], options?: { role?: Role; tenant?: string; env?: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+}
+
+export const TENANT = 'rj-escritorio';
+
+export async function startStack(options: { leaseSeconds?: number } = {}): Promise<Stack> {
+  const dir = await tempDir('fluxo-stack-');
+  const keysDir = join(dir, 'keys');
+  await initKeys(keysDir);
+  const privateKey = await loadPrivateSigningKey(join(keysDir, 'token-signing.private.jwk.json'));
+  const server = await startDaemon([
+    'server', 'start', '--port', '0', '--database', join(dir, 'fluxo.db'), '--keys-dir', keysDir,
+    '--lease-seconds', String(options.leaseSeconds ?? 30), '--reaper-interval-ms', '200',
+  ]);
+  const serverUrl = String(server.ready.url);
+  const proxy = await startDaemon(['proxy', 'start', '--port', '0', '--upstream', serverUrl, '--keys-dir', keysDir]);
+  const apiUrl = `${String(proxy.ready.url)}/graphql`;
+  const token = async (role: Role, tenant = TENANT, ttlSeconds = 3600) =>
+    (await createToken({ tenant, role, subject: `${role}-test@${tenant}`, ttlSeconds }, privateKey)).token;
+  const clients: GraphQLClient[] = [];
+  onCleanup(async () => {
+    for (const client of clients) await client.close();
+  });
+  let agentCount = 0;
+  return {
+    dir,
+    keysDir,
+    storageUri: pathToFileURL(join(dir, 'storage')).href,
+    server,
+    proxy,
+    apiUrl,
+    serverUrl,
+    token,
+    async client(role, tenant) {
+      const client = new GraphQLClient({ apiUrl, token: await token(role, tenant) });
+      clients.push(client);
+      return client;
+    },
+    async startAgent({ name = `agent-${++agentCount}`, labels = [], concurrency = 4, tenant = TENANT, extraArgs = [] } = {}) {
+      return startDaemon(
+        ['agent', 'start', '--api', apiUrl, '--name', name, '--labels', labels.join(','), '--concurrency', String(concurrency), '--work-dir', join(dir, name), ...extraArgs],
+        { env: { FLUXO_TOKEN: await token('agent', tenant) } },
+      );
+    },
+    async cli(args, { role = 'developer', tenant = TENANT, env = {} } = {}) {
+      const result = await execa(process.execPath, [cliPath, ...args], {
+        env: { FLUXO_API: apiUrl, FLUXO_TOKEN: await token(role, tenant), ...env },
+        reject: false,
+        timeout: 120_000,
+      });
+      return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    },
+  };
+}
