@@ -67,7 +67,12 @@ export interface RuntimeHost {
 export interface FlowHandle {
   readonly [FLOW_MARKER]: number;
   readonly definition: FlowDefinition;
-  /** Validates parameters, runs the flow with `host`, resolves to the flow's return value. */
+  /**
+   * Validates parameters, runs the flow with `host`, resolves to the flow's return value. On failure
+   * it rejects with an Error whose `failure` property is a SerializedFailure (the runtime reads it by
+   * shape, since the bundle's SDK copy may differ from the runtime's); any other rejection counts
+   * as reason `exception`.
+   */
   run(parameters: unknown, host: RuntimeHost): Promise<unknown>;
 }
 

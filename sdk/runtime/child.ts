@@ -1,0 +1,125 @@
+// The process an agent spawns per flow run: `node dist/sdk/runtime/child.js`, with an IPC channel.
+// It says `ready`, waits for one `start`, imports the verified bundle, runs the exported flow and
+// relays task states and logs as IPC messages, then sends one `result` and exits with a CHILD_EXIT
+// code. stdout and stderr are captured by the agent; this file never writes protocol data there.
+//
+// Kept to node builtins and the protocol: it starts once per run, so every import is start-up time.
+import { pathToFileURL } from 'node:url';
+import { failureOf, serializeFailure } from './failure.js';
+import {
+  CHILD_EXIT,
+  FLOW_MARKER,
+  RUNTIME_PROTOCOL_VERSION,
+  asFlowHandle,
+  type ChildMessage,
+  type FlowHandle,
+  type RuntimeHost,
+  type SerializedFailure,
+  type StartMessage,
+} from './protocol.js';
+
+let finishing = false;
+
+/** Queues a message; IPC keeps order, so the callback of the last one means all are written. */
+function send(message: ChildMessage, callback?: (error: Error | null) => void): void {
+  if (!process.send || !process.connected) {
+    callback?.(new Error('the IPC channel is closed'));
+    return;
+  }
+  process.send(message, undefined, undefined, callback);
+}
+
+/** Sends the result, waits until every queued message is written, then exits. */
+function finish(result: ChildMessage & { type: 'result' }, exitCode: number): void {
+  if (finishing) return;
+  finishing = true;
+  const timer = setTimeout(() => process.exit(exitCode), 5_000);
+  send(result, () => {
+    clearTimeout(timer);
+    process.exit(exitCode);
+  });
+}
+
+function fail(failure: SerializedFailure, exitCode: number): void {
+  finish({ type: 'result', ok: false, failure }, exitCode);
+}
+
+function protocolError(message: string): never {
+  process.stderr.write(`fluxo child runtime: ${message}\n`);
+  process.exit(CHILD_EXIT.protocolError);
+}
+
+function isStartMessage(value: unknown): value is StartMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const message = value as Record<string, unknown>;
+  return (
+    message.type === 'start' &&
+    typeof message.flowRunId === 'string' &&
+    typeof message.bundlePath === 'string' &&
+    typeof message.entrypoint === 'string'
+  );
+}
+
+function loadError(type: string, message: string, stack?: string): SerializedFailure {
+  return stack === undefined ? { type, message, reason: 'load-error' } : { type, message, reason: 'load-error', stack };
+}
+
+async function load(start: StartMessage): Promise<FlowHandle | SerializedFailure> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(start.bundlePath).href)) as Record<string, unknown>;
+  } catch (error) {
+    return serializeFailure(error, 'load-error');
+  }
+  if (!(start.entrypoint in module)) {
+    const exported = Object.keys(module).filter((name) => asFlowHandle(module[name]));
+    return loadError('LoadError', `the bundle has no export "${start.entrypoint}" (flows exported: ${exported.join(', ') || 'none'})`);
+  }
+  const handle = asFlowHandle(module[start.entrypoint]);
+  if (!handle) return loadError('LoadError', `export "${start.entrypoint}" is not a fluxo flow`);
+  if (handle[FLOW_MARKER] !== RUNTIME_PROTOCOL_VERSION) {
+    return loadError(
+      'LoadError',
+      `export "${start.entrypoint}" was built for runtime protocol ${String(handle[FLOW_MARKER])}, this runtime speaks ${RUNTIME_PROTOCOL_VERSION}`,
+    );
+  }
+  return handle;
+}
+
+const host: RuntimeHost = {
+  taskState: (event) => send({ type: 'task-state', ...event }),
+  log: (event) => send({ type: 'log', ...event }),
+};
+
+async function main(): Promise<void> {
+  if (!process.send) protocolError('must be spawned with an IPC channel (by a fluxo agent)');
+  // The agent is gone: nobody records this run any more and the server will hand it to another
+  // agent once the lease expires, so running on would only duplicate work.
+  process.on('disconnect', () => {
+    if (!finishing) protocolError('the agent closed the IPC channel');
+  });
+  // Errors that escape the flow's promise chain still end the run with a failure result.
+  const onStray = (error: unknown): void => fail(serializeFailure(error), CHILD_EXIT.flowFailed);
+  process.on('uncaughtException', onStray);
+  process.on('unhandledRejection', onStray);
+
+  const started = new Promise<unknown>((resolve) => process.once('message', resolve));
+  send({ type: 'ready', protocolVersion: RUNTIME_PROTOCOL_VERSION });
+  const start = await started;
+  if (!isStartMessage(start)) protocolError(`expected a start message, got ${JSON.stringify(start)}`);
+
+  const handle = await load(start);
+  if (!('run' in handle)) {
+    fail(handle, CHILD_EXIT.loadError);
+    return;
+  }
+  try {
+    await handle.run(start.parameters, host);
+    finish({ type: 'result', ok: true }, CHILD_EXIT.success);
+  } catch (error) {
+    const failure = failureOf(error);
+    fail(failure, failure.reason === 'timeout' ? CHILD_EXIT.timedOut : CHILD_EXIT.flowFailed);
+  }
+}
+
+void main();
