@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach, expect } from 'vitest';
 
 /** The repository root. */
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -13,15 +13,18 @@ export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url))
 export const cliPath = join(repoRoot, 'dist', 'cli', 'main.js');
 
 type Cleanup = () => Promise<void> | void;
-const cleanups: Cleanup[] = [];
+const testCleanups: Cleanup[] = [];
+const fileCleanups: Cleanup[] = [];
 
-/** Registers work to undo after the current test, last registered first. */
+/**
+ * Registers work to undo, last registered first: after the current test when called inside one,
+ * after the whole file when called from beforeAll (a stack shared by a file's tests).
+ */
 export function onCleanup(cleanup: Cleanup): void {
-  cleanups.push(cleanup);
+  (expect.getState().currentTestName === undefined ? fileCleanups : testCleanups).push(cleanup);
 }
 
-/** Runs every registered cleanup; call from afterEach/afterAll (done automatically after each test). */
-export async function runCleanups(): Promise<void> {
+async function runCleanups(cleanups: Cleanup[]): Promise<void> {
   const errors: unknown[] = [];
   while (cleanups.length > 0) {
     const cleanup = cleanups.pop()!;
@@ -34,7 +37,8 @@ export async function runCleanups(): Promise<void> {
   if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
 }
 
-afterEach(runCleanups);
+afterEach(() => runCleanups(testCleanups));
+afterAll(() => runCleanups(fileCleanups));
 
 /** A fresh temporary directory, removed after the test. */
 export async function tempDir(prefix = 'fluxo-test-'): Promise<string> {

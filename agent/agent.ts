@@ -1,0 +1,240 @@
+// The agent daemon as a library: register, then claim runs by long-polling while slots are free,
+// execute each claimed run (flow-run-execution.ts), renew leases (heartbeat.ts), and stop
+// gracefully. Transport failures are retried with backoff; a refused token stops the agent with
+// an error, because no retry can cure it. The CLI (cli/commands/agent.ts) is a thin shell on top.
+import { TransportError, GraphQLClient } from '../client/graphql-client.js';
+import { FluxoError, coerceError } from '../common/errors.js';
+import { AgentApi, type ClaimedRun } from './agent-api.js';
+import { backoffDelay, sleep } from './backoff.js';
+import { BundleCache } from './bundle-cache.js';
+import type { AgentConfig } from './config.js';
+import { AgentEventEmitter } from './events.js';
+import { FlowRunExecution } from './flow-run-execution.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { isTokenRefusal } from './relay.js';
+
+export interface StartAgentOptions {
+  /** Subscribe before starting to see registration retries. @default a new emitter */
+  events?: AgentEventEmitter;
+  /** Aborting gives up registering (the agent was asked to stop before it got going). */
+  signal?: AbortSignal;
+  /** The API client. @default a GraphQLClient for `config.apiUrl` with `config.token` */
+  client?: GraphQLClient;
+}
+
+/** A started agent. */
+export interface RunningAgent {
+  readonly agentId: string;
+  readonly events: AgentEventEmitter;
+  /** Resolves when the agent has stopped; rejects with the error that stopped it (a refused token). */
+  readonly done: Promise<void>;
+  /**
+   * Graceful stop: claim nothing more, let running flows finish for up to `timeoutMs`
+   * (default `stopTimeoutSeconds`), then stop the rest (SIGTERM, SIGKILL after the cancel grace)
+   * and report them CRASHED with reason `agent-stopped`. Calling it again with `timeoutMs: 0`
+   * cuts the wait short.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Registers the agent and starts claiming. Resolves once registered and claiming; rejects when
+ * registration is refused (a bad token) or `signal` aborts.
+ *
+ * @example
+ * const agent = await startAgent(resolveAgentConfig({ apiUrl, token, labels: ['smtr'] }));
+ * agent.events.on('run:finished', ({ flowRunId, state }) => console.log(flowRunId, state));
+ * await agent.stop();
+ */
+export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
+  const events = options.events ?? new AgentEventEmitter();
+  const client = options.client ?? new GraphQLClient({ apiUrl: config.apiUrl, token: config.token });
+  const api = new AgentApi(client);
+  const agentId = await register(api, config, events, options.signal);
+  const agent = new Agent(agentId, config, api, events);
+  agent.start();
+  return agent;
+}
+
+async function register(api: AgentApi, config: AgentConfig, events: AgentEventEmitter, signal?: AbortSignal): Promise<string> {
+  for (let failures = 1; ; failures++) {
+    if (signal?.aborted) throw new Error('the agent was stopped before it registered', { cause: signal.reason });
+    try {
+      const { id } = await api.registerAgent({ name: config.name, labels: [...config.labels], concurrency: config.concurrency });
+      return id;
+    } catch (error) {
+      // The server may still be starting: wait for it. Anything else (a bad token) is final.
+      if (!(error instanceof TransportError)) throw error;
+      const retryInMs = backoffDelay(failures);
+      events.emit('api:unreachable', { operation: 'registerAgent', error, retryInMs });
+      await sleep(retryInMs, signal);
+    }
+  }
+}
+
+class Agent implements RunningAgent {
+  readonly agentId: string;
+  readonly events: AgentEventEmitter;
+  readonly done: Promise<void>;
+  readonly #config: AgentConfig;
+  readonly #api: AgentApi;
+  readonly #cache: BundleCache;
+  readonly #runs = new Map<string, FlowRunExecution>();
+  /** Aborts the claim in flight and the backoff sleeps when the agent stops. */
+  readonly #stopClaiming = new AbortController();
+  #heartbeat: Heartbeat | undefined;
+  #claimLoop: Promise<void> = Promise.resolve();
+  #slotFreed: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+  #cutShort: (() => void) | undefined;
+  /** A second stop asked not to wait, possibly before the wait began. */
+  #hurry = false;
+  #fatalError: Error | undefined;
+  #resolveDone!: () => void;
+  #rejectDone!: (error: Error) => void;
+  readonly #killOnExit = (): void => {
+    // Last resort if the agent process exits without stopping: no flow outlives it.
+    for (const run of this.#runs.values()) run.abandon();
+  };
+
+  constructor(agentId: string, config: AgentConfig, api: AgentApi, events: AgentEventEmitter) {
+    this.agentId = agentId;
+    this.#config = config;
+    this.#api = api;
+    this.events = events;
+    this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes });
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#resolveDone = resolve;
+      this.#rejectDone = reject;
+    });
+    // `done` is for whoever awaits it; an unobserved rejection must not crash the process.
+    this.done.catch(() => undefined);
+  }
+
+  start(): void {
+    process.once('exit', this.#killOnExit);
+    this.#heartbeat = startHeartbeat({
+      api: this.#api,
+      agentId: this.agentId,
+      intervalMs: this.#config.heartbeatSeconds * 1000,
+      leases: () => [...this.#runs.values()].flatMap((run) => (run.lease ? [run.lease] : [])),
+      onLost: (ids) => ids.forEach((id) => this.#runs.get(id)?.leaseLost('heartbeat')),
+      onCancelling: (ids) => ids.forEach((id) => this.#runs.get(id)?.cancel()),
+      onUnreachable: (error, retryInMs) => this.events.emit('api:unreachable', { operation: 'heartbeat', error, retryInMs }),
+      onWarning: (message, error) => this.events.emit('agent:warning', { message, error }),
+      onFatal: (error) => this.#fatal(error),
+    });
+    this.#claimLoop = this.#claim().catch((error: unknown) => this.#fatal(coerceError(error)));
+    this.events.emit('agent:ready', { agentId: this.agentId, name: this.#config.name, labels: this.#config.labels, concurrency: this.#config.concurrency });
+  }
+
+  stop({ timeoutMs = this.#config.stopTimeoutSeconds * 1000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#stopping) {
+      if (timeoutMs === 0) {
+        this.#hurry = true;
+        this.#cutShort?.();
+      }
+      return this.#stopping;
+    }
+    this.#stopping = this.#stop(timeoutMs);
+    return this.#stopping;
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
+    this.#stopClaiming.abort();
+    this.#slotFreed?.();
+    await this.#claimLoop;
+    const waiting = [...this.#runs.values()];
+    const allDone = Promise.all(waiting.map((run) => run.done));
+    let interrupted = 0;
+    await Promise.race([
+      allDone,
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#hurry ? 0 : timeoutMs);
+        this.#cutShort = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        void allDone.then(() => clearTimeout(timer));
+      }),
+    ]);
+    for (const run of this.#runs.values()) {
+      interrupted++;
+      run.interrupt();
+    }
+    // Runs still report their final state (CRASHED, agent-stopped): keep renewing their leases meanwhile.
+    await Promise.all([...this.#runs.values()].map((run) => run.done));
+    await this.#heartbeat?.stop();
+    process.removeListener('exit', this.#killOnExit);
+    if (this.#fatalError) return;
+    this.events.emit('agent:shutdown', { reason: 'stopped', runsInterrupted: interrupted });
+    this.#resolveDone();
+  }
+
+  /** A refused token: nothing can be reported any more. Kill every child, stop, and fail `done`. */
+  #fatal(error: Error): void {
+    if (this.#fatalError) return;
+    this.#fatalError = error;
+    this.#stopClaiming.abort();
+    this.#slotFreed?.();
+    const runs = [...this.#runs.values()];
+    for (const run of runs) run.abandon();
+    void (async () => {
+      await this.#heartbeat?.stop();
+      await Promise.all(runs.map((run) => run.done));
+      process.removeListener('exit', this.#killOnExit);
+      this.events.emit('agent:shutdown', { reason: 'fatal', runsInterrupted: runs.length, error });
+      this.#rejectDone(error);
+    })();
+  }
+
+  async #claim(): Promise<void> {
+    const signal = this.#stopClaiming.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      const free = this.#config.concurrency - this.#runs.size;
+      if (free <= 0) {
+        // Never claim with max 0: wait until a run leaves.
+        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        this.#slotFreed = undefined;
+        continue;
+      }
+      let claimed: ClaimedRun[];
+      try {
+        claimed = await this.#api.claimFlowRuns({ agentId: this.agentId, max: free, waitMs: this.#config.claimWaitMs }, signal);
+        failures = 0;
+      } catch (error) {
+        if (signal.aborted) break;
+        failures++;
+        const retryInMs = backoffDelay(failures);
+        if (error instanceof TransportError) {
+          this.events.emit('api:unreachable', { operation: 'claimFlowRuns', error, retryInMs });
+        } else if (error instanceof FluxoError && isTokenRefusal(error)) {
+          this.#fatal(error);
+          break;
+        } else {
+          this.events.emit('agent:warning', { message: 'claimFlowRuns was refused; retrying', error: coerceError(error) });
+        }
+        await sleep(retryInMs, signal);
+        continue;
+      }
+      // Runs that arrive as the agent stops are still ours: run them (stop waits for them).
+      for (const claim of claimed) this.#execute(claim);
+    }
+  }
+
+  #execute(claim: ClaimedRun): void {
+    const run = new FlowRunExecution(claim, {
+      api: this.#api,
+      cache: this.#cache,
+      config: this.#config,
+      events: this.events,
+      onFatal: (error) => this.#fatal(error),
+    });
+    this.#runs.set(run.flowRunId, run);
+    void run.done.then(() => {
+      this.#runs.delete(run.flowRunId);
+      this.#slotFreed?.();
+    });
+  }
+}

@@ -1,0 +1,161 @@
+// The agent's settings: one validated, frozen object built from flags, environment and defaults
+// (the CLI applies flag > FLUXO_* environment > default; this module applies the defaults and the
+// checks). Every default works on a laptop.
+import { homedir, hostname, tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { FluxoError } from '../common/errors.js';
+
+/** What a caller may pass; strings are accepted where a flag or an environment variable feeds the value. */
+export interface AgentOptions {
+  /** The proxy's GraphQL URL (`https://fluxo.example/graphql`). Required. */
+  apiUrl?: string | undefined;
+  /** Bearer token of role `agent`. Required; never passed to a flow's process. */
+  token?: string | undefined;
+  /** Name, unique within the tenant. @default the host name */
+  name?: string | undefined;
+  /** Routing labels (array or comma-separated). @default [] */
+  labels?: readonly string[] | string | undefined;
+  /** Runs at once. @default 1 */
+  concurrency?: number | string | undefined;
+  /** Seconds between heartbeats (the server's lease lasts longer, 30 s by default). @default 10 */
+  heartbeatSeconds?: number | string | undefined;
+  /** Seconds between SIGTERM and SIGKILL when a run is cancelled. @default 10 */
+  cancelGraceSeconds?: number | string | undefined;
+  /** Seconds a graceful stop waits for running flows before stopping them. @default 15 */
+  stopTimeoutSeconds?: number | string | undefined;
+  /** How long one claim request waits on the server for work (0-30000). @default 20000 */
+  claimWaitMs?: number | string | undefined;
+  /** Working directory: bundles are cached in `<workDir>/bundles`, runs get `<workDir>/runs/<id>`. */
+  workDir?: string | undefined;
+  /** Bundle cache directory. @default `<workDir>/bundles`, else `$XDG_CACHE_HOME/fluxo/bundles` or `~/.cache/fluxo/bundles` */
+  cacheDir?: string | undefined;
+  /** Largest bundle the agent downloads. @default 52428800 (50 MiB) */
+  maxBundleBytes?: number | string | undefined;
+  /** Extra environment variables (names) a flow's process receives, e.g. GOOGLE_APPLICATION_CREDENTIALS. @default [] */
+  passEnv?: readonly string[] | string | undefined;
+  /** The child runtime script. @default dist/sdk/runtime/child.js of this installation */
+  childEntry?: string | undefined;
+}
+
+/** The validated settings. */
+export interface AgentConfig {
+  readonly apiUrl: string;
+  readonly token: string;
+  readonly name: string;
+  readonly labels: readonly string[];
+  readonly concurrency: number;
+  readonly heartbeatSeconds: number;
+  readonly cancelGraceSeconds: number;
+  readonly stopTimeoutSeconds: number;
+  readonly claimWaitMs: number;
+  readonly cacheDir: string;
+  /** Where per-run working directories are created. */
+  readonly runsDir: string;
+  readonly maxBundleBytes: number;
+  readonly passEnv: readonly string[];
+  readonly childEntry: string | undefined;
+}
+
+export const AGENT_DEFAULTS = {
+  concurrency: 1,
+  heartbeatSeconds: 10,
+  cancelGraceSeconds: 10,
+  stopTimeoutSeconds: 15,
+  claimWaitMs: 20_000,
+  maxBundleBytes: 50 * 1024 * 1024,
+} as const;
+
+/** Variables a flow's process always gets (when the agent has them). Nothing else leaks through. */
+export const CHILD_ENV_ALLOW_LIST = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'] as const;
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Variables an operator may not hand to flows with `passEnv`: they carry the agent's own credentials. */
+const NEVER_PASSED = new Set(['FLUXO_TOKEN', 'FLUXO_API']);
+
+/**
+ * Applies defaults and validates. Throws FluxoError BAD_USER_INPUT naming the setting, or
+ * TOKEN_MISSING when no token was given.
+ *
+ * @example resolveAgentConfig({ apiUrl: 'http://127.0.0.1:4000/graphql', token, labels: 'smtr,gpu' })
+ */
+export function resolveAgentConfig(options: AgentOptions): AgentConfig {
+  const apiUrl = requireApiUrl(options.apiUrl);
+  if (!options.token) throw new FluxoError('TOKEN_MISSING', 'no token: pass --token or set FLUXO_TOKEN (create one with `fluxo token create --role agent`)');
+  const name = options.name?.trim() || hostname();
+  if (!NAME.test(name)) {
+    throw bad('name', `"${name}" is not a valid agent name (letters, digits, ".", "_", "-"; at most 100, starting with a letter or digit)`);
+  }
+  const labels = [...new Set(list(options.labels))];
+  for (const label of labels) {
+    if (!LABEL.test(label)) throw bad('labels', `"${label}" is not a valid label (letters, digits, ".", "_", ":", "/", "-"; at most 100)`);
+  }
+  const passEnv = [...new Set(list(options.passEnv))];
+  for (const variable of passEnv) {
+    if (!ENV_NAME.test(variable)) throw bad('passEnv', `"${variable}" is not an environment variable name`);
+    if (NEVER_PASSED.has(variable)) throw bad('passEnv', `${variable} carries the agent's own credentials and is never passed to flows`);
+  }
+  const workDir = options.workDir ? resolve(options.workDir) : undefined;
+  const cacheDir = options.cacheDir ? resolve(options.cacheDir) : workDir ? join(workDir, 'bundles') : defaultCacheDir();
+  const runsDir = workDir ? join(workDir, 'runs') : join(tmpdir(), 'fluxo-runs');
+  if (options.childEntry !== undefined && !isAbsolute(options.childEntry)) throw bad('childEntry', `"${options.childEntry}" must be an absolute path`);
+
+  return Object.freeze({
+    apiUrl,
+    token: options.token,
+    name,
+    labels: Object.freeze(labels),
+    concurrency: integer('concurrency', options.concurrency, AGENT_DEFAULTS.concurrency, 1, 1_000),
+    heartbeatSeconds: number('heartbeatSeconds', options.heartbeatSeconds, AGENT_DEFAULTS.heartbeatSeconds, 0.05, 3_600),
+    cancelGraceSeconds: number('cancelGraceSeconds', options.cancelGraceSeconds, AGENT_DEFAULTS.cancelGraceSeconds, 0, 3_600),
+    stopTimeoutSeconds: number('stopTimeoutSeconds', options.stopTimeoutSeconds, AGENT_DEFAULTS.stopTimeoutSeconds, 0, 86_400),
+    claimWaitMs: integer('claimWaitMs', options.claimWaitMs, AGENT_DEFAULTS.claimWaitMs, 0, 30_000),
+    cacheDir,
+    runsDir,
+    maxBundleBytes: integer('maxBundleBytes', options.maxBundleBytes, AGENT_DEFAULTS.maxBundleBytes, 1, 2 ** 31 - 1),
+    passEnv: Object.freeze(passEnv),
+    childEntry: options.childEntry,
+  });
+}
+
+function requireApiUrl(value: string | undefined): string {
+  if (!value) throw bad('apiUrl', 'no API URL: pass --api or set FLUXO_API (the proxy GraphQL URL, e.g. http://127.0.0.1:4000/graphql)');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    throw bad('apiUrl', `"${value}" is not a URL`, error);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('apiUrl', `"${value}" must be an http:// or https:// URL`);
+  return url.href;
+}
+
+function defaultCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME && isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
+  return join(base, 'fluxo', 'bundles');
+}
+
+function list(value: readonly string[] | string | undefined): string[] {
+  const items = typeof value === 'string' ? value.split(',') : (value ?? []);
+  return items.map((item) => item.trim()).filter(Boolean);
+}
+
+function number(setting: string, value: number | string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = typeof value === 'number' ? value : Number(value.trim());
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
+    throw bad(setting, `${setting} must be a number from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+function integer(setting: string, value: number | string | undefined, fallback: number, min: number, max: number): number {
+  const parsed = number(setting, value, fallback, min, max);
+  if (!Number.isInteger(parsed)) throw bad(setting, `${setting} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return parsed;
+}
+
+function bad(setting: string, message: string, cause?: unknown): FluxoError {
+  return new FluxoError('BAD_USER_INPUT', message, { cause, details: { setting } });
+}

@@ -1,0 +1,270 @@
+// One claimed run from lease to final state (PROTOCOL.md sections 3-7): fetch and verify the
+// bundle, spawn the child, write RUNNING once it is ready, relay its task states and logs, and
+// report how it ended. Every state write is a compare-and-set on the run's version and our lease;
+// the answers decide whether we continue, cancel, or forget the run.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FluxoError, coerceError } from '../common/errors.js';
+import type { FlowRunStateType, LeaseInput } from '../schema/generated/graphql.js';
+import type { AgentApi, ClaimedRun } from './agent-api.js';
+import { RetryAbortedError, retryInTransit } from './backoff.js';
+import { BundleUnavailableError, IntegrityError, type BundleCache } from './bundle-cache.js';
+import type { AgentConfig } from './config.js';
+import type { AgentEventEmitter } from './events.js';
+import { finalStateOf, type FinalState } from './final-state.js';
+import { RunRelay, isTokenRefusal } from './relay.js';
+import { spawnFlowRun, type FlowRunChild } from './spawn-flow-run.js';
+
+export interface FlowRunExecutionDeps {
+  api: AgentApi;
+  cache: BundleCache;
+  config: AgentConfig;
+  events: AgentEventEmitter;
+  /** A refused token: the agent must stop. */
+  onFatal: (error: FluxoError) => void;
+}
+
+const FINAL_STATES = new Set<FlowRunStateType>(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
+/** Re-reads after VERSION_CONFLICT before giving up on a run that keeps changing under us. */
+const MAX_CONFLICT_RETRIES = 5;
+
+type WriteOutcome = 'written' | 'cancelling' | 'forgotten';
+
+/** A claimed run in the agent's hands. `done` resolves when the agent no longer holds it. */
+export class FlowRunExecution {
+  readonly flowRunId: string;
+  readonly attempt: number;
+  readonly done: Promise<void>;
+  readonly #claim: ClaimedRun;
+  readonly #deps: FlowRunExecutionDeps;
+  readonly #abort = new AbortController();
+  readonly #relay: RunRelay;
+  readonly #claimedAt = Date.now();
+  #version: number;
+  #child: FlowRunChild | undefined;
+  #cancelRequested = false;
+  #agentStopping = false;
+  #forgotten = false;
+
+  constructor(claim: ClaimedRun, deps: FlowRunExecutionDeps) {
+    this.#claim = claim;
+    this.#deps = deps;
+    this.flowRunId = claim.flowRun.id;
+    this.attempt = claim.flowRun.attempt;
+    this.#version = claim.flowRun.version;
+    this.#relay = new RunRelay({
+      api: deps.api,
+      flowRunId: this.flowRunId,
+      leaseToken: claim.leaseToken,
+      onLeaseLost: () => this.leaseLost('relay'),
+      onFatal: (error) => deps.onFatal(error),
+      onWarning: (message, error) => deps.events.emit('agent:warning', { message, flowRunId: this.flowRunId, ...(error ? { error } : {}) }),
+      onRetry: (operation, error, retryInMs) => deps.events.emit('api:unreachable', { operation, error, retryInMs }),
+    });
+    deps.events.emit('run:claimed', { flowRunId: this.flowRunId, attempt: this.attempt, version: this.#version, leaseExpiresAt: claim.leaseExpiresAt });
+    this.done = this.#execute().catch(async (error: unknown) => {
+      // A failure inside the agent (an unwritable run directory, a bug) must not take the agent
+      // down with the run, nor leave the run to the lease reaper: report it and drop the run.
+      const cause = coerceError(error);
+      deps.events.emit('agent:warning', { message: `run ${this.flowRunId} failed inside the agent`, flowRunId: this.flowRunId, error: cause });
+      this.#child?.kill('agent-stopped');
+      await this.#finish({ state: 'CRASHED', reason: 'agent-error', message: `the agent failed to run the flow: ${cause.message}`, exitCode: null, signal: null }).catch(() => this.#forget());
+    });
+  }
+
+  /** The lease to renew in heartbeats (none once the run is forgotten). */
+  get lease(): LeaseInput | null {
+    return this.#forgotten ? null : { flowRunId: this.flowRunId, leaseToken: this.#claim.leaseToken };
+  }
+
+  /** A user asked to cancel: SIGTERM to the group, SIGKILL after the grace period, then CANCELLED. */
+  cancel(): void {
+    if (this.#cancelRequested || this.#forgotten) return;
+    this.#cancelRequested = true;
+    this.#deps.events.emit('run:cancelling', { flowRunId: this.flowRunId });
+    this.#child?.terminate('cancelled');
+  }
+
+  /** The lease is gone: kill the group at once and forget the run (someone else owns it now). */
+  leaseLost(during: 'heartbeat' | 'state-write' | 'relay'): void {
+    if (this.#forgotten) return;
+    this.#forget();
+    this.#child?.kill('lease-lost');
+    this.#deps.events.emit('lease:lost', { flowRunId: this.flowRunId, during });
+  }
+
+  /** The agent is stopping and cannot wait any longer: stop the child, report CRASHED (agent-stopped). */
+  interrupt(): void {
+    if (this.#forgotten) return;
+    this.#agentStopping = true;
+    this.#child?.terminate('agent-stopped');
+  }
+
+  /** The agent cannot talk to the server any more (token refused): kill the child, report nothing. */
+  abandon(): void {
+    if (this.#forgotten) return;
+    this.#forget();
+    this.#child?.kill('agent-stopped');
+  }
+
+  async #execute(): Promise<void> {
+    const { flowVersion } = this.#claim.flowRun;
+    let bundlePath: string;
+    try {
+      bundlePath = await this.#deps.cache.fetch(flowVersion);
+    } catch (error) {
+      const failed = error instanceof IntegrityError;
+      const message = error instanceof IntegrityError || error instanceof BundleUnavailableError ? error.message : `cannot fetch the bundle: ${coerceError(error).message}`;
+      // Rule 5: a bundle that is not the registered one never runs.
+      await this.#finish({ state: failed ? 'FAILED' : 'CRASHED', reason: failed ? 'integrity' : 'load-error', message, exitCode: null, signal: null });
+      return;
+    }
+    if (this.#forgotten) return this.#finished(null);
+    if (this.#cancelRequested) {
+      await this.#finish({ state: 'CANCELLED', reason: 'cancelled', message: 'cancelled before the flow started', exitCode: null, signal: null });
+      return;
+    }
+    if (this.#agentStopping) {
+      await this.#finish({ state: 'CRASHED', reason: 'agent-stopped', message: 'the agent stopped before the flow started', exitCode: null, signal: null });
+      return;
+    }
+
+    const { config } = this.#deps;
+    await mkdir(config.runsDir, { recursive: true });
+    const cwd = await mkdtemp(join(config.runsDir, `${this.flowRunId.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
+    try {
+      const timeoutSeconds = flowVersion.timeoutSeconds;
+      const child = spawnFlowRun({
+        flowRunId: this.flowRunId,
+        attempt: this.attempt,
+        bundlePath,
+        entrypoint: flowVersion.entrypoint,
+        parameters: this.#claim.flowRun.parameters,
+        cwd,
+        timeoutMs: timeoutSeconds === null || timeoutSeconds === undefined ? null : timeoutSeconds * 1000,
+        cancelGraceMs: config.cancelGraceSeconds * 1000,
+        passEnv: config.passEnv,
+        secrets: [config.token],
+        ...(config.childEntry ? { childEntry: config.childEntry } : {}),
+        beforeStart: () => this.#markRunning(),
+        onTaskState: (event) => this.#relay.taskState(event),
+        onLog: (event) => this.#relay.log(event),
+      });
+      this.#child = child;
+      // A cancellation or a stop that arrived while the child was being spawned.
+      if (this.#cancelRequested) child.terminate('cancelled');
+      else if (this.#agentStopping) child.terminate('agent-stopped');
+      void child.started.then((started) => {
+        if (started && child.pid !== undefined) this.#deps.events.emit('run:started', { flowRunId: this.flowRunId, attempt: this.attempt, pid: child.pid });
+      });
+
+      const outcome = await child.outcome;
+      if (this.#forgotten) return this.#finished({ ...finalStateOf(outcome), message: 'the run was dropped (lease lost)' }, false);
+      // A child our cancellation stopped ends CANCELLED; one that ended on its own while the
+      // cancellation was on its way is reported as it ended (the server accepts CANCELLING → SUCCESS).
+      await this.#relay.close();
+      await this.#finish(finalStateOf(outcome));
+    } finally {
+      await rm(cwd, { recursive: true, force: true }).catch((error: unknown) => {
+        this.#deps.events.emit('agent:warning', { message: `could not remove ${cwd}`, flowRunId: this.flowRunId, error: coerceError(error) });
+      });
+    }
+  }
+
+  /** Writes RUNNING once the child is ready; false means "do not start the flow". */
+  async #markRunning(): Promise<boolean> {
+    if (this.#forgotten || this.#cancelRequested || this.#agentStopping) return false;
+    const written = await this.#write({ state: 'RUNNING', reason: null, message: null, exitCode: null, signal: null });
+    if (written === 'cancelling') this.cancel();
+    if (written !== 'written' || this.#cancelRequested || this.#forgotten) return false;
+    this.#relay.open();
+    return true;
+  }
+
+  /** Reports the final state. */
+  async #finish(final: FinalState): Promise<void> {
+    this.#finished(final, (await this.#write(final)) === 'written');
+  }
+
+  #finished(final: FinalState | null, reported = false): void {
+    this.#forget();
+    this.#deps.events.emit('run:finished', {
+      flowRunId: this.flowRunId,
+      attempt: this.attempt,
+      state: final?.state ?? 'CRASHED',
+      reason: final?.reason ?? null,
+      message: final?.message ?? null,
+      exitCode: final?.exitCode ?? null,
+      signal: final?.signal ?? null,
+      durationMs: Date.now() - this.#claimedAt,
+      reported,
+    });
+  }
+
+  #forget(): void {
+    this.#forgotten = true;
+    this.#abort.abort();
+    this.#relay.discard();
+  }
+
+  /** Compare-and-set of the run's state, handling the answers of PROTOCOL.md section 4. */
+  async #write(target: FinalState): Promise<WriteOutcome> {
+    const { api, events } = this.#deps;
+    const input = () => ({
+      flowRunId: this.flowRunId,
+      leaseToken: this.#claim.leaseToken,
+      expectedVersion: this.#version,
+      state: target.state,
+      reason: target.reason,
+      message: target.message,
+      exitCode: target.exitCode,
+      signal: target.signal,
+    });
+    const inTransit = { signal: this.#abort.signal, onRetry: (error: Error, retryInMs: number) => events.emit('api:unreachable', { operation: 'setFlowRunState', error, retryInMs }) };
+
+    for (let conflicts = 0; ; conflicts++) {
+      if (this.#forgotten) return 'forgotten';
+      try {
+        const run = await retryInTransit(() => api.setFlowRunState(input()), inTransit);
+        this.#version = run.version;
+        return 'written';
+      } catch (error) {
+        if (error instanceof RetryAbortedError) return 'forgotten';
+        if (!(error instanceof FluxoError)) return this.#drop(`writing ${target.state} for run ${this.flowRunId} failed`, coerceError(error));
+        switch (error.code) {
+          case 'VERSION_CONFLICT': {
+            // The run changed under us (a cancellation), or our own write landed and its answer was lost.
+            const current = await retryInTransit(() => api.flowRun(this.flowRunId), inTransit).catch(() => null);
+            if (!current) return this.#drop(`run ${this.flowRunId} could not be read back after a version conflict`);
+            this.#version = current.version;
+            if (current.state === target.state) return 'written';
+            if (FINAL_STATES.has(current.state)) return this.#drop(`run ${this.flowRunId} is already ${current.state}`);
+            // Cancelled before the flow started: do not start it. A final state is still written as it is.
+            if (current.state === 'CANCELLING' && target.state === 'RUNNING') return 'cancelling';
+            if (conflicts >= MAX_CONFLICT_RETRIES) return this.#drop(`run ${this.flowRunId} keeps changing (${current.state}); giving up on writing ${target.state}`);
+            continue;
+          }
+          case 'LEASE_LOST':
+            this.leaseLost('state-write');
+            return 'forgotten';
+          case 'ILLEGAL_TRANSITION':
+            return this.#drop(`the server refused ${target.state} for run ${this.flowRunId}: ${error.message}`, error);
+          default:
+            if (isTokenRefusal(error)) {
+              this.#deps.onFatal(error);
+              return 'forgotten';
+            }
+            return this.#drop(`the server refused ${target.state} for run ${this.flowRunId}: [${error.code}] ${error.message}`, error);
+        }
+      }
+    }
+  }
+
+  /** Forgets the run (it is not ours to finish any more) and stops its child, if any. */
+  #drop(message: string, error?: Error): 'forgotten' {
+    this.#deps.events.emit('agent:warning', { message, flowRunId: this.flowRunId, ...(error ? { error } : {}) });
+    this.#forget();
+    this.#child?.kill('lease-lost');
+    return 'forgotten';
+  }
+}

@@ -1,0 +1,330 @@
+// One child process per flow run (execa 9): its own process group, an explicit environment, a
+// private working directory. The child runtime (sdk/runtime/child.ts) says `ready`, receives a
+// `start` message, runs the flow and reports task states, logs and a result over IPC. This module
+// relays those, turns stdout/stderr into log lines, enforces the flow timeout and cancellation
+// on the whole group, and says exactly how the child ended.
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { coerceError } from '../common/errors.js';
+import {
+  RUNTIME_PROTOCOL_VERSION,
+  type ChildMessage,
+  type LogEvent,
+  type SerializedFailure,
+  type StartMessage,
+  type TaskStateEvent,
+} from '../sdk/runtime/protocol.js';
+import { CHILD_ENV_ALLOW_LIST } from './config.js';
+
+/** Longest log line kept; the server cuts at 32 KiB too, this only spares the wire. */
+export const MAX_LOG_LINE_CHARS = 32 * 1024;
+/** How long a child may take to say `ready` before it is killed as broken. */
+const READY_TIMEOUT_MS = 30_000;
+/** Lines of stderr remembered for the final state's message when a child dies without a result. */
+const STDERR_TAIL_LINES = 10;
+
+export interface SpawnFlowRunOptions {
+  flowRunId: string;
+  attempt: number;
+  /** Verified bundle on local disk. */
+  bundlePath: string;
+  entrypoint: string;
+  parameters: unknown;
+  /** The child's working directory (created by the caller). */
+  cwd: string;
+  /** Kill the whole group and report TIMED_OUT after this long (from the start message); null: no limit. */
+  timeoutMs: number | null;
+  /** SIGTERM-to-SIGKILL grace for cancellations. */
+  cancelGraceMs: number;
+  /** Environment variables the agent passes on, beyond the allow-list (from `passEnv`). */
+  passEnv?: readonly string[];
+  /** Values that must never reach the child (the agent's token): a variable holding one is dropped. */
+  secrets?: readonly string[];
+  /** The environment to pick the allowed variables from. @default process.env */
+  sourceEnv?: NodeJS.ProcessEnv;
+  /** The child runtime script. @default dist/sdk/runtime/child.js of this installation */
+  childEntry?: string;
+  /**
+   * Called once the child said `ready`; the start message is sent when it resolves. Reject (or
+   * resolve `false`) to not start the flow, e.g. when the RUNNING write lost the lease.
+   */
+  beforeStart?: () => Promise<boolean>;
+  onTaskState?: (event: TaskStateEvent) => void;
+  onLog?: (event: LogEvent) => void;
+}
+
+/** Why the agent itself ended the child, if it did. */
+export type Interruption = 'timeout' | 'cancelled' | 'lease-lost' | 'not-started' | 'agent-stopped';
+
+/** Exactly how a child ended (after execa's result). */
+export interface ChildOutcome {
+  pid: number | undefined;
+  exitCode: number | null;
+  signal: string | null;
+  /** The child's `result` message, if one arrived. */
+  result: { ok: true } | { ok: false; failure: SerializedFailure } | null;
+  /** Set when the agent ended the child (timeout, cancellation, lost lease). */
+  interruption: Interruption | null;
+  /** Whether the flow was started (the start message was sent). */
+  started: boolean;
+  /** The last stderr lines, for a message when the child dies without a result. */
+  stderrTail: string[];
+  /** A failure of the spawn itself or of the IPC contract (a `ready` that never came). */
+  problem: string | null;
+  durationMs: number;
+}
+
+/** A running flow-run child. */
+export interface FlowRunChild {
+  readonly pid: number | undefined;
+  /** Resolves once the start message was sent (false: the child ended before that). */
+  readonly started: Promise<boolean>;
+  /** Resolves when the child and its whole process group are gone. */
+  readonly outcome: Promise<ChildOutcome>;
+  /** SIGTERM to the group, SIGKILL after the grace period (a cancellation, or the agent stopping). */
+  terminate(why: 'cancelled' | 'agent-stopped'): void;
+  /** SIGKILL to the group at once. */
+  kill(interruption: Interruption): void;
+}
+
+/**
+ * Spawns the child runtime for one run.
+ *
+ * @example
+ * const child = spawnFlowRun({ flowRunId, attempt, bundlePath, entrypoint: 'etl', parameters: {}, cwd, timeoutMs: null, cancelGraceMs: 10_000 });
+ * const outcome = await child.outcome; // { exitCode: 0, result: { ok: true }, ... }
+ */
+export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
+  const startedAt = Date.now();
+  const subprocess = execa(process.execPath, [options.childEntry ?? defaultChildEntry()], {
+    ipc: true,
+    // Own process group (setsid): timeouts and cancellations signal the group, grandchildren included.
+    detached: true,
+    extendEnv: false,
+    env: childEnv(options),
+    cwd: options.cwd,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    // Killing is this module's job, on the whole group; execa's own escalation would hit only the leader.
+    forceKillAfterDelay: false,
+    cleanup: false,
+  });
+  const pid = subprocess.pid;
+
+  let interruption: Interruption | null = null;
+  let result: ChildOutcome['result'] = null;
+  let problem: string | null = null;
+  let started = false;
+  let exited = false;
+  const stderrTail: string[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, action: () => void): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      action();
+    }, ms);
+    timers.add(timer);
+  };
+
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // ESRCH: the group is already gone.
+    }
+  };
+  const interrupt = (why: Interruption, signal: NodeJS.Signals): void => {
+    if (exited) return;
+    interruption ??= why;
+    signalGroup(signal);
+  };
+
+  // On the leader's exit (not execa's resolution, which waits for the pipes a grandchild may hold
+  // open), everything it left in its group goes too: a forgotten `sleep`, a worker.
+  subprocess.once('exit', () => {
+    exited = true;
+    signalGroup('SIGKILL');
+  });
+
+  const streamsClosed = Promise.all([
+    forwardLines(subprocess.stdout, 'stdout', options.onLog),
+    forwardLines(subprocess.stderr, 'stderr', options.onLog, (line) => {
+      stderrTail.push(line);
+      if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    }),
+  ]);
+
+  let markStarted!: (value: boolean) => void;
+  const startedPromise = new Promise<boolean>((resolve) => (markStarted = resolve));
+
+  const onReady = async (message: Extract<ChildMessage, { type: 'ready' }>): Promise<void> => {
+    if (message.protocolVersion !== RUNTIME_PROTOCOL_VERSION) {
+      problem = `child runtime speaks protocol ${message.protocolVersion}, the agent ${RUNTIME_PROTOCOL_VERSION}`;
+      interrupt('not-started', 'SIGKILL');
+      return;
+    }
+    let proceed = true;
+    if (options.beforeStart) {
+      try {
+        proceed = await options.beforeStart();
+      } catch {
+        proceed = false;
+      }
+    }
+    if (!proceed || interruption !== null || exited) {
+      interrupt('not-started', 'SIGKILL');
+      return;
+    }
+    const start: StartMessage = {
+      type: 'start',
+      flowRunId: options.flowRunId,
+      attempt: options.attempt,
+      bundlePath: options.bundlePath,
+      entrypoint: options.entrypoint,
+      parameters: options.parameters,
+    };
+    try {
+      await subprocess.sendMessage(start);
+    } catch (error) {
+      problem = `could not send the start message: ${coerceError(error).message}`;
+      interrupt('not-started', 'SIGKILL');
+      return;
+    }
+    started = true;
+    markStarted(true);
+    if (options.timeoutMs !== null) later(options.timeoutMs, () => interrupt('timeout', 'SIGKILL'));
+  };
+
+  let readySeen = false;
+  later(READY_TIMEOUT_MS, () => {
+    if (readySeen) return;
+    problem = `the child runtime did not say ready within ${READY_TIMEOUT_MS} ms`;
+    interrupt('not-started', 'SIGKILL');
+  });
+
+  const relay = (async (): Promise<void> => {
+    try {
+      for await (const raw of subprocess.getEachMessage()) {
+        const message = raw as ChildMessage;
+        switch (message.type) {
+          case 'ready':
+            if (!readySeen) {
+              readySeen = true;
+              void onReady(message);
+            }
+            break;
+          case 'task-state': {
+            const { type: _type, ...event } = message;
+            options.onTaskState?.(event);
+            break;
+          }
+          case 'log': {
+            const { type: _type, ...event } = message;
+            options.onLog?.({ ...event, message: clip(event.message) });
+            break;
+          }
+          case 'result':
+            result = message.ok ? { ok: true } : { ok: false, failure: message.failure };
+            break;
+          default:
+            problem ??= `unexpected IPC message ${JSON.stringify(raw).slice(0, 200)}`;
+        }
+      }
+    } catch {
+      // The channel broke (the child died): its exit says what happened.
+    }
+  })();
+
+  const outcome = (async (): Promise<ChildOutcome> => {
+    const ended = await subprocess;
+    exited = true;
+    signalGroup('SIGKILL');
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    await Promise.all([relay, streamsClosed]);
+    markStarted(false);
+    if (ended.failed && ended.exitCode === undefined && ended.signal === undefined) {
+      problem ??= `could not start the child runtime: ${ended.shortMessage ?? ended.message}`;
+    }
+    return {
+      pid,
+      exitCode: ended.exitCode ?? null,
+      signal: ended.signal ?? null,
+      result,
+      interruption,
+      started,
+      stderrTail,
+      problem,
+      durationMs: Date.now() - startedAt,
+    };
+  })();
+
+  return {
+    pid,
+    started: startedPromise,
+    outcome,
+    terminate(why: 'cancelled' | 'agent-stopped'): void {
+      if (exited || interruption !== null) return;
+      interrupt(why, 'SIGTERM');
+      later(options.cancelGraceMs, () => signalGroup('SIGKILL'));
+    },
+    kill(why: Interruption): void {
+      interrupt(why, 'SIGKILL');
+    },
+  };
+}
+
+/** The allow-listed environment: nothing else of the agent's reaches the flow, least of all its token. */
+export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passEnv' | 'secrets' | 'sourceEnv'>): Record<string, string> {
+  const source = options.sourceEnv ?? process.env;
+  const secrets = new Set((options.secrets ?? []).filter(Boolean));
+  const env: Record<string, string> = {};
+  for (const name of [...CHILD_ENV_ALLOW_LIST, ...(options.passEnv ?? [])]) {
+    const value = source[name];
+    if (value !== undefined && !secrets.has(value)) env[name] = value;
+  }
+  env.FLUXO_FLOW_RUN_ID = options.flowRunId;
+  return env;
+}
+
+/**
+ * The compiled child runtime next to this module (`dist/agent` → `dist/sdk/runtime/child.js`);
+ * when this module runs from source (tests), the compiled copy under `dist/`.
+ */
+export function defaultChildEntry(): string {
+  const sibling = fileURLToPath(new URL('../sdk/runtime/child.js', import.meta.url));
+  if (existsSync(sibling)) return sibling;
+  return fileURLToPath(new URL('../dist/sdk/runtime/child.js', import.meta.url));
+}
+
+function forwardLines(
+  stream: NodeJS.ReadableStream | null,
+  name: 'stdout' | 'stderr',
+  onLog: ((event: LogEvent) => void) | undefined,
+  tap?: (line: string) => void,
+): Promise<void> {
+  if (!stream) return Promise.resolve();
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const closed = new Promise<void>((resolve) => lines.once('close', resolve));
+  lines.on('line', (line) => {
+    tap?.(line);
+    onLog?.({
+      level: name === 'stderr' ? 'ERROR' : 'INFO',
+      stream: name,
+      message: clip(line),
+      taskRunKey: null,
+      timestamp: new Date().toISOString(),
+    });
+  });
+  return closed;
+}
+
+function clip(text: string): string {
+  return text.length > MAX_LOG_LINE_CHARS ? `${text.slice(0, MAX_LOG_LINE_CHARS - 1)}…` : text;
+}

@@ -1,0 +1,90 @@
+// `fluxo agent start`: the agent daemon (agent/agent.ts) behind flags and FLUXO_* variables.
+// Precedence: flag, then environment variable, then the default of agent/config.ts.
+import type { Command } from 'commander';
+import { startAgent } from '../../agent/agent.js';
+import { resolveAgentConfig } from '../../agent/config.js';
+import { AgentEventEmitter } from '../../agent/events.js';
+import { logAgentEvents } from '../../agent/log-events.js';
+import { createLogger } from '../../common/logger.js';
+import { failWith } from '../exit-codes.js';
+
+interface AgentStartOptions {
+  api?: string;
+  token?: string;
+  name?: string;
+  labels?: string;
+  concurrency?: string;
+  workDir?: string;
+  heartbeatSeconds?: string;
+  cancelGraceSeconds?: string;
+  stopTimeoutSeconds?: string;
+  passEnv?: string;
+}
+
+/** Adds `fluxo agent start`. */
+export function registerAgentCommand(program: Command): void {
+  const agent = program.command('agent').description('run an agent: claims flow runs by label and executes them in child processes');
+  agent
+    .command('start')
+    .description('register with the server and run claimed flow runs until stopped (SIGTERM/SIGINT stop gracefully; a second signal stops at once)')
+    .option('--api <url>', 'the proxy GraphQL URL (env FLUXO_API)', process.env.FLUXO_API)
+    .option('--token <jwt>', 'agent token, role agent (env FLUXO_TOKEN); never passed to flows', process.env.FLUXO_TOKEN)
+    .option('--name <name>', 'agent name, unique in the tenant (env FLUXO_AGENT_NAME; default: host name)', process.env.FLUXO_AGENT_NAME)
+    .option('--labels <a,b>', 'routing labels (env FLUXO_AGENT_LABELS)', process.env.FLUXO_AGENT_LABELS)
+    .option('--concurrency <n>', 'flow runs at once (env FLUXO_AGENT_CONCURRENCY; default 1)', process.env.FLUXO_AGENT_CONCURRENCY)
+    .option('--work-dir <dir>', 'bundle cache and run directories (env FLUXO_AGENT_WORK_DIR; default ~/.cache/fluxo and the temp dir)', process.env.FLUXO_AGENT_WORK_DIR)
+    .option('--heartbeat-seconds <n>', 'seconds between lease renewals (default 10)', process.env.FLUXO_AGENT_HEARTBEAT_SECONDS)
+    .option('--cancel-grace-seconds <n>', 'seconds between SIGTERM and SIGKILL on cancel (default 10)', process.env.FLUXO_AGENT_CANCEL_GRACE_SECONDS)
+    .option('--stop-timeout-seconds <n>', 'on SIGTERM, seconds to let running flows finish (default 15)', process.env.FLUXO_AGENT_STOP_TIMEOUT_SECONDS)
+    .option('--pass-env <NAMES>', 'extra environment variables flows receive, comma-separated (env FLUXO_AGENT_PASS_ENV)', process.env.FLUXO_AGENT_PASS_ENV)
+    .action(async (options: AgentStartOptions) => {
+      try {
+        await runAgent(options);
+      } catch (error) {
+        failWith(error);
+      }
+    });
+}
+
+async function runAgent(options: AgentStartOptions): Promise<void> {
+  const config = resolveAgentConfig({
+    apiUrl: options.api,
+    token: options.token,
+    name: options.name,
+    labels: options.labels,
+    concurrency: options.concurrency,
+    workDir: options.workDir,
+    heartbeatSeconds: options.heartbeatSeconds,
+    cancelGraceSeconds: options.cancelGraceSeconds,
+    stopTimeoutSeconds: options.stopTimeoutSeconds,
+    passEnv: options.passEnv,
+  });
+  const logger = createLogger('agent');
+  const events = new AgentEventEmitter();
+  logAgentEvents(events, logger);
+
+  // A signal during registration gives up; after it, the first signal stops gracefully and a
+  // second one stops at once.
+  const registering = new AbortController();
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (!agent) {
+      registering.abort();
+      logger.info({ signal }, 'stopping before registration');
+      process.exit(0);
+    }
+    logger.info({ signal, immediate: signals > 1 }, signals > 1 ? 'stopping now' : 'stopping: waiting for running flows');
+    void agent.stop(signals > 1 ? { timeoutMs: 0 } : {});
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  logger.info({ apiUrl: config.apiUrl, name: config.name, labels: config.labels, concurrency: config.concurrency, cacheDir: config.cacheDir }, 'registering');
+  agent = await startAgent(config, { events, signal: registering.signal });
+  logger.info({ agentId: agent.agentId, name: config.name, labels: config.labels }, 'ready');
+
+  await agent.done;
+  process.exit(0);
+}

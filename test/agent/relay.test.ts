@@ -1,0 +1,166 @@
+// Batching of task states and log lines. The API here records calls and can fail on demand, so
+// batch boundaries, ordering and retries are observable; the real server path is in agent.test.ts.
+import { describe, expect, it } from 'vitest';
+import { TransportError } from '../../client/graphql-client.js';
+import { FluxoError } from '../../common/errors.js';
+import { RunRelay, type RunRelayOptions } from '../../agent/relay.js';
+import type { SetTaskRunStatesInput, WriteLogsInput } from '../../schema/generated/graphql.js';
+import type { LogEvent, TaskStateEvent } from '../../sdk/runtime/protocol.js';
+import { waitFor } from '../support/harness.js';
+
+type Failure = Error | undefined;
+
+function recordingApi(failures: { writeLogs?: Failure[]; setTaskRunStates?: Failure[] } = {}) {
+  const logCalls: WriteLogsInput[] = [];
+  const stateCalls: SetTaskRunStatesInput[] = [];
+  /** What the server kept: one entry per distinct batch id. */
+  const stored = new Map<string, string[]>();
+  return {
+    logCalls,
+    stateCalls,
+    stored,
+    api: {
+      async writeLogs(input: WriteLogsInput) {
+        logCalls.push(input);
+        const failure = failures.writeLogs?.shift();
+        if (failure) throw failure;
+        if (!stored.has(input.batchId)) stored.set(input.batchId, input.lines.map((line) => line.message));
+        return input.lines.length;
+      },
+      async setTaskRunStates(input: SetTaskRunStatesInput) {
+        stateCalls.push(input);
+        const failure = failures.setTaskRunStates?.shift();
+        if (failure) throw failure;
+        return input.states.length;
+      },
+    },
+  };
+}
+
+const line = (message: string): LogEvent => ({ level: 'INFO', stream: 'stdout', message, taskRunKey: null, timestamp: new Date().toISOString() });
+const state = (key: string, s: TaskStateEvent['state']): TaskStateEvent => ({ key, taskName: key, mapIndex: null, attempt: 1, state: s, message: null, timestamp: new Date().toISOString() });
+
+function relayWith(api: RunRelayOptions['api'], options: Partial<RunRelayOptions> = {}) {
+  return new RunRelay({ api, flowRunId: 'run-1', leaseToken: 'lease-1', flushIntervalMs: 50, ...options });
+}
+
+describe('batching', () => {
+  it('holds everything until opened, then sends task states and lines in order in one batch each', async () => {
+    const server = recordingApi();
+    const relay = relayWith(server.api);
+    relay.taskState(state('a#1', 'RUNNING'));
+    relay.log(line('one'));
+    relay.log(line('two'));
+    relay.taskState(state('a#1', 'SUCCESS'));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(server.logCalls).toEqual([]);
+
+    relay.open();
+    await waitFor(() => server.logCalls.length === 1, { what: 'one log batch' });
+
+    expect(server.stateCalls).toEqual([
+      { flowRunId: 'run-1', leaseToken: 'lease-1', states: [expect.objectContaining({ key: 'a#1', state: 'RUNNING' }), expect.objectContaining({ key: 'a#1', state: 'SUCCESS' })] },
+    ]);
+    expect(server.logCalls[0]).toMatchObject({ flowRunId: 'run-1', leaseToken: 'lease-1', lines: [{ message: 'one' }, { message: 'two' }] });
+  });
+
+  it('sends at once when 1,000 lines wait, without waiting for the interval, in ordered batches of at most 1,000', async () => {
+    const server = recordingApi();
+    const relay = relayWith(server.api, { flushIntervalMs: 60_000 });
+    relay.open();
+
+    for (let i = 0; i < 2_500; i++) relay.log(line(`line ${i}`));
+    // The interval is a minute: only the count can have triggered these.
+    await waitFor(() => server.logCalls.reduce((sum, call) => sum + call.lines.length, 0) === 2_500, { what: 'every line sent', timeoutMs: 5_000 });
+
+    expect(server.logCalls[0]?.lines).toHaveLength(1_000);
+    expect(Math.max(...server.logCalls.map((call) => call.lines.length))).toBe(1_000);
+    expect(server.logCalls.flatMap((call) => call.lines.map((l) => l.message))).toEqual(Array.from({ length: 2_500 }, (_, i) => `line ${i}`));
+    await relay.close();
+    expect(server.logCalls.reduce((sum, call) => sum + call.lines.length, 0)).toBe(2_500);
+  });
+});
+
+describe('failures', () => {
+  it('retries a batch after transport errors with the same batch id, so it is stored once', async () => {
+    const server = recordingApi({ writeLogs: [new TransportError('connection refused'), new TransportError('connection reset')] });
+    const retries: string[] = [];
+    const relay = relayWith(server.api, { onRetry: (operation) => retries.push(operation) });
+    relay.open();
+    relay.log(line('must land once'));
+
+    await relay.close();
+
+    expect(server.logCalls).toHaveLength(3);
+    expect(new Set(server.logCalls.map((call) => call.batchId)).size).toBe(1);
+    expect([...server.stored.values()]).toEqual([['must land once']]);
+    expect(retries).toEqual(['writeLogs', 'writeLogs']);
+  });
+
+  it('drops everything and says so once when the server answers LEASE_LOST', async () => {
+    const server = recordingApi({ writeLogs: [new FluxoError('LEASE_LOST', 'lease expired')] });
+    const lost: string[] = [];
+    const relay = relayWith(server.api, { onLeaseLost: (error) => lost.push(error.code) });
+    relay.open();
+    relay.log(line('first'));
+    await relay.flush();
+
+    relay.log(line('after the lease is gone'));
+    await relay.close();
+
+    expect(lost).toEqual(['LEASE_LOST']);
+    expect(relay.active).toBe(false);
+    expect(server.logCalls.map((call) => call.lines.map((l) => l.message))).toEqual([['first']]);
+  });
+
+  it('drops a batch the server refuses for its content and sends the next one', async () => {
+    const server = recordingApi({ writeLogs: [new FluxoError('BAD_USER_INPUT', 'line too long')] });
+    const warnings: string[] = [];
+    const relay = relayWith(server.api, { onWarning: (message) => warnings.push(message) });
+    relay.open();
+    relay.log(line('refused'));
+    await relay.flush();
+    relay.log(line('accepted'));
+
+    await relay.close();
+
+    expect([...server.stored.values()]).toEqual([['accepted']]);
+    expect(warnings).toEqual(['writeLogs for run run-1 was refused and dropped']);
+  });
+
+  it('hands a refused token to the agent as fatal instead of retrying', async () => {
+    const server = recordingApi({ setTaskRunStates: [new FluxoError('TOKEN_EXPIRED', 'token expired')] });
+    const fatal: string[] = [];
+    const relay = relayWith(server.api, { onFatal: (error) => fatal.push(error.code) });
+    relay.open();
+    relay.taskState(state('a#1', 'RUNNING'));
+
+    await relay.close();
+
+    expect(fatal).toEqual(['TOKEN_EXPIRED']);
+    expect(server.stateCalls).toHaveLength(1);
+  });
+
+  it('keeps at most maxPendingLines while the server is unreachable and reports how many were dropped', async () => {
+    const outage = Array.from({ length: 3 }, () => new TransportError('down'));
+    const server = recordingApi({ writeLogs: outage });
+    const relay = relayWith(server.api, { maxPendingLines: 5, maxBatchLines: 100 });
+    relay.open();
+    relay.log(line('in flight'));
+    await waitFor(() => server.logCalls.length >= 1, { what: 'the first attempt' });
+    for (let i = 0; i < 8; i++) relay.log(line(`queued ${i}`));
+
+    await relay.close();
+
+    const landed = [...server.stored.values()].flat();
+    expect(landed).toEqual([
+      'in flight',
+      'fluxo agent: 3 log lines were dropped while the server was unreachable',
+      'queued 0',
+      'queued 1',
+      'queued 2',
+      'queued 3',
+      'queued 4',
+    ]);
+  });
+});
