@@ -125,15 +125,18 @@ export class RunRelay {
     this.#timer = undefined;
   }
 
-  /** One drain at a time, so batches leave in order. */
+  /**
+   * One drain at a time, so batches leave in order. The reset runs in `.finally`, always after the
+   * assignment: resetting inside the async body would run synchronously when there is nothing to
+   * send, before `??=` stores the promise, leaving a settled promise behind that every later
+   * flush() would await forever in a microtask loop (starving timers, I/O and signals).
+   */
   #drain(): Promise<void> {
     this.#draining ??= (async () => {
-      try {
-        while (this.active && this.#hasPending()) await this.#sendOneRound();
-      } finally {
-        this.#draining = undefined;
-      }
-    })();
+      while (this.active && this.#hasPending()) await this.#sendOneRound();
+    })().finally(() => {
+      this.#draining = undefined;
+    });
     return this.#draining;
   }
 

@@ -11,7 +11,7 @@ export const IDENTITY_HEADER = 'x-fluxo-identity';
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 export const roles = ['admin', 'developer', 'viewer', 'agent'] as const;
-/** What a caller may do; see docs/security.md. */
+/** What a caller may do; see the roles table in docs/api.md. */
 export type Role = (typeof roles)[number];
 
 /** A verified caller. `tenant` confines every read and write the caller makes. */

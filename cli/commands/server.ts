@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { FluxoError } from '../../common/errors.js';
-import { keyPaths, loadIdentitySecret } from '../../common/keys.js';
+import { DEFAULT_KEYS_DIR, keyPaths, loadIdentitySecret } from '../../common/keys.js';
 import { createLogger } from '../../common/logger.js';
 import { startServer } from '../../server/http-server.js';
 import { openStore } from '../../server/open-store.js';
@@ -33,7 +33,7 @@ export function registerServerCommand(program: Command): void {
     .option('--host <host>', 'interface to listen on (env FLUXO_SERVER_HOST)', process.env.FLUXO_SERVER_HOST ?? '127.0.0.1')
     .option('--port <port>', 'port; 0 picks a free one (env FLUXO_SERVER_PORT)', process.env.FLUXO_SERVER_PORT ?? '4200')
     .option(...databaseOption)
-    .option('--keys-dir <dir>', 'keys directory holding identity.secret (env FLUXO_KEYS_DIR)', process.env.FLUXO_KEYS_DIR)
+    .option('--keys-dir <dir>', 'keys directory holding identity.secret (env FLUXO_KEYS_DIR)', process.env.FLUXO_KEYS_DIR ?? DEFAULT_KEYS_DIR)
     .option('--identity-secret-file <file>', 'the secret shared with the auth proxy (overrides --keys-dir)')
     .option('--lease-seconds <n>', 'lease length granted to agents (env FLUXO_LEASE_SECONDS)', process.env.FLUXO_LEASE_SECONDS ?? '30')
     .option('--reaper-interval-ms <n>', 'how often expired leases are looked for', '1000')

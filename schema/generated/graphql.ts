@@ -203,7 +203,7 @@ export type FlowRun = {
   stateHistory: Array<StateTransition>;
   /** Human-readable message of the latest transition. */
   stateMessage: Maybe<Scalars['String']['output']>;
-  /** Why the run is in its state (`integrity`, `lease-expired`, `timeout`, `exit-code`, `signal`, `load-error`, `cancelled`), or null. */
+  /** Why the run is in its state, or null: `exception` (the flow threw), `invalid-parameters`, `integrity` (bundle digest or size mismatch), `load-error` (the code could not load), `timeout`, `exit-code` or `signal` (the child ended abnormally), `lease-expired`, `cancelled`, `agent-stopped`, `agent-error`, `retry` (a new attempt was scheduled). */
   stateReason: Maybe<Scalars['String']['output']>;
   /** Task runs, in the order they started. */
   taskRuns: Array<TaskRun>;
@@ -645,7 +645,7 @@ export type SetTaskRunStatesInput = {
 /** A recorded transition. */
 export type StateTransition = {
   __typename?: 'StateTransition';
-  /** Who made it: `user:<subject>`, `agent:<name>`, `server:<service>`. */
+  /** Who made it: `user:<token subject>`, `agent:<token subject>`, `server:<service>`. */
   actor: Scalars['String']['output'];
   /** Database time of the transition. */
   at: Scalars['DateTime']['output'];

@@ -164,3 +164,17 @@ describe('failures', () => {
     ]);
   });
 });
+
+describe('draining', () => {
+  it('sends lines that arrive after a timer drain found the buffer empty', async () => {
+    const server = recordingApi();
+    const relay = relayWith(server.api);
+    // Opening an empty relay arms the timer; its drain finds nothing to send. A drain that left a
+    // settled promise behind here made every later flush() spin forever.
+    relay.open();
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    relay.log(line('late'));
+    await relay.close();
+    expect([...server.stored.values()].flat()).toEqual(['late']);
+  });
+});

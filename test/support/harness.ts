@@ -1,5 +1,6 @@
 // Shared test harness: temporary directories, free ports, bounded waiting, and a cleanup registry
 // that stops every process a test started and fails the test when one is left running.
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,12 +85,21 @@ export async function waitFor<T>(
   }
 }
 
-/** Whether a process with this pid exists. */
+/**
+ * Whether a process with this pid is alive. A zombie (killed, waiting for its parent or PID 1 to
+ * reap it) counts as gone: it runs no code.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ..."; comm may contain spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
