@@ -1,0 +1,42 @@
+// The README's main job (`fluxo dev`) and the CLI following a run live over graphql-ws.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { cliPath, repoRoot, tempDir } from '../support/harness.js';
+import { startStack } from '../support/stack.js';
+
+describe('fluxo dev', () => {
+  it('starts server, proxy and agent, registers and runs the examples, and writes dev.json', async () => {
+    const dir = await tempDir();
+    const dev = await execa(process.execPath, [cliPath, 'dev', '--data-dir', dir, '--port', '0', '--exit-after-examples'], { reject: false, timeout: 180_000 });
+    expect(dev.exitCode, `${dev.stdout}\n${dev.stderr}`).toBe(0);
+    for (const name of ['municipios', 'flaky-retry', 'typed-parameters']) expect(dev.stdout).toMatch(new RegExp(`run ${name} \\S+: SUCCESS`));
+    const info = JSON.parse(await readFile(join(dir, 'dev.json'), 'utf8')) as Record<string, string>;
+    expect(info).toMatchObject({ apiUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/graphql$/), adminToken: expect.any(String), tenant: 'rj-escritorio' });
+    expect((await readFile(join(dir, 'output', 'municipios.csv'), 'utf8')).trim().split('\n')).toHaveLength(5572);
+  }, 200_000);
+});
+
+describe('following a run from the CLI', () => {
+  it('streams states and logs with --watch and exits 0 on SUCCESS, 1 otherwise', async () => {
+    const stack = await startStack();
+    const registered = await stack.cli(['register', join(repoRoot, 'examples', 'retry.ts'), join(repoRoot, 'examples', 'sleep.ts'), '--project', 'production', '--storage', stack.storageUri]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    expect(registered.stdout).toMatch(/registered flaky-retry v1/);
+    const again = await stack.cli(['register', join(repoRoot, 'examples', 'retry.ts'), '--project', 'production', '--storage', stack.storageUri]);
+    expect(again.stdout).toMatch(/unchanged flaky-retry v1/);
+    await stack.startAgent();
+
+    const ok = await stack.cli(['runs', 'create', 'flaky-retry', '--watch']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/RUNNING/);
+    expect(ok.stdout).toMatch(/SUCCESS/);
+    expect(ok.stdout).toMatch(/flaky service said/);
+
+    const failed = await stack.cli(['runs', 'create', 'fail-always', '--watch']);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stdout).toMatch(/FAILED/);
+    expect(`${failed.stdout}${failed.stderr}`).toMatch(/this flow always fails/);
+  }, 120_000);
+});
