@@ -47,8 +47,8 @@ try {
   // One warm-up run fills the agent's bundle cache: the figure is about steady state.
   const create = async (file: string) =>
     (await client.request<{ createFlowRun: { id: string; createdAt: string } }>(
-      'mutation($file: String!) { createFlowRun(input: { flowName: "stamp", parameters: { file: $file } }) { id createdAt } }',
-      { file },
+      'mutation($parameters: JSON) { createFlowRun(input: { flowName: "stamp", parameters: $parameters }) { id createdAt } }',
+      { parameters: { file } },
     )).createFlowRun;
   const waitForFile = async (file: string): Promise<number> => {
     for (let i = 0; i < 3000; i++) {

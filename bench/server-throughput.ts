@@ -3,7 +3,8 @@
 //   npm run build && node dist/bench/server-throughput.js [--runs 3000] [--workers 8]
 //
 // Two figures: through the service (the store and its transactions, no transport), and through
-// GraphQL over HTTP against a real server with signed identities (what agents and users pay).
+// GraphQL over HTTP against a real server process with signed identities, without the proxy
+// (what agents and users pay on the server; the proxy's share is measured by the proxy benchmark).
 // Target (DESIGN.md): >= 1,000 runs/s on SQLite, 2 cores.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { signIdentity, type Identity } from '../common/identity.js';
-import { createLogger } from '../common/logger.js';
+import { initKeys, keyPaths, loadIdentitySecret } from '../common/keys.js';
+import { spawnDaemon } from '../cli/daemon-process.js';
 import { EventBus } from '../server/core/events.js';
 import { FluxoService } from '../server/core/service.js';
-import { startServer } from '../server/http-server.js';
 import { openSqliteStore } from '../server/store/sqlite/sqlite-store.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3000' }, workers: { type: 'string', default: '8' } } });
@@ -55,11 +56,12 @@ async function benchService(dir: string): Promise<number> {
 }
 
 async function benchHttp(dir: string): Promise<number> {
-  const secret = new Uint8Array(32).fill(1);
-  const store = openSqliteStore(join(dir, 'http.db'));
-  await store.migrate();
-  const server = await startServer({ store, identitySecret: secret, logger: createLogger('bench', 'warn'), port: 0 });
-  const pool = new Pool(server.url, { connections: WORKERS * 2 });
+  // The server runs in its own process, as in production; this process plays the clients.
+  const keysDir = join(dir, 'keys');
+  await initKeys(keysDir);
+  const secret = await loadIdentitySecret(keyPaths(keysDir).identitySecret);
+  const server = await spawnDaemon(['server', 'start', '--port', '0', '--database', join(dir, 'http.db'), '--keys-dir', keysDir], { env: { FLUXO_LOG_LEVEL: 'info' } });
+  const pool = new Pool(String(server.ready.url), { connections: WORKERS * 2 });
   const headers = async (identity: Identity) => ({ 'content-type': 'application/json', 'x-fluxo-identity': await signIdentity(identity, secret) });
   const [devHeaders, agentHeaders] = [await headers(developer), await headers(agent)];
   const call = async <T>(h: Record<string, string>, query: string, variables: Record<string, unknown>): Promise<T> => {
@@ -82,8 +84,7 @@ async function benchHttp(dir: string): Promise<number> {
     await call(agentHeaders, setState, { i: { ...base, expectedVersion: r.setFlowRunState.version, state: 'SUCCESS' } });
   });
   await pool.close();
-  await server.close();
-  await store.close();
+  await server.stop();
   return RUNS / seconds;
 }
 

@@ -2,6 +2,7 @@
 // then forwards the request with this identity in a short-lived header it signs with a secret
 // only the proxy and the server share. The server refuses every request without a valid one, so
 // a request sent straight to the server's port, or with a header forged by a client, gets nowhere.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { FluxoError } from './errors.js';
 
@@ -26,9 +27,17 @@ const AUDIENCE = 'fluxo-server';
 /** Long enough for a long-poll to be accepted, short enough that a captured header is useless soon. @default 60 */
 const LIFETIME_SECONDS = 60;
 
-function keyOf(secret: Uint8Array): Uint8Array {
-  if (secret.byteLength < 32) throw new TypeError('the identity secret must be at least 32 bytes');
-  return secret;
+// Importing the secret as a key costs more than the HMAC itself; every request needs it once on
+// each side, so import it once per secret.
+const keys = new WeakMap<Uint8Array, KeyObject>();
+
+function keyOf(secret: Uint8Array): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    if (secret.byteLength < 32) throw new TypeError('the identity secret must be at least 32 bytes');
+    keys.set(secret, (key = createSecretKey(secret)));
+  }
+  return key;
 }
 
 export function isRole(value: unknown): value is Role {

@@ -271,7 +271,7 @@ export function reapExpiredLeases(db: Database, actor: string): FlowRunRecord[] 
   return db.transaction(() => {
     const now = nowMs(db);
     const expired = statement(db, 
-        `SELECT * FROM flow_runs WHERE lease_token IS NOT NULL AND lease_expires_at IS NOT NULL AND lease_expires_at <= ?
+        `SELECT * FROM flow_runs WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?
            AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') LIMIT 500`,
       )
       .all(now) as FlowRunRow[];

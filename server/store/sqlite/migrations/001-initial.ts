@@ -69,7 +69,8 @@ CREATE TABLE flow_runs (
 );
 -- Claim order among due runs; partial, so it stays as small as the queue.
 CREATE INDEX flow_runs_claimable ON flow_runs (tenant, priority DESC, scheduled_at, id) WHERE state = 'SCHEDULED';
-CREATE INDEX flow_runs_leased ON flow_runs (lease_expires_at) WHERE lease_token IS NOT NULL;
+-- Live leases only (a lease's expiry is cleared when its attempt ends), for the lease reaper.
+CREATE INDEX flow_runs_leased ON flow_runs (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
 CREATE INDEX flow_runs_by_created ON flow_runs (tenant, created_at DESC, id DESC);
 CREATE INDEX flow_runs_by_flow ON flow_runs (tenant, flow_id, created_at DESC, id DESC);
 CREATE INDEX flow_runs_by_state ON flow_runs (tenant, state, created_at DESC, id DESC);
