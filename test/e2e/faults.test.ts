@@ -1,0 +1,79 @@
+// Killing the parts: no acknowledged run is lost, no run executes twice at the same time, and the
+// final states say what happened. Leases are short (3 s, heartbeat 1 s) so expiry is quick.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isAlive, repoRoot, waitFor } from '../support/harness.js';
+import { startDaemon } from '../support/daemon.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { createRun, waitForFinal } from './queries.js';
+
+const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', 'flows', name);
+const FAST_HEARTBEAT = ['--heartbeat-seconds', '1'];
+
+async function stackWithFlows(leaseSeconds = 3): Promise<Stack> {
+  const stack = await startStack({ leaseSeconds });
+  const registered = await stack.cli(['register', fixture('slow-witness.ts'), fixture('sleep-with-pid.ts'), '--project', 'production', '--storage', stack.storageUri]);
+  expect(registered.exitCode, registered.stderr).toBe(0);
+  return stack;
+}
+
+const witnessLines = async (file: string) => (await readFile(file, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+
+describe('faults', () => {
+  it('SIGKILL of the agent mid-run: the lease expires, the retry runs on another agent, never two at once', async () => {
+    const stack = await stackWithFlows();
+    const developer = await stack.client('developer');
+    const first = await stack.startAgent({ name: 'doomed', extraArgs: FAST_HEARTBEAT });
+    const file = join(stack.dir, 'witness.txt');
+    const id = await createRun(developer, { flowName: 'slow-witness', parameters: { file, tag: 'w', seconds: 3 } });
+    await waitFor(async () => (await witnessLines(file)).length === 1, { what: 'attempt 1 to start' });
+    const [, , firstPid] = (await witnessLines(file))[0]!.split(' ');
+    process.kill(first.pid, 'SIGKILL');
+    // Without its agent the child stops itself (its IPC channel closed): nothing runs unleased.
+    await waitFor(() => !isAlive(Number(firstPid)), { what: 'the orphaned child to exit' });
+    await stack.startAgent({ name: 'rescuer', extraArgs: FAST_HEARTBEAT });
+    const run = await waitForFinal(developer, id, 60_000);
+    expect(run).toMatchObject({ state: 'SUCCESS', attempt: 2 });
+    expect(run.stateHistory.map((h) => `${h.toState}@${h.attempt}${h.reason ? `:${h.reason}` : ''}`)).toEqual([
+      'SCHEDULED@1', 'SUBMITTED@1', 'RUNNING@1', 'CRASHED@1:lease-expired', 'SCHEDULED@2:retry', 'SUBMITTED@2', 'RUNNING@2', 'SUCCESS@2',
+    ]);
+    const lines = await witnessLines(file);
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['start', 'start', 'end']);
+    expect(lines[2]).toBe(lines[1]!.replace('start', 'end'));
+  }, 90_000);
+
+  it('SIGKILL of the child: the run fails with the signal, and the agent carries on', async () => {
+    const stack = await stackWithFlows();
+    const developer = await stack.client('developer');
+    await stack.startAgent({ name: 'steady', extraArgs: FAST_HEARTBEAT });
+    const pidFile = join(stack.dir, 'pid.json');
+    const id = await createRun(developer, { flowName: 'sleep-with-pid', parameters: { pidFile, seconds: 60 } });
+    const { pid } = await waitFor(async () => JSON.parse(await readFile(pidFile, 'utf8')) as { pid: number });
+    process.kill(pid, 'SIGKILL');
+    const run = await waitForFinal(developer, id);
+    expect(run).toMatchObject({ state: 'FAILED', stateReason: 'signal', signal: 'SIGKILL' });
+    const next = await createRun(developer, { flowName: 'slow-witness', parameters: { file: join(stack.dir, 'w.txt'), tag: 'after', seconds: 0 } });
+    expect((await waitForFinal(developer, next)).state).toBe('SUCCESS');
+  }, 60_000);
+
+  it('SIGKILL of the server mid-run: after a restart on the same database the run finishes and nothing acknowledged is lost', async () => {
+    // A lease (10 s) longer than the outage: the agent keeps its run across the restart.
+    const stack = await stackWithFlows(10);
+    const developer = await stack.client('developer');
+    await stack.startAgent({ name: 'patient', extraArgs: FAST_HEARTBEAT });
+    const file = join(stack.dir, 'witness.txt');
+    const id = await createRun(developer, { flowName: 'slow-witness', parameters: { file, tag: 's', seconds: 2 } });
+    await waitFor(async () => (await witnessLines(file)).length === 1, { what: 'the run to start' });
+    process.kill(stack.server.pid, 'SIGKILL');
+    await waitFor(() => !isAlive(stack.server.pid), { what: 'the server to die' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const port = new URL(stack.serverUrl).port;
+    await startDaemon(['server', 'start', '--port', port, '--database', join(stack.dir, 'fluxo.db'), '--keys-dir', stack.keysDir, '--lease-seconds', '10', '--reaper-interval-ms', '200']);
+    const run = await waitForFinal(developer, id, 60_000);
+    expect(run).toMatchObject({ state: 'SUCCESS', attempt: 1 });
+    expect(run.stateHistory.map((h) => h.toState)).toEqual(['SCHEDULED', 'SUBMITTED', 'RUNNING', 'SUCCESS']);
+    const lines = await witnessLines(file);
+    expect(lines).toEqual([lines[0], lines[0]!.replace('start', 'end')]);
+  }, 90_000);
+});
