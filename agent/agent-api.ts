@@ -14,6 +14,7 @@ import type {
 export interface ClaimedRun {
   leaseToken: string;
   leaseExpiresAt: string;
+  leaseSeconds: number;
   flowRun: {
     id: string;
     version: number;
@@ -35,6 +36,7 @@ export interface HeartbeatAnswer {
   lost: string[];
   cancelling: string[];
   leaseExpiresAt: string;
+  leaseSeconds: number;
 }
 
 const REGISTER = /* GraphQL */ `
@@ -45,6 +47,7 @@ const CLAIM = /* GraphQL */ `
     claimFlowRuns(input: $input) {
       leaseToken
       leaseExpiresAt
+      leaseSeconds
       flowRun {
         id version attempt parameters
         flowVersion { storageUri sha256 size entrypoint timeoutSeconds }
@@ -62,7 +65,7 @@ const WRITE_LOGS = /* GraphQL */ `
   mutation WriteLogs($input: WriteLogsInput!) { writeLogs(input: $input) }
 `;
 const HEARTBEAT = /* GraphQL */ `
-  mutation Heartbeat($input: HeartbeatInput!) { heartbeat(input: $input) { renewed lost cancelling leaseExpiresAt } }
+  mutation Heartbeat($input: HeartbeatInput!) { heartbeat(input: $input) { renewed lost cancelling leaseExpiresAt leaseSeconds } }
 `;
 const FLOW_RUN = /* GraphQL */ `
   query FlowRunVersion($id: ID!) { flowRun(id: $id) { id version state } }

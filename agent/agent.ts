@@ -119,6 +119,7 @@ class Agent implements RunningAgent {
       intervalMs: this.#config.heartbeatSeconds * 1000,
       leases: () => [...this.#runs.values()].flatMap((run) => (run.lease ? [run.lease] : [])),
       onLost: (ids) => ids.forEach((id) => this.#runs.get(id)?.leaseLost('heartbeat')),
+      onRenewed: (ids, sentAt, leaseSeconds) => ids.forEach((id) => this.#runs.get(id)?.leaseRenewed(sentAt, leaseSeconds)),
       onCancelling: (ids) => ids.forEach((id) => this.#runs.get(id)?.cancel()),
       onUnreachable: (error, retryInMs) => this.events.emit('api:unreachable', { operation: 'heartbeat', error, retryInMs }),
       onWarning: (message, error) => this.events.emit('agent:warning', { message, error }),

@@ -30,7 +30,7 @@ export interface AgentEvents {
   /** A user asked to cancel a run the agent holds; its process group is being stopped. */
   'run:cancelling': { flowRunId: string };
   /** The server says the agent's lease on a run is gone: the child was killed and the run dropped. */
-  'lease:lost': { flowRunId: string; during: 'heartbeat' | 'state-write' | 'relay' };
+  'lease:lost': { flowRunId: string; during: 'heartbeat' | 'state-write' | 'relay' | 'fence' };
   /** A call to the server failed in transit; the agent retries after `retryInMs`. */
   'api:unreachable': { operation: string; error: Error; retryInMs: number };
   /** Something went wrong that the agent survives (a refused log batch, a failed clean-up). */

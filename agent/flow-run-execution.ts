@@ -45,6 +45,7 @@ export class FlowRunExecution {
   #cancelRequested = false;
   #agentStopping = false;
   #forgotten = false;
+  #fence: NodeJS.Timeout | undefined;
 
   constructor(claim: ClaimedRun, deps: FlowRunExecutionDeps) {
     this.#claim = claim;
@@ -61,6 +62,9 @@ export class FlowRunExecution {
       onWarning: (message, error) => deps.events.emit('agent:warning', { message, flowRunId: this.flowRunId, ...(error ? { error } : {}) }),
       onRetry: (operation, error, retryInMs) => deps.events.emit('api:unreachable', { operation, error, retryInMs }),
     });
+    // The claim's answer arrived now; the lease was granted a little earlier, so fence from now
+    // minus the safety margin that leaseRenewed applies.
+    this.leaseRenewed(performance.now(), claim.leaseSeconds);
     deps.events.emit('run:claimed', { flowRunId: this.flowRunId, attempt: this.attempt, version: this.#version, leaseExpiresAt: claim.leaseExpiresAt });
     this.done = this.#execute().catch(async (error: unknown) => {
       // A failure inside the agent (an unwritable run directory, a bug) must not take the agent
@@ -70,6 +74,7 @@ export class FlowRunExecution {
       this.#child?.kill('agent-stopped');
       await this.#finish({ state: 'CRASHED', reason: 'agent-error', message: `the agent failed to run the flow: ${cause.message}`, exitCode: null, signal: null }).catch(() => this.#forget());
     });
+    void this.done.finally(() => clearTimeout(this.#fence));
   }
 
   /** The lease to renew in heartbeats (none once the run is forgotten). */
@@ -85,8 +90,24 @@ export class FlowRunExecution {
     this.#child?.terminate('cancelled');
   }
 
+  /**
+   * The lease was renewed by a request sent at `sentAt` (performance.now(), a monotonic clock, so
+   * wall-clock skew changes nothing). If no renewal follows before the lease could have expired on
+   * the server, minus a safety margin, the agent fences itself: it kills the child, because the run
+   * may be rescheduled and taken by another agent. Two attempts never run at the same time.
+   */
+  leaseRenewed(sentAt: number, leaseSeconds: number): void {
+    if (this.#forgotten) return;
+    const leaseMs = leaseSeconds * 1000;
+    const margin = Math.min(leaseMs / 2, Math.max(1000, leaseMs * 0.1));
+    const deadline = sentAt + leaseMs - margin;
+    clearTimeout(this.#fence);
+    this.#fence = setTimeout(() => this.leaseLost('fence'), Math.max(0, deadline - performance.now()));
+    this.#fence.unref();
+  }
+
   /** The lease is gone: kill the group at once and forget the run (someone else owns it now). */
-  leaseLost(during: 'heartbeat' | 'state-write' | 'relay'): void {
+  leaseLost(during: 'heartbeat' | 'state-write' | 'relay' | 'fence'): void {
     if (this.#forgotten) return;
     this.#forget();
     this.#child?.kill('lease-lost');
@@ -203,6 +224,7 @@ export class FlowRunExecution {
 
   #forget(): void {
     this.#forgotten = true;
+    clearTimeout(this.#fence);
     this.#abort.abort();
     this.#relay.discard();
   }

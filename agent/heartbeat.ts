@@ -15,6 +15,8 @@ export interface HeartbeatOptions {
   /** The leases held right now. */
   leases: () => LeaseInput[];
   onLost: (flowRunIds: string[]) => void;
+  /** Leases renewed by a beat sent at `sentAt` (performance.now()), lasting `leaseSeconds` from then at most. */
+  onRenewed?: (flowRunIds: string[], sentAt: number, leaseSeconds: number) => void;
   onCancelling: (flowRunIds: string[]) => void;
   onUnreachable?: (error: Error, retryInMs: number) => void;
   onWarning?: (message: string, error: Error) => void;
@@ -39,7 +41,9 @@ export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
   const once = async (): Promise<HeartbeatAnswer | null> => {
     const leases = options.leases();
     try {
+      const sentAt = performance.now();
       const answer = await options.api.heartbeat({ agentId: options.agentId, leases });
+      options.onRenewed?.(answer.renewed, sentAt, answer.leaseSeconds);
       failures = 0;
       // Only runs we still hold: a run may have finished while the beat was in flight.
       const held = new Set(options.leases().map((lease) => lease.flowRunId));

@@ -63,6 +63,8 @@ export type ClaimedFlowRun = {
   flowRun: FlowRun;
   /** When the lease expires unless renewed (database time). */
   leaseExpiresAt: Scalars['DateTime']['output'];
+  /** The lease's length. The agent fences itself by its own monotonic clock: if it could not renew the lease within this long of sending the request that granted it, it kills the run's child, since the run may already be another agent's. */
+  leaseSeconds: Scalars['Int']['output'];
   /** Opaque lease token; required on every write for this run. */
   leaseToken: Scalars['String']['output'];
 };
@@ -332,6 +334,8 @@ export type HeartbeatPayload = {
   cancelling: Array<Scalars['ID']['output']>;
   /** New expiry of the renewed leases. */
   leaseExpiresAt: Scalars['DateTime']['output'];
+  /** The lease's length, counted from when the heartbeat was sent (see ClaimedFlowRun.leaseSeconds). */
+  leaseSeconds: Scalars['Int']['output'];
   /** Runs whose leases are gone: stop their children now. */
   lost: Array<Scalars['ID']['output']>;
   /** Runs whose leases were renewed. */
@@ -916,6 +920,7 @@ export type AgentConnectionResolvers<ContextType = GraphQLContext, ParentType ex
 export type ClaimedFlowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ClaimedFlowRun'] = ResolversParentTypes['ClaimedFlowRun']> = {
   flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
   leaseExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  leaseSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   leaseToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -998,6 +1003,7 @@ export type FlowVersionConnectionResolvers<ContextType = GraphQLContext, ParentT
 export type HeartbeatPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HeartbeatPayload'] = ResolversParentTypes['HeartbeatPayload']> = {
   cancelling?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
   leaseExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  leaseSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   lost?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
   renewed?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
 };

@@ -68,7 +68,8 @@ export const resolvers: Resolvers = {
     registerAgent: (_, { input }, ctx) => ctx.service.registerAgent(ctx.identity, input),
     claimFlowRuns: async (_, { input }, ctx) => {
       const claims = await ctx.service.claimFlowRuns(ctx.identity, input, ctx.signal);
-      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt }));
+      const leaseSeconds = Math.floor(ctx.service.leaseMs / 1000);
+      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds }));
     },
     setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
     setTaskRunStates: (_, { input }, ctx) =>
@@ -92,7 +93,7 @@ export const resolvers: Resolvers = {
       });
       return stored.length;
     },
-    heartbeat: (_, { input }, ctx) => ctx.service.heartbeat(ctx.identity, input),
+    heartbeat: async (_, { input }, ctx) => ({ ...(await ctx.service.heartbeat(ctx.identity, input)), leaseSeconds: Math.floor(ctx.service.leaseMs / 1000) }),
   },
 
   Subscription: {

@@ -195,9 +195,10 @@ describe('reacting to the server', () => {
     await waitFor(() => !isRunning(pids.child) && !isRunning(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
   });
 
-  it('kills the child and drops the run when the server says its lease is lost', async () => {
+  it('kills the child and drops the run when it cannot renew its lease in time (it fences itself)', async () => {
     const { stack, developer } = await setup({ leaseSeconds: 1 });
-    // Heartbeats slower than the lease: the reaper takes the run before the agent renews it.
+    // Heartbeats slower than the lease: the agent fences itself before its lease can expire, and
+    // the reaper takes the run.
     const { seen } = await agentFor(stack, { heartbeatSeconds: 3 });
     const pidFile = join(stack.dir, 'pids.json');
     const id = await createRun(developer, { flowName: 'sleepy', parameters: { pidFile } });
@@ -205,10 +206,12 @@ describe('reacting to the server', () => {
 
     await waitFor(() => seen['lease:lost']?.length, { what: 'the lost lease', timeoutMs: 15_000 });
 
-    expect(seen['lease:lost']).toEqual([{ flowRunId: id, during: 'heartbeat' }]);
+    expect(seen['lease:lost']).toEqual([{ flowRunId: id, during: 'fence' }]);
     await waitFor(() => !isRunning(pids.child) && !isRunning(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
     await waitFor(() => seen['run:finished']?.length, { what: 'the run to leave the agent' });
     expect(seen['run:finished']?.[0]).toMatchObject({ flowRunId: id, reported: false });
+    // The agent let go before the lease ran out; the server's reaper marks it once it does.
+    await waitFor(async () => (await runDetails(developer, id)).state === 'CRASHED', { what: 'the reaper to crash the run' });
     expect(await runDetails(developer, id)).toMatchObject({ state: 'CRASHED', stateReason: 'lease-expired' });
   });
 

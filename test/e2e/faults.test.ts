@@ -76,4 +76,27 @@ describe('faults', () => {
     const lines = await witnessLines(file);
     expect(lines).toEqual([lines[0], lines[0]!.replace('start', 'end')]);
   }, 90_000);
+
+  it('a partition longer than the lease: the agent fences itself, the retry runs after, never two at once', async () => {
+    const stack = await stackWithFlows();
+    const developer = await stack.client('developer');
+    const agent = await stack.startAgent({ name: 'cut-off', extraArgs: FAST_HEARTBEAT });
+    const file = join(stack.dir, 'witness.txt');
+    const id = await createRun(developer, { flowName: 'slow-witness', parameters: { file, tag: 'p', seconds: 8 } });
+    await waitFor(async () => (await witnessLines(file)).length === 1, { what: 'attempt 1 to start' });
+    const firstPid = Number((await witnessLines(file))[0]!.split(' ')[2]);
+    const proxyPort = new URL(String(stack.proxy.ready.url)).port;
+    // kill -9: every connection drops at once, in-flight long-polls included, as in a real cut.
+    process.kill(stack.proxy.pid, 'SIGKILL');
+    // The agent cannot renew: it must kill its child before the lease can expire on the server.
+    await waitFor(() => !isAlive(firstPid), { timeoutMs: 5_000, what: 'the fenced child to be killed' });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await startDaemon(['proxy', 'start', '--port', proxyPort, '--upstream', stack.serverUrl, '--keys-dir', stack.keysDir]);
+    const run = await waitForFinal(developer, id, 60_000);
+    expect(run, agent.output.join('\n')).toMatchObject({ state: 'SUCCESS', attempt: 2 });
+    expect(run.stateHistory.map((h) => `${h.toState}@${h.attempt}${h.reason ? `:${h.reason}` : ''}`)).toContain('CRASHED@1:lease-expired');
+    const lines = await witnessLines(file);
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['start', 'start', 'end']);
+    expect(Number(lines[1]!.split(' ')[2])).not.toBe(firstPid);
+  }, 90_000);
 });
