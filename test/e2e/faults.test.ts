@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, repoRoot, waitFor } from '../support/harness.js';
 import { startDaemon } from '../support/daemon.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { createRun, waitForFinal } from './queries.js';
 
@@ -99,4 +100,25 @@ describe('faults', () => {
     expect(lines.map((l) => l.split(' ')[0])).toEqual(['start', 'start', 'end']);
     expect(Number(lines[1]!.split(' ')[2])).not.toBe(firstPid);
   }, 90_000);
+
+  it('a state write whose answer is lost after it committed: the retry leaves exactly one transition', async () => {
+    const stack = await stackWithFlows();
+    const developer = await stack.client('developer');
+    let armed = true;
+    const faults = await startFaultProxy(stack.apiUrl, (body) => {
+      if (armed && body.includes('SetFlowRunState') && body.includes('"state":"SUCCESS"')) {
+        armed = false;
+        return 'drop-response';
+      }
+      return 'pass';
+    });
+    await startDaemon(['agent', 'start', '--api', faults.url, '--name', 'unlucky', '--work-dir', join(stack.dir, 'unlucky'), ...FAST_HEARTBEAT], {
+      env: { FLUXO_TOKEN: await stack.token('agent') },
+    });
+    const id = await createRun(developer, { flowName: 'slow-witness', parameters: { file: join(stack.dir, 'w.txt'), tag: 'once', seconds: 0 } });
+    const run = await waitForFinal(developer, id);
+    expect(faults.dropped).toHaveLength(1);
+    expect(run.state).toBe('SUCCESS');
+    expect(run.stateHistory.map((h) => h.toState)).toEqual(['SCHEDULED', 'SUBMITTED', 'RUNNING', 'SUCCESS']);
+  }, 60_000);
 });
