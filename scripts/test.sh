@@ -4,6 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== system packages the tests use"
+# libfaketime skews an agent's clock in the fault tests (Debian package faketime).
+if [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq faketime) >/dev/null
+  else
+    echo "the fault tests need libfaketime: run 'apt-get install faketime' as root" >&2
+  fi
+fi
+
 echo "== checking generated artifacts (schema types, embedded SDL)"
 bash scripts/check-generated.sh
 

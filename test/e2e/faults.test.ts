@@ -121,4 +121,34 @@ describe('faults', () => {
     expect(run.state).toBe('SUCCESS');
     expect(run.stateHistory.map((h) => h.toState)).toEqual(['SCHEDULED', 'SUBMITTED', 'RUNNING', 'SUCCESS']);
   }, 60_000);
+
+  // libfaketime shifts the agent's wall clock only (its monotonic clock stays true, as a skewed
+  // machine's would): leases, due times and fencing must not care.
+  it.each(['+10m', '-10m'])('an agent whose clock is off by %s: runs start when due and keep their leases', async (skew) => {
+    const stack = await stackWithFlows();
+    const developer = await stack.client('developer');
+    const agent = await startDaemon(['agent', 'start', '--api', stack.apiUrl, '--name', 'skewed', '--work-dir', join(stack.dir, 'skewed'), ...FAST_HEARTBEAT], {
+      env: { FLUXO_TOKEN: await stack.token('agent'), ...(await faketimeEnv(skew)) },
+    });
+    // The skew is real: the agent's own log stamps are ten minutes off.
+    const offsetMinutes = (Date.parse(String(agent.ready.time)) - Date.now()) / 60_000;
+    expect(Math.round(offsetMinutes)).toBe(skew === '+10m' ? 10 : -10);
+    const file = join(stack.dir, 'w.txt');
+    // Longer than the 3 s lease: it needs heartbeats to survive.
+    const long = await createRun(developer, { flowName: 'slow-witness', parameters: { file, tag: 'long', seconds: 5 } });
+    const dueAt = new Date(Date.now() + 2_000).toISOString();
+    const later = await createRun(developer, { flowName: 'slow-witness', parameters: { file, tag: 'later', seconds: 0 }, scheduledAt: dueAt });
+    const [a, b] = [await waitForFinal(developer, long, 60_000), await waitForFinal(developer, later, 60_000)];
+    expect(a).toMatchObject({ state: 'SUCCESS', attempt: 1 });
+    expect(b).toMatchObject({ state: 'SUCCESS', attempt: 1 });
+    const { flowRun } = await developer.request<{ flowRun: { startedAt: string; scheduledAt: string } }>('query($id: ID!) { flowRun(id: $id) { startedAt scheduledAt } }', { id: later });
+    expect(Date.parse(flowRun.startedAt)).toBeGreaterThanOrEqual(Date.parse(flowRun.scheduledAt));
+  }, 90_000);
 });
+
+async function faketimeEnv(offset: string): Promise<Record<string, string>> {
+  const library = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+  const present = await readFile(library).then(() => true, () => false);
+  if (!present) throw new Error(`the clock-skew tests need libfaketime (${library}): apt-get install faketime`);
+  return { LD_PRELOAD: library, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
