@@ -16,8 +16,9 @@ export interface BundleRef {
 }
 
 /**
- * The downloaded bytes are not the registered ones (size or digest differ, or the digest is
- * malformed). The run fails with reason `integrity`; nothing is spawned.
+ * The downloaded bytes are not the registered ones (size or digest differ, the digest is
+ * malformed, or the storage reports the object replaced or failing its checksum). The run fails
+ * with reason `integrity`; nothing is spawned.
  */
 export class IntegrityError extends Error {
   override name = 'IntegrityError';
@@ -91,6 +92,11 @@ export class BundleCache {
     } catch (error) {
       if (error instanceof FluxoError && error.code === 'BAD_USER_INPUT' && /over the \d+-byte limit/.test(error.message)) {
         throw new IntegrityError(`bundle ${ref.storageUri} is larger than its registered ${ref.size} bytes`, { cause: error });
+      }
+      // The storage's word that the object is not the registered one (gs://: replaced since
+      // registration, or failing CRC32C), as opposed to merely unreachable.
+      if (error instanceof FluxoError && error.code === 'VERSION_CONFLICT') {
+        throw new IntegrityError(`bundle ${ref.storageUri} is not the registered object: ${error.message}`, { cause: error });
       }
       throw new BundleUnavailableError(`cannot fetch bundle ${ref.storageUri}: ${(error as Error).message}`, { cause: error });
     }

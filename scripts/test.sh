@@ -20,5 +20,8 @@ bash scripts/check-generated.sh
 echo "== building"
 npx tsc -p tsconfig.json
 
+echo "== ensuring fake-gcs-server (GCS emulator for test/storage)"
+FLUXO_FAKE_GCS_BIN="$(bash scripts/ensure-fake-gcs.sh)"; export FLUXO_FAKE_GCS_BIN
+
 echo "== running tests"
 npx vitest run "$@"
