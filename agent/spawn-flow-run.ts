@@ -4,6 +4,7 @@
 // relays those, turns stdout/stderr into log lines, enforces the flow timeout and cancellation
 // on the whole group, and says exactly how the child ended.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -44,7 +45,10 @@ export interface SpawnFlowRunOptions {
   secrets?: readonly string[];
   /** The environment to pick the allowed variables from. @default process.env */
   sourceEnv?: NodeJS.ProcessEnv;
-  /** The child runtime script. @default dist/sdk/runtime/child.js of this installation */
+  /**
+   * The child runtime script. Ignored inside the `fluxo-agent` binary, which runs itself as the
+   * child runtime (see {@link childRuntimeCommand}). @default dist/sdk/runtime/child.js of this installation
+   */
   childEntry?: string;
   /**
    * Called once the child said `ready`; the start message is sent when it resolves. Reject (or
@@ -98,7 +102,8 @@ export interface FlowRunChild {
  */
 export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   const startedAt = Date.now();
-  const subprocess = execa(process.execPath, [options.childEntry ?? defaultChildEntry()], {
+  const command = childRuntimeCommand(options.childEntry);
+  const subprocess = execa(command.file, command.args, {
     ipc: true,
     // Own process group (setsid): timeouts and cancellations signal the group, grandchildren included.
     detached: true,
@@ -291,6 +296,43 @@ export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passE
   }
   env.FLUXO_FLOW_RUN_ID = options.flowRunId;
   return env;
+}
+
+/**
+ * The hidden first argument that makes the `fluxo-agent` binary run as the child runtime instead of
+ * the agent (its launcher, scripts/sea/launcher.mjs, repeats the value).
+ */
+export const CHILD_RUNTIME_ARGUMENT = '__fluxo-child-runtime';
+
+/**
+ * How the child runtime is started. Inside the `fluxo-agent` single executable the binary
+ * re-executes itself with {@link CHILD_RUNTIME_ARGUMENT}, so a host needs no Node install (and
+ * `childEntry`, a script path, means nothing there); otherwise the running Node executes the
+ * child runtime script. Either way the child is a Node process, so execa's IPC channel
+ * (NODE_CHANNEL_FD) works the same.
+ *
+ * @example
+ * childRuntimeCommand(); // { file: '/usr/bin/node', args: ['/opt/fluxo/dist/sdk/runtime/child.js'] }
+ * childRuntimeCommand(); // in the binary: { file: '/usr/local/bin/fluxo-agent', args: ['__fluxo-child-runtime'] }
+ */
+export function childRuntimeCommand(childEntry?: string): { file: string; args: string[] } {
+  if (isSingleExecutable()) return { file: process.execPath, args: [CHILD_RUNTIME_ARGUMENT] };
+  return { file: process.execPath, args: [childEntry ?? defaultChildEntry()] };
+}
+
+let singleExecutable: boolean | undefined;
+
+/** Whether this process is a Node single executable application (`node:sea`, Node >= 20.12). */
+function isSingleExecutable(): boolean {
+  if (singleExecutable === undefined) {
+    try {
+      singleExecutable = (createRequire(import.meta.url)('node:sea') as typeof import('node:sea')).isSea();
+    } catch {
+      // A Node without `node:sea` cannot be a single executable either.
+      singleExecutable = false;
+    }
+  }
+  return singleExecutable;
 }
 
 /**

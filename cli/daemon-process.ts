@@ -22,6 +22,8 @@ export interface DaemonProcess {
 
 export interface SpawnDaemonOptions {
   env?: Record<string, string>;
+  /** Run this executable with `args` instead of `node dist/cli/main.js args` (the fluxo-agent binary). */
+  executable?: string;
   /** @default 30000 */
   timeoutMs?: number;
   /** Every output line (stdout and stderr), e.g. to prefix and print it. */
@@ -30,7 +32,8 @@ export interface SpawnDaemonOptions {
 
 export async function spawnDaemon(args: string[], options: SpawnDaemonOptions = {}): Promise<DaemonProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = execa(process.execPath, [cliEntry, ...args], {
+  const [file, argv] = options.executable ? [options.executable, args] : [process.execPath, [cliEntry, ...args]];
+  const child = execa(file, argv, {
     env: options.env ?? {},
     reject: false,
     buffer: false,

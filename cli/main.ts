@@ -1,41 +1,38 @@
 #!/usr/bin/env node
 // The `fluxo` command. Each subcommand lives in cli/commands/<noun>.ts and registers itself here.
+// Only the command being run is loaded: `fluxo agent start` should not pay (in memory and start-up
+// time) for the server's Apollo, SQLite and esbuild. `fluxo --help` loads them all.
 import { Command } from 'commander';
-import { registerServerCommand } from './commands/server.js';
-import { registerProxyCommand } from './commands/proxy.js';
-import { registerTokenCommand } from './commands/token.js';
-import { registerKeysCommand } from './commands/keys.js';
-import { registerAgentCommand } from './commands/agent.js';
-import { registerRunCommand } from './commands/run.js';
-import { registerRegisterCommand } from './commands/register.js';
-import { registerFlowsCommand } from './commands/flows.js';
-import { registerRunsCommand } from './commands/runs.js';
-import { registerLogsCommand } from './commands/logs.js';
-import { registerDevCommand } from './commands/dev.js';
 import { failWith } from './exit-codes.js';
 
-const program = new Command('fluxo')
-  .description('fluxo: orchestration for public-sector data teams (server, auth proxy, agents, flows)')
-  .showHelpAfterError()
-  .exitOverride((error) => {
-    // commander's own usage errors exit 2 like every other bad input; --help and --version exit 0.
-    process.exit(error.exitCode === 0 ? 0 : 2);
-  });
+type Register = (program: Command) => void;
 
-for (const register of [
-  registerServerCommand,
-  registerProxyCommand,
-  registerTokenCommand,
-  registerKeysCommand,
-  registerAgentCommand,
-  registerRunCommand,
-  registerRegisterCommand,
-  registerFlowsCommand,
-  registerRunsCommand,
-  registerLogsCommand,
-  registerDevCommand,
-]) {
-  register(program);
+const commands: Record<string, () => Promise<Register>> = {
+  server: async () => (await import('./commands/server.js')).registerServerCommand,
+  proxy: async () => (await import('./commands/proxy.js')).registerProxyCommand,
+  token: async () => (await import('./commands/token.js')).registerTokenCommand,
+  keys: async () => (await import('./commands/keys.js')).registerKeysCommand,
+  agent: async () => (await import('./commands/agent.js')).registerAgentCommand,
+  run: async () => (await import('./commands/run.js')).registerRunCommand,
+  register: async () => (await import('./commands/register.js')).registerRegisterCommand,
+  flows: async () => (await import('./commands/flows.js')).registerFlowsCommand,
+  runs: async () => (await import('./commands/runs.js')).registerRunsCommand,
+  logs: async () => (await import('./commands/logs.js')).registerLogsCommand,
+  dev: async () => (await import('./commands/dev.js')).registerDevCommand,
+};
+
+async function main(): Promise<void> {
+  const program = new Command('fluxo')
+    .description('fluxo: orchestration for public-sector data teams (server, auth proxy, agents, flows)')
+    .showHelpAfterError()
+    .exitOverride((error) => {
+      // commander's own usage errors exit 2 like every other bad input; --help and --version exit 0.
+      process.exit(error.exitCode === 0 ? 0 : 2);
+    });
+  const requested = process.argv[2];
+  const load = requested && requested in commands ? [commands[requested]!] : Object.values(commands);
+  for (const register of await Promise.all(load.map((loader) => loader()))) register(program);
+  await program.parseAsync(process.argv);
 }
 
-program.parseAsync(process.argv).catch(failWith);
+main().catch(failWith);

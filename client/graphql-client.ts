@@ -2,8 +2,7 @@
 // corporate proxies: undici's EnvHttpProxyAgent honours HTTPS_PROXY / NO_PROXY), graphql-ws for
 // subscriptions. Errors come back as FluxoError with the server's (or proxy's) code.
 import { EnvHttpProxyAgent, fetch, type Dispatcher } from 'undici';
-import { createClient, type Client as WsClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client as WsClient } from 'graphql-ws';
 import { FluxoError, type ErrorCode } from '../common/errors.js';
 
 export interface GraphQLClientOptions {
@@ -32,7 +31,7 @@ export class GraphQLClient {
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #dispatcher: Dispatcher;
-  #ws: WsClient | undefined;
+  #ws: Promise<WsClient> | undefined;
 
   constructor(options: GraphQLClientOptions) {
     if (!options.apiUrl) throw new TypeError('apiUrl is required');
@@ -83,44 +82,68 @@ export class GraphQLClient {
     return body.data;
   }
 
-  /** Subscribes over graphql-ws; calls `onData` per event until the returned function is called or the stream ends. */
+  /**
+   * Subscribes over graphql-ws; calls `onData` per event until the returned function is called or
+   * the stream ends. graphql-ws and ws load on first use: an agent never subscribes, and not
+   * loading them keeps its memory down.
+   */
   subscribe<T>(
     query: string,
     variables: Record<string, unknown>,
     handlers: { onData: (data: T) => void; onError: (error: Error) => void; onComplete?: () => void },
   ): () => void {
-    const token = this.#token;
-    this.#ws ??= createClient({
-      url: this.apiUrl.replace(/^http/, 'ws'),
-      webSocketImpl: class extends WebSocket {
-        constructor(address: string, protocols?: string | string[]) {
-          super(address, protocols, { headers: { authorization: `Bearer ${token}` } });
-        }
+    let unsubscribe: (() => void) | undefined;
+    let cancelled = false;
+    this.#webSocketClient().then(
+      (ws) => {
+        if (cancelled) return;
+        unsubscribe = ws.subscribe<T>(
+          { query, variables },
+          {
+            next: (result) => {
+              const first = (result.errors as GraphQLErrorShape[] | undefined)?.[0];
+              if (first) handlers.onError(new FluxoError((first.extensions?.code ?? 'INTERNAL_SERVER_ERROR') as ErrorCode, first.message));
+              else if (result.data) handlers.onData(result.data as T);
+            },
+            error: (error) => {
+              const reason = error instanceof Error ? error : new TransportError(describeClose(error));
+              handlers.onError(reason);
+            },
+            complete: () => handlers.onComplete?.(),
+          },
+        );
       },
-      lazy: true,
-      retryAttempts: 0,
-    });
-    return this.#ws.subscribe<T>(
-      { query, variables },
-      {
-        next: (result) => {
-          const first = (result.errors as GraphQLErrorShape[] | undefined)?.[0];
-          if (first) handlers.onError(new FluxoError((first.extensions?.code ?? 'INTERNAL_SERVER_ERROR') as ErrorCode, first.message));
-          else if (result.data) handlers.onData(result.data as T);
-        },
-        error: (error) => {
-          const reason = error instanceof Error ? error : new TransportError(describeClose(error));
-          handlers.onError(reason);
-        },
-        complete: () => handlers.onComplete?.(),
-      },
+      (error: unknown) => handlers.onError(error instanceof Error ? error : new Error(String(error))),
     );
+    return () => {
+      cancelled = true;
+      unsubscribe?.();
+    };
+  }
+
+  #webSocketClient(): Promise<WsClient> {
+    this.#ws ??= (async () => {
+      const [{ createClient }, { default: WebSocket }] = await Promise.all([import('graphql-ws'), import('ws')]);
+      const token = this.#token;
+      return createClient({
+        url: this.apiUrl.replace(/^http/, 'ws'),
+        webSocketImpl: class extends WebSocket {
+          constructor(address: string, protocols?: string | string[]) {
+            super(address, protocols, { headers: { authorization: `Bearer ${token}` } });
+          }
+        },
+        lazy: true,
+        retryAttempts: 0,
+      });
+    })();
+    return this.#ws;
   }
 
   /** Closes the WebSocket, if one was opened. */
   async close(): Promise<void> {
-    await this.#ws?.dispose();
+    const ws = this.#ws;
     this.#ws = undefined;
+    if (ws) await (await ws).dispose();
   }
 }
 

@@ -5,7 +5,7 @@ import { FluxoError } from '../../common/errors.js';
 import { DEFAULT_KEYS_DIR, keyPaths, loadIdentitySecret } from '../../common/keys.js';
 import { createLogger } from '../../common/logger.js';
 import { startServer } from '../../server/http-server.js';
-import { openStore } from '../../server/open-store.js';
+import { describeDatabase, openStore } from '../../server/open-store.js';
 
 interface ServerStartOptions {
   host: string;
@@ -25,7 +25,11 @@ function intOption(name: string, value: string, min: number, max: number): numbe
 
 export function registerServerCommand(program: Command): void {
   const server = program.command('server').description('the orchestration server (GraphQL API; only reachable through the auth proxy)');
-  const databaseOption = ['--database <path>', 'SQLite file (env FLUXO_DATABASE)', process.env.FLUXO_DATABASE ?? join('fluxo-data', 'fluxo.db')] as const;
+  const databaseOption = [
+    '--database <path-or-url>',
+    'a SQLite file, or postgres://user:password@host/db?pool=10 (env FLUXO_DATABASE_URL or FLUXO_DATABASE)',
+    process.env.FLUXO_DATABASE_URL ?? process.env.FLUXO_DATABASE ?? join('fluxo-data', 'fluxo.db'),
+  ] as const;
 
   server
     .command('start')
@@ -54,7 +58,7 @@ export function registerServerCommand(program: Command): void {
         leaseMs: intOption('lease-seconds', options.leaseSeconds, 1, 3600) * 1000,
         reaperIntervalMs: intOption('reaper-interval-ms', options.reaperIntervalMs, 50, 600_000),
       });
-      logger.info({ url: running.url, database: options.database }, 'ready');
+      logger.info({ url: running.url, database: describeDatabase(options.database) }, 'ready');
       const shutdown = async (): Promise<void> => {
         logger.info('shutting down');
         await running.close();

@@ -18,9 +18,12 @@ process.once('exit', () => {
 });
 
 /** Runs `node dist/cli/main.js ...args` and resolves once it logs `{"msg":"ready"}`. */
-export async function startDaemon(args: string[], { env = {}, timeoutMs = 20_000 }: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Daemon> {
+export async function startDaemon(
+  args: string[],
+  { env = {}, timeoutMs = 20_000, executable }: { env?: Record<string, string>; timeoutMs?: number; executable?: string } = {},
+): Promise<Daemon> {
   const output: string[] = [];
-  const daemon = await spawnDaemon(args, { env: { FLUXO_LOG_LEVEL: 'info', ...env }, timeoutMs, onLine: (line) => output.push(line) });
+  const daemon = await spawnDaemon(args, { env: { FLUXO_LOG_LEVEL: 'info', ...env }, timeoutMs, onLine: (line) => output.push(line), ...(executable ? { executable } : {}) });
   live.add(daemon.pid);
   onCleanup(async () => {
     await daemon.stop(2_000);

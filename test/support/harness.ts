@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeEach } from 'vitest';
 
 /** The repository root. */
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -22,8 +22,11 @@ const fileCleanups: Cleanup[] = [];
  * after the whole file when called from beforeAll (a stack shared by a file's tests).
  */
 export function onCleanup(cleanup: Cleanup): void {
-  (expect.getState().currentTestName === undefined ? fileCleanups : testCleanups).push(cleanup);
+  (inTest ? testCleanups : fileCleanups).push(cleanup);
 }
+
+// Set between a test's beforeEach and afterEach hooks; outside them (beforeAll) cleanups are the file's.
+let inTest = false;
 
 async function runCleanups(cleanups: Cleanup[]): Promise<void> {
   const errors: unknown[] = [];
@@ -38,7 +41,13 @@ async function runCleanups(cleanups: Cleanup[]): Promise<void> {
   if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
 }
 
-afterEach(() => runCleanups(testCleanups));
+beforeEach(() => {
+  inTest = true;
+});
+afterEach(async () => {
+  inTest = false;
+  await runCleanups(testCleanups);
+});
 afterAll(() => runCleanups(fileCleanups));
 
 /** A fresh temporary directory, removed after the test. */

@@ -7,7 +7,7 @@ import { createToken } from '../../auth-proxy/tokens.js';
 import { GraphQLClient } from '../../client/graphql-client.js';
 import type { Role } from '../../common/identity.js';
 import { initKeys, loadPrivateSigningKey } from '../../common/keys.js';
-import { cliPath, onCleanup, tempDir } from './harness.js';
+import { cliPath, onCleanup, repoRoot, tempDir } from './harness.js';
 import { startDaemon, type Daemon } from './daemon.js';
 
 export interface Stack {
@@ -22,12 +22,30 @@ export interface Stack {
   serverUrl: string;
   token(role: Role, tenant?: string, ttlSeconds?: number): Promise<string>;
   client(role: Role, tenant?: string): Promise<GraphQLClient>;
-  startAgent(options?: { name?: string; labels?: string[]; concurrency?: number; tenant?: string; extraArgs?: string[] }): Promise<Daemon>;
+  startAgent(options?: StartAgentOptions): Promise<Daemon>;
   /** Runs `fluxo ...args` with the API and a token of `role` in the environment. */
   cli(args: string[], options?: { role?: Role; tenant?: string; env?: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 }
 
+export interface StartAgentOptions {
+  name?: string;
+  labels?: string[];
+  concurrency?: number;
+  tenant?: string;
+  extraArgs?: string[];
+  /**
+   * Run the `fluxo-agent` single executable instead of `fluxo agent start`: `true` for
+   * {@link agentBinaryPath} (built by `npm run build:agent-binary`), or the path of a copy. @default false
+   */
+  binary?: boolean | string;
+  /** Extra environment variables of the agent process (on top of the test's own). @default {} */
+  env?: Record<string, string>;
+}
+
 export const TENANT = 'rj-escritorio';
+
+/** The agent as a single executable (scripts/build-agent-binary.mjs). */
+export const agentBinaryPath = join(repoRoot, 'dist', 'bin', 'fluxo-agent');
 
 export async function startStack(options: { leaseSeconds?: number } = {}): Promise<Stack> {
   const dir = await tempDir('fluxo-stack-');
@@ -62,11 +80,11 @@ export async function startStack(options: { leaseSeconds?: number } = {}): Promi
       clients.push(client);
       return client;
     },
-    async startAgent({ name = `agent-${++agentCount}`, labels = [], concurrency = 4, tenant = TENANT, extraArgs = [] } = {}) {
-      return startDaemon(
-        ['agent', 'start', '--api', apiUrl, '--name', name, '--labels', labels.join(','), '--concurrency', String(concurrency), '--work-dir', join(dir, name), ...extraArgs],
-        { env: { FLUXO_TOKEN: await token('agent', tenant) } },
-      );
+    async startAgent({ name = `agent-${++agentCount}`, labels = [], concurrency = 4, tenant = TENANT, extraArgs = [], binary = false, env = {} } = {}) {
+      const args = ['start', '--api', apiUrl, '--name', name, '--labels', labels.join(','), '--concurrency', String(concurrency), '--work-dir', join(dir, name), ...extraArgs];
+      const agentEnv = { ...env, FLUXO_TOKEN: await token('agent', tenant) };
+      if (binary === false) return startDaemon(['agent', ...args], { env: agentEnv });
+      return startDaemon(args, { env: agentEnv, executable: binary === true ? agentBinaryPath : binary });
     },
     async cli(args, { role = 'developer', tenant = TENANT, env = {} } = {}) {
       const result = await execa(process.execPath, [cliPath, ...args], {
