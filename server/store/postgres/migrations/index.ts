@@ -1,0 +1,11 @@
+// Numbered, append-only migrations of the PostgreSQL store, in step with SQLite's: version N means
+// the same schema in both dialects. Never edit a released migration: add one.
+import { initial } from './001-initial.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [initial];

@@ -1,0 +1,250 @@
+// The production store: PostgreSQL through a `pg` pool, for one or many server replicas on one
+// database. Reads live here; writes are in one module per group of operations (run-writes,
+// claim-flow-runs, leases, task-runs, logs, flow-registration), each a transaction or a single
+// statement that is safe against every other replica.
+import { FluxoError } from '../../../common/errors.js';
+import { newId } from '../../../common/ids.js';
+import { decodeCursor, encodeCursor, pageSize, type CursorKey } from '../cursor.js';
+import type {
+  AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
+} from '../records.js';
+import type { FlowRunFilter, NewFlowVersion, Page, PageRequest, Store } from '../store.js';
+import { claimFlowRuns } from './claim-flow-runs.js';
+import { parsePostgresUrl } from './connection-settings.js';
+import { PgDatabase, type PgDatabaseOptions } from './database.js';
+import { registerFlowVersion } from './flow-registration.js';
+import { heartbeat, reapExpiredLeases } from './leases.js';
+import { writeLogs } from './logs.js';
+import { migrate } from './migrate.js';
+import {
+  toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
+  type AgentRow, type FlowRow, type FlowRunRow, type FlowVersionRow, type LogRow, type ProjectRow, type StateTransitionRow, type TaskRunRow,
+} from './rows.js';
+import * as runWrites from './run-writes.js';
+import { join, NOW_MS, sql, type Sql } from './sql.js';
+import { setTaskRunStates } from './task-runs.js';
+
+function pageOf<T>(rows: T[], first: number, keyOf: (row: T) => CursorKey): Page<T> {
+  const hasNextPage = rows.length > first;
+  const nodes = hasNextPage ? rows.slice(0, first) : rows;
+  const last = nodes.at(-1);
+  return { nodes, hasNextPage, endCursor: last ? encodeCursor(keyOf(last)) : null };
+}
+
+/** A cursor whose sort key must be a number (a time or a version number); BAD_USER_INPUT otherwise. */
+function numericCursor(after: string | null | undefined): [number, string] | null {
+  const key = decodeCursor(after);
+  if (key === null) return null;
+  if (typeof key[0] !== 'number' || !Number.isSafeInteger(key[0])) {
+    throw new FluxoError('BAD_USER_INPUT', `"after" is not a cursor this API returned: ${String(after).slice(0, 40)}`);
+  }
+  return [key[0], key[1]];
+}
+
+export interface PostgresStoreOptions extends Omit<PgDatabaseOptions, 'connectionString' | 'max'> {
+  /** Overrides the URL's `?pool=`. */
+  poolSize?: number;
+}
+
+/**
+ * Opens a PostgreSQL store for a `postgres://` URL; `?pool=N` sets the connection pool size
+ * (default 10). Connects lazily: the first statement (usually `migrate()`) opens the first connection.
+ *
+ * @example const store = openPostgresStore('postgres://fluxo:secret@db:5432/fluxo?pool=20')
+ */
+export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): PostgresStore {
+  const settings = parsePostgresUrl(url);
+  const { poolSize, ...rest } = options;
+  return new PostgresStore(new PgDatabase({ ...rest, connectionString: settings.connectionString, max: poolSize ?? settings.poolSize }));
+}
+
+export class PostgresStore implements Store {
+  readonly db: PgDatabase;
+
+  constructor(db: PgDatabase) {
+    this.db = db;
+  }
+
+  async migrate(): Promise<{ applied: number[]; current: number }> {
+    return migrate(this.db);
+  }
+
+  async now(): Promise<number> {
+    return (await this.db.row<{ now: number }>(sql`SELECT ${NOW_MS} AS now`))!.now;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  async listProjects(tenant: string): Promise<ProjectRecord[]> {
+    return (await this.db.rows<ProjectRow>(sql`SELECT * FROM projects WHERE tenant = ${tenant} ORDER BY name`)).map(toProject);
+  }
+
+  async getProject(tenant: string, id: string): Promise<ProjectRecord | null> {
+    const row = await this.db.row<ProjectRow>(sql`SELECT * FROM projects WHERE tenant = ${tenant} AND id = ${id}`);
+    return row ? toProject(row) : null;
+  }
+
+  async registerFlowVersion(tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }> {
+    return registerFlowVersion(this.db, tenant, input);
+  }
+
+  async getFlow(tenant: string, id: string): Promise<FlowRecord | null> {
+    const row = await this.db.row<FlowRow>(sql`SELECT * FROM flows WHERE tenant = ${tenant} AND id = ${id}`);
+    return row ? toFlow(row) : null;
+  }
+
+  async findFlow(tenant: string, project: string, name: string): Promise<FlowRecord | null> {
+    const row = await this.db.row<FlowRow>(sql`
+      SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id WHERE f.tenant = ${tenant} AND p.name = ${project} AND f.name = ${name}`);
+    return row ? toFlow(row) : null;
+  }
+
+  async listFlows(tenant: string, project: string | null, page: PageRequest): Promise<Page<FlowRecord>> {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after);
+    const where: Sql[] = [sql`f.tenant = ${tenant}`];
+    if (project !== null) where.push(sql`p.name = ${project}`);
+    if (after) where.push(sql`(f.name, f.id) > (${String(after[0])}::text, ${after[1]}::text)`);
+    const rows = await this.db.rows<FlowRow>(sql`
+      SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id
+      WHERE ${join(where, ' AND ')}
+      ORDER BY f.name, f.id LIMIT ${first + 1}`);
+    return pageOf(rows.map(toFlow), first, (f) => [f.name, f.id]);
+  }
+
+  async getFlowVersion(tenant: string, id: string): Promise<FlowVersionRecord | null> {
+    const row = await this.db.row<FlowVersionRow>(sql`SELECT * FROM flow_versions WHERE tenant = ${tenant} AND id = ${id}`);
+    return row ? toFlowVersion(row) : null;
+  }
+
+  async getLatestFlowVersion(tenant: string, flowId: string): Promise<FlowVersionRecord | null> {
+    const row = await this.db.row<FlowVersionRow>(sql`SELECT * FROM flow_versions WHERE tenant = ${tenant} AND flow_id = ${flowId} ORDER BY number DESC LIMIT 1`);
+    return row ? toFlowVersion(row) : null;
+  }
+
+  async listFlowVersions(tenant: string, flowId: string, page: PageRequest): Promise<Page<FlowVersionRecord>> {
+    const first = pageSize(page.first);
+    const after = numericCursor(page.after);
+    const rows = await this.db.rows<FlowVersionRow>(sql`
+      SELECT * FROM flow_versions WHERE tenant = ${tenant} AND flow_id = ${flowId} ${after ? sql`AND number < ${after[0]}` : sql``}
+      ORDER BY number DESC LIMIT ${first + 1}`);
+    return pageOf(rows.map(toFlowVersion), first, (v) => [v.number, v.id]);
+  }
+
+  async createFlowRun(tenant: string, input: Parameters<Store['createFlowRun']>[1]) {
+    return runWrites.createFlowRun(this.db, tenant, input);
+  }
+
+  async getFlowRun(tenant: string, id: string): Promise<FlowRunRecord | null> {
+    const row = await this.db.row<FlowRunRow>(sql`SELECT * FROM flow_runs WHERE tenant = ${tenant} AND id = ${id}`);
+    return row ? toFlowRun(row) : null;
+  }
+
+  async listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
+    const first = pageSize(page.first);
+    const after = numericCursor(page.after);
+    const where: Sql[] = [sql`tenant = ${tenant}`];
+    if (filter.flowId) where.push(sql`flow_id = ${filter.flowId}`);
+    if (filter.states?.length) where.push(sql`state = ANY(${filter.states}::text[])`);
+    if (filter.createdAfter != null) where.push(sql`created_at >= ${filter.createdAfter}::bigint`);
+    if (filter.createdBefore != null) where.push(sql`created_at < ${filter.createdBefore}::bigint`);
+    if (filter.label) where.push(sql`${filter.label}::text = ANY(labels)`);
+    if (after) where.push(sql`(created_at, id) < (${after[0]}::bigint, ${after[1]}::text)`);
+    const rows = await this.db.rows<FlowRunRow>(sql`
+      SELECT * FROM flow_runs WHERE ${join(where, ' AND ')} ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`);
+    return pageOf(rows.map(toFlowRun), first, (r) => [r.createdAt, r.id]);
+  }
+
+  async nextScheduledAt(tenant: string): Promise<number | null> {
+    const row = await this.db.row<{ at: number | null }>(sql`SELECT MIN(scheduled_at) AS at FROM flow_runs WHERE tenant = ${tenant} AND state = 'SCHEDULED'`);
+    return row?.at ?? null;
+  }
+
+  async claimFlowRuns(tenant: string, agentId: string, labels: string[], max: number, leaseMs: number) {
+    return claimFlowRuns(this.db, tenant, agentId, labels, max, leaseMs);
+  }
+
+  async setFlowRunState(tenant: string, write: Parameters<Store['setFlowRunState']>[1]) {
+    return runWrites.setFlowRunState(this.db, tenant, write);
+  }
+
+  async cancelFlowRun(tenant: string, id: string, actor: string) {
+    return runWrites.cancelFlowRun(this.db, tenant, id, actor);
+  }
+
+  async setTaskRunStates(...args: Parameters<Store['setTaskRunStates']>) {
+    return setTaskRunStates(this.db, ...args);
+  }
+
+  async writeLogs(...args: Parameters<Store['writeLogs']>) {
+    return writeLogs(this.db, ...args);
+  }
+
+  async heartbeat(...args: Parameters<Store['heartbeat']>) {
+    return heartbeat(this.db, ...args);
+  }
+
+  async reapExpiredLeases(actor: string) {
+    return reapExpiredLeases(this.db, actor);
+  }
+
+  async listTaskRuns(tenant: string, flowRunId: string): Promise<TaskRunRecord[]> {
+    // NULLS FIRST: SQLite's order for the (never null today) start time.
+    const rows = await this.db.rows<TaskRunRow>(sql`SELECT * FROM task_runs WHERE tenant = ${tenant} AND flow_run_id = ${flowRunId} ORDER BY started_at NULLS FIRST, id`);
+    return rows.map(toTaskRun);
+  }
+
+  async listStateTransitions(tenant: string, flowRunId: string, taskRunId: string | null): Promise<StateTransitionRecord[]> {
+    const rows = await this.db.rows<StateTransitionRow>(sql`
+      SELECT * FROM state_transitions WHERE tenant = ${tenant} AND flow_run_id = ${flowRunId}
+        AND ${taskRunId === null ? sql`task_run_id IS NULL` : sql`task_run_id = ${taskRunId}`}
+      ORDER BY id`);
+    return rows.map(toStateTransition);
+  }
+
+  async listLogs(tenant: string, flowRunId: string, page: PageRequest): Promise<Page<LogRecord>> {
+    const first = pageSize(page.first, 5000);
+    const after = page.after ? Number(page.after) : 0;
+    if (!Number.isSafeInteger(after) || after < 0) throw new FluxoError('BAD_USER_INPUT', `"after" must be a log id, got ${page.after}`);
+    const rows = await this.db.rows<LogRow>(sql`
+      SELECT * FROM logs WHERE flow_run_id = ${flowRunId} AND tenant = ${tenant} AND id > ${after} ORDER BY id LIMIT ${first + 1}`);
+    const hasNextPage = rows.length > first;
+    const nodes = (hasNextPage ? rows.slice(0, first) : rows).map(toLog);
+    return { nodes, hasNextPage, endCursor: nodes.length ? String(nodes.at(-1)!.id) : page.after ?? null };
+  }
+
+  async upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord> {
+    const row = await this.db.row<AgentRow>(sql`
+      INSERT INTO agents (id, tenant, name, subject, labels, concurrency, last_seen_at, created_at)
+      SELECT ${newId()}::text, ${tenant}::text, ${input.name}::text, ${input.subject}::text, ${input.labels}::text[], ${input.concurrency}::integer,
+        clock.now, clock.now
+      FROM (SELECT ${NOW_MS} AS now) AS clock
+      ON CONFLICT (tenant, name) DO UPDATE SET subject = EXCLUDED.subject, labels = EXCLUDED.labels,
+        concurrency = EXCLUDED.concurrency, last_seen_at = EXCLUDED.last_seen_at
+      RETURNING *`);
+    return toAgent(row!);
+  }
+
+  async getAgent(tenant: string, id: string): Promise<AgentRecord | null> {
+    const row = await this.db.row<AgentRow>(sql`SELECT * FROM agents WHERE tenant = ${tenant} AND id = ${id}`);
+    return row ? toAgent(row) : null;
+  }
+
+  async listAgents(tenant: string, page: PageRequest): Promise<Page<AgentRecord>> {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after);
+    const rows = await this.db.rows<AgentRow>(sql`
+      SELECT * FROM agents WHERE tenant = ${tenant} ${after ? sql`AND (name, id) > (${String(after[0])}::text, ${after[1]}::text)` : sql``}
+      ORDER BY name, id LIMIT ${first + 1}`);
+    return pageOf(rows.map(toAgent), first, (a) => [a.name, a.id]);
+  }
+
+  async countLeasedRuns(tenant: string): Promise<Map<string, number>> {
+    const rows = await this.db.rows<{ agent_id: string; n: number }>(sql`
+      SELECT agent_id, COUNT(*) AS n FROM flow_runs WHERE tenant = ${tenant} AND lease_expires_at IS NOT NULL
+        AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY agent_id`);
+    return new Map(rows.map((r) => [r.agent_id, r.n]));
+  }
+}

@@ -1,0 +1,172 @@
+// Writes to one flow run in PostgreSQL: create, compare-and-set, cancel, and the helpers every
+// run write shares. Each write locks the run's row (`SELECT ... FOR UPDATE`) inside a transaction,
+// checks version, lease and transition against the locked row, then updates it: no other replica's
+// write can land between the check and the write, which is what SQLite's single writer gives.
+import { FluxoError } from '../../../common/errors.js';
+import { newId } from '../../../common/ids.js';
+import { assertAgentTransition, cancelTarget, endsAttempt, leasedStates, shouldRetry } from '../../core/transitions.js';
+import type { FlowRunRecord, FlowRunStateType } from '../records.js';
+import type { NewFlowRun, StateWrite } from '../store.js';
+import type { Executor, PgDatabase } from './database.js';
+import { pgText, toFlowRun, type FlowRunRow } from './rows.js';
+import { NOW_MS, raw, sql, type Sql } from './sql.js';
+
+/** A run's row locked for this transaction, with the database time read after the lock and its version's retry policy. */
+export interface LockedRun extends FlowRunRow {
+  now: number;
+  policy_retries: number;
+  policy_retry_delay_seconds: number;
+}
+
+/**
+ * Locks a run of `tenant` until the transaction ends; NOT_FOUND when there is none. The time is
+ * read after the lock is granted (outside the locking CTE), so a write that waited behind another
+ * one still checks its lease against the time it actually runs.
+ */
+export async function lockRun(tx: Executor, tenant: string, id: string): Promise<LockedRun> {
+  const row = await tx.row<LockedRun>(sql`
+    WITH locked AS (
+      SELECT r.*, v.retries AS policy_retries, v.retry_delay_seconds AS policy_retry_delay_seconds
+      FROM flow_runs r JOIN flow_versions v ON v.id = r.flow_version_id
+      WHERE r.tenant = ${tenant} AND r.id = ${id}
+      FOR UPDATE OF r
+    )
+    SELECT locked.*, ${NOW_MS} AS now FROM locked`);
+  if (!row) throw new FluxoError('NOT_FOUND', `flow run ${id} not found`);
+  return row;
+}
+
+/** Throws LEASE_LOST unless `leaseToken` is the live lease of a run an agent holds; returns the locked run. */
+export async function assertLease(tx: Executor, tenant: string, flowRunId: string, leaseToken: string): Promise<LockedRun> {
+  const row = await lockRun(tx, tenant, flowRunId);
+  const live = row.lease_token === leaseToken && row.lease_expires_at !== null && row.lease_expires_at > row.now;
+  if (!live || !leasedStates.includes(row.state as FlowRunStateType)) {
+    throw new FluxoError('LEASE_LOST', `no live lease on flow run ${flowRunId} for this token; stop its process`);
+  }
+  return row;
+}
+
+export interface TransitionOf {
+  from: string | null;
+  reason?: string | null;
+  message?: string | null;
+  actor: string;
+  at: number;
+}
+
+/**
+ * Updates a run (`set` is the SET list) and records the transition to its new state in the same
+ * statement; returns the updated row. The transition's attempt is the run's attempt after the update.
+ */
+export async function updateRun(tx: Executor, id: string, set: Sql, t: TransitionOf): Promise<FlowRunRow> {
+  const row = await tx.row<FlowRunRow>(sql`
+    WITH updated AS (UPDATE flow_runs SET ${set} WHERE id = ${id} RETURNING *),
+    recorded AS (
+      INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, reason, message, actor, attempt, at)
+      SELECT tenant, id, NULL, ${t.from}::text, state, ${pgText(t.reason ?? null)}::text, ${pgText(t.message ?? null)}::text,
+        ${t.actor}::text, attempt, ${t.at}::bigint
+      FROM updated
+    )
+    SELECT * FROM updated`);
+  if (!row) throw new Error(`flow run ${id} vanished while locked`);
+  return row;
+}
+
+/** After an attempt ends in a retryable state with retries left, schedules the next attempt (same transaction). */
+export async function applyRetries(tx: Executor, row: FlowRunRow, policy: { retries: number; retryDelaySeconds: number }, now: number): Promise<FlowRunRow> {
+  const state = row.state as FlowRunStateType;
+  if (!shouldRetry(state, row.attempt, policy.retries)) return row;
+  const next = row.attempt + 1;
+  return updateRun(
+    tx,
+    row.id,
+    sql`state = 'SCHEDULED', version = version + 1, attempt = ${next}, scheduled_at = ${now + policy.retryDelaySeconds * 1000},
+        agent_id = NULL, lease_token = NULL, lease_expires_at = NULL, started_at = NULL, ended_at = NULL`,
+    {
+      from: state,
+      reason: 'retry',
+      message: `attempt ${next} of ${policy.retries + 1}, due in ${policy.retryDelaySeconds} s`,
+      actor: 'server:retries',
+      at: now,
+    },
+  );
+}
+
+export const policyOf = (row: LockedRun) => ({ retries: row.policy_retries, retryDelaySeconds: row.policy_retry_delay_seconds });
+
+export async function createFlowRun(db: PgDatabase, tenant: string, input: NewFlowRun): Promise<{ run: FlowRunRecord; created: boolean }> {
+  // One statement: the insert, its first transition, and the idempotency check (the unique key
+  // makes a concurrent twin wait, then do nothing).
+  const inserted = await db.row<FlowRunRow>(sql`
+    WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
+    inserted AS (
+      INSERT INTO flow_runs (id, tenant, flow_id, flow_version_id, state, version, attempt, parameters, labels, priority,
+        idempotency_key, scheduled_at, created_at)
+      SELECT ${newId()}::text, ${tenant}::text, ${input.flowId}::text, ${input.flowVersionId}::text, 'SCHEDULED', 1, 1,
+        ${JSON.stringify(input.parameters ?? null)}::json, ${input.labels}::text[], ${input.priority}::integer,
+        ${pgText(input.idempotencyKey)}::text, COALESCE(${input.scheduledAt}::bigint, clock.now), clock.now
+      FROM clock
+      ON CONFLICT (tenant, idempotency_key) DO NOTHING
+      RETURNING *
+    ),
+    recorded AS (
+      INSERT INTO state_transitions (tenant, flow_run_id, from_state, to_state, actor, attempt, at)
+      SELECT tenant, id, NULL, 'SCHEDULED', ${input.actor}::text, 1, created_at FROM inserted
+    )
+    SELECT * FROM inserted`);
+  if (inserted) return { run: toFlowRun(inserted), created: true };
+  const existing = await db.row<FlowRunRow>(sql`SELECT * FROM flow_runs WHERE tenant = ${tenant} AND idempotency_key = ${pgText(input.idempotencyKey)}`);
+  if (!existing) throw new Error(`flow run with idempotency key "${input.idempotencyKey}" conflicted but cannot be read`);
+  if (existing.flow_id !== input.flowId) {
+    throw new FluxoError('IDEMPOTENCY_CONFLICT', `idempotency key "${input.idempotencyKey}" was already used for another flow`);
+  }
+  return { run: toFlowRun(existing), created: false };
+}
+
+export async function setFlowRunState(db: PgDatabase, tenant: string, write: StateWrite): Promise<FlowRunRecord> {
+  return db.transaction(async (tx) => {
+    const row = await lockRun(tx, tenant, write.flowRunId);
+    const now = row.now;
+    if (row.lease_token !== write.leaseToken) {
+      throw new FluxoError('LEASE_LOST', `the lease on flow run ${row.id} is gone (the run was reclaimed or rescheduled); stop its process`);
+    }
+    const isRepeat = row.state === write.state && row.version === write.expectedVersion + 1;
+    if (row.lease_expires_at === null) {
+      // The attempt already ended under this lease: repeating its final write is a no-op.
+      if (row.state === write.state) return toFlowRun(row);
+      throw new FluxoError('ILLEGAL_TRANSITION', `flow run ${row.id} already ended as ${row.state}`);
+    }
+    if (row.lease_expires_at <= now) {
+      throw new FluxoError('LEASE_LOST', `the lease on flow run ${row.id} expired; stop its process`);
+    }
+    if (isRepeat) return toFlowRun(row);
+    if (row.version !== write.expectedVersion) {
+      throw new FluxoError('VERSION_CONFLICT', `flow run ${row.id} is at version ${row.version} (${row.state}), not ${write.expectedVersion}; read it again`);
+    }
+    assertAgentTransition(row.state as FlowRunStateType, write.state);
+    const ends = endsAttempt(write.state);
+    const updated = await updateRun(
+      tx,
+      row.id,
+      sql`state = ${write.state}, state_reason = ${pgText(write.reason)}, state_message = ${pgText(write.message)}, version = version + 1,
+          ${write.state === 'RUNNING' ? sql`started_at = ${now},` : raw('')}
+          ${ends ? sql`ended_at = ${now}, lease_expires_at = NULL,` : raw('')}
+          exit_code = COALESCE(${write.exitCode}::integer, exit_code), signal = COALESCE(${pgText(write.signal)}::text, signal)`,
+      { from: row.state, reason: write.reason, message: write.message, actor: write.actor, at: now },
+    );
+    return toFlowRun(ends ? await applyRetries(tx, updated, policyOf(row), now) : updated);
+  });
+}
+
+export async function cancelFlowRun(db: PgDatabase, tenant: string, id: string, actor: string): Promise<FlowRunRecord> {
+  return db.transaction(async (tx) => {
+    const row = await lockRun(tx, tenant, id);
+    const target = cancelTarget(row.state as FlowRunStateType);
+    if (target === null) return toFlowRun(row);
+    const set = target === 'CANCELLED'
+      ? sql`state = 'CANCELLED', state_reason = 'cancelled', state_message = ${`cancelled by ${actor}`}, version = version + 1, ended_at = ${row.now}`
+      : sql`state = 'CANCELLING', state_message = ${`cancel requested by ${actor}`}, version = version + 1`;
+    const updated = await updateRun(tx, id, set, { from: row.state, reason: 'cancelled', message: `requested by ${actor}`, actor, at: row.now });
+    return toFlowRun(updated);
+  });
+}

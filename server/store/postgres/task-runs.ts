@@ -1,0 +1,36 @@
+// Task states under a flow run's lease, in PostgreSQL. The run's row stays locked for the whole
+// batch, so the lease cannot expire, be reaped or change hands half-way through it.
+import { newId } from '../../../common/ids.js';
+import type { TaskStateWrite } from '../store.js';
+import type { PgDatabase } from './database.js';
+import { pgText } from './rows.js';
+import { assertLease } from './run-writes.js';
+import { sql } from './sql.js';
+
+export async function setTaskRunStates(db: PgDatabase, tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    const { now } = await assertLease(tx, tenant, flowRunId, leaseToken);
+    // One statement per state, in order: a batch may hold several states of one task, and each
+    // transition records the state before it.
+    for (const s of states) {
+      const final = s.state === 'SUCCESS' || s.state === 'FAILED' || s.state === 'TIMED_OUT';
+      const key = pgText(s.key);
+      const message = pgText(s.message);
+      await tx.rows(sql`
+        WITH previous AS (SELECT state FROM task_runs WHERE flow_run_id = ${flowRunId} AND key = ${key}),
+        upserted AS (
+          INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at)
+          VALUES (${newId()}, ${tenant}, ${flowRunId}, ${key}, ${pgText(s.taskName)}, ${s.mapIndex}::integer, ${s.state}, ${message},
+            ${s.attempt}::integer, ${now}::bigint, ${final ? now : null}::bigint)
+          ON CONFLICT (flow_run_id, key) DO UPDATE SET state = EXCLUDED.state, state_message = EXCLUDED.state_message,
+            attempts = GREATEST(task_runs.attempts, EXCLUDED.attempts), ended_at = EXCLUDED.ended_at
+          RETURNING id
+        )
+        INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, reason, message, actor, attempt, at)
+        SELECT ${tenant}::text, ${flowRunId}::text, upserted.id, (SELECT state FROM previous), ${s.state}::text, NULL, ${message}::text,
+          ${actor}::text, ${s.attempt}::integer, ${now}::bigint
+        FROM upserted`);
+    }
+    return states.length;
+  });
+}
