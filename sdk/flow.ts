@@ -18,6 +18,12 @@ export interface FlowOptions<S extends ParameterSchema | undefined = undefined> 
   parameters?: S;
   /** Routing labels every run gets unless the run (or `fluxo register --labels`) sets its own. @default [] */
   labels?: string[];
+  /**
+   * Names of the secrets the flow needs, as environment variables (`DB_PASSWORD`). The agent passes
+   * exactly these to the flow's process from its host's own secrets, and redacts their values
+   * from the run's logs. Read them with `process.env.DB_PASSWORD`. @default []
+   */
+  secrets?: string[];
   /** Flow-level retries after a Failed, Crashed or TimedOut attempt; the server schedules them. @default 0 */
   retries?: number;
   /** Whole seconds between a failed attempt and the next. @default 10 */
@@ -75,6 +81,7 @@ export function flow<S extends ParameterSchema | undefined, R>(
     description: options.description ?? null,
     parameterSchema: parameterSchemaOf(owner, schema),
     labels: checkLabels(owner, options.labels),
+    secrets: checkSecrets(owner, options.secrets),
     retries: checkNumber(owner, 'retries', options.retries, { integer: true, min: 0, fallback: 0 }),
     retryDelaySeconds: checkNumber(owner, 'retryDelaySeconds', options.retryDelaySeconds, { integer: true, min: 0, fallback: 10 }),
     timeoutSeconds: checkTimeout(owner, options.timeoutSeconds, true),
@@ -144,6 +151,14 @@ function parameterSchemaOf(owner: string, schema: unknown): Record<string, unkno
   if (!('additionalProperties' in json) && !('unevaluatedProperties' in json)) json = { ...json, additionalProperties: false };
   // Plain JSON data: it is sent to the server and compared by content hash.
   return JSON.parse(JSON.stringify(json)) as Record<string, unknown>;
+}
+
+function checkSecrets(owner: string, secrets: unknown): string[] {
+  if (secrets === undefined) return [];
+  if (!Array.isArray(secrets) || secrets.some((name) => typeof name !== 'string' || !/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith('FLUXO_'))) {
+    throw new TypeError(`${owner}: secrets must be environment-variable names (A-Z, 0-9, "_"; not FLUXO_*)`);
+  }
+  return [...new Set(secrets as string[])].sort();
 }
 
 function checkLabels(owner: string, labels: unknown): string[] {

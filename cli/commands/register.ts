@@ -109,6 +109,8 @@ export async function registerFlowFiles(client: GraphQLClient, options: Register
           entrypoint: exportName,
           parameterSchema: definition.parameterSchema,
           defaultLabels: options.labels ?? definition.labels,
+          // Bundles built by an SDK older than secrets have none.
+          secrets: definition.secrets ?? [],
           retries: definition.retries,
           retryDelaySeconds: definition.retryDelaySeconds,
           timeoutSeconds: definition.timeoutSeconds,

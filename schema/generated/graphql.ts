@@ -300,6 +300,8 @@ export type FlowVersion = {
   retries: Scalars['Int']['output'];
   /** Seconds between a failed attempt and the next. */
   retryDelaySeconds: Scalars['Int']['output'];
+  /** Names of the secrets the flow declares. The agent hands exactly these to the flow's process, from the agent host's own secret store, and redacts their values from logs. The server never sees a value. */
+  secrets: Array<Scalars['String']['output']>;
   /** Hex sha256 of the bundle's bytes; agents verify it before running. */
   sha256: Scalars['String']['output'];
   /** The bundle's size in bytes; agents verify it before running. */
@@ -586,6 +588,8 @@ export type RegisterFlowInput = {
   retries?: InputMaybe<Scalars['Int']['input']>;
   /** Seconds between attempts. Default 10. */
   retryDelaySeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** Names of the secrets the flow needs (environment-variable style: `DB_PASSWORD`). */
+  secrets?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Hex sha256 of the bundle. */
   sha256: Scalars['String']['input'];
   /** Bundle size in bytes. */
@@ -989,6 +993,7 @@ export type FlowVersionResolvers<ContextType = GraphQLContext, ParentType extend
   parameterSchema?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   retries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   retryDelaySeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  secrets?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   storageUri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

@@ -20,6 +20,8 @@ export interface FlowDefinition {
   /** JSON Schema (draft 2020-12) of the parameters. */
   parameterSchema: Record<string, unknown>;
   labels: string[];
+  /** Names of the secrets the flow declares; the agent supplies their values. */
+  secrets: string[];
   retries: number;
   retryDelaySeconds: number;
   timeoutSeconds: number | null;

@@ -10,7 +10,7 @@ import { actorOf, authorize } from './authorize.js';
 import { EventBus } from './events.js';
 import { compileParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
-import { checkInt, checkLabels, checkName, checkOptionalInt, checkString, parseDateTime } from './validate-input.js';
+import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkString, parseDateTime } from './validate-input.js';
 
 export interface ServiceOptions {
   /** Lease length granted on claim and heartbeat. @default 30000 */
@@ -28,6 +28,7 @@ export interface RegisterFlowArgs {
   entrypoint: string;
   parameterSchema?: unknown;
   defaultLabels?: string[] | null | undefined;
+  secrets?: string[] | null | undefined;
   retries?: number | null | undefined;
   retryDelaySeconds?: number | null | undefined;
   timeoutSeconds?: number | null | undefined;
@@ -85,6 +86,7 @@ export class FluxoService {
       entrypoint: args.entrypoint,
       parameterSchema,
       defaultLabels: checkLabels('defaultLabels', args.defaultLabels ?? []),
+      secrets: checkSecretNames(args.secrets ?? []),
       retries: checkInt('retries', args.retries, 0, 100, 0),
       retryDelaySeconds: checkInt('retryDelaySeconds', args.retryDelaySeconds, 0, 86_400, 10),
       timeoutSeconds: checkOptionalInt('timeoutSeconds', args.timeoutSeconds, 1, 7 * 86_400),

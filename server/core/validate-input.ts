@@ -22,6 +22,16 @@ export function checkLabels(what: string, labels: readonly string[]): string[] {
   return [...new Set(labels)].sort();
 }
 
+/** Secret names are environment-variable names; deduped and sorted like labels. */
+export function checkSecretNames(names: readonly string[]): string[] {
+  if (names.length > 100) bad('secrets: at most 100 names');
+  for (const name of names) {
+    if (!/^[A-Z_][A-Z0-9_]{0,127}$/.test(name)) bad(`secrets: "${name.slice(0, 80)}" must be an environment-variable name (A-Z, 0-9, "_", not starting with a digit)`);
+    if (name.startsWith('FLUXO_')) bad(`secrets: "${name}" is reserved (FLUXO_ names belong to the platform)`);
+  }
+  return [...new Set(names)].sort();
+}
+
 export function checkInt(what: string, value: number | null | undefined, min: number, max: number, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min || v > max) bad(`${what} must be an integer from ${min} to ${max}, got ${v}`);

@@ -31,6 +31,8 @@ export interface FlowVersionRecord {
   entrypoint: string;
   parameterSchema: Record<string, unknown>;
   defaultLabels: string[];
+  /** Names of the secrets the flow declares (never values). */
+  secrets: string[];
   retries: number;
   retryDelaySeconds: number;
   timeoutSeconds: number | null;

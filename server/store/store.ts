@@ -36,6 +36,7 @@ export interface NewFlowVersion {
   entrypoint: string;
   parameterSchema: Record<string, unknown>;
   defaultLabels: string[];
+  secrets: string[];
   retries: number;
   retryDelaySeconds: number;
   timeoutSeconds: number | null;

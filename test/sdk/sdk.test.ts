@@ -40,10 +40,17 @@ describe('defining a flow', () => {
       description: null,
       parameterSchema: { type: 'object', properties: {}, additionalProperties: false },
       labels: [],
+      secrets: [],
       retries: 0,
       retryDelaySeconds: 10,
       timeoutSeconds: null,
     });
+  });
+
+  it('declares secrets by environment-variable name, sorted, and refuses other names', () => {
+    expect(flow('s', { secrets: ['DB_PASSWORD', 'API_KEY', 'DB_PASSWORD'] }, async () => undefined).definition.secrets).toEqual(['API_KEY', 'DB_PASSWORD']);
+    expect(() => flow('s', { secrets: ['db-password'] }, async () => undefined)).toThrow(/secrets must be environment-variable names/);
+    expect(() => flow('s', { secrets: ['FLUXO_TOKEN'] }, async () => undefined)).toThrow(/not FLUXO_/);
   });
 
   it('derives the input JSON Schema of zod parameters, refusing unknown keys', () => {

@@ -18,9 +18,9 @@ export async function registerFlowVersion(db: PgDatabase, tenant: string, input:
     if (latest && latest.content_hash === input.contentHash) return { version: toFlowVersion(latest), created: false };
     const row = await tx.row<FlowVersionRow>(sql`
       INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
-        default_labels, retries, retry_delay_seconds, timeout_seconds, description, created_at)
+        default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, created_at)
       VALUES (${newId()}, ${tenant}, ${flow.id}, ${(latest?.number ?? 0) + 1}, ${input.contentHash}, ${input.storageUri}, ${input.sha256},
-        ${input.size}, ${input.entrypoint}, ${JSON.stringify(input.parameterSchema)}::json, ${input.defaultLabels}::text[], ${input.retries},
+        ${input.size}, ${input.entrypoint}, ${JSON.stringify(input.parameterSchema)}::json, ${input.defaultLabels}::text[], ${input.secrets}::text[], ${input.retries},
         ${input.retryDelaySeconds}, ${input.timeoutSeconds}::integer, ${pgText(input.description)}::text, ${NOW_MS})
       RETURNING *`);
     return { version: toFlowVersion(row!), created: true };

@@ -21,7 +21,7 @@ export const toFlow = (r: FlowRow): FlowRecord => ({ id: r.id, tenant: r.tenant,
 
 export interface FlowVersionRow {
   id: string; tenant: string; flow_id: string; number: number; content_hash: string; storage_uri: string; sha256: string;
-  size: number; entrypoint: string; parameter_schema: Record<string, unknown>; default_labels: string[]; retries: number;
+  size: number; entrypoint: string; parameter_schema: Record<string, unknown>; default_labels: string[]; secrets: string[]; retries: number;
   retry_delay_seconds: number; timeout_seconds: number | null; description: string | null; created_at: number;
 }
 export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
@@ -36,6 +36,7 @@ export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
   entrypoint: r.entrypoint,
   parameterSchema: r.parameter_schema,
   defaultLabels: r.default_labels,
+  secrets: r.secrets,
   retries: r.retries,
   retryDelaySeconds: r.retry_delay_seconds,
   timeoutSeconds: r.timeout_seconds,

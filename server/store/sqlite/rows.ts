@@ -23,7 +23,7 @@ export const toFlow = (r: FlowRow): FlowRecord => ({ id: r.id, tenant: r.tenant,
 
 export interface FlowVersionRow {
   id: string; tenant: string; flow_id: string; number: number; content_hash: string; storage_uri: string; sha256: string;
-  size: number; entrypoint: string; parameter_schema: string; default_labels: string; retries: number;
+  size: number; entrypoint: string; parameter_schema: string; default_labels: string; secrets: string; retries: number;
   retry_delay_seconds: number; timeout_seconds: number | null; description: string | null; created_at: number;
 }
 export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
@@ -38,6 +38,7 @@ export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
   entrypoint: r.entrypoint,
   parameterSchema: JSON.parse(r.parameter_schema) as Record<string, unknown>,
   defaultLabels: JSON.parse(r.default_labels) as string[],
+  secrets: JSON.parse(r.secrets) as string[],
   retries: r.retries,
   retryDelaySeconds: r.retry_delay_seconds,
   timeoutSeconds: r.timeout_seconds,

@@ -102,10 +102,10 @@ export class SqliteStore implements Store {
       const id = newId();
       statement(db, 
         `INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
-           default_labels, retries, retry_delay_seconds, timeout_seconds, description, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
+           default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
       ).run(id, tenant, flow.id, (latest?.number ?? 0) + 1, input.contentHash, input.storageUri, input.sha256, input.size, input.entrypoint,
-        JSON.stringify(input.parameterSchema), JSON.stringify(input.defaultLabels), input.retries, input.retryDelaySeconds,
+        JSON.stringify(input.parameterSchema), JSON.stringify(input.defaultLabels), JSON.stringify(input.secrets), input.retries, input.retryDelaySeconds,
         input.timeoutSeconds, input.description);
       return { version: toFlowVersion(statement(db, 'SELECT * FROM flow_versions WHERE id = ?').get(id) as FlowVersionRow), created: true };
     }).immediate();

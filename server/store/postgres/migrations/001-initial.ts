@@ -38,6 +38,7 @@ CREATE TABLE flow_versions (
   entrypoint text NOT NULL,
   parameter_schema json NOT NULL,
   default_labels text[] NOT NULL,
+  secrets text[] NOT NULL DEFAULT '{}',
   retries integer NOT NULL,
   retry_delay_seconds integer NOT NULL,
   timeout_seconds integer,

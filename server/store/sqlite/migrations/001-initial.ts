@@ -34,6 +34,7 @@ CREATE TABLE flow_versions (
   entrypoint TEXT NOT NULL,
   parameter_schema TEXT NOT NULL,
   default_labels TEXT NOT NULL,
+  secrets TEXT NOT NULL DEFAULT '[]',
   retries INTEGER NOT NULL,
   retry_delay_seconds INTEGER NOT NULL,
   timeout_seconds INTEGER,
