@@ -54,6 +54,8 @@ describe.each(adapters)('service on $name', ({ open }) => {
       ['a non-object schema', { parameterSchema: { type: 'string' } }, /parameterSchema/],
       ['an invalid schema', { parameterSchema: { type: 'object', properties: { a: { type: 'nope' } } } }, /JSON Schema/],
       ['a bad label', { defaultLabels: ['has space'] }, /label/],
+      ['a secret name that is not an environment variable', { secrets: ['db-password'] }, /secrets: "db-password"/],
+      ['a reserved secret name', { secrets: ['FLUXO_TOKEN'] }, /reserved/],
     ])('refuses %s with BAD_USER_INPUT and records nothing', async (_, override, message) => {
       const { service, store } = await setup();
       await expect(service.registerFlow(developer, bundle(override))).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
