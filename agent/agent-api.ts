@@ -1,6 +1,7 @@
 // The GraphQL operations an agent sends (agent/PROTOCOL.md), typed from the schema's generated
 // input types. One method per operation; no retry policy here: callers decide what to retry.
-import type { GraphQLClient } from '../client/graphql-client.js';
+import { TransportError, type GraphQLClient } from '../client/graphql-client.js';
+import { FluxoError } from '../common/errors.js';
 import type {
   FlowRunStateType,
   HeartbeatInput,
@@ -74,23 +75,56 @@ const FLOW_RUN = /* GraphQL */ `
 /** Slack on top of the server-side wait, so the HTTP timeout never fires before the long-poll answers. */
 const CLAIM_TIMEOUT_SLACK_MS = 15_000;
 
+/** How one call to the server went (for metrics and health: no retry logic hangs on it). */
+export interface ApiCall {
+  operation: string;
+  /** `ok`; `refused`: the server (or proxy) answered with an error code; `transport`: no answer. */
+  outcome: 'ok' | 'refused' | 'transport';
+  /** The error code of a refusal. */
+  code: string | null;
+  durationMs: number;
+}
+
 /** The agent's side of the protocol over a GraphQL client. */
 export class AgentApi {
   readonly #client: GraphQLClient;
+  readonly #onCall: ((call: ApiCall) => void) | undefined;
 
-  constructor(client: GraphQLClient) {
+  /** `onCall` hears how every call went, e.g. to emit `api:call`. */
+  constructor(client: GraphQLClient, options: { onCall?: (call: ApiCall) => void } = {}) {
     this.#client = client;
+    this.#onCall = options.onCall;
+  }
+
+  async #request<T>(operation: string, query: string, variables: Record<string, unknown>, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<T> {
+    if (!this.#onCall) return this.#client.request<T>(query, variables, options);
+    const startedAt = performance.now();
+    const report = (outcome: ApiCall['outcome'], code: string | null): void =>
+      this.#onCall?.({ operation, outcome, code, durationMs: performance.now() - startedAt });
+    try {
+      const data = await this.#client.request<T>(query, variables, options);
+      report('ok', null);
+      return data;
+    } catch (error) {
+      // An abandoned long-poll (the agent stopping) is neither a refusal nor an outage.
+      if (!options?.signal?.aborted) {
+        if (error instanceof FluxoError) report('refused', error.code);
+        else report(error instanceof TransportError ? 'transport' : 'refused', null);
+      }
+      throw error;
+    }
   }
 
   /** Registers (or updates) this agent; idempotent on (tenant, name). */
   async registerAgent(input: RegisterAgentInput): Promise<{ id: string }> {
-    const data = await this.#client.request<{ registerAgent: { id: string } }>(REGISTER, { input });
+    const data = await this.#request<{ registerAgent: { id: string } }>('registerAgent', REGISTER, { input });
     return data.registerAgent;
   }
 
   /** Long-polls for up to `max` due runs; `signal` abandons the wait (graceful stop). */
   async claimFlowRuns(input: { agentId: string; max: number; waitMs: number }, signal?: AbortSignal): Promise<ClaimedRun[]> {
-    const data = await this.#client.request<{ claimFlowRuns: ClaimedRun[] }>(
+    const data = await this.#request<{ claimFlowRuns: ClaimedRun[] }>(
+      'claimFlowRuns',
       CLAIM,
       { input },
       { timeoutMs: input.waitMs + CLAIM_TIMEOUT_SLACK_MS, ...(signal ? { signal } : {}) },
@@ -100,28 +134,28 @@ export class AgentApi {
 
   /** Compare-and-set of a run's state; answers the run's new version. */
   async setFlowRunState(input: SetFlowRunStateInput): Promise<RunVersion> {
-    const data = await this.#client.request<{ setFlowRunState: RunVersion }>(SET_STATE, { input });
+    const data = await this.#request<{ setFlowRunState: RunVersion }>('setFlowRunState', SET_STATE, { input });
     return data.setFlowRunState;
   }
 
   async setTaskRunStates(input: SetTaskRunStatesInput): Promise<number> {
-    const data = await this.#client.request<{ setTaskRunStates: number }>(SET_TASK_STATES, { input });
+    const data = await this.#request<{ setTaskRunStates: number }>('setTaskRunStates', SET_TASK_STATES, { input });
     return data.setTaskRunStates;
   }
 
   async writeLogs(input: WriteLogsInput): Promise<number> {
-    const data = await this.#client.request<{ writeLogs: number }>(WRITE_LOGS, { input });
+    const data = await this.#request<{ writeLogs: number }>('writeLogs', WRITE_LOGS, { input });
     return data.writeLogs;
   }
 
   async heartbeat(input: HeartbeatInput): Promise<HeartbeatAnswer> {
-    const data = await this.#client.request<{ heartbeat: HeartbeatAnswer }>(HEARTBEAT, { input });
+    const data = await this.#request<{ heartbeat: HeartbeatAnswer }>('heartbeat', HEARTBEAT, { input });
     return data.heartbeat;
   }
 
   /** Reads a run's current version and state (after VERSION_CONFLICT); null when it is gone. */
   async flowRun(id: string): Promise<RunVersion | null> {
-    const data = await this.#client.request<{ flowRun: RunVersion | null }>(FLOW_RUN, { id });
+    const data = await this.#request<{ flowRun: RunVersion | null }>('flowRun', FLOW_RUN, { id });
     return data.flowRun;
   }
 }

@@ -2,7 +2,7 @@
 // execute each claimed run (flow-run-execution.ts), renew leases (heartbeat.ts), and stop
 // gracefully. Transport failures are retried with backoff; a refused token stops the agent with
 // an error, because no retry can cure it. The CLI (cli/commands/agent.ts) is a thin shell on top.
-import { TransportError, GraphQLClient } from '../client/graphql-client.js';
+import { TransportError, GraphQLClient, readCaFile } from '../client/graphql-client.js';
 import { FluxoError, coerceError } from '../common/errors.js';
 import { AgentApi, type ClaimedRun } from './agent-api.js';
 import { backoffDelay, sleep } from './backoff.js';
@@ -12,13 +12,14 @@ import { AgentEventEmitter } from './events.js';
 import { FlowRunExecution } from './flow-run-execution.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { isTokenRefusal } from './relay.js';
+import { SpoolBudget, clearSpoolDir } from './spool.js';
 
 export interface StartAgentOptions {
   /** Subscribe before starting to see registration retries. @default a new emitter */
   events?: AgentEventEmitter;
   /** Aborting gives up registering (the agent was asked to stop before it got going). */
   signal?: AbortSignal;
-  /** The API client. @default a GraphQLClient for `config.apiUrl` with `config.token` */
+  /** The API client. @default a GraphQLClient for `config.apiUrl` with `config.token` (and `config.caFile`) */
   client?: GraphQLClient;
 }
 
@@ -28,6 +29,8 @@ export interface RunningAgent {
   readonly events: AgentEventEmitter;
   /** Resolves when the agent has stopped; rejects with the error that stopped it (a refused token). */
   readonly done: Promise<void>;
+  /** Bytes of task states and log lines waiting on disk for the server, all runs together. */
+  readonly spoolBytes: number;
   /**
    * Graceful stop: claim nothing more, let running flows finish for up to `timeoutMs`
    * (default `stopTimeoutSeconds`), then stop the rest (SIGTERM, SIGKILL after the cancel grace)
@@ -48,8 +51,11 @@ export interface RunningAgent {
  */
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const events = options.events ?? new AgentEventEmitter();
-  const client = options.client ?? new GraphQLClient({ apiUrl: config.apiUrl, token: config.token });
-  const api = new AgentApi(client);
+  const client = options.client ?? new GraphQLClient({ apiUrl: config.apiUrl, token: config.token, ...(config.caFile ? { ca: readCaFile(config.caFile) } : {}) });
+  const api = new AgentApi(client, { onCall: (call) => events.emit('api:call', call) });
+  // Spool files of a previous process of this agent: its runs' leases died with it.
+  const stale = clearSpoolDir(config.spoolDir);
+  if (stale > 0) events.emit('agent:warning', { message: `removed ${stale} spool files left by a previous agent process in ${config.spoolDir}` });
   const agentId = await register(api, config, events, options.signal);
   const agent = new Agent(agentId, config, api, events);
   agent.start();
@@ -79,6 +85,7 @@ class Agent implements RunningAgent {
   readonly #config: AgentConfig;
   readonly #api: AgentApi;
   readonly #cache: BundleCache;
+  readonly #spoolBudget: SpoolBudget;
   readonly #runs = new Map<string, FlowRunExecution>();
   /** Aborts the claim in flight and the backoff sleeps when the agent stops. */
   readonly #stopClaiming = new AbortController();
@@ -103,12 +110,17 @@ class Agent implements RunningAgent {
     this.#api = api;
     this.events = events;
     this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes });
+    this.#spoolBudget = new SpoolBudget(config.spoolMaxBytes);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
     });
     // `done` is for whoever awaits it; an unobserved rejection must not crash the process.
     this.done.catch(() => undefined);
+  }
+
+  get spoolBytes(): number {
+    return this.#spoolBudget.usedBytes;
   }
 
   start(): void {
@@ -231,6 +243,7 @@ class Agent implements RunningAgent {
       config: this.#config,
       events: this.events,
       onFatal: (error) => this.#fatal(error),
+      spoolBudget: this.#spoolBudget,
     });
     this.#runs.set(run.flowRunId, run);
     void run.done.then(() => {

@@ -35,6 +35,23 @@ export interface AgentOptions {
   passEnv?: readonly string[] | string | undefined;
   /** The child runtime script. @default dist/sdk/runtime/child.js of this installation */
   childEntry?: string | undefined;
+  /**
+   * Bytes of task states and log lines the agent may keep on disk, all runs together, while the
+   * server is unreachable (in `<workDir>/spool`); past it log lines are counted and dropped.
+   * 0 keeps only two batches per run in memory. @default 268435456 (256 MiB)
+   */
+  spoolMaxBytes?: number | string | undefined;
+  /** Port of the local `/healthz` and `/metrics` endpoint; unset: no port is opened. @default undefined */
+  metricsPort?: number | string | undefined;
+  /** Address that port binds to. @default 127.0.0.1 */
+  metricsHost?: string | undefined;
+  /**
+   * PEM file of extra certificate authorities to trust for the API (a TLS-inspecting corporate
+   * proxy, a private CA), on top of the public ones and NODE_EXTRA_CA_CERTS. @default undefined
+   */
+  caFile?: string | undefined;
+  /** V8 heap limit of each flow's process in MiB (`--max-old-space-size`); 0: Node's default. @default 1024 */
+  childMemoryMb?: number | string | undefined;
 }
 
 /** The validated settings. */
@@ -54,6 +71,16 @@ export interface AgentConfig {
   readonly maxBundleBytes: number;
   readonly passEnv: readonly string[];
   readonly childEntry: string | undefined;
+  /** Where runs' task states and log lines wait on disk while the server is unreachable. */
+  readonly spoolDir: string;
+  readonly spoolMaxBytes: number;
+  /** null: no health and metrics port. */
+  readonly metricsPort: number | null;
+  readonly metricsHost: string;
+  /** Absolute path of the extra CA bundle, if any. */
+  readonly caFile: string | undefined;
+  /** null: no limit beyond Node's own. */
+  readonly childMemoryMb: number | null;
 }
 
 export const AGENT_DEFAULTS = {
@@ -63,6 +90,9 @@ export const AGENT_DEFAULTS = {
   stopTimeoutSeconds: 15,
   claimWaitMs: 20_000,
   maxBundleBytes: 50 * 1024 * 1024,
+  spoolMaxBytes: 256 * 1024 * 1024,
+  metricsHost: '127.0.0.1',
+  childMemoryMb: 1024,
 } as const;
 
 /** Variables a flow's process always gets (when the agent has them). Nothing else leaks through. */
@@ -99,6 +129,13 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
   const workDir = options.workDir ? resolve(options.workDir) : undefined;
   const cacheDir = options.cacheDir ? resolve(options.cacheDir) : workDir ? join(workDir, 'bundles') : defaultCacheDir();
   const runsDir = workDir ? join(workDir, 'runs') : join(tmpdir(), 'fluxo-runs');
+  // Without a work dir, one spool directory per agent name: an agent clears its own at start.
+  const spoolDir = workDir ? join(workDir, 'spool') : join(tmpdir(), 'fluxo-spool', name);
+  const metricsPort = options.metricsPort === undefined || options.metricsPort === '' ? null : integer('metricsPort', options.metricsPort, 0, 0, 65_535);
+  const metricsHost = options.metricsHost?.trim() || AGENT_DEFAULTS.metricsHost;
+  const caFile = options.caFile ? resolve(options.caFile) : undefined;
+  const childMemoryMb = integer('childMemoryMb', options.childMemoryMb, AGENT_DEFAULTS.childMemoryMb, 0, 1_048_576);
+  if (childMemoryMb > 0 && childMemoryMb < 16) throw bad('childMemoryMb', `childMemoryMb must be 0 (no limit) or at least 16, got "${options.childMemoryMb}"`);
   if (options.childEntry !== undefined && !isAbsolute(options.childEntry)) throw bad('childEntry', `"${options.childEntry}" must be an absolute path`);
 
   return Object.freeze({
@@ -116,6 +153,12 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     maxBundleBytes: integer('maxBundleBytes', options.maxBundleBytes, AGENT_DEFAULTS.maxBundleBytes, 1, 2 ** 31 - 1),
     passEnv: Object.freeze(passEnv),
     childEntry: options.childEntry,
+    spoolDir,
+    spoolMaxBytes: integer('spoolMaxBytes', options.spoolMaxBytes, AGENT_DEFAULTS.spoolMaxBytes, 0, Number.MAX_SAFE_INTEGER),
+    metricsPort,
+    metricsHost,
+    caFile,
+    childMemoryMb: childMemoryMb === 0 ? null : childMemoryMb,
   });
 }
 

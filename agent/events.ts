@@ -31,6 +31,14 @@ export interface AgentEvents {
   'run:cancelling': { flowRunId: string };
   /** The server says the agent's lease on a run is gone: the child was killed and the run dropped. */
   'lease:lost': { flowRunId: string; during: 'heartbeat' | 'state-write' | 'relay' | 'fence' };
+  /** One call to the server and how it went (every call: the source of API metrics and of "last contact"). */
+  'api:call': { operation: string; outcome: 'ok' | 'refused' | 'transport'; code: string | null; durationMs: number };
+  /** The server does not keep up (or cannot be reached): a run's states and lines now wait on disk, in `path`. */
+  'spool:opened': { flowRunId: string; path: string };
+  /** Everything a run had spilled to disk was delivered and its spool files removed. */
+  'spool:drained': { flowRunId: string; bytes: number };
+  /** Log lines of a run were dropped (the spool budget was spent); a warning line in the run's log says how many. */
+  'logs:dropped': { flowRunId: string; lines: number };
   /** A call to the server failed in transit; the agent retries after `retryInMs`. */
   'api:unreachable': { operation: string; error: Error; retryInMs: number };
   /** Something went wrong that the agent survives (a refused log batch, a failed clean-up). */

@@ -7,7 +7,7 @@ import type { ChildOutcome } from './spawn-flow-run.js';
 /** What the agent reports with `setFlowRunState` when a run ends. */
 export interface FinalState {
   state: FlowRunStateType;
-  /** FlowRun.stateReason: `exception`, `invalid-parameters`, `load-error`, `timeout`, `cancelled`, `exit-code`, `signal`, `agent-stopped`. */
+  /** FlowRun.stateReason: `exception`, `invalid-parameters`, `load-error`, `timeout`, `cancelled`, `memory`, `exit-code`, `signal`, `agent-stopped`. */
   reason: string | null;
   message: string | null;
   exitCode: number | null;
@@ -26,6 +26,7 @@ export interface FinalState {
  * | exit 0 after `result ok`                    | SUCCESS   | —                               |
  * | exit 3 (`load-error`)                       | CRASHED   | load-error                      |
  * | `result` not ok, exit 1                     | FAILED    | the failure's reason            |
+ * | V8 reached the heap limit (SIGABRT)         | FAILED    | memory                          |
  * | any other exit code or signal               | FAILED    | exit-code / signal              |
  */
 export function finalStateOf(outcome: ChildOutcome): FinalState {
@@ -58,6 +59,10 @@ export function finalStateOf(outcome: ChildOutcome): FinalState {
     return { state: 'TIMED_OUT', reason: 'timeout', message: failure ? describe(failure) : 'the flow exceeded its timeout', ...ended };
   }
   if (failure && exitCode === CHILD_EXIT.flowFailed) return { state: 'FAILED', reason: failure.reason, message: describe(failure), ...ended };
+  if (outcome.outOfMemory) {
+    const limit = outcome.memoryLimitMb === null ? "Node's default heap limit" : `the heap limit of ${outcome.memoryLimitMb} MiB (the agent's --child-memory-mb)`;
+    return { state: 'FAILED', reason: 'memory', message: `the flow's process ran out of memory: it reached ${limit} and was ${signal ? `killed by ${signal}` : `ended with code ${exitCode}`}`, ...ended };
+  }
   if (signal) return { state: 'FAILED', reason: 'signal', message: withTail(`the flow's process was killed by ${signal}`, outcome), ...ended };
   const detail = outcome.problem ?? (exitCode === CHILD_EXIT.success ? 'it exited 0 without reporting a result' : null);
   return {

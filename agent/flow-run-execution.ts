@@ -14,6 +14,7 @@ import type { AgentEventEmitter } from './events.js';
 import { finalStateOf, type FinalState } from './final-state.js';
 import { RunRelay, isTokenRefusal } from './relay.js';
 import { spawnFlowRun, type FlowRunChild } from './spawn-flow-run.js';
+import { SpoolBudget } from './spool.js';
 
 export interface FlowRunExecutionDeps {
   api: AgentApi;
@@ -22,6 +23,8 @@ export interface FlowRunExecutionDeps {
   events: AgentEventEmitter;
   /** A refused token: the agent must stop. */
   onFatal: (error: FluxoError) => void;
+  /** The agent's spool byte budget (shared by its runs; the directory is `config.spoolDir`). @default one of the run's own */
+  spoolBudget?: SpoolBudget;
 }
 
 const FINAL_STATES = new Set<FlowRunStateType>(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
@@ -61,6 +64,10 @@ export class FlowRunExecution {
       onFatal: (error) => deps.onFatal(error),
       onWarning: (message, error) => deps.events.emit('agent:warning', { message, flowRunId: this.flowRunId, ...(error ? { error } : {}) }),
       onRetry: (operation, error, retryInMs) => deps.events.emit('api:unreachable', { operation, error, retryInMs }),
+      spool: { dir: deps.config.spoolDir, budget: deps.spoolBudget ?? new SpoolBudget(deps.config.spoolMaxBytes) },
+      onSpill: (path) => deps.events.emit('spool:opened', { flowRunId: this.flowRunId, path }),
+      onDrained: (bytes) => deps.events.emit('spool:drained', { flowRunId: this.flowRunId, bytes }),
+      onDropped: (lines) => deps.events.emit('logs:dropped', { flowRunId: this.flowRunId, lines }),
     });
     // The claim's answer arrived now; the lease was granted a little earlier, so fence from now
     // minus the safety margin that leaseRenewed applies.
@@ -166,6 +173,7 @@ export class FlowRunExecution {
         cancelGraceMs: config.cancelGraceSeconds * 1000,
         passEnv: config.passEnv,
         secrets: [config.token],
+        memoryLimitMb: config.childMemoryMb,
         ...(config.childEntry ? { childEntry: config.childEntry } : {}),
         beforeStart: () => this.#markRunning(),
         onTaskState: (event) => this.#relay.taskState(event),

@@ -18,6 +18,9 @@ export function logAgentEvents(events: AgentEventEmitter, logger: Logger): () =>
     subscribe(events, 'run:cancelling', (event) => logger.info(event, 'run cancelling')),
     subscribe(events, 'lease:lost', (event) => logger.warn(event, 'lease lost; child killed')),
     subscribe(events, 'api:unreachable', ({ operation, error, retryInMs }) => logger.warn({ operation, err: error.message, retryInMs }, 'server unreachable; retrying')),
+    subscribe(events, 'spool:opened', (event) => logger.warn(event, "server not keeping up: buffering the run's states and logs on disk")),
+    subscribe(events, 'spool:drained', (event) => logger.info(event, 'buffered states and logs delivered; spool removed')),
+    subscribe(events, 'logs:dropped', (event) => logger.warn(event, 'spool full: log lines dropped')),
     subscribe(events, 'agent:warning', ({ message, flowRunId, error }) => logger.warn({ flowRunId, err: error?.message }, message)),
     subscribe(events, 'agent:shutdown', ({ reason, runsInterrupted, error }) =>
       (error ? logger.error.bind(logger) : logger.info.bind(logger))({ reason, runsInterrupted, err: error?.message }, 'agent stopped'),

@@ -1,12 +1,24 @@
 // Relaying one run's task states and log lines to the server in batches (PROTOCOL.md section 5):
-// at most every 200 ms, or at once when 1,000 lines wait. Task states go in order; each log batch
-// carries a batch id and is retried with the same id on transport errors, so it lands once.
+// at most every 200 ms, or at once when 1,000 entries wait. States and lines form one ordered
+// queue (a RunSpool: a batch or two in memory, the rest on disk while the server is unreachable,
+// bounded by the agent's spool budget), so a task state always leaves before the lines logged
+// after it. Each log batch carries a batch id and is retried with the same id on transport errors,
+// so it lands once.
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FluxoError, coerceError } from '../common/errors.js';
 import type { LogLineInput, TaskRunStateInput } from '../schema/generated/graphql.js';
 import type { LogEvent, TaskStateEvent } from '../sdk/runtime/protocol.js';
 import type { AgentApi } from './agent-api.js';
 import { RetryAbortedError, retryInTransit } from './backoff.js';
+import { RunSpool, SpoolBudget } from './spool.js';
+
+/** One queued item: a task state or a log line. */
+type RelayEntry = { state: TaskRunStateInput } | { line: LogLineInput };
+
+/** Spool budget of relays created without one (tests, library use). @default 256 MiB */
+export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
 
 export interface RunRelayOptions {
   api: Pick<AgentApi, 'setTaskRunStates' | 'writeLogs'>;
@@ -16,8 +28,19 @@ export interface RunRelayOptions {
   flushIntervalMs?: number;
   /** Lines (or task states) per batch, and the count that triggers an immediate flush. @default 1000 */
   maxBatchLines?: number;
-  /** Log lines held while the server is unreachable; later lines are counted and dropped. @default 50000 */
-  maxPendingLines?: number;
+  /**
+   * Where entries beyond two batches wait (`<dir>/<flowRunId>.<n>.jsonl`) and the byte budget they
+   * share with the agent's other runs. Past the budget, log lines are counted and dropped (task
+   * states never are). @default `<tmpdir>/fluxo-spool` (files with a random suffix) and a budget of
+   * its own of 256 MiB
+   */
+  spool?: { dir: string; budget: SpoolBudget };
+  /** The run's entries began to spill to disk. */
+  onSpill?: (path: string) => void;
+  /** Everything that was spilled has been delivered; the files are gone. */
+  onDrained?: (bytes: number) => void;
+  /** `lines` log lines were dropped (the spool budget was spent, or the disk failed). */
+  onDropped?: (lines: number) => void;
   /** The server refused a batch with LEASE_LOST: the run is no longer ours. */
   onLeaseLost?: (error: FluxoError) => void;
   /** The token was refused: the agent cannot go on. */
@@ -31,10 +54,8 @@ export class RunRelay {
   readonly #options: RunRelayOptions;
   readonly #interval: number;
   readonly #maxBatch: number;
-  readonly #maxPending: number;
   readonly #abort = new AbortController();
-  #states: TaskRunStateInput[] = [];
-  #logs: LogLineInput[] = [];
+  readonly #spool: RunSpool<RelayEntry>;
   #dropped = 0;
   #open = false;
   #timer: NodeJS.Timeout | undefined;
@@ -44,7 +65,21 @@ export class RunRelay {
     this.#options = options;
     this.#interval = options.flushIntervalMs ?? 200;
     this.#maxBatch = options.maxBatchLines ?? 1_000;
-    this.#maxPending = options.maxPendingLines ?? 50_000;
+    const spool = options.spool ?? { dir: join(tmpdir(), 'fluxo-spool'), budget: new SpoolBudget(DEFAULT_SPOOL_MAX_BYTES) };
+    const name = options.flowRunId.replace(/[^A-Za-z0-9_-]/g, '_');
+    this.#spool = new RunSpool<RelayEntry>({
+      dir: spool.dir,
+      // A shared default directory: relays of the same run id in one machine must not share files.
+      name: options.spool ? name : `${name}-${randomUUID().slice(0, 8)}`,
+      budget: spool.budget,
+      memoryEntries: 2 * this.#maxBatch,
+      ...(options.onSpill ? { onSpill: options.onSpill } : {}),
+      ...(options.onDrained ? { onDrained: options.onDrained } : {}),
+      onError: (error, lost) => {
+        this.#dropped += lost.filter((entry) => 'line' in entry).length;
+        this.#options.onWarning?.(`the log spool of run ${this.#options.flowRunId} failed; ${lost.length} entries were lost`, coerceError(error));
+      },
+    });
   }
 
   /** Whether batches are still being accepted (false after `discard`). */
@@ -54,25 +89,37 @@ export class RunRelay {
 
   taskState(event: TaskStateEvent): void {
     if (!this.active) return;
-    this.#states.push({
-      key: event.key,
-      taskName: event.taskName,
-      mapIndex: event.mapIndex,
-      attempt: event.attempt,
-      state: event.state,
-      message: event.message,
-      timestamp: event.timestamp,
-    });
+    this.#flushDropped();
+    // Task states are few and decide what the run's page shows: they are never dropped.
+    this.#spool.push({
+      state: {
+        key: event.key,
+        taskName: event.taskName,
+        mapIndex: event.mapIndex,
+        attempt: event.attempt,
+        state: event.state,
+        message: event.message,
+        timestamp: event.timestamp,
+      },
+    }, true);
     this.#nudge();
   }
 
   log(event: LogEvent): void {
     if (!this.active) return;
-    if (this.#logs.length >= this.#maxPending) {
+    const entry: RelayEntry = { line: { taskRunKey: event.taskRunKey, level: event.level, stream: event.stream, message: event.message, timestamp: event.timestamp } };
+    // While lines are being dropped, the warning waits for the first line that fits, and goes just before it.
+    if (this.#dropped > 0) {
+      if (!this.#spool.fits(entry)) {
+        this.#dropped++;
+        return;
+      }
+      this.#flushDropped();
+    }
+    if (!this.#spool.push(entry)) {
       this.#dropped++;
       return;
     }
-    this.#logs.push({ taskRunKey: event.taskRunKey, level: event.level, stream: event.stream, message: event.message, timestamp: event.timestamp });
     this.#nudge();
   }
 
@@ -95,21 +142,37 @@ export class RunRelay {
     this.#clearTimer();
   }
 
-  /** Drops everything and stops sending (the lease is lost). */
+  /** Drops everything, removes the spool files and stops sending (the lease is lost). */
   discard(): void {
     this.#abort.abort();
     this.#clearTimer();
-    this.#states = [];
-    this.#logs = [];
+    this.#spool.discard();
   }
 
   #hasPending(): boolean {
-    return this.#states.length > 0 || this.#logs.length > 0 || this.#dropped > 0;
+    return this.#spool.length > 0 || this.#dropped > 0;
+  }
+
+  /** Queues the "N lines were dropped" warning where the gap is. */
+  #flushDropped(): void {
+    if (this.#dropped === 0) return;
+    const lines = this.#dropped;
+    this.#dropped = 0;
+    this.#spool.push({
+      line: {
+        taskRunKey: null,
+        level: 'WARNING',
+        stream: 'logger',
+        message: `fluxo agent: ${lines} log lines were dropped while the server was unreachable`,
+        timestamp: new Date().toISOString(),
+      },
+    }, true);
+    this.#options.onDropped?.(lines);
   }
 
   #nudge(): void {
     if (!this.#open || !this.active) return;
-    if (this.#states.length + this.#logs.length >= this.#maxBatch) {
+    if (this.#spool.length >= this.#maxBatch) {
       this.#clearTimer();
       void this.#drain();
     } else {
@@ -140,24 +203,25 @@ export class RunRelay {
     return this.#draining;
   }
 
+  /**
+   * Sends the oldest batch: its task states first, then its lines. A state is thus never sent after
+   * a line logged after it (lines logged before it may follow it, as states and lines are stored
+   * apart).
+   */
   async #sendOneRound(): Promise<void> {
     const { api, flowRunId, leaseToken } = this.#options;
-    const states = this.#states.splice(0, this.#maxBatch);
+    if (this.#spool.length === 0) this.#flushDropped();
+    const batch = this.#spool.take(this.#maxBatch);
+    const states: TaskRunStateInput[] = [];
+    const lines: LogLineInput[] = [];
+    for (const entry of batch) {
+      if ('state' in entry) states.push(entry.state);
+      else lines.push(entry.line);
+    }
     if (states.length > 0) {
       await this.#send('setTaskRunStates', () => api.setTaskRunStates({ flowRunId, leaseToken, states }));
     }
-    if (this.#dropped > 0) {
-      this.#logs.unshift({
-        taskRunKey: null,
-        level: 'WARNING',
-        stream: 'logger',
-        message: `fluxo agent: ${this.#dropped} log lines were dropped while the server was unreachable`,
-        timestamp: new Date().toISOString(),
-      });
-      this.#dropped = 0;
-    }
-    const lines = this.#logs.splice(0, this.#maxBatch);
-    if (lines.length > 0) {
+    if (lines.length > 0 && this.active) {
       const batchId = randomUUID();
       await this.#send('writeLogs', () => api.writeLogs({ flowRunId, leaseToken, batchId, lines }));
     }

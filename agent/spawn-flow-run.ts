@@ -25,6 +25,8 @@ export const MAX_LOG_LINE_CHARS = 32 * 1024;
 const READY_TIMEOUT_MS = 30_000;
 /** Lines of stderr remembered for the final state's message when a child dies without a result. */
 const STDERR_TAIL_LINES = 10;
+/** What V8 prints on stderr when a heap limit is reached, before it aborts (SIGABRT). */
+const HEAP_EXHAUSTED = /Reached heap limit|JavaScript heap out of memory/;
 
 export interface SpawnFlowRunOptions {
   flowRunId: string;
@@ -45,6 +47,11 @@ export interface SpawnFlowRunOptions {
   secrets?: readonly string[];
   /** The environment to pick the allowed variables from. @default process.env */
   sourceEnv?: NodeJS.ProcessEnv;
+  /**
+   * V8 heap limit of the child in MiB, passed as `NODE_OPTIONS=--max-old-space-size=N` (read by
+   * `node` and by the single executable alike). null: Node's default. @default null
+   */
+  memoryLimitMb?: number | null;
   /**
    * The child runtime script. Ignored inside the `fluxo-agent` binary, which runs itself as the
    * child runtime (see {@link childRuntimeCommand}). @default dist/sdk/runtime/child.js of this installation
@@ -77,6 +84,10 @@ export interface ChildOutcome {
   stderrTail: string[];
   /** A failure of the spawn itself or of the IPC contract (a `ready` that never came). */
   problem: string | null;
+  /** V8 said on stderr that the heap limit was reached (the process then aborts). */
+  outOfMemory: boolean;
+  /** The heap limit the child had, in MiB (null: Node's default). */
+  memoryLimitMb: number | null;
   durationMs: number;
 }
 
@@ -127,6 +138,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   let started = false;
   let exited = false;
   const stderrTail: string[] = [];
+  let outOfMemory = false;
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, action: () => void): void => {
     const timer = setTimeout(() => {
@@ -160,6 +172,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   const streamsClosed = Promise.all([
     forwardLines(subprocess.stdout, 'stdout', options.onLog),
     forwardLines(subprocess.stderr, 'stderr', options.onLog, (line) => {
+      if (!outOfMemory && HEAP_EXHAUSTED.test(line)) outOfMemory = true;
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     }),
@@ -266,6 +279,8 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
       started,
       stderrTail,
       problem,
+      outOfMemory,
+      memoryLimitMb: options.memoryLimitMb ?? null,
       durationMs: Date.now() - startedAt,
     };
   })();
@@ -286,7 +301,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
 }
 
 /** The allow-listed environment: nothing else of the agent's reaches the flow, least of all its token. */
-export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passEnv' | 'secrets' | 'sourceEnv'>): Record<string, string> {
+export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passEnv' | 'secrets' | 'sourceEnv' | 'memoryLimitMb'>): Record<string, string> {
   const source = options.sourceEnv ?? process.env;
   const secrets = new Set((options.secrets ?? []).filter(Boolean));
   const env: Record<string, string> = {};
@@ -295,6 +310,10 @@ export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passE
     if (value !== undefined && !secrets.has(value)) env[name] = value;
   }
   env.FLUXO_FLOW_RUN_ID = options.flowRunId;
+  if (options.memoryLimitMb) {
+    // After any NODE_OPTIONS the operator passed on: the last --max-old-space-size wins.
+    env.NODE_OPTIONS = [env.NODE_OPTIONS, `--max-old-space-size=${options.memoryLimitMb}`].filter(Boolean).join(' ');
+  }
   return env;
 }
 

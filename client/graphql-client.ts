@@ -1,6 +1,8 @@
 // A small GraphQL client for the CLI and the agent: HTTP POST for queries and mutations (through
 // corporate proxies: undici's EnvHttpProxyAgent honours HTTPS_PROXY / NO_PROXY), graphql-ws for
 // subscriptions. Errors come back as FluxoError with the server's (or proxy's) code.
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { EnvHttpProxyAgent, fetch, type Dispatcher } from 'undici';
 import type { Client as WsClient } from 'graphql-ws';
 import { FluxoError, type ErrorCode } from '../common/errors.js';
@@ -12,8 +14,14 @@ export interface GraphQLClientOptions {
   token: string;
   /** Per-request timeout in milliseconds. @default 60000 */
   timeoutMs?: number;
-  /** Custom dispatcher (tests, custom CA). @default an EnvHttpProxyAgent */
+  /** Custom dispatcher (tests). @default an EnvHttpProxyAgent (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) */
   dispatcher?: Dispatcher;
+  /**
+   * Extra certificate authorities (PEM) to trust, on top of Node's bundled ones and
+   * NODE_EXTRA_CA_CERTS: for the API's own certificate, a TLS-inspecting proxy, or an https://
+   * proxy. Ignored with `dispatcher`. @default none
+   */
+  ca?: string | readonly string[];
 }
 
 interface GraphQLErrorShape {
@@ -38,7 +46,7 @@ export class GraphQLClient {
     this.apiUrl = options.apiUrl;
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
-    this.#dispatcher = options.dispatcher ?? new EnvHttpProxyAgent();
+    this.#dispatcher = options.dispatcher ?? proxyAwareDispatcher(options.ca);
   }
 
   /**
@@ -62,7 +70,7 @@ export class GraphQLClient {
         signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
       });
     } catch (error) {
-      throw new TransportError(`cannot reach ${this.apiUrl}: ${(error as Error).message}`, { cause: error });
+      throw new TransportError(`cannot reach ${this.apiUrl}: ${describeFetchFailure(error)}`, { cause: error });
     }
     const text = await response.text();
     let body: { data?: T; errors?: GraphQLErrorShape[] };
@@ -145,6 +153,59 @@ export class GraphQLClient {
     this.#ws = undefined;
     if (ws) await (await ws).dispose();
   }
+}
+
+/**
+ * The HTTP dispatcher: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment (undici's
+ * EnvHttpProxyAgent; proxied requests, plain http:// ones included, go through a CONNECT tunnel),
+ * trusting `extraCa` besides the usual authorities. Node's TLS trusts its bundled authorities plus
+ * NODE_EXTRA_CA_CERTS by default, but an explicit `ca` replaces that default set, so both are
+ * listed again. The same list serves the API directly (`connect`), through a tunnel
+ * (`requestTls`) and an https:// proxy itself (`proxyTls`).
+ */
+function proxyAwareDispatcher(extraCa: string | readonly string[] | undefined): Dispatcher {
+  if (extraCa === undefined || extraCa.length === 0) return new EnvHttpProxyAgent();
+  const ca = [...rootCertificates, ...nodeExtraCaCerts(), ...(typeof extraCa === 'string' ? [extraCa] : extraCa)];
+  return new EnvHttpProxyAgent({ connect: { ca }, requestTls: { ca }, proxyTls: { ca } });
+}
+
+function nodeExtraCaCerts(): string[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [readFileSync(file, 'utf8')];
+  } catch {
+    // Node itself warns about an unreadable NODE_EXTRA_CA_CERTS at startup.
+    return [];
+  }
+}
+
+/**
+ * Reads a PEM bundle of certificate authorities (`--ca-file`). Throws FluxoError BAD_USER_INPUT
+ * when it cannot be read or holds no certificate.
+ *
+ * @example new GraphQLClient({ apiUrl, token, ca: readCaFile('/etc/ssl/corp-ca.pem') })
+ */
+export function readCaFile(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new FluxoError('BAD_USER_INPUT', `cannot read the CA file ${path}: ${(error as Error).message}`, { cause: error, details: { setting: 'caFile' } });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new FluxoError('BAD_USER_INPUT', `the CA file ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, { details: { setting: 'caFile' } });
+  }
+  return pem;
+}
+
+/** undici says "fetch failed" and keeps the reason (ECONNREFUSED, a certificate error) in `cause`. */
+function describeFetchFailure(error: unknown): string {
+  const message = (error as Error).message;
+  const cause = (error as Error).cause as (Error & { code?: string; errors?: Error[] }) | undefined;
+  if (!cause) return message;
+  const reason = cause.message || cause.errors?.map((inner) => inner.message).join('; ') || cause.code || String(cause);
+  return `${message} (${cause.code && !reason.includes(cause.code) ? `${cause.code}: ` : ''}${reason})`;
 }
 
 function describeClose(event: unknown): string {

@@ -4,7 +4,10 @@ import type { Command } from 'commander';
 import { startAgent } from '../../agent/agent.js';
 import { resolveAgentConfig } from '../../agent/config.js';
 import { AgentEventEmitter } from '../../agent/events.js';
+import { startHealthServer } from '../../agent/health-server.js';
 import { logAgentEvents } from '../../agent/log-events.js';
+import { AgentMetrics } from '../../agent/metrics.js';
+import { FluxoError } from '../../common/errors.js';
 import { createLogger } from '../../common/logger.js';
 import { failWith } from '../exit-codes.js';
 
@@ -19,6 +22,11 @@ interface AgentStartOptions {
   cancelGraceSeconds?: string;
   stopTimeoutSeconds?: string;
   passEnv?: string;
+  spoolMaxBytes?: string;
+  metricsPort?: string;
+  metricsHost?: string;
+  caFile?: string;
+  childMemoryMb?: string;
 }
 
 /** Adds `fluxo agent start`. */
@@ -37,6 +45,11 @@ export function registerAgentCommand(program: Command): void {
     .option('--cancel-grace-seconds <n>', 'seconds between SIGTERM and SIGKILL on cancel (default 10)', process.env.FLUXO_AGENT_CANCEL_GRACE_SECONDS)
     .option('--stop-timeout-seconds <n>', 'on SIGTERM, seconds to let running flows finish (default 15)', process.env.FLUXO_AGENT_STOP_TIMEOUT_SECONDS)
     .option('--pass-env <NAMES>', 'extra environment variables flows receive, comma-separated (env FLUXO_AGENT_PASS_ENV)', process.env.FLUXO_AGENT_PASS_ENV)
+    .option('--spool-max-bytes <n>', 'bytes of run states and logs kept on disk while the server is unreachable, all runs together (env FLUXO_AGENT_SPOOL_MAX_BYTES; default 268435456)', process.env.FLUXO_AGENT_SPOOL_MAX_BYTES)
+    .option('--metrics-port <n>', 'serve /healthz and /metrics on this local port (env FLUXO_AGENT_METRICS_PORT; default: off)', process.env.FLUXO_AGENT_METRICS_PORT)
+    .option('--metrics-host <addr>', 'address the metrics port binds (env FLUXO_AGENT_METRICS_HOST; default 127.0.0.1)', process.env.FLUXO_AGENT_METRICS_HOST)
+    .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for the API and proxies (env FLUXO_CA_FILE)', process.env.FLUXO_CA_FILE)
+    .option('--child-memory-mb <n>', "heap limit of each flow's process in MiB, 0 for Node's default (env FLUXO_AGENT_CHILD_MEMORY_MB; default 1024)", process.env.FLUXO_AGENT_CHILD_MEMORY_MB)
     .action(async (options: AgentStartOptions) => {
       try {
         await runAgent(options);
@@ -58,6 +71,11 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     cancelGraceSeconds: options.cancelGraceSeconds,
     stopTimeoutSeconds: options.stopTimeoutSeconds,
     passEnv: options.passEnv,
+    spoolMaxBytes: options.spoolMaxBytes,
+    metricsPort: options.metricsPort,
+    metricsHost: options.metricsHost,
+    caFile: options.caFile,
+    childMemoryMb: options.childMemoryMb,
   });
   const logger = createLogger('agent');
   const events = new AgentEventEmitter();
@@ -67,6 +85,16 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
   // second one stops at once.
   const registering = new AbortController();
   let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+
+  if (config.metricsPort !== null) {
+    // Before registering: /healthz answers 503 ("not registered yet") while the server is out of reach.
+    const metrics = new AgentMetrics(events, { staleAfterMs: 3 * config.heartbeatSeconds * 1000, spoolBytes: () => agent?.spoolBytes ?? 0 });
+    const where = `${config.metricsHost}:${config.metricsPort}`;
+    const server = await startHealthServer({ port: config.metricsPort, host: config.metricsHost, metrics }).catch((error: unknown) => {
+      throw new FluxoError('BAD_USER_INPUT', `cannot serve metrics on ${where}: ${(error as Error).message}`, { cause: error, details: { setting: 'metricsPort' } });
+    });
+    logger.info({ url: server.url, endpoints: ['/healthz', '/metrics'] }, 'metrics listening');
+  }
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;

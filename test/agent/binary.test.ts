@@ -94,8 +94,9 @@ beforeAll(async () => {
     binary: installed,
     // The binary honours NODE_OPTIONS as `node` does; the agent's must not reach flows.
     env: { PATH: emptyPath, NODE_OPTIONS: '--max-old-space-size=512' },
-    // A short heartbeat: cancellations reach the agent with the heartbeat's answer.
-    extraArgs: ['--heartbeat-seconds', '1'],
+    // A short heartbeat: cancellations reach the agent with the heartbeat's answer. No child
+    // memory limit, so NODE_OPTIONS in the flow's environment could only have leaked from the agent.
+    extraArgs: ['--heartbeat-seconds', '1', '--child-memory-mb', '0'],
   });
   expect(agent.ready).toMatchObject({ msg: 'ready', name: 'binary-1' });
   agentPid = agent.pid;

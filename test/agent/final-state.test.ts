@@ -12,6 +12,8 @@ const outcome = (change: Partial<ChildOutcome>): ChildOutcome => ({
   started: true,
   stderrTail: [],
   problem: null,
+  outOfMemory: false,
+  memoryLimitMb: null,
   durationMs: 10,
   ...change,
 });
@@ -38,6 +40,8 @@ describe('final state of a run from how its child ended', () => {
     ['result ok but exit 2', { exitCode: 2, result: { ok: true } }, 'FAILED', 'exit-code'],
     ['exit 5 (protocol error)', { exitCode: 5 }, 'FAILED', 'exit-code'],
     ['killed by a signal nobody sent on purpose', { exitCode: null, signal: 'SIGSEGV' }, 'FAILED', 'signal'],
+    ['aborted by V8 at its heap limit', { exitCode: null, signal: 'SIGABRT', outOfMemory: true, memoryLimitMb: 64 }, 'FAILED', 'memory'],
+    ['exit 134 after V8 said the heap was exhausted', { exitCode: 134, outOfMemory: true }, 'FAILED', 'memory'],
   ] as const)('%s → %s (%s)', (_case, change, state, reason) => {
     const final = finalStateOf(outcome(change as Partial<ChildOutcome>));
 
@@ -46,6 +50,12 @@ describe('final state of a run from how its child ended', () => {
 
   it("carries the flow's error as the message of a failure", () => {
     expect(finalStateOf(outcome({ exitCode: 1, result: failure('exception') })).message).toBe('Error: went wrong');
+  });
+
+  it('says which heap limit a flow that ran out of memory reached', () => {
+    const final = finalStateOf(outcome({ exitCode: null, signal: 'SIGABRT', outOfMemory: true, memoryLimitMb: 64 }));
+
+    expect(final.message).toBe("the flow's process ran out of memory: it reached the heap limit of 64 MiB (the agent's --child-memory-mb) and was killed by SIGABRT");
   });
 
   it('quotes the last stderr lines when the child died without saying why', () => {

@@ -1,27 +1,35 @@
 // Batching of task states and log lines. The API here records calls and can fail on demand, so
 // batch boundaries, ordering and retries are observable; the real server path is in agent.test.ts.
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { RunRelay, type RunRelayOptions } from '../../agent/relay.js';
+import { SpoolBudget } from '../../agent/spool.js';
 import type { SetTaskRunStatesInput, WriteLogsInput } from '../../schema/generated/graphql.js';
 import type { LogEvent, TaskStateEvent } from '../../sdk/runtime/protocol.js';
-import { waitFor } from '../support/harness.js';
+import { tempDir, waitFor } from '../support/harness.js';
 
 type Failure = Error | undefined;
 
 function recordingApi(failures: { writeLogs?: Failure[]; setTaskRunStates?: Failure[] } = {}) {
   const logCalls: WriteLogsInput[] = [];
   const stateCalls: SetTaskRunStatesInput[] = [];
+  /** Every call, in the order it was made. */
+  const order: (WriteLogsInput | SetTaskRunStatesInput)[] = [];
   /** What the server kept: one entry per distinct batch id. */
   const stored = new Map<string, string[]>();
   return {
     logCalls,
     stateCalls,
+    order,
     stored,
     api: {
       async writeLogs(input: WriteLogsInput) {
         logCalls.push(input);
+        order.push(input);
         const failure = failures.writeLogs?.shift();
         if (failure) throw failure;
         if (!stored.has(input.batchId)) stored.set(input.batchId, input.lines.map((line) => line.message));
@@ -29,6 +37,7 @@ function recordingApi(failures: { writeLogs?: Failure[]; setTaskRunStates?: Fail
       },
       async setTaskRunStates(input: SetTaskRunStatesInput) {
         stateCalls.push(input);
+        order.push(input);
         const failure = failures.setTaskRunStates?.shift();
         if (failure) throw failure;
         return input.states.length;
@@ -141,26 +150,55 @@ describe('failures', () => {
     expect(server.stateCalls).toHaveLength(1);
   });
 
-  it('keeps at most maxPendingLines while the server is unreachable and reports how many were dropped', async () => {
-    const outage = Array.from({ length: 3 }, () => new TransportError('down'));
+  it('during an outage spills to disk, then delivers states and lines in order and removes the files', async () => {
+    const outage = Array.from({ length: 4 }, () => new TransportError('down'));
     const server = recordingApi({ writeLogs: outage });
-    const relay = relayWith(server.api, { maxPendingLines: 5, maxBatchLines: 100 });
+    const dir = await tempDir();
+    const spills: string[] = [];
+    const drained: number[] = [];
+    const relay = relayWith(server.api, { maxBatchLines: 10, spool: { dir, budget: new SpoolBudget(10 * 1024 * 1024) }, onSpill: (path) => spills.push(path), onDrained: (bytes) => drained.push(bytes) });
     relay.open();
     relay.log(line('in flight'));
     await waitFor(() => server.logCalls.length >= 1, { what: 'the first attempt' });
-    for (let i = 0; i < 8; i++) relay.log(line(`queued ${i}`));
+    for (let i = 0; i < 3_000; i++) {
+      if (i % 1_000 === 0) relay.taskState(state(`t#${i}`, 'RUNNING'));
+      relay.log(line(`queued ${i}`));
+    }
+    expect(spills).toEqual([join(dir, 'run-1.1.jsonl')]);
+    expect(existsSync(spills[0]!)).toBe(true);
+
+    await relay.close();
+
+    expect([...server.stored.values()].flat()).toEqual(['in flight', ...Array.from({ length: 3_000 }, (_, i) => `queued ${i}`)]);
+    expect(server.stateCalls.flatMap((call) => call.states.map((s) => s.key))).toEqual(['t#0', 't#1000', 't#2000']);
+    // Each state left before the batch holding the line logged right after it.
+    for (const call of server.stateCalls) {
+      const next = `queued ${call.states[0]!.key.slice('t#'.length)}`;
+      const batchWithNext = server.order.findIndex((sent) => 'lines' in sent && sent.lines.some((l) => l.message === next));
+      expect(server.order.indexOf(call)).toBeLessThan(batchWithNext);
+    }
+    expect(await readdir(dir)).toEqual([]);
+    expect(drained).toHaveLength(1);
+  });
+
+  it('past the spool budget counts the lines it drops and says so where they are missing', async () => {
+    const outage = Array.from({ length: 3 }, () => new TransportError('down'));
+    const server = recordingApi({ writeLogs: outage });
+    const lineBytes = Buffer.byteLength(`${JSON.stringify({ line: { taskRunKey: null, level: 'INFO', stream: 'stdout', message: 'queued 0', timestamp: new Date().toISOString() } })}\n`);
+    // Two batches of 2 in memory, then room on "disk" for three more lines.
+    const relay = relayWith(server.api, { maxBatchLines: 2, spool: { dir: await tempDir(), budget: new SpoolBudget(3 * lineBytes) } });
+    relay.open();
+    relay.log(line('in flight'));
+    await waitFor(() => server.logCalls.length >= 1, { what: 'the first attempt' });
+    for (let i = 0; i < 10; i++) relay.log(line(`queued ${i}`));
 
     await relay.close();
 
     const landed = [...server.stored.values()].flat();
     expect(landed).toEqual([
       'in flight',
+      ...Array.from({ length: 7 }, (_, i) => `queued ${i}`),
       'fluxo agent: 3 log lines were dropped while the server was unreachable',
-      'queued 0',
-      'queued 1',
-      'queued 2',
-      'queued 3',
-      'queued 4',
     ]);
   });
 });

@@ -1,0 +1,300 @@
+// A run's outgoing entries (task states and log lines) as one ordered queue that stays small in
+// memory: the first `memoryEntries` wait in memory, and once that many wait, later ones are
+// appended to JSONL files on disk (`<dir>/<name>.<n>.jsonl`, segments of a few MiB) until the queue
+// drains again. Bytes on disk are bounded by a budget shared by all runs of an agent; entries past
+// it are refused (the caller counts them) unless they are `required`.
+//
+// File I/O is synchronous on purpose: entries arrive synchronously (IPC and stdout callbacks) and
+// must keep their order, writes go out in chunks of ~64 KiB to the page cache, and reads happen one
+// batch at a time. The spool is not a durability mechanism: a run's lease dies with the agent
+// process, so an agent that restarts removes what a previous process left (`clearSpoolDir`).
+import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Bytes on disk (and about to be written) that all spools of one agent may use together. */
+export class SpoolBudget {
+  /** The bound. 0 means nothing is written to disk. */
+  readonly maxBytes: number;
+  #used = 0;
+
+  constructor(maxBytes: number) {
+    if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new TypeError(`maxBytes must be a whole number >= 0, got ${maxBytes}`);
+    this.maxBytes = maxBytes;
+  }
+
+  /** Bytes in use now, across the agent's runs. */
+  get usedBytes(): number {
+    return this.#used;
+  }
+
+  /** Takes `bytes` from the budget; false when they do not fit (always true when `required`). */
+  reserve(bytes: number, required = false): boolean {
+    if (!required && this.#used + bytes > this.maxBytes) return false;
+    this.#used += bytes;
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.#used = Math.max(0, this.#used - bytes);
+  }
+}
+
+export interface RunSpoolOptions<T> {
+  /** Directory of the spool files (created on first use). */
+  dir: string;
+  /** File name stem, e.g. the run id. */
+  name: string;
+  budget: SpoolBudget;
+  /** Entries kept in memory before the queue spills to disk. @default 2000 */
+  memoryEntries?: number;
+  /** Spilled entries are written in chunks of about this size. @default 65536 */
+  chunkBytes?: number;
+  /** A file is closed and a new one started past this size, so read files can be removed early. @default 8388608 */
+  segmentBytes?: number;
+  /** The queue began spilling: the first file was created. */
+  onSpill?: (path: string) => void;
+  /** Every spilled entry was read back and the last file removed. */
+  onDrained?: (bytes: number) => void;
+  /** Writing or reading a file failed; `lost` entries are gone. */
+  onError?: (error: Error, lost: T[]) => void;
+}
+
+interface Segment {
+  path: string;
+  fd: number;
+  /** Bytes written. */
+  size: number;
+  /** Bytes read back. */
+  readOffset: number;
+  /** Entries written, and read back. */
+  entries: number;
+  entriesRead: number;
+}
+
+interface PendingEntry<T> {
+  entry: T;
+  text: string;
+  bytes: number;
+}
+
+const READ_CHUNK_BYTES = 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * An ordered queue of JSON-serializable entries: memory first, then files, then a chunk waiting to
+ * be written. `take` always returns the oldest entries.
+ *
+ * @example
+ * const spool = new RunSpool({ dir: '/var/lib/fluxo-agent/spool', name: runId, budget: new SpoolBudget(256 * 2 ** 20) });
+ * spool.push({ line }); const batch = spool.take(1000);
+ */
+export class RunSpool<T> {
+  readonly #options: RunSpoolOptions<T>;
+  readonly #memoryEntries: number;
+  readonly #chunkBytes: number;
+  readonly #segmentBytes: number;
+  #memory: T[] = [];
+  #segments: Segment[] = [];
+  #pending: PendingEntry<T>[] = [];
+  #pendingBytes = 0;
+  #length = 0;
+  #sequence = 0;
+  /** Bytes that went through files since the queue last began spilling. */
+  #spilledBytes = 0;
+  #discarded = false;
+
+  constructor(options: RunSpoolOptions<T>) {
+    this.#options = options;
+    this.#memoryEntries = options.memoryEntries ?? 2_000;
+    this.#chunkBytes = options.chunkBytes ?? 64 * 1024;
+    this.#segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** Entries waiting. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Bytes this queue holds on disk or about to write (counted in the budget). */
+  get bytes(): number {
+    return this.#segments.reduce((sum, segment) => sum + segment.size, 0) + this.#pendingBytes;
+  }
+
+  /** The files holding entries right now. */
+  get paths(): string[] {
+    return this.#segments.map((segment) => segment.path);
+  }
+
+  /** Whether `entry` would be accepted now without being `required`. */
+  fits(entry: T): boolean {
+    if (this.#inMemory()) return true;
+    return this.#options.budget.usedBytes + serializedBytes(entry) <= this.#options.budget.maxBytes;
+  }
+
+  /**
+   * Appends an entry. Returns false when it was refused: the budget is spent (and it is not
+   * `required`), or the spool was discarded.
+   */
+  push(entry: T, required = false): boolean {
+    if (this.#discarded) return false;
+    if (this.#inMemory()) {
+      this.#memory.push(entry);
+      this.#length++;
+      return true;
+    }
+    const text = `${JSON.stringify(entry)}\n`;
+    const bytes = Buffer.byteLength(text);
+    if (!this.#options.budget.reserve(bytes, required)) return false;
+    this.#pending.push({ entry, text, bytes });
+    this.#pendingBytes += bytes;
+    this.#length++;
+    if (this.#pendingBytes >= this.#chunkBytes) this.#writePending();
+    return true;
+  }
+
+  /** Removes and returns up to `max` of the oldest entries. */
+  take(max: number): T[] {
+    const taken: T[] = this.#memory.length > 0 ? this.#memory.splice(0, max) : [];
+    while (taken.length < max && this.#segments.length > 0) {
+      const segment = this.#segments[0]!;
+      this.#readInto(segment, taken, max);
+      if (segment.readOffset < segment.size) break;
+      this.#removeSegment(segment);
+      this.#segments.shift();
+      if (this.#segments.length === 0 && this.#pending.length === 0) this.#drained();
+    }
+    if (taken.length < max && this.#segments.length === 0 && this.#pending.length > 0) {
+      const direct = this.#pending.splice(0, max - taken.length);
+      const bytes = direct.reduce((sum, item) => sum + item.bytes, 0);
+      this.#pendingBytes -= bytes;
+      this.#options.budget.release(bytes);
+      for (const item of direct) taken.push(item.entry);
+      if (this.#pending.length === 0 && this.#spilledBytes > 0) this.#drained();
+    }
+    this.#length -= taken.length;
+    return taken;
+  }
+
+  /** Drops everything and removes the files; later pushes are refused. */
+  discard(): void {
+    this.#discarded = true;
+    for (const segment of this.#segments) this.#removeSegment(segment);
+    this.#segments = [];
+    this.#options.budget.release(this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#memory = [];
+    this.#length = 0;
+  }
+
+  /** New entries may stay in memory only while nothing is queued behind memory. */
+  #inMemory(): boolean {
+    return this.#segments.length === 0 && this.#pending.length === 0 && this.#memory.length < this.#memoryEntries;
+  }
+
+  #writePending(): void {
+    if (this.#pending.length === 0) return;
+    const chunk = Buffer.from(this.#pending.map((item) => item.text).join(''));
+    try {
+      let segment = this.#segments.at(-1);
+      if (!segment || segment.size >= this.#segmentBytes) segment = this.#openSegment();
+      for (let written = 0; written < chunk.length; ) {
+        written += writeSync(segment.fd, chunk, written, chunk.length - written, segment.size + written);
+      }
+      segment.size += chunk.length;
+      segment.entries += this.#pending.length;
+      this.#spilledBytes += chunk.length;
+    } catch (error) {
+      // A full or unwritable disk: these entries are lost; the caller counts them.
+      this.#options.budget.release(chunk.length);
+      this.#length -= this.#pending.length;
+      this.#options.onError?.(error as Error, this.#pending.map((item) => item.entry));
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  #openSegment(): Segment {
+    mkdirSync(this.#options.dir, { recursive: true });
+    const path = join(this.#options.dir, `${this.#options.name}.${++this.#sequence}.jsonl`);
+    const segment: Segment = { path, fd: openSync(path, 'w+', 0o600), size: 0, readOffset: 0, entries: 0, entriesRead: 0 };
+    const first = this.#segments.length === 0;
+    this.#segments.push(segment);
+    if (first && this.#spilledBytes === 0) this.#options.onSpill?.(path);
+    return segment;
+  }
+
+  /** Parses whole lines from `segment` into `into` until it holds `max` or the segment is read. */
+  #readInto(segment: Segment, into: T[], max: number): void {
+    let chunkSize = READ_CHUNK_BYTES;
+    while (into.length < max && segment.readOffset < segment.size) {
+      const length = Math.min(chunkSize, segment.size - segment.readOffset);
+      const buffer = Buffer.allocUnsafe(length);
+      let read: number;
+      try {
+        read = readSync(segment.fd, buffer, 0, length, segment.readOffset);
+      } catch (error) {
+        // The rest of this file is lost.
+        this.#length -= segment.entries - segment.entriesRead;
+        segment.readOffset = segment.size;
+        this.#options.onError?.(error as Error, []);
+        return;
+      }
+      let start = 0;
+      while (into.length < max) {
+        const end = buffer.indexOf(NEWLINE, start);
+        if (end === -1 || end >= read) break;
+        const text = buffer.toString('utf8', start, end);
+        start = end + 1;
+        segment.entriesRead++;
+        try {
+          into.push(JSON.parse(text) as T);
+        } catch (error) {
+          // Only a damaged disk gets here: lose that line, keep the rest.
+          this.#length--;
+          this.#options.onError?.(error as Error, []);
+        }
+      }
+      segment.readOffset += start;
+      // A line longer than the chunk: read more at once.
+      if (start === 0) chunkSize *= 2;
+    }
+  }
+
+  #removeSegment(segment: Segment): void {
+    try {
+      closeSync(segment.fd);
+    } catch {
+      // already closed
+    }
+    rmSync(segment.path, { force: true });
+    this.#options.budget.release(segment.size);
+  }
+
+  #drained(): void {
+    const bytes = this.#spilledBytes;
+    this.#spilledBytes = 0;
+    if (bytes > 0) this.#options.onDrained?.(bytes);
+  }
+}
+
+/** Removes the spool files a previous process of this agent left behind (their runs' leases died with it). */
+export function clearSpoolDir(dir: string): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.jsonl')) continue;
+    rmSync(join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function serializedBytes(entry: unknown): number {
+  return Buffer.byteLength(JSON.stringify(entry)) + 1;
+}
