@@ -21,7 +21,7 @@ export interface ClaimedRun {
     version: number;
     attempt: number;
     parameters: unknown;
-    flowVersion: { storageUri: string; sha256: string; size: number; entrypoint: string; timeoutSeconds: number | null };
+    flowVersion: { storageUri: string; sha256: string; size: number; entrypoint: string; timeoutSeconds: number | null; secrets?: string[] };
   };
 }
 
@@ -51,7 +51,7 @@ const CLAIM = /* GraphQL */ `
       leaseSeconds
       flowRun {
         id version attempt parameters
-        flowVersion { storageUri sha256 size entrypoint timeoutSeconds }
+        flowVersion { storageUri sha256 size entrypoint timeoutSeconds secrets }
       }
     }
   }

@@ -1,6 +1,7 @@
 // The agent's settings: one validated, frozen object built from flags, environment and defaults
 // (the CLI applies flag > FLUXO_* environment > default; this module applies the defaults and the
 // checks). Every default works on a laptop.
+import { readSecretsFile } from './flow-secrets.js';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { FluxoError } from '../common/errors.js';
@@ -52,6 +53,11 @@ export interface AgentOptions {
   caFile?: string | undefined;
   /** V8 heap limit of each flow's process in MiB (`--max-old-space-size`); 0: Node's default. @default 1024 */
   childMemoryMb?: number | string | undefined;
+  /**
+   * A file of `NAME=value` lines: the values of the secrets flows declare. A declared secret not in
+   * the file is taken from the agent's environment. @default undefined
+   */
+  secretsFile?: string | undefined;
 }
 
 /** The validated settings. */
@@ -81,6 +87,8 @@ export interface AgentConfig {
   readonly caFile: string | undefined;
   /** null: no limit beyond Node's own. */
   readonly childMemoryMb: number | null;
+  /** Secret values from the secrets file, or null without one. */
+  readonly secretsFromFile: ReadonlyMap<string, string> | null;
 }
 
 export const AGENT_DEFAULTS = {
@@ -159,6 +167,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     metricsHost,
     caFile,
     childMemoryMb: childMemoryMb === 0 ? null : childMemoryMb,
+    secretsFromFile: options.secretsFile ? readSecretsFile(resolve(options.secretsFile)) : null,
   });
 }
 

@@ -2,6 +2,7 @@
 // bundle, spawn the child, write RUNNING once it is ready, relay its task states and logs, and
 // report how it ended. Every state write is a compare-and-set on the run's version and our lease;
 // the answers decide whether we continue, cancel, or forget the run.
+import { redactorOf, resolveFlowSecrets } from './flow-secrets.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FluxoError, coerceError } from '../common/errors.js';
@@ -148,6 +149,15 @@ export class FlowRunExecution {
       return;
     }
     if (this.#forgotten) return this.#finished(null);
+    let flowSecrets: Record<string, string>;
+    try {
+      flowSecrets = resolveFlowSecrets(flowVersion.secrets ?? [], { file: this.#deps.config.secretsFromFile, env: process.env });
+    } catch (error) {
+      // Nothing runs without the secrets it declared: failing here is clearer than failing inside.
+      await this.#finish({ state: 'FAILED', reason: 'missing-secret', message: coerceError(error).message, exitCode: null, signal: null });
+      return;
+    }
+    const redact = redactorOf(Object.values(flowSecrets));
     if (this.#cancelRequested) {
       await this.#finish({ state: 'CANCELLED', reason: 'cancelled', message: 'cancelled before the flow started', exitCode: null, signal: null });
       return;
@@ -174,10 +184,12 @@ export class FlowRunExecution {
         passEnv: config.passEnv,
         secrets: [config.token],
         memoryLimitMb: config.childMemoryMb,
+        flowSecrets,
         ...(config.childEntry ? { childEntry: config.childEntry } : {}),
         beforeStart: () => this.#markRunning(),
-        onTaskState: (event) => this.#relay.taskState(event),
-        onLog: (event) => this.#relay.log(event),
+        // Secret values never leave the agent: not in log lines, not in task failure messages.
+        onTaskState: (event) => this.#relay.taskState(event.message === null ? event : { ...event, message: redact(event.message) }),
+        onLog: (event) => this.#relay.log({ ...event, message: redact(event.message) }),
       });
       this.#child = child;
       // A cancellation or a stop that arrived while the child was being spawned.
@@ -192,7 +204,8 @@ export class FlowRunExecution {
       // A child our cancellation stopped ends CANCELLED; one that ended on its own while the
       // cancellation was on its way is reported as it ended (the server accepts CANCELLING → SUCCESS).
       await this.#relay.close();
-      await this.#finish(finalStateOf(outcome));
+      const final = finalStateOf(outcome);
+      await this.#finish({ ...final, message: final.message === null ? null : redact(final.message) });
     } finally {
       await rm(cwd, { recursive: true, force: true }).catch((error: unknown) => {
         this.#deps.events.emit('agent:warning', { message: `could not remove ${cwd}`, flowRunId: this.flowRunId, error: coerceError(error) });

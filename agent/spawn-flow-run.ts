@@ -52,6 +52,8 @@ export interface SpawnFlowRunOptions {
    * `node` and by the single executable alike). null: Node's default. @default null
    */
   memoryLimitMb?: number | null;
+  /** The secrets the flow declared, by name: added to its environment. */
+  flowSecrets?: Readonly<Record<string, string>>;
   /**
    * The child runtime script. Ignored inside the `fluxo-agent` binary, which runs itself as the
    * child runtime (see {@link childRuntimeCommand}). @default dist/sdk/runtime/child.js of this installation
@@ -301,7 +303,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
 }
 
 /** The allow-listed environment: nothing else of the agent's reaches the flow, least of all its token. */
-export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passEnv' | 'secrets' | 'sourceEnv' | 'memoryLimitMb'>): Record<string, string> {
+export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passEnv' | 'secrets' | 'sourceEnv' | 'memoryLimitMb' | 'flowSecrets'>): Record<string, string> {
   const source = options.sourceEnv ?? process.env;
   const secrets = new Set((options.secrets ?? []).filter(Boolean));
   const env: Record<string, string> = {};
@@ -309,6 +311,8 @@ export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passE
     const value = source[name];
     if (value !== undefined && !secrets.has(value)) env[name] = value;
   }
+  // Declared secrets (names the SDK and the server refuse to be FLUXO_*), never the agent's token.
+  for (const [name, value] of Object.entries(options.flowSecrets ?? {})) if (!secrets.has(value)) env[name] = value;
   env.FLUXO_FLOW_RUN_ID = options.flowRunId;
   if (options.memoryLimitMb) {
     // After any NODE_OPTIONS the operator passed on: the last --max-old-space-size wins.

@@ -22,6 +22,7 @@ interface AgentStartOptions {
   cancelGraceSeconds?: string;
   stopTimeoutSeconds?: string;
   passEnv?: string;
+  secretsFile?: string;
   spoolMaxBytes?: string;
   metricsPort?: string;
   metricsHost?: string;
@@ -50,6 +51,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--metrics-host <addr>', 'address the metrics port binds (env FLUXO_AGENT_METRICS_HOST; default 127.0.0.1)', process.env.FLUXO_AGENT_METRICS_HOST)
     .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for the API and proxies (env FLUXO_CA_FILE)', process.env.FLUXO_CA_FILE)
     .option('--child-memory-mb <n>', "heap limit of each flow's process in MiB, 0 for Node's default (env FLUXO_AGENT_CHILD_MEMORY_MB; default 1024)", process.env.FLUXO_AGENT_CHILD_MEMORY_MB)
+    .option('--secrets-file <path>', 'NAME=value lines: values of the secrets flows declare; others come from the environment (env FLUXO_AGENT_SECRETS_FILE)', process.env.FLUXO_AGENT_SECRETS_FILE)
     .action(async (options: AgentStartOptions) => {
       try {
         await runAgent(options);
@@ -76,6 +78,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     metricsHost: options.metricsHost,
     caFile: options.caFile,
     childMemoryMb: options.childMemoryMb,
+    secretsFile: options.secretsFile,
   });
   const logger = createLogger('agent');
   const events = new AgentEventEmitter();

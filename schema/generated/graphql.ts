@@ -205,7 +205,7 @@ export type FlowRun = {
   stateHistory: Array<StateTransition>;
   /** Human-readable message of the latest transition. */
   stateMessage: Maybe<Scalars['String']['output']>;
-  /** Why the run is in its state, or null: `exception` (the flow threw), `invalid-parameters`, `integrity` (bundle digest or size mismatch), `load-error` (the code could not load), `timeout`, `exit-code` or `signal` (the child ended abnormally), `lease-expired`, `cancelled`, `agent-stopped`, `agent-error`, `retry` (a new attempt was scheduled). */
+  /** Why the run is in its state, or null: `exception` (the flow threw), `invalid-parameters`, `integrity` (bundle digest or size mismatch), `missing-secret` (the agent has no value for a declared secret), `memory` (the heap limit), `load-error` (the code could not load), `timeout`, `exit-code` or `signal` (the child ended abnormally), `lease-expired`, `cancelled`, `agent-stopped`, `agent-error`, `retry` (a new attempt was scheduled). */
   stateReason: Maybe<Scalars['String']['output']>;
   /** Task runs, in the order they started. */
   taskRuns: Array<TaskRun>;

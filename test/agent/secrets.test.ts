@@ -1,0 +1,63 @@
+// Secrets a flow declares: the agent hands exactly those to the flow, from its own host, and no
+// value reaches the server (logs, failure messages); a missing secret fails the run before it runs.
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { redactorOf, readSecretsFile } from '../../agent/flow-secrets.js';
+import { repoRoot, tempDir } from '../support/harness.js';
+import { startStack } from '../support/stack.js';
+import { createRun, waitForFinal } from '../e2e/queries.js';
+
+const SECRET = 'hunter2-correct-horse-battery';
+
+describe('declared secrets', () => {
+  it('hands the value to the flow and redacts it from every log line and the failure message', async () => {
+    const stack = await startStack();
+    const registered = await stack.cli(['register', join(repoRoot, 'test', 'fixtures', 'flows', 'uses-secret.ts'), '--project', 'production', '--storage', stack.storageUri]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    const secretsFile = join(stack.dir, 'agent.secrets');
+    await writeFile(secretsFile, `# the agency's own secrets\nDB_PASSWORD="${SECRET}"\n`, { mode: 0o600 });
+    await stack.startAgent({ name: 'keeper', extraArgs: ['--secrets-file', secretsFile] });
+    const developer = await stack.client('developer');
+    const digestFile = join(stack.dir, 'digest');
+    const run = await waitForFinal(developer, await createRun(developer, { flowName: 'uses-secret', parameters: { digestFile } }));
+
+    expect(await readFile(digestFile, 'utf8')).toBe(createHash('sha256').update(SECRET).digest('hex'));
+    expect(run.state).toBe('FAILED');
+    const everything = JSON.stringify(run);
+    expect(everything).not.toContain(SECRET);
+    const messages = run.logs.nodes.map((l) => `${l.stream}: ${l.message}`);
+    expect(messages).toEqual(expect.arrayContaining(['logger: the password is ***', 'stdout: stdout says ***', 'stderr: stderr says ***']));
+    expect(run.stateMessage).toContain('failing on purpose with *** in the message');
+  });
+
+  it('fails a run whose declared secret the agent does not have, before anything runs', async () => {
+    const stack = await startStack();
+    await stack.cli(['register', join(repoRoot, 'test', 'fixtures', 'flows', 'uses-secret.ts'), '--project', 'production', '--storage', stack.storageUri]);
+    await stack.startAgent({ name: 'empty-handed' });
+    const developer = await stack.client('developer');
+    const digestFile = join(stack.dir, 'digest');
+    const run = await waitForFinal(developer, await createRun(developer, { flowName: 'uses-secret', parameters: { digestFile } }));
+    expect(run).toMatchObject({ state: 'FAILED', stateReason: 'missing-secret' });
+    expect(run.stateMessage).toMatch(/declares secret DB_PASSWORD, which this agent has no value for/);
+    await expect(readFile(digestFile)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('secrets files and redaction', () => {
+  it('reads NAME=value lines with comments, export and quotes, and refuses other lines', async () => {
+    const dir = await tempDir();
+    const good = join(dir, 'good');
+    await writeFile(good, `# comment\n\nexport A_KEY=plain\nB='single quoted'\nC="double=quoted"\n`);
+    expect(Object.fromEntries(readSecretsFile(good))).toEqual({ A_KEY: 'plain', B: 'single quoted', C: 'double=quoted' });
+    const bad = join(dir, 'bad');
+    await writeFile(bad, 'not a pair\n');
+    expect(() => readSecretsFile(bad)).toThrow(/line 1 is not NAME=value/);
+  });
+
+  it('masks the longest value first and leaves values too short to mask alone', () => {
+    const redact = redactorOf(['abcd', 'abcdefgh', 'xy']);
+    expect(redact('abcdefgh abcd xy')).toBe('*** *** xy');
+  });
+});
