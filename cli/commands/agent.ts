@@ -4,9 +4,7 @@ import type { Command } from 'commander';
 import { startAgent } from '../../agent/agent.js';
 import { resolveAgentConfig } from '../../agent/config.js';
 import { AgentEventEmitter } from '../../agent/events.js';
-import { startHealthServer } from '../../agent/health-server.js';
 import { logAgentEvents } from '../../agent/log-events.js';
-import { AgentMetrics } from '../../agent/metrics.js';
 import { FluxoError } from '../../common/errors.js';
 import { createLogger } from '../../common/logger.js';
 import { failWith } from '../exit-codes.js';
@@ -91,6 +89,8 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
 
   if (config.metricsPort !== null) {
     // Before registering: /healthz answers 503 ("not registered yet") while the server is out of reach.
+    // Loaded only when asked for: prom-client costs an idle agent ~10 MB it does not otherwise need.
+    const [{ AgentMetrics }, { startHealthServer }] = await Promise.all([import('../../agent/metrics.js'), import('../../agent/health-server.js')]);
     const metrics = new AgentMetrics(events, { staleAfterMs: 3 * config.heartbeatSeconds * 1000, spoolBytes: () => agent?.spoolBytes ?? 0 });
     const where = `${config.metricsHost}:${config.metricsPort}`;
     const server = await startHealthServer({ port: config.metricsPort, host: config.metricsHost, metrics }).catch((error: unknown) => {
