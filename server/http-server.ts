@@ -10,8 +10,10 @@ import { errorBody, FluxoError, httpStatusOf } from '../common/errors.js';
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, verifyIdentity, type Identity } from '../common/identity.js';
 import type { Logger } from '../common/logger.js';
 import { EventBus } from './core/events.js';
+import { relayRemoteChanges } from './core/remote-events.js';
 import { FluxoService } from './core/service.js';
-import { startLeaseReaper } from './services/lease-reaper.js';
+import { startLeaderServices } from './services/leader-services.js';
+import { DEFAULT_RETENTION_DAYS } from './services/retention.js';
 import { buildSchema, formatError, startApollo } from './graphql/apollo.js';
 import type { GraphQLContext } from './graphql/context.js';
 import type { Store } from './store/store.js';
@@ -29,6 +31,17 @@ export interface ServerOptions {
   leaseMs?: number;
   /** How often the lease reaper looks for expired leases. @default 1000 */
   reaperIntervalMs?: number;
+  /**
+   * How often a replica that does not lead tries to take the lead (and the leader checks it still
+   * holds it). The lease reaper and retention run on the leader only. @default 5000
+   */
+  leaderRetryMs?: number;
+  /** Days finished runs are kept, for tenants without their own setting; 0 keeps them forever. @default 30 */
+  retentionDays?: number;
+  /** Time between retention passes (on the leader). @default 3600000 */
+  retentionIntervalMs?: number;
+  /** Told when this replica becomes the leader or stops being it. */
+  onLeaderChange?: (leader: boolean) => void;
   /** Largest request body accepted. @default 8 MiB */
   maxBodyBytes?: number;
 }
@@ -37,6 +50,9 @@ export interface RunningServer {
   url: string;
   port: number;
   service: FluxoService;
+  /** Whether this replica runs the leader's services (the lease reaper, retention) right now. */
+  readonly leader: { readonly isLeader: boolean };
+  /** Steps down as leader, stops listening and closes every connection; later calls wait for the first. */
   close(): Promise<void>;
 }
 
@@ -76,6 +92,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const url = new URL(req.url ?? '/', 'http://server');
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      // Ready means the database answers: a replica that cannot reach it is taken out of rotation.
+      try {
+        await store.now();
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', leader: leader.isLeader }));
+      } catch (error) {
+        refuse(res, error instanceof FluxoError ? error : new FluxoError('SERVICE_UNAVAILABLE', 'the database is unavailable; retry shortly'));
+      }
       return;
     }
     const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
@@ -166,25 +192,49 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   });
 
-  const reaper = startLeaseReaper(service, options.reaperIntervalMs ?? 1_000, logger);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 4200, options.host ?? '127.0.0.1', resolve);
+  // Other replicas' changes wake this one's long-polls and subscriptions (PostgreSQL); the lease
+  // reaper and retention run on whichever replica leads.
+  const remote = relayRemoteChanges(store, events, logger);
+  const leader = startLeaderServices({
+    service,
+    logger,
+    retryMs: options.leaderRetryMs ?? 5_000,
+    reaperIntervalMs: options.reaperIntervalMs ?? 1_000,
+    retention: { defaultDays: options.retentionDays ?? DEFAULT_RETENTION_DAYS, intervalMs: options.retentionIntervalMs ?? 3_600_000 },
+    ...(options.onLeaderChange ? { onChange: options.onLeaderChange } : {}),
   });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 4200, options.host ?? '127.0.0.1', resolve);
+    });
+  } catch (error) {
+    await leader.close();
+    await remote.close();
+    await wsServer.dispose();
+    await apollo.stop();
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  let closing: Promise<void> | undefined;
   const host = options.host ?? '127.0.0.1';
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     service,
-    async close() {
-      reaper.stop();
-      await wsServer.dispose();
-      wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await apollo.stop();
+    leader,
+    close() {
+      closing ??= (async () => {
+        await leader.close();
+        await remote.close();
+        await wsServer.dispose();
+        wss.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await apollo.stop();
+      })();
+      return closing;
     },
   };
 }

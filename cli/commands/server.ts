@@ -1,11 +1,15 @@
-// `fluxo server start | migrate`.
+// `fluxo server start | migrate | prune | retention`.
 import { Command } from 'commander';
 import { join } from 'node:path';
+import { tenantProblem } from '../../auth-proxy/claims.js';
 import { FluxoError } from '../../common/errors.js';
 import { DEFAULT_KEYS_DIR, keyPaths, loadIdentitySecret } from '../../common/keys.js';
 import { createLogger } from '../../common/logger.js';
 import { startServer } from '../../server/http-server.js';
 import { describeDatabase, openStore } from '../../server/open-store.js';
+import { DEFAULT_RETENTION_DAYS, pruneHistory } from '../../server/services/retention.js';
+import type { Store } from '../../server/store/store.js';
+import { formatTable, printJson } from '../format.js';
 
 interface ServerStartOptions {
   host: string;
@@ -15,6 +19,9 @@ interface ServerStartOptions {
   identitySecretFile?: string;
   leaseSeconds: string;
   reaperIntervalMs: string;
+  leaderRetryMs: string;
+  retentionDays: string;
+  retentionIntervalSeconds: string;
 }
 
 function intOption(name: string, value: string, min: number, max: number): number {
@@ -25,6 +32,11 @@ function intOption(name: string, value: string, min: number, max: number): numbe
 
 export function registerServerCommand(program: Command): void {
   const server = program.command('server').description('the orchestration server (GraphQL API; only reachable through the auth proxy)');
+  const retentionDaysOption = [
+    '--retention-days <n>',
+    'days finished runs are kept for tenants without their own setting; 0 keeps them forever (env FLUXO_RETENTION_DAYS)',
+    process.env.FLUXO_RETENTION_DAYS ?? String(DEFAULT_RETENTION_DAYS),
+  ] as const;
   const databaseOption = [
     '--database <path-or-url>',
     'a SQLite file, or postgres://user:password@host/db?pool=10 (env FLUXO_DATABASE_URL or FLUXO_DATABASE)',
@@ -41,6 +53,13 @@ export function registerServerCommand(program: Command): void {
     .option('--identity-secret-file <file>', 'the secret shared with the auth proxy (overrides --keys-dir)')
     .option('--lease-seconds <n>', 'lease length granted to agents (env FLUXO_LEASE_SECONDS)', process.env.FLUXO_LEASE_SECONDS ?? '30')
     .option('--reaper-interval-ms <n>', 'how often expired leases are looked for', '1000')
+    .option(
+      '--leader-retry-ms <n>',
+      'replicas on one PostgreSQL elect a leader that runs the lease reaper and retention: how often a follower tries to take over (env FLUXO_LEADER_RETRY_MS)',
+      process.env.FLUXO_LEADER_RETRY_MS ?? '5000',
+    )
+    .option(...retentionDaysOption)
+    .option('--retention-interval-seconds <n>', 'time between retention passes (env FLUXO_RETENTION_INTERVAL_SECONDS)', process.env.FLUXO_RETENTION_INTERVAL_SECONDS ?? '3600')
     .action(async (options: ServerStartOptions) => {
       const logger = createLogger('server');
       const secretFile = options.identitySecretFile ?? (options.keysDir ? keyPaths(options.keysDir).identitySecret : undefined);
@@ -57,6 +76,9 @@ export function registerServerCommand(program: Command): void {
         port: intOption('port', options.port, 0, 65535),
         leaseMs: intOption('lease-seconds', options.leaseSeconds, 1, 3600) * 1000,
         reaperIntervalMs: intOption('reaper-interval-ms', options.reaperIntervalMs, 50, 600_000),
+        leaderRetryMs: intOption('leader-retry-ms', options.leaderRetryMs, 100, 600_000),
+        retentionDays: intOption('retention-days', options.retentionDays, 0, 36_500),
+        retentionIntervalMs: intOption('retention-interval-seconds', options.retentionIntervalSeconds, 1, 7 * 86_400) * 1000,
       });
       logger.info({ url: running.url, database: describeDatabase(options.database) }, 'ready');
       const shutdown = async (): Promise<void> => {
@@ -79,4 +101,69 @@ export function registerServerCommand(program: Command): void {
       await store.close();
       process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}; schema at version ${current}\n` : `schema already at version ${current}\n`);
     });
+
+  server
+    .command('prune')
+    .description('one retention pass: delete finished runs older than their tenant\'s retention (with task runs, transitions and logs) and print what went')
+    .option(...databaseOption)
+    .option(...retentionDaysOption)
+    .option('--dry-run', 'only count what would be deleted')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { database: string; retentionDays: string; dryRun?: boolean; json?: boolean }) => {
+      const defaultDays = intOption('retention-days', options.retentionDays, 0, 36_500);
+      await withStore(options.database, async (store) => {
+        const dryRun = options.dryRun === true;
+        const reports = await pruneHistory(store, { defaultDays, dryRun });
+        if (options.json) return printJson({ dryRun, defaultDays, tenants: reports.map((r) => ({ ...r, endedBefore: r.endedBefore === null ? null : new Date(r.endedBefore).toISOString() })) });
+        const rows = reports.map((r) => [
+          r.tenant,
+          r.retentionDays === 0 ? 'forever' : `${r.retentionDays} days${r.overridden ? '' : ' (default)'}`,
+          r.endedBefore === null ? '-' : new Date(r.endedBefore).toISOString().replace(/\.\d+Z$/, 'Z'),
+          r.runs, r.taskRuns, r.stateTransitions, r.logLines,
+        ]);
+        if (rows.length > 0) process.stdout.write(formatTable(['TENANT', 'KEEP', 'ENDED BEFORE', 'RUNS', 'TASK RUNS', 'TRANSITIONS', 'LOG LINES'], rows));
+        const total = reports.reduce((sum, r) => sum + r.runs, 0);
+        process.stdout.write(dryRun ? `dry run: would delete ${total} finished runs; nothing was deleted\n` : `deleted ${total} finished runs\n`);
+      });
+    });
+
+  const retention = server.command('retention').description('per-tenant retention settings (override --retention-days)');
+  retention
+    .command('list')
+    .description('tenants and their retention')
+    .option(...databaseOption)
+    .action(async (options: { database: string }) => {
+      await withStore(options.database, async (store) => {
+        const rows = (await store.listTenantRetention()).map((t) => [t.tenant, t.retentionDays === null ? 'default' : t.retentionDays === 0 ? 'forever' : `${t.retentionDays} days`]);
+        if (rows.length === 0) process.stderr.write('no tenants yet\n');
+        else process.stdout.write(formatTable(['TENANT', 'KEEP'], rows));
+      });
+    });
+  retention
+    .command('set <tenant> <days>')
+    .description('keep a tenant\'s finished runs <days> days (0: forever; "default": follow --retention-days)')
+    .option(...databaseOption)
+    .action(async (tenant: string, days: string, options: { database: string }) => {
+      const problem = tenantProblem(tenant);
+      if (problem) throw new FluxoError('BAD_USER_INPUT', problem);
+      const retentionDays = days === 'default' ? null : Number(days);
+      if (retentionDays !== null && (!/^\d+$/.test(days) || retentionDays > 36_500)) {
+        throw new FluxoError('BAD_USER_INPUT', `<days> must be a whole number from 0 to 36500, or "default", got "${days.slice(0, 40)}"`);
+      }
+      await withStore(options.database, async (store) => {
+        await store.setTenantRetention(tenant, retentionDays);
+        process.stdout.write(`${tenant}: ${retentionDays === null ? 'follows the server default' : retentionDays === 0 ? 'kept forever' : `kept ${retentionDays} days`}\n`);
+      });
+    });
+}
+
+/** Opens and migrates the store for a one-off command, and closes it afterwards. */
+async function withStore(database: string, work: (store: Store) => Promise<void>): Promise<void> {
+  const store = openStore(database);
+  try {
+    await store.migrate();
+    await work(store);
+  } finally {
+    await store.close();
+  }
 }

@@ -1,6 +1,7 @@
 // In-process events: wake long-polling claims when work appears, and feed subscriptions with run
-// state changes and log lines. (With several replicas on PostgreSQL, LISTEN/NOTIFY feeds the same
-// bus; see the PostgreSQL store.)
+// state changes and log lines. The bus knows no transport. With several replicas on PostgreSQL,
+// remote-events.ts feeds it what the other replicas committed (LISTEN/NOTIFY), so a long-poll or a
+// subscription on any replica hears of changes made through any other.
 import { EventEmitter, on } from 'node:events';
 import type { FlowRunRecord, LogRecord } from '../store/records.js';
 
@@ -11,6 +12,11 @@ export interface ServerEvents {
   'run:logs': [runId: string, lines: LogRecord[]];
   /** A tenant may have claimable work (a run became SCHEDULED). */
   'work:available': [tenant: string];
+  /**
+   * Events from other replicas may have been missed (the connection that hears them was down):
+   * whoever waits for an event should read the store again rather than keep waiting.
+   */
+  'events:gap': [];
 }
 
 export class EventBus extends EventEmitter<ServerEvents> {
@@ -35,6 +41,7 @@ export class EventBus extends EventEmitter<ServerEvents> {
       const done = (): void => {
         clearTimeout(timer);
         this.off('work:available', onWork);
+        this.off('events:gap', done);
         signal?.removeEventListener('abort', done);
         resolve();
       };
@@ -43,6 +50,7 @@ export class EventBus extends EventEmitter<ServerEvents> {
       };
       const timer = setTimeout(done, Math.max(0, ms));
       this.on('work:available', onWork);
+      this.on('events:gap', done);
       signal?.addEventListener('abort', done, { once: true });
     });
   }

@@ -56,7 +56,11 @@ export async function startApollo(schema: GraphQLSchema, logger: Logger): Promis
             async willSendResponse({ response }) {
               // formatError has no request context; tag internal errors with the request id here.
               if (response.body.kind !== 'single') return;
-              for (const e of response.body.singleResult.errors ?? []) {
+              const errors = response.body.singleResult.errors ?? [];
+              // Nothing but "the database is unavailable": answer HTTP 503 too, so load balancers,
+              // proxies and clients that only look at the status know to retry (the body keeps the code).
+              if (errors.length > 0 && errors.every((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) response.http.status = 503;
+              for (const e of errors) {
                 if (typeof e.message === 'string' && e.message.includes('(request ?)')) {
                   (e as { message: string }).message = e.message.replace('(request ?)', `(request ${requestId})`);
                 }

@@ -98,70 +98,109 @@ export const resolvers: Resolvers = {
 
   Subscription: {
     flowRunStateChanged: {
+      // Events come from this replica (in order) and from others (read when notified, so possibly
+      // repeated or newer than the change notified): each version is sent once, in increasing order.
+      // After a gap (the connection hearing other replicas was down) the run is read again.
       subscribe: async function* (_, { id }, ctx) {
         const tenant = reading(ctx);
-        const controller = new AbortController();
-        const stream = ctx.service.events.stream('run:changed', controller.signal);
+        const { events, store } = ctx.service;
+        const pending: FlowRunRecord[] = [];
+        let reread = false;
+        let wake: (() => void) | undefined;
+        const onRun = (run: FlowRunRecord): void => {
+          if (run.id !== id || run.tenant !== tenant) return;
+          pending.push(run);
+          wake?.();
+        };
+        const onGap = (): void => {
+          reread = true;
+          wake?.();
+        };
+        events.on('run:changed', onRun);
+        events.on('events:gap', onGap);
         try {
-          const current = await must(ctx.service.store.getFlowRun(tenant, id), `flow run ${id}`);
+          const current = await must(store.getFlowRun(tenant, id), `flow run ${id}`);
           yield { flowRunStateChanged: { flowRun: current } };
           if (isFinal(current)) return;
-          for await (const [run] of stream) {
-            if (run.id !== id || run.tenant !== tenant) continue;
-            yield { flowRunStateChanged: { flowRun: run } };
-            if (isFinal(run)) return;
+          let sent = current.version;
+          for (;;) {
+            if (reread) {
+              reread = false;
+              const fresh = await store.getFlowRun(tenant, id);
+              if (fresh) pending.push(fresh);
+            }
+            while (pending.length) {
+              const run = pending.shift()!;
+              if (run.version <= sent) continue;
+              sent = run.version;
+              yield { flowRunStateChanged: { flowRun: run } };
+              if (isFinal(run)) return;
+            }
+            if (reread) continue;
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
           }
         } finally {
-          controller.abort();
+          events.off('run:changed', onRun);
+          events.off('events:gap', onGap);
         }
       },
     },
     flowRunLogs: {
+      // Lines are read from the store after the cursor whenever lines of the run are stored (here
+      // or on another replica) or events may have been missed: notifications only wake the
+      // subscription, so their order across replicas cannot make it skip a line.
       subscribe: async function* (_, { id, after }, ctx) {
         const tenant = reading(ctx);
-        const store = ctx.service.store;
+        const { events, store } = ctx.service;
         await must(store.getFlowRun(tenant, id), `flow run ${id}`);
-        // Listen before reading the backlog so no line falls between the two; dedupe by id.
-        const pending: LogRecord[] = [];
+        // Listen before reading the backlog so no line falls between the two.
+        let dirty = true;
         let ended = false;
         let wake: (() => void) | undefined;
-        const onLogs = (runId: string, lines: LogRecord[]): void => {
+        const onLogs = (runId: string): void => {
           if (runId !== id) return;
-          pending.push(...lines);
+          dirty = true;
           wake?.();
         };
         const onRun = (run: FlowRunRecord): void => {
           if (run.id === id && isFinal(run)) {
             ended = true;
+            dirty = true;
             wake?.();
           }
         };
-        ctx.service.events.on('run:logs', onLogs);
-        ctx.service.events.on('run:changed', onRun);
+        const onGap = (): void => {
+          dirty = true;
+          wake?.();
+        };
+        events.on('run:logs', onLogs);
+        events.on('run:changed', onRun);
+        events.on('events:gap', onGap);
         try {
           let cursor = after ? Number(after) : 0;
-          for (;;) {
-            const page = await store.listLogs(tenant, id, { first: 1000, after: String(cursor) });
-            for (const line of page.nodes) yield { flowRunLogs: line };
-            if (page.nodes.length) cursor = page.nodes.at(-1)!.id;
-            if (!page.hasNextPage) break;
-          }
           const run = await store.getFlowRun(tenant, id);
           if (run && isFinal(run)) ended = true;
           for (;;) {
-            while (pending.length) {
-              const line = pending.shift()!;
-              if (line.id <= cursor) continue;
-              cursor = line.id;
-              yield { flowRunLogs: line };
+            while (dirty) {
+              dirty = false;
+              for (;;) {
+                const page = await store.listLogs(tenant, id, { first: 1000, after: String(cursor) });
+                for (const line of page.nodes) yield { flowRunLogs: line };
+                if (page.nodes.length) cursor = page.nodes.at(-1)!.id;
+                if (!page.hasNextPage) break;
+              }
             }
+            // The final state is written after the run's last batch: once it is seen and the
+            // store read after it, nothing more comes.
             if (ended) return;
             await new Promise<void>((resolve) => (wake = resolve));
             wake = undefined;
           }
         } finally {
-          ctx.service.events.off('run:logs', onLogs);
-          ctx.service.events.off('run:changed', onRun);
+          events.off('run:logs', onLogs);
+          events.off('run:changed', onRun);
+          events.off('events:gap', onGap);
         }
       },
     },

@@ -1,5 +1,6 @@
 // The lease reaper: a dead agent or child is noticed. Runs whose lease expired become CRASHED
-// (reason lease-expired; flow-level retries apply) and CANCELLING ones CANCELLED.
+// (reason lease-expired; flow-level retries apply) and CANCELLING ones CANCELLED. It runs on the
+// leader replica only (leader-services.ts).
 import type { Logger } from '../../common/logger.js';
 import type { FluxoService } from '../core/service.js';
 

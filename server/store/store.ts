@@ -1,5 +1,5 @@
 // The store interface: everything the server persists, dialect-free. SQLite (embedded default)
-// implements it now; PostgreSQL implements the same interface. Every method is scoped by tenant,
+// and PostgreSQL implement it. Every method is scoped by tenant,
 // which callers take from the verified identity only. Times are epoch ms of the database clock.
 import type {
   AgentRecord,
@@ -112,6 +112,55 @@ export interface StoreChange {
   runs: FlowRunRecord[];
 }
 
+/**
+ * A change another server replica committed, as the database tells it (PostgreSQL LISTEN/NOTIFY).
+ * Deliberately small: ids only, the receiver reads the records it needs.
+ */
+export type RemoteChange =
+  /** Runs changed state; `workAvailable` when one of them became SCHEDULED (claimable now or later). */
+  | { kind: 'runs'; tenant: string; runIds: string[]; workAvailable: boolean }
+  /** Log lines with ids from `fromId` to `toId` were stored for a run. */
+  | { kind: 'logs'; tenant: string; flowRunId: string; fromId: number; toId: number }
+  /** Changes may have been missed (the listening connection was down): re-read what you watch. */
+  | { kind: 'gap' };
+
+/** A running watch of other replicas' changes. */
+export interface ChangeWatch {
+  close(): Promise<void>;
+}
+
+/** Settings of {@link Store.electLeader}. */
+export interface LeaderElectionOptions {
+  /** How often a follower tries to take the lead, and a leader checks it still holds it. */
+  retryMs: number;
+  /** Told when this replica becomes the leader (true) and when it stops being it (false). */
+  onChange: (leader: boolean) => void;
+  /** Told when the database could not be reached for the election (it keeps retrying). */
+  onError?: (error: Error) => void;
+}
+
+/** This replica's place in the leader election of the replicas sharing one database. */
+export interface LeaderElection {
+  readonly isLeader: boolean;
+  /** Stops campaigning; a leader steps down (calling `onChange(false)`) and frees the lead at once. */
+  close(): Promise<void>;
+}
+
+/** What pruning deletes (or, in a dry run, would delete). */
+export interface PruneCounts {
+  runs: number;
+  taskRuns: number;
+  stateTransitions: number;
+  logLines: number;
+  logBatches: number;
+}
+
+/** A tenant known to the store and its retention override (null: the server's default). */
+export interface TenantRetention {
+  tenant: string;
+  retentionDays: number | null;
+}
+
 export interface Store {
   /** Applies pending migrations; refuses a database migrated by a newer fluxo. */
   migrate(): Promise<{ applied: number[]; current: number }>;
@@ -134,6 +183,8 @@ export interface Store {
   /** Creates a run, or returns the run created earlier with the same idempotency key (created false). */
   createFlowRun(tenant: string, input: NewFlowRun): Promise<{ run: FlowRunRecord; created: boolean }>;
   getFlowRun(tenant: string, id: string): Promise<FlowRunRecord | null>;
+  /** The runs of `tenant` among `ids` (missing ones are left out), in no particular order. */
+  getFlowRuns(tenant: string, ids: string[]): Promise<FlowRunRecord[]>;
   listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>>;
   /** Epoch ms of the earliest future SCHEDULED run of the tenant, or null. */
   nextScheduledAt(tenant: string): Promise<number | null>;
@@ -160,4 +211,28 @@ export interface Store {
   listAgents(tenant: string, page: PageRequest): Promise<Page<AgentRecord>>;
   /** Number of runs each agent holds a live lease on. */
   countLeasedRuns(tenant: string): Promise<Map<string, number>>;
+
+  /** Every tenant that has runs or a retention setting, with its override, by tenant name. */
+  listTenantRetention(): Promise<TenantRetention[]>;
+  /** Sets a tenant's retention in days (0: keep forever), or null to follow the server's default. */
+  setTenantRetention(tenant: string, retentionDays: number | null): Promise<void>;
+  /** What {@link pruneFinishedRuns} would delete for runs of `tenant` that ended before `endedBefore`. */
+  countPrunableRuns(tenant: string, endedBefore: number): Promise<PruneCounts>;
+  /**
+   * Deletes up to `limit` finished runs of `tenant` that ended before `endedBefore` (epoch ms),
+   * oldest first, with their task runs, state transitions, log lines and log batches, in one
+   * short transaction. Runs that are not final are never touched.
+   */
+  pruneFinishedRuns(tenant: string, endedBefore: number, limit: number): Promise<PruneCounts>;
+
+  /**
+   * Calls `onChange` for changes other server replicas commit to this database, until closed.
+   * SQLite serves one process, so its watch never calls.
+   */
+  watchChanges(onChange: (change: RemoteChange) => void, onError?: (error: Error) => void): ChangeWatch;
+  /**
+   * Campaigns for the lead among the replicas sharing this database (the lease reaper and
+   * retention run on the leader only). SQLite: this process is the only one, so the leader at once.
+   */
+  electLeader(options: LeaderElectionOptions): LeaderElection;
 }

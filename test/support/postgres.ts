@@ -28,6 +28,9 @@ export interface TestPostgres {
 interface Running extends TestPostgres {
   admin: pg.Client;
   stop(): Promise<void>;
+  /** Fast shutdown keeping the data; `resume` starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   templateReady?: Promise<void>;
 }
 
@@ -93,17 +96,38 @@ async function start(): Promise<Running> {
     const reason = error instanceof Error ? error.message : 'the server exited during start';
     throw new Error(`PostgreSQL could not start for the tests: ${reason}\n${INSTALL_HINT}\nlast server output:\n${log.slice(-30).join('\n')}`, { cause: error });
   }
-  const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const readPid = async (): Promise<number> => Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const pid = await readPid();
   const url = (database: string): string => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
-  const admin = new pg.Client({ connectionString: url('postgres') });
-  admin.on('error', remember);
-  await admin.connect();
-  return {
+  const connectAdmin = async (): Promise<pg.Client> => {
+    const client = new pg.Client({ connectionString: url('postgres') });
+    client.on('error', remember);
+    await client.connect();
+    return client;
+  };
+  const admin = await connectAdmin();
+  const self: Running = {
     port,
     pid,
     url,
     admin,
+    async halt() {
+      await self.admin.end().catch(() => undefined);
+      const halted = self.pid;
+      await Promise.race([server!.stop(), new Promise((wake) => setTimeout(wake, 15_000).unref())]);
+      await waitFor(() => !isAlive(halted), { timeoutMs: 5_000, what: `PostgreSQL (pid ${halted}) to stop` });
+    },
+    async resume() {
+      await Promise.race([
+        server!.start(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('PostgreSQL did not accept connections within 30 s')), 30_000).unref()),
+      ]);
+      self.pid = await readPid();
+      self.admin = await connectAdmin();
+    },
     async stop() {
+      const admin = self.admin;
+      const pid = self.pid;
       await admin.end().catch(() => undefined);
       // SIGINT is PostgreSQL's fast shutdown: open connections are cut, nothing waits on them.
       await Promise.race([server!.stop(), new Promise((wake) => setTimeout(wake, 15_000).unref())]);
@@ -112,6 +136,7 @@ async function start(): Promise<Running> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return self;
 }
 
 // After every test of the file (and its own cleanups): stop the server, and fail if it lingers.
@@ -158,4 +183,16 @@ export async function freshPostgresDatabase({ migrated = true }: { migrated?: bo
     if (!stopped) await server.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   });
   return server.url(name);
+}
+
+/**
+ * Stops the file's PostgreSQL the way a restart does (a fast shutdown: sessions are cut, committed
+ * data stays) and returns the function that starts it again, on the same port with the same data.
+ *
+ * @example const startAgain = await stopTestPostgres(); ...; await startAgain();
+ */
+export async function stopTestPostgres(): Promise<() => Promise<void>> {
+  const server = (await testPostgres()) as Running;
+  await server.halt();
+  return () => server.resume();
 }

@@ -25,6 +25,33 @@ export interface Stack {
   startAgent(options?: StartAgentOptions): Promise<Daemon>;
   /** Runs `fluxo ...args` with the API and a token of `role` in the environment. */
   cli(args: string[], options?: { role?: Role; tenant?: string; env?: Record<string, string> }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** The database every server of the stack uses (a SQLite file unless `database` was given). */
+  database: string;
+  /** The arguments `fluxo server start` gets, for a server on `port` (0: a free one). */
+  serverArgs(port?: number): string[];
+  /**
+   * Starts another server replica on the stack's database (PostgreSQL), and a proxy in front of
+   * it unless `proxy: false`. `serverPort` restarts a replica on the port it had.
+   */
+  startReplica(options?: { serverPort?: number; proxy?: boolean }): Promise<Replica>;
+}
+
+/** A server and the proxy in front of it (the stack's first ones, or another replica). */
+export interface Replica {
+  server: Daemon;
+  proxy: Daemon | null;
+  serverUrl: string;
+  /** The proxy's GraphQL URL (null without a proxy). */
+  apiUrl: string | null;
+}
+
+export interface StackOptions {
+  /** @default 30 */
+  leaseSeconds?: number;
+  /** A database URL or path for the server(s). @default a SQLite file in the stack's directory */
+  database?: string;
+  /** More arguments for every `fluxo server start` of the stack. @default [] */
+  serverArgs?: string[];
 }
 
 export interface StartAgentOptions {
@@ -40,6 +67,8 @@ export interface StartAgentOptions {
   binary?: boolean | string;
   /** Extra environment variables of the agent process (on top of the test's own). @default {} */
   env?: Record<string, string>;
+  /** The GraphQL URL the agent talks to (another replica's proxy). @default the stack's proxy */
+  apiUrl?: string;
 }
 
 export const TENANT = 'rj-escritorio';
@@ -47,15 +76,17 @@ export const TENANT = 'rj-escritorio';
 /** The agent as a single executable (scripts/build-agent-binary.mjs). */
 export const agentBinaryPath = join(repoRoot, 'dist', 'bin', 'fluxo-agent');
 
-export async function startStack(options: { leaseSeconds?: number } = {}): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = await tempDir('fluxo-stack-');
   const keysDir = join(dir, 'keys');
   await initKeys(keysDir);
   const privateKey = await loadPrivateSigningKey(join(keysDir, 'token-signing.private.jwk.json'));
-  const server = await startDaemon([
-    'server', 'start', '--port', '0', '--database', join(dir, 'fluxo.db'), '--keys-dir', keysDir,
-    '--lease-seconds', String(options.leaseSeconds ?? 30), '--reaper-interval-ms', '200',
-  ]);
+  const database = options.database ?? join(dir, 'fluxo.db');
+  const serverArgs = (port = 0): string[] => [
+    'server', 'start', '--port', String(port), '--database', database, '--keys-dir', keysDir,
+    '--lease-seconds', String(options.leaseSeconds ?? 30), '--reaper-interval-ms', '200', ...(options.serverArgs ?? []),
+  ];
+  const server = await startDaemon(serverArgs());
   const serverUrl = String(server.ready.url);
   const proxy = await startDaemon(['proxy', 'start', '--port', '0', '--upstream', serverUrl, '--keys-dir', keysDir]);
   const apiUrl = `${String(proxy.ready.url)}/graphql`;
@@ -80,8 +111,16 @@ export async function startStack(options: { leaseSeconds?: number } = {}): Promi
       clients.push(client);
       return client;
     },
-    async startAgent({ name = `agent-${++agentCount}`, labels = [], concurrency = 4, tenant = TENANT, extraArgs = [], binary = false, env = {} } = {}) {
-      const args = ['start', '--api', apiUrl, '--name', name, '--labels', labels.join(','), '--concurrency', String(concurrency), '--work-dir', join(dir, name), ...extraArgs];
+    database,
+    serverArgs,
+    async startReplica({ serverPort = 0, proxy: withProxy = true } = {}) {
+      const replica = await startDaemon(serverArgs(serverPort));
+      const url = String(replica.ready.url);
+      const front = withProxy ? await startDaemon(['proxy', 'start', '--port', '0', '--upstream', url, '--keys-dir', keysDir]) : null;
+      return { server: replica, proxy: front, serverUrl: url, apiUrl: front ? `${String(front.ready.url)}/graphql` : null };
+    },
+    async startAgent({ name = `agent-${++agentCount}`, labels = [], concurrency = 4, tenant = TENANT, extraArgs = [], binary = false, env = {}, apiUrl: agentApiUrl = apiUrl } = {}) {
+      const args = ['start', '--api', agentApiUrl, '--name', name, '--labels', labels.join(','), '--concurrency', String(concurrency), '--work-dir', join(dir, name), ...extraArgs];
       const agentEnv = { ...env, FLUXO_TOKEN: await token('agent', tenant) };
       if (binary === false) return startDaemon(['agent', ...args], { env: agentEnv });
       return startDaemon(args, { env: agentEnv, executable: binary === true ? agentBinaryPath : binary });

@@ -1,5 +1,5 @@
 // Keys of the PostgreSQL advisory locks fluxo takes, in one place so two features never share one
-// by accident. Leader election for the scheduler, the lease reaper and retention adds its keys here.
+// by accident.
 
 /** ASCII "fluxo" in the high bytes, then a small number per lock. */
 const BASE = 0x666c75786f00n;
@@ -7,4 +7,9 @@ const BASE = 0x666c75786f00n;
 export const advisoryLocks = {
   /** Held while migrations run, so replicas starting together apply each migration once. */
   migrate: BASE + 1n,
+  /**
+   * Held for as long as a replica leads (session-level, on its own connection): the leader runs
+   * the lease reaper and retention (leader-election.ts).
+   */
+  leader: BASE + 2n,
 } as const;

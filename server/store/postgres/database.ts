@@ -86,6 +86,27 @@ export function mapError(error: unknown): unknown {
   return new FluxoError('SERVICE_UNAVAILABLE', `the database is unavailable (${reason}); retry shortly`, { cause: error });
 }
 
+/**
+ * Ends a dedicated connection politely, or cuts it when the server does not answer within
+ * `timeoutMs` (it may be gone: a shutdown must not wait for a database that is down).
+ */
+export async function closeClient(client: pg.Client, timeoutMs = 2_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  destroyClient(client);
+}
+
+/** Cuts a dedicated connection at once (its session, and any advisory lock, ends with it on the server). */
+export function destroyClient(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 class ClientExecutor implements Executor {
   readonly client: pg.PoolClient;
 
@@ -110,8 +131,12 @@ class ClientExecutor implements Executor {
 /** A pool of connections to one PostgreSQL database. */
 export class PgDatabase implements Executor {
   readonly pool: pg.Pool;
+  readonly #connectionString: string;
+  readonly #connectionTimeoutMs: number;
 
   constructor(options: PgDatabaseOptions) {
+    this.#connectionString = options.connectionString;
+    this.#connectionTimeoutMs = options.connectionTimeoutMs ?? 5000;
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 10,
@@ -145,6 +170,21 @@ export class PgDatabase implements Executor {
     } catch (error) {
       throw mapError(error);
     }
+  }
+
+  /**
+   * A new connection outside the pool, for session state that must outlive any one request: the
+   * LISTEN connection and the leader's advisory lock. Not connected yet; the caller owns it (and
+   * must listen for its 'error' events).
+   */
+  dedicatedClient(applicationName: string): pg.Client {
+    return new pg.Client({
+      connectionString: this.#connectionString,
+      connectionTimeoutMillis: this.#connectionTimeoutMs,
+      keepAlive: true,
+      application_name: applicationName,
+      types,
+    });
   }
 
   /**

@@ -1,18 +1,27 @@
 // The production store: PostgreSQL through a `pg` pool, for one or many server replicas on one
 // database. Reads live here; writes are in one module per group of operations (run-writes,
-// claim-flow-runs, leases, task-runs, logs, flow-registration), each a transaction or a single
-// statement that is safe against every other replica.
+// claim-flow-runs, leases, task-runs, logs, flow-registration, retention), each a transaction or a
+// single statement that is safe against every other replica. Writes other replicas must hear of
+// are announced with NOTIFY once committed (change-feed.ts) and heard with LISTEN
+// (change-listener.ts); replicas elect a leader with an advisory lock (leader-election.ts).
 import { FluxoError } from '../../../common/errors.js';
-import { newId } from '../../../common/ids.js';
+import { newId, newToken } from '../../../common/ids.js';
 import { decodeCursor, encodeCursor, pageSize, type CursorKey } from '../cursor.js';
 import type {
   AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
 } from '../records.js';
-import type { FlowRunFilter, NewFlowVersion, Page, PageRequest, Store } from '../store.js';
+import type {
+  ChangeWatch, FlowRunFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, RemoteChange, Store,
+  TenantRetention,
+} from '../store.js';
+import { advisoryLocks } from './advisory-locks.js';
+import { ChangePublisher } from './change-feed.js';
+import { ChangeListener } from './change-listener.js';
 import { claimFlowRuns } from './claim-flow-runs.js';
 import { parsePostgresUrl } from './connection-settings.js';
 import { PgDatabase, type PgDatabaseOptions } from './database.js';
 import { registerFlowVersion } from './flow-registration.js';
+import { AdvisoryLockElection } from './leader-election.js';
 import { heartbeat, reapExpiredLeases } from './leases.js';
 import { writeLogs } from './logs.js';
 import { migrate } from './migrate.js';
@@ -20,6 +29,7 @@ import {
   toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
   type AgentRow, type FlowRow, type FlowRunRow, type FlowVersionRow, type LogRow, type ProjectRow, type StateTransitionRow, type TaskRunRow,
 } from './rows.js';
+import * as retention from './retention.js';
 import * as runWrites from './run-writes.js';
 import { join, NOW_MS, sql, type Sql } from './sql.js';
 import { setTaskRunStates } from './task-runs.js';
@@ -44,6 +54,8 @@ function numericCursor(after: string | null | undefined): [number, string] | nul
 export interface PostgresStoreOptions extends Omit<PgDatabaseOptions, 'connectionString' | 'max'> {
   /** Overrides the URL's `?pool=`. */
   poolSize?: number;
+  /** Told when a NOTIFY to the other replicas could not be sent (the write itself committed). */
+  onNotifyError?: (error: Error) => void;
 }
 
 /**
@@ -54,15 +66,28 @@ export interface PostgresStoreOptions extends Omit<PgDatabaseOptions, 'connectio
  */
 export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): PostgresStore {
   const settings = parsePostgresUrl(url);
-  const { poolSize, ...rest } = options;
-  return new PostgresStore(new PgDatabase({ ...rest, connectionString: settings.connectionString, max: poolSize ?? settings.poolSize }));
+  const { poolSize, onNotifyError, ...rest } = options;
+  return new PostgresStore(new PgDatabase({ ...rest, connectionString: settings.connectionString, max: poolSize ?? settings.poolSize }), { onNotifyError });
 }
 
 export class PostgresStore implements Store {
   readonly db: PgDatabase;
+  /**
+   * This store's name in the notifications it sends: one per process (per store), so its own
+   * listener skips what the local event bus already delivered.
+   */
+  readonly origin: string;
+  readonly #publisher: ChangePublisher;
+  /** Where a failed NOTIFY is reported: the option, else the error handler of the first watch. */
+  #onNotifyError: ((error: Error) => void) | undefined;
 
-  constructor(db: PgDatabase) {
+  constructor(db: PgDatabase, options: { onNotifyError?: ((error: Error) => void) | undefined } = {}) {
     this.db = db;
+    this.origin = newToken();
+    this.#onNotifyError = options.onNotifyError;
+    this.#publisher = new ChangePublisher(db, this.origin, (error) =>
+      this.#onNotifyError?.(new Error(`could not notify the other replicas of a change: ${error.message}`, { cause: error })),
+    );
   }
 
   async migrate(): Promise<{ applied: number[]; current: number }> {
@@ -74,6 +99,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#publisher.flush();
     await this.db.close();
   }
 
@@ -133,13 +159,22 @@ export class PostgresStore implements Store {
     return pageOf(rows.map(toFlowVersion), first, (v) => [v.number, v.id]);
   }
 
+  // Writers that other replicas must hear of hand their committed result to the publisher.
+
   async createFlowRun(tenant: string, input: Parameters<Store['createFlowRun']>[1]) {
-    return runWrites.createFlowRun(this.db, tenant, input);
+    const result = await runWrites.createFlowRun(this.db, tenant, input);
+    if (result.created) this.#publisher.runs([result.run]);
+    return result;
   }
 
   async getFlowRun(tenant: string, id: string): Promise<FlowRunRecord | null> {
     const row = await this.db.row<FlowRunRow>(sql`SELECT * FROM flow_runs WHERE tenant = ${tenant} AND id = ${id}`);
     return row ? toFlowRun(row) : null;
+  }
+
+  async getFlowRuns(tenant: string, ids: string[]): Promise<FlowRunRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.db.rows<FlowRunRow>(sql`SELECT * FROM flow_runs WHERE tenant = ${tenant} AND id = ANY(${ids}::text[])`)).map(toFlowRun);
   }
 
   async listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
@@ -163,15 +198,21 @@ export class PostgresStore implements Store {
   }
 
   async claimFlowRuns(tenant: string, agentId: string, labels: string[], max: number, leaseMs: number) {
-    return claimFlowRuns(this.db, tenant, agentId, labels, max, leaseMs);
+    const claims = await claimFlowRuns(this.db, tenant, agentId, labels, max, leaseMs);
+    this.#publisher.runs(claims.map((c) => c.run));
+    return claims;
   }
 
   async setFlowRunState(tenant: string, write: Parameters<Store['setFlowRunState']>[1]) {
-    return runWrites.setFlowRunState(this.db, tenant, write);
+    const run = await runWrites.setFlowRunState(this.db, tenant, write);
+    this.#publisher.runs([run]);
+    return run;
   }
 
   async cancelFlowRun(tenant: string, id: string, actor: string) {
-    return runWrites.cancelFlowRun(this.db, tenant, id, actor);
+    const run = await runWrites.cancelFlowRun(this.db, tenant, id, actor);
+    this.#publisher.runs([run]);
+    return run;
   }
 
   async setTaskRunStates(...args: Parameters<Store['setTaskRunStates']>) {
@@ -179,7 +220,9 @@ export class PostgresStore implements Store {
   }
 
   async writeLogs(...args: Parameters<Store['writeLogs']>) {
-    return writeLogs(this.db, ...args);
+    const lines = await writeLogs(this.db, ...args);
+    this.#publisher.logs(args[0], args[1], lines);
+    return lines;
   }
 
   async heartbeat(...args: Parameters<Store['heartbeat']>) {
@@ -187,7 +230,9 @@ export class PostgresStore implements Store {
   }
 
   async reapExpiredLeases(actor: string) {
-    return reapExpiredLeases(this.db, actor);
+    const runs = await reapExpiredLeases(this.db, actor);
+    this.#publisher.runs(runs);
+    return runs;
   }
 
   async listTaskRuns(tenant: string, flowRunId: string): Promise<TaskRunRecord[]> {
@@ -246,5 +291,30 @@ export class PostgresStore implements Store {
       SELECT agent_id, COUNT(*) AS n FROM flow_runs WHERE tenant = ${tenant} AND lease_expires_at IS NOT NULL
         AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY agent_id`);
     return new Map(rows.map((r) => [r.agent_id, r.n]));
+  }
+
+  async listTenantRetention(): Promise<TenantRetention[]> {
+    return retention.listTenantRetention(this.db);
+  }
+
+  async setTenantRetention(tenant: string, retentionDays: number | null): Promise<void> {
+    return retention.setTenantRetention(this.db, tenant, retentionDays);
+  }
+
+  async countPrunableRuns(tenant: string, endedBefore: number): Promise<PruneCounts> {
+    return retention.countPrunableRuns(this.db, tenant, endedBefore);
+  }
+
+  async pruneFinishedRuns(tenant: string, endedBefore: number, limit: number): Promise<PruneCounts> {
+    return retention.pruneFinishedRuns(this.db, tenant, endedBefore, limit);
+  }
+
+  watchChanges(onChange: (change: RemoteChange) => void, onError?: (error: Error) => void): ChangeWatch {
+    this.#onNotifyError ??= onError;
+    return new ChangeListener(this.db, { origin: this.origin, onChange, ...(onError ? { onError } : {}) });
+  }
+
+  electLeader(options: LeaderElectionOptions): LeaderElection {
+    return new AdvisoryLockElection(this.db, advisoryLocks.leader, options);
   }
 }

@@ -9,8 +9,12 @@ import { decodeCursor, encodeCursor, pageSize, type CursorKey } from '../cursor.
 import type {
   AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
 } from '../records.js';
-import type { FlowRunFilter, NewFlowVersion, Page, PageRequest, Store } from '../store.js';
+import { soleLeader } from '../sole-leader.js';
+import type {
+  ChangeWatch, FlowRunFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, Store, TenantRetention,
+} from '../store.js';
 import { migrations } from './migrations/index.js';
+import * as retention from './retention.js';
 import { statement } from './statements.js';
 import * as runWrites from './run-writes.js';
 import {
@@ -165,6 +169,13 @@ export class SqliteStore implements Store {
     return row ? toFlowRun(row) : null;
   }
 
+  async getFlowRuns(tenant: string, ids: string[]): Promise<FlowRunRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = statement(this.db, 'SELECT * FROM flow_runs WHERE tenant = ? AND id IN (SELECT value FROM json_each(?))')
+      .all(tenant, JSON.stringify(ids)) as FlowRunRow[];
+    return rows.map(toFlowRun);
+  }
+
   async listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after);
@@ -268,5 +279,30 @@ export class SqliteStore implements Store {
       )
       .all(tenant) as { agent_id: string; n: number }[];
     return new Map(rows.map((r) => [r.agent_id, r.n]));
+  }
+
+  async listTenantRetention(): Promise<TenantRetention[]> {
+    return retention.listTenantRetention(this.db);
+  }
+
+  async setTenantRetention(tenant: string, retentionDays: number | null): Promise<void> {
+    retention.setTenantRetention(this.db, tenant, retentionDays);
+  }
+
+  async countPrunableRuns(tenant: string, endedBefore: number): Promise<PruneCounts> {
+    return retention.countPrunableRuns(this.db, tenant, endedBefore);
+  }
+
+  async pruneFinishedRuns(tenant: string, endedBefore: number, limit: number): Promise<PruneCounts> {
+    return retention.pruneFinishedRuns(this.db, tenant, endedBefore, limit);
+  }
+
+  /** One process is the database's only server: nothing to hear from others. */
+  watchChanges(): ChangeWatch {
+    return { close: async () => {} };
+  }
+
+  electLeader(options: LeaderElectionOptions): LeaderElection {
+    return soleLeader(options);
   }
 }

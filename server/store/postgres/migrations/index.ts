@@ -1,6 +1,7 @@
 // Numbered, append-only migrations of the PostgreSQL store, in step with SQLite's: version N means
 // the same schema in both dialects. Never edit a released migration: add one.
 import { initial } from './001-initial.js';
+import { retention } from './002-retention.js';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, retention];

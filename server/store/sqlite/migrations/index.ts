@@ -1,5 +1,6 @@
 // Numbered, append-only migrations of the SQLite store. Never edit a released migration: add one.
 import { initial } from './001-initial.js';
+import { retention } from './002-retention.js';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial];
+export const migrations: readonly Migration[] = [initial, retention];

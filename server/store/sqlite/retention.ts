@@ -1,0 +1,62 @@
+// Retention in SQLite: per-tenant settings, and deleting finished runs with everything that
+// belongs to them, one short write transaction per batch (SQLite has one writer: a long delete
+// would hold every other write back, so the caller keeps batches small and pauses between them).
+import type { Database } from 'better-sqlite3';
+import type { PruneCounts, TenantRetention } from '../store.js';
+import { statement } from './statements.js';
+
+/** Word for word the condition of the `flow_runs_finished` partial index (migration 002): SQLite only uses it then. */
+const FINISHED = `state IN ('SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED')`;
+
+const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0 });
+
+export function listTenantRetention(db: Database): TenantRetention[] {
+  // The distinct tenants of flow_runs by skipping through its (tenant, ...) index, one probe per
+  // tenant (a loose index scan), rather than reading every run.
+  const rows = statement(db, `
+    WITH RECURSIVE t(tenant) AS (
+      SELECT MIN(tenant) FROM flow_runs
+      UNION ALL
+      SELECT (SELECT MIN(r.tenant) FROM flow_runs r WHERE r.tenant > t.tenant) FROM t WHERE t.tenant IS NOT NULL
+    ),
+    tenants AS (SELECT tenant FROM t WHERE tenant IS NOT NULL UNION SELECT tenant FROM tenant_settings)
+    SELECT tenants.tenant, s.retention_days FROM tenants LEFT JOIN tenant_settings s ON s.tenant = tenants.tenant
+    ORDER BY tenants.tenant`).all() as { tenant: string; retention_days: number | null }[];
+  return rows.map((r) => ({ tenant: r.tenant, retentionDays: r.retention_days }));
+}
+
+export function setTenantRetention(db: Database, tenant: string, retentionDays: number | null): void {
+  statement(db, `INSERT INTO tenant_settings (tenant, retention_days) VALUES (?, ?)
+    ON CONFLICT (tenant) DO UPDATE SET retention_days = excluded.retention_days`).run(tenant, retentionDays);
+}
+
+export function countPrunableRuns(db: Database, tenant: string, endedBefore: number): PruneCounts {
+  const row = statement(db, `
+    WITH doomed AS MATERIALIZED (SELECT id FROM flow_runs WHERE tenant = ? AND ${FINISHED} AND ended_at < ?)
+    SELECT (SELECT COUNT(*) FROM doomed) AS runs,
+      (SELECT COUNT(*) FROM task_runs WHERE flow_run_id IN (SELECT id FROM doomed)) AS task_runs,
+      (SELECT COUNT(*) FROM state_transitions WHERE flow_run_id IN (SELECT id FROM doomed)) AS state_transitions,
+      (SELECT COUNT(*) FROM logs WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_lines,
+      (SELECT COUNT(*) FROM log_batches WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_batches`)
+    .get(tenant, endedBefore) as { runs: number; task_runs: number; state_transitions: number; log_lines: number; log_batches: number };
+  return { runs: row.runs, taskRuns: row.task_runs, stateTransitions: row.state_transitions, logLines: row.log_lines, logBatches: row.log_batches };
+}
+
+export function pruneFinishedRuns(db: Database, tenant: string, endedBefore: number, limit: number): PruneCounts {
+  return db.transaction(() => {
+    const ids = (statement(db, `SELECT id FROM flow_runs WHERE tenant = ? AND ${FINISHED} AND ended_at < ? ORDER BY ended_at LIMIT ?`)
+      .all(tenant, endedBefore, limit) as { id: string }[]).map((r) => r.id);
+    if (ids.length === 0) return zero();
+    const list = JSON.stringify(ids);
+    const deleteOf = (table: string, column = 'flow_run_id'): number =>
+      statement(db, `DELETE FROM ${table} WHERE ${column} IN (SELECT value FROM json_each(?))`).run(list).changes;
+    // Children first: task_runs references flow_runs.
+    const counts = zero();
+    counts.logLines = deleteOf('logs');
+    counts.logBatches = deleteOf('log_batches');
+    counts.stateTransitions = deleteOf('state_transitions');
+    counts.taskRuns = deleteOf('task_runs');
+    counts.runs = deleteOf('flow_runs', 'id');
+    return counts;
+  }).immediate();
+}
