@@ -132,7 +132,11 @@ export class RunRelay {
   /** Sends everything buffered so far; resolves when it is acknowledged (or dropped). */
   async flush(): Promise<void> {
     this.#clearTimer();
-    while (this.active && this.#hasPending()) await this.#drain();
+    // Always await the drain: a batch already taken off the queue may still be in flight while the
+    // queue is empty, and the run's final state must not overtake it (the server would then refuse
+    // the late batch and its task states would be lost).
+    do await this.#drain();
+    while (this.active && this.#hasPending());
   }
 
   /** Flushes everything and stops the timer. Call before reporting the final state. */

@@ -216,3 +216,34 @@ describe('draining', () => {
     expect([...server.stored.values()].flat()).toEqual(['late']);
   });
 });
+
+describe('closing', () => {
+  it('waits for a batch already in flight even when nothing is left to send', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const inFlight = new Promise<void>((resolve) => (release = resolve));
+    const api = {
+      async setTaskRunStates(input: SetTaskRunStatesInput) {
+        events.push(`send ${input.states.length}`);
+        await inFlight;
+        events.push('acknowledged');
+        return input.states.length;
+      },
+      async writeLogs(input: WriteLogsInput) {
+        return input.lines.length;
+      },
+    };
+    const relay = relayWith(api);
+    relay.open();
+    relay.taskState(state('t#1', 'RUNNING'));
+    relay.taskState(state('t#1', 'SUCCESS'));
+    // The timer's drain takes both states off the queue and waits for the server.
+    await waitFor(() => events.length === 1, { what: 'the batch to be sent' });
+    const closed = relay.close().then(() => events.push('closed'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(events).toEqual(['send 2']);
+    release();
+    await closed;
+    expect(events).toEqual(['send 2', 'acknowledged', 'closed']);
+  });
+});
