@@ -59,3 +59,42 @@ export function shouldRetry(state: FlowRunStateType, attempt: number, retries: n
 export function endsAttempt(state: FlowRunStateType): boolean {
   return state === 'SUCCESS' || state === 'FAILED' || state === 'CANCELLED' || state === 'TIMED_OUT' || state === 'CRASHED';
 }
+
+/** The parts of a run a state write is checked against. */
+export interface LeasedRunState {
+  id: string;
+  state: FlowRunStateType;
+  version: number;
+  leaseToken: string | null;
+  leaseExpiresAt: number | null;
+}
+
+/**
+ * Decides an agent's compare-and-set state write against the run as locked in the transaction, at
+ * database time `now`: 'unchanged' for a repeat of a write that already landed (a retry after a
+ * lost answer), 'apply' when the write may proceed. Refusals throw LEASE_LOST, ILLEGAL_TRANSITION or
+ * VERSION_CONFLICT. Every store calls this, so the rule has one home.
+ */
+export function decideStateWrite(
+  run: LeasedRunState,
+  write: { leaseToken: string; expectedVersion: number; state: FlowRunStateType },
+  now: number,
+): 'unchanged' | 'apply' {
+  if (run.leaseToken !== write.leaseToken) {
+    throw new FluxoError('LEASE_LOST', `the lease on flow run ${run.id} is gone (the run was reclaimed or rescheduled); stop its process`);
+  }
+  if (run.leaseExpiresAt === null) {
+    // The attempt already ended under this lease: repeating its final write is a no-op.
+    if (run.state === write.state) return 'unchanged';
+    throw new FluxoError('ILLEGAL_TRANSITION', `flow run ${run.id} already ended as ${run.state}`);
+  }
+  if (run.leaseExpiresAt <= now) {
+    throw new FluxoError('LEASE_LOST', `the lease on flow run ${run.id} expired; stop its process`);
+  }
+  if (run.state === write.state && run.version === write.expectedVersion + 1) return 'unchanged';
+  if (run.version !== write.expectedVersion) {
+    throw new FluxoError('VERSION_CONFLICT', `flow run ${run.id} is at version ${run.version} (${run.state}), not ${write.expectedVersion}; read it again`);
+  }
+  assertAgentTransition(run.state, write.state);
+  return 'apply';
+}

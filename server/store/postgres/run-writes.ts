@@ -4,7 +4,7 @@
 // write can land between the check and the write, which is what SQLite's single writer gives.
 import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
-import { assertAgentTransition, cancelTarget, endsAttempt, leasedStates, shouldRetry } from '../../core/transitions.js';
+import { cancelTarget, decideStateWrite, endsAttempt, leasedStates, shouldRetry } from '../../core/transitions.js';
 import type { FlowRunRecord, FlowRunStateType } from '../records.js';
 import type { NewFlowRun, StateWrite } from '../store.js';
 import type { Executor, PgDatabase } from './database.js';
@@ -127,23 +127,8 @@ export async function setFlowRunState(db: PgDatabase, tenant: string, write: Sta
   return db.transaction(async (tx) => {
     const row = await lockRun(tx, tenant, write.flowRunId);
     const now = row.now;
-    if (row.lease_token !== write.leaseToken) {
-      throw new FluxoError('LEASE_LOST', `the lease on flow run ${row.id} is gone (the run was reclaimed or rescheduled); stop its process`);
-    }
-    const isRepeat = row.state === write.state && row.version === write.expectedVersion + 1;
-    if (row.lease_expires_at === null) {
-      // The attempt already ended under this lease: repeating its final write is a no-op.
-      if (row.state === write.state) return toFlowRun(row);
-      throw new FluxoError('ILLEGAL_TRANSITION', `flow run ${row.id} already ended as ${row.state}`);
-    }
-    if (row.lease_expires_at <= now) {
-      throw new FluxoError('LEASE_LOST', `the lease on flow run ${row.id} expired; stop its process`);
-    }
-    if (isRepeat) return toFlowRun(row);
-    if (row.version !== write.expectedVersion) {
-      throw new FluxoError('VERSION_CONFLICT', `flow run ${row.id} is at version ${row.version} (${row.state}), not ${write.expectedVersion}; read it again`);
-    }
-    assertAgentTransition(row.state as FlowRunStateType, write.state);
+    const current = { id: row.id, state: row.state as FlowRunStateType, version: row.version, leaseToken: row.lease_token, leaseExpiresAt: row.lease_expires_at };
+    if (decideStateWrite(current, write, now) === 'unchanged') return toFlowRun(row);
     const ends = endsAttempt(write.state);
     const updated = await updateRun(
       tx,
