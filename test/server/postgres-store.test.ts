@@ -151,9 +151,12 @@ describe('PostgreSQL unavailable', () => {
     const terminate = () => admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
     // A statement running when its connection is killed (as on a PostgreSQL restart).
     const sleeping = store.db.rows(sql`SELECT pg_sleep(30)`);
+    // The expectation is attached before the kill: a rejection with no handler yet, even for a
+    // moment, is an unhandled rejection that fails the run.
+    const refused = expect(sleeping).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/^the database is unavailable \(.+\); retry shortly$/) });
     await waitFor(async () => (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%' AND state = 'active'`, [database])).rowCount === 1);
     await terminate();
-    await expect(sleeping).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/^the database is unavailable \(.+\); retry shortly$/) });
+    await refused;
     // Idle connections killed too: the pool drops them (no crash) and opens new ones.
     expect(typeof (await store.now())).toBe('number');
     await terminate();
