@@ -1,5 +1,6 @@
 // Opaque keyset cursors: base64url of the last row's sort key and id.
 import { FluxoError } from '../../common/errors.js';
+import type { Page } from './store.js';
 
 export type CursorKey = [number | string, string];
 
@@ -27,4 +28,22 @@ export function pageSize(first: number, max = 500): number {
     throw new FluxoError('BAD_USER_INPUT', `"first" must be an integer from 1 to ${max}, got ${first}`);
   }
   return first;
+}
+
+/** A page from `first + 1` fetched rows: the extra row only says whether another page follows. */
+export function pageOf<T>(rows: T[], first: number, keyOf: (row: T) => CursorKey): Page<T> {
+  const hasNextPage = rows.length > first;
+  const nodes = hasNextPage ? rows.slice(0, first) : rows;
+  const last = nodes.at(-1);
+  return { nodes, hasNextPage, endCursor: last ? encodeCursor(keyOf(last)) : null };
+}
+
+/** Refuses to run against a database migrated by a newer fluxo (both stores' migrate()). */
+export function assertSchemaKnown(current: number, known: number): void {
+  if (current > known) {
+    throw new FluxoError(
+      'SERVICE_UNAVAILABLE',
+      `the database schema is at version ${current}, newer than this fluxo knows (${known}); upgrade fluxo before starting it against this database`,
+    );
+  }
 }

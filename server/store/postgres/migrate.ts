@@ -2,7 +2,7 @@
 // does once): a session advisory lock makes the others wait, then find nothing left to apply.
 // Each migration commits with its `schema_migrations` row, so a failed one leaves the schema at the
 // previous version (PostgreSQL DDL is transactional).
-import { FluxoError } from '../../../common/errors.js';
+import { assertSchemaKnown } from '../cursor.js';
 import { advisoryLocks } from './advisory-locks.js';
 import type { PgDatabase } from './database.js';
 import { migrations } from './migrations/index.js';
@@ -15,12 +15,7 @@ export async function migrate(db: PgDatabase): Promise<{ applied: number[]; curr
       await client.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
       const known = migrations.at(-1)?.version ?? 0;
       const current = (await client.row<{ v: number | null }>(sql`SELECT MAX(version) AS v FROM schema_migrations`))?.v ?? 0;
-      if (current > known) {
-        throw new FluxoError(
-          'SERVICE_UNAVAILABLE',
-          `the database schema is at version ${current}, newer than this fluxo knows (${known}); upgrade fluxo before starting it against this database`,
-        );
-      }
+      assertSchemaKnown(current, known);
       const applied: number[] = [];
       for (const migration of migrations) {
         if (migration.version <= current) continue;

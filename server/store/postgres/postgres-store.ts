@@ -6,7 +6,7 @@
 // (change-listener.ts); replicas elect a leader with an advisory lock (leader-election.ts).
 import { FluxoError } from '../../../common/errors.js';
 import { newId, newToken } from '../../../common/ids.js';
-import { decodeCursor, encodeCursor, pageSize, type CursorKey } from '../cursor.js';
+import { decodeCursor, pageOf, pageSize } from '../cursor.js';
 import type {
   AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
 } from '../records.js';
@@ -33,13 +33,6 @@ import * as retention from './retention.js';
 import * as runWrites from './run-writes.js';
 import { join, NOW_MS, sql, type Sql } from './sql.js';
 import { setTaskRunStates } from './task-runs.js';
-
-function pageOf<T>(rows: T[], first: number, keyOf: (row: T) => CursorKey): Page<T> {
-  const hasNextPage = rows.length > first;
-  const nodes = hasNextPage ? rows.slice(0, first) : rows;
-  const last = nodes.at(-1);
-  return { nodes, hasNextPage, endCursor: last ? encodeCursor(keyOf(last)) : null };
-}
 
 /** A cursor whose sort key must be a number (a time or a version number); BAD_USER_INPUT otherwise. */
 function numericCursor(after: string | null | undefined): [number, string] | null {

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
-import { decodeCursor, encodeCursor, pageSize, type CursorKey } from '../cursor.js';
+import { assertSchemaKnown, decodeCursor, pageOf, pageSize } from '../cursor.js';
 import type {
   AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
 } from '../records.js';
@@ -21,13 +21,6 @@ import {
   NOW_MS, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
   type AgentRow, type FlowRow, type FlowRunRow, type FlowVersionRow, type LogRow, type ProjectRow, type StateTransitionRow, type TaskRunRow,
 } from './rows.js';
-
-function pageOf<T>(rows: T[], first: number, keyOf: (row: T) => CursorKey): Page<T> {
-  const hasNextPage = rows.length > first;
-  const nodes = hasNextPage ? rows.slice(0, first) : rows;
-  const last = nodes.at(-1);
-  return { nodes, hasNextPage, endCursor: last ? encodeCursor(keyOf(last)) : null };
-}
 
 /** Opens (creating if needed) a SQLite store at `path` (`:memory:` for a throwaway one). */
 export function openSqliteStore(path: string): SqliteStore {
@@ -56,12 +49,7 @@ export class SqliteStore implements Store {
     db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const known = migrations.at(-1)?.version ?? 0;
     const current = (statement(db, 'SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
-    if (current > known) {
-      throw new FluxoError(
-        'SERVICE_UNAVAILABLE',
-        `the database schema is at version ${current}, newer than this fluxo knows (${known}); upgrade fluxo before starting it against this database`,
-      );
-    }
+    assertSchemaKnown(current, known);
     const applied: number[] = [];
     for (const migration of migrations) {
       if (migration.version <= current) continue;
