@@ -29,6 +29,18 @@ export function exitCodeOf(error: unknown): number {
     case 'TOKEN_MISSING':
     case 'TOKEN_INVALID':
     case 'TOKEN_EXPIRED':
+    case 'TOKEN_UNSIGNED':
+    case 'TOKEN_ALGORITHM_NOT_ALLOWED':
+    case 'TOKEN_TYPE_INVALID':
+    case 'TOKEN_HEADER_FORBIDDEN':
+    case 'TOKEN_CLAIM_MISSING':
+    case 'TOKEN_ISSUER_MISMATCH':
+    case 'TOKEN_AUDIENCE_MISMATCH':
+    case 'TOKEN_NOT_YET_VALID':
+    case 'TOKEN_KEY_UNKNOWN':
+    case 'TOKEN_SIGNATURE_INVALID':
+    case 'TOKEN_KIND_MISMATCH':
+    case 'TOKEN_REVOKED':
     case 'IDENTITY_MISSING':
     case 'FORBIDDEN':
       return EXIT.unauthorized;
@@ -39,6 +51,7 @@ export function exitCodeOf(error: unknown): number {
     case 'PAYLOAD_TOO_LARGE':
     case 'GRAPHQL_PARSE_FAILED':
     case 'GRAPHQL_VALIDATION_FAILED':
+    case 'QUERY_TOO_COMPLEX':
       return EXIT.badInput;
     case 'IDEMPOTENCY_CONFLICT':
     case 'ILLEGAL_TRANSITION':
@@ -46,6 +59,9 @@ export function exitCodeOf(error: unknown): number {
     case 'LEASE_LOST':
       return EXIT.conflict;
     case 'SERVICE_UNAVAILABLE':
+    case 'IDENTITY_PROVIDER_UNAVAILABLE':
+    case 'RATE_LIMITED':
+    case 'SECRETS_UNAVAILABLE':
       return EXIT.unreachable;
     case 'INTERNAL_SERVER_ERROR':
       return EXIT.internal;

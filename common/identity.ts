@@ -11,9 +11,28 @@ export const IDENTITY_HEADER = 'x-fluxo-identity';
 /** Header with the proxy-assigned request id, for logs and audit. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-export const roles = ['admin', 'developer', 'viewer', 'agent'] as const;
-/** What a caller may do; see the roles table in docs/api.md. */
+export const roles = ['admin', 'tenant-admin', 'developer', 'viewer', 'agent', 'ci'] as const;
+/** What a caller may do; see the roles table in docs/security.md. */
 export type Role = (typeof roles)[number];
+
+/** The kind of token a caller presented: agent tokens call agent operations only, every other token only the rest. */
+export type TokenKind = 'user' | 'agent';
+
+/** An agent role always comes with an agent token, and only with one. */
+export function kindOf(role: Role): TokenKind {
+  return role === 'agent' ? 'agent' : 'user';
+}
+
+/** `tenant-admin` → `TENANT_ADMIN` (the GraphQL Role enum). */
+export function roleToGraphQL(role: Role): 'ADMIN' | 'TENANT_ADMIN' | 'DEVELOPER' | 'VIEWER' | 'AGENT' | 'CI' {
+  return role.toUpperCase().replace('-', '_') as ReturnType<typeof roleToGraphQL>;
+}
+
+/** `TENANT_ADMIN` → `tenant-admin`; undefined for anything else. */
+export function roleFromGraphQL(value: string): Role | undefined {
+  const role = value.toLowerCase().replace('_', '-');
+  return isRole(role) ? role : undefined;
+}
 
 /** A verified caller. `tenant` confines every read and write the caller makes. */
 export interface Identity {

@@ -46,6 +46,65 @@ export type AgentConnection = {
   pageInfo: PageInfo;
 };
 
+/** One entry of the append-only audit log. */
+export type AuditEvent = {
+  __typename?: 'AuditEvent';
+  /** What was attempted: a GraphQL operation field (`mutation.createFlowRun`, `query.flowRuns`, `subscription.flowRunLogs`) or a proxy step (`proxy.authenticate`). */
+  action: Scalars['String']['output'];
+  /** When it happened. */
+  at: Scalars['DateTime']['output'];
+  /** The error code when it did not end ALLOWED. */
+  code: Maybe<ErrorCode>;
+  /** A short description (the error message, or the ids acted on). */
+  detail: Maybe<Scalars['String']['output']>;
+  /** Its id (time-ordered). */
+  id: Scalars['ID']['output'];
+  /** How it ended. */
+  outcome: AuditOutcome;
+  /** The request id the proxy assigned (also in both processes' logs). */
+  requestId: Maybe<Scalars['String']['output']>;
+  /** The caller's role. */
+  role: Maybe<Role>;
+  /** The caller's subject; null when the caller could not be identified. */
+  subject: Maybe<Scalars['String']['output']>;
+  /** The tenant acted in; null when the caller could not be identified. */
+  tenant: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of audit events. */
+export type AuditEventConnection = {
+  __typename?: 'AuditEventConnection';
+  /** Events, newest first. */
+  nodes: Array<AuditEvent>;
+  /** Where the page ends. */
+  pageInfo: PageInfo;
+};
+
+/** Filters for `auditEvents`; all optional, combined with AND. */
+export type AuditEventFilter = {
+  /** Only this action. */
+  action?: InputMaybe<Scalars['String']['input']>;
+  /** Only events at or after this instant. */
+  after?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only events before this instant. */
+  before?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Only this outcome. */
+  outcome?: InputMaybe<AuditOutcome>;
+  /** Only this subject. */
+  subject?: InputMaybe<Scalars['String']['input']>;
+  /** Only this tenant (admins only; a tenant-admin always sees its own tenant). */
+  tenant?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** How an audited decision ended. */
+export type AuditOutcome =
+  /** Allowed and done. */
+  | 'ALLOWED'
+  /** Refused by the proxy or the server (authentication or authorization). */
+  | 'DENIED'
+  /** Allowed, but failed (validation, conflicts, not found, server errors). */
+  | 'FAILED';
+
 /** Long-poll for due runs. */
 export type ClaimFlowRunsInput = {
   /** The agent's id from `registerAgent`. */
@@ -67,6 +126,8 @@ export type ClaimedFlowRun = {
   leaseSeconds: Scalars['Int']['output'];
   /** Opaque lease token; required on every write for this run. */
   leaseToken: Scalars['String']['output'];
+  /** Values of the tenant secrets the run's flow version declares (`RegisterFlowInput.secrets`) that the tenant has stored. Only in this answer, only to the agent that claimed the run; names the tenant has not stored are absent (the agent may supply them from its own secrets file). */
+  secrets: Array<SecretValue>;
 };
 
 /** What `createFlowRun` needs. */
@@ -91,6 +152,27 @@ export type CreateFlowRunInput = {
   scheduledAt?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** What `createServiceToken` needs. */
+export type CreateServiceTokenInput = {
+  /** Informational labels. */
+  labels?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** A name unique within the tenant (letters, digits, `-`, `_`, `.`; at most 100). */
+  name: Scalars['String']['input'];
+  /** The role to grant. ADMIN cannot be granted by a service token. */
+  role: Role;
+  /** Lifetime in seconds (60 s to 365 days); null for a token that lives until revoked. */
+  ttlSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** The outcome of `createServiceToken`. */
+export type CreateServiceTokenPayload = {
+  __typename?: 'CreateServiceTokenPayload';
+  /** The token's record. */
+  serviceToken: ServiceToken;
+  /** The bearer value (`fxs_...`). Shown only here: store it now. */
+  token: Scalars['String']['output'];
+};
+
 /**
  * Stable error codes, found in `errors[].extensions.code`. Clients switch on these; the
  * message is for people and may change.
@@ -108,6 +190,8 @@ export type ErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   /** The request reached the server without a valid proxy-signed identity (sent around the proxy, or forged). */
   | 'IDENTITY_MISSING'
+  /** The identity provider's key set could not be fetched and the cached copy is older than its max age; the proxy fails closed. Retry later. */
+  | 'IDENTITY_PROVIDER_UNAVAILABLE'
   /** The requested state transition is not allowed from the run's current state. */
   | 'ILLEGAL_TRANSITION'
   /** An unexpected failure in the server. The message carries a request id to find it in the server log. */
@@ -120,14 +204,44 @@ export type ErrorCode =
   | 'NOT_FOUND'
   /** The request body exceeds the size limit. */
   | 'PAYLOAD_TOO_LARGE'
+  /** The GraphQL document exceeds a limit (tokens, depth, aliases or estimated cost); the message names the limit. */
+  | 'QUERY_TOO_COMPLEX'
+  /** Too many requests for this token or this tenant; retry after the number of seconds in the `Retry-After` header. */
+  | 'RATE_LIMITED'
+  /** The server has no secrets key configured, so tenant secrets cannot be stored or read (see docs/security.md). */
+  | 'SECRETS_UNAVAILABLE'
   /** The server or its database is temporarily unavailable; retry with backoff. */
   | 'SERVICE_UNAVAILABLE'
-  /** The bearer token's `exp` is in the past. */
+  /** The bearer token's `alg` is not in the allow-list (EdDSA, ES256, RS256 and what an OIDC issuer is configured for); HS256 is never accepted. */
+  | 'TOKEN_ALGORITHM_NOT_ALLOWED'
+  /** The bearer token's `aud` does not name this API. */
+  | 'TOKEN_AUDIENCE_MISMATCH'
+  /** The bearer token lacks a required claim (exp, iss, aud, sub, or the tenant and role its issuer maps). */
+  | 'TOKEN_CLAIM_MISSING'
+  /** The bearer token's `exp` is in the past (beyond the allowed clock skew). */
   | 'TOKEN_EXPIRED'
-  /** The bearer token is malformed, badly signed, or fails a claim check (iss, aud, alg, role). */
+  /** The bearer token's header asks to fetch or embed a key (`jku`, `x5u`, `jwk`, `x5c`) or carries `crit`; such tokens are never accepted. */
+  | 'TOKEN_HEADER_FORBIDDEN'
+  /** The bearer token is malformed, or a fluxo claim (tenant, role, labels, sub) has an unacceptable value. */
   | 'TOKEN_INVALID'
+  /** The bearer token's `iss` is not a trusted issuer. */
+  | 'TOKEN_ISSUER_MISMATCH'
+  /** The bearer token's `kid` names no key its issuer publishes (checked again after refreshing the issuer's key set). */
+  | 'TOKEN_KEY_UNKNOWN'
+  /** The token's kind does not match the operation: agent tokens may call only agent operations (`@agentOperation`), and other tokens may not call them. */
+  | 'TOKEN_KIND_MISMATCH'
   /** No bearer token was sent to the proxy. */
   | 'TOKEN_MISSING'
+  /** The bearer token's `nbf` is in the future (beyond the allowed clock skew). */
+  | 'TOKEN_NOT_YET_VALID'
+  /** The service token was revoked (`fluxo token revoke`). */
+  | 'TOKEN_REVOKED'
+  /** The bearer token's signature does not verify. */
+  | 'TOKEN_SIGNATURE_INVALID'
+  /** The bearer token's `typ` header is missing or names another kind of token (an ID token, the proxy's identity header, ...). */
+  | 'TOKEN_TYPE_INVALID'
+  /** The bearer token is unsigned (`alg: none`). */
+  | 'TOKEN_UNSIGNED'
   /** The run changed since the caller read it (`expectedVersion` is stale). Read it again. */
   | 'VERSION_CONFLICT';
 
@@ -347,6 +461,8 @@ export type HeartbeatPayload = {
 /** Who is calling, as the proxy verified it. */
 export type Identity = {
   __typename?: 'Identity';
+  /** The kind of token the caller presented. */
+  kind: TokenKind;
   /** The caller's role. */
   role: Role;
   /** The token's subject (a person, a CI job or an agent). */
@@ -418,20 +534,28 @@ export type LogLineInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Cancel a run (developer, admin): Scheduled becomes Cancelled; Submitted or Running becomes Cancelling. */
+  /** Cancel a run (developer, tenant-admin, admin): Scheduled becomes Cancelled; Submitted or Running becomes Cancelling. */
   cancelFlowRun: FlowRun;
   /** Claim due runs matching the agent's labels, waiting up to `waitMs` (agent). */
   claimFlowRuns: Array<ClaimedFlowRun>;
-  /** Create a flow run (developer, admin). */
+  /** Create a flow run (developer, tenant-admin, admin). */
   createFlowRun: FlowRun;
+  /** Issue a revocable service token in the caller's tenant (tenant-admin, admin). */
+  createServiceToken: CreateServiceTokenPayload;
+  /** Delete a tenant secret (tenant-admin, admin). False when there was none. */
+  deleteSecret: Scalars['Boolean']['output'];
   /** Renew leases and learn about cancellations (agent). */
   heartbeat: HeartbeatPayload;
   /** Register or update the calling agent (agent). */
   registerAgent: Agent;
-  /** Record a flow version (developer, admin). Idempotent on the content hash. */
+  /** Record a flow version (developer, ci, tenant-admin, admin). Idempotent on the content hash. */
   registerFlow: RegisterFlowPayload;
+  /** Revoke a service token (tenant-admin, admin). Revoking twice returns the same record. */
+  revokeServiceToken: ServiceToken;
   /** Compare-and-set a run's state under a lease (agent). */
   setFlowRunState: FlowRun;
+  /** Store or replace a tenant secret, encrypted (tenant-admin, admin). */
+  setSecret: TenantSecret;
   /** Record task run states under a lease (agent). Returns how many were recorded. */
   setTaskRunStates: Scalars['Int']['output'];
   /** Append log lines under a lease (agent). Returns how many were stored. */
@@ -454,6 +578,16 @@ export type MutationCreateFlowRunArgs = {
 };
 
 
+export type MutationCreateServiceTokenArgs = {
+  input: CreateServiceTokenInput;
+};
+
+
+export type MutationDeleteSecretArgs = {
+  name: Scalars['String']['input'];
+};
+
+
 export type MutationHeartbeatArgs = {
   input: HeartbeatInput;
 };
@@ -469,8 +603,18 @@ export type MutationRegisterFlowArgs = {
 };
 
 
+export type MutationRevokeServiceTokenArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationSetFlowRunStateArgs = {
   input: SetFlowRunStateInput;
+};
+
+
+export type MutationSetSecretArgs = {
+  input: SetSecretInput;
 };
 
 
@@ -507,9 +651,11 @@ export type Query = {
   __typename?: 'Query';
   /** Agents of the caller's tenant, by name. */
   agents: AgentConnection;
+  /** The audit log, newest first: the caller's tenant for a tenant-admin; every tenant (or `filter.tenant`) for an admin. */
+  auditEvents: AuditEventConnection;
   /** One flow by id, or by project and name. */
   flow: Maybe<Flow>;
-  /** One flow run. */
+  /** One flow run. An agent may read only runs it holds a lease on. */
   flowRun: Maybe<FlowRun>;
   /** Flow runs, newest first. */
   flowRuns: FlowRunConnection;
@@ -519,6 +665,12 @@ export type Query = {
   flows: FlowConnection;
   /** Projects of the caller's tenant. */
   projects: Array<Project>;
+  /** Names of the caller's tenant's secrets, never their values (tenant-admin, admin, developer). */
+  secrets: Array<TenantSecret>;
+  /** Service tokens of the caller's tenant (tenant-admin, admin). */
+  serviceTokens: ServiceTokenConnection;
+  /** Every tenant that has any object (admin). */
+  tenants: Array<Scalars['String']['output']>;
   /** Who the server thinks the caller is. */
   viewer: Identity;
 };
@@ -526,6 +678,13 @@ export type Query = {
 
 export type QueryAgentsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryAuditEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditEventFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -558,6 +717,13 @@ export type QueryFlowsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   project?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryServiceTokensArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 /** What an agent declares when it starts. */
@@ -609,16 +775,68 @@ export type RegisterFlowPayload = {
   flowVersion: FlowVersion;
 };
 
-/** Roles the proxy can put in an identity. */
+/** Roles the proxy can put in an identity. See docs/security.md for the full table. */
 export type Role =
-  /** Everything in its tenant. */
+  /** Everything, in every tenant: the proxy lets an admin act in another tenant with the `x-fluxo-tenant` header. */
   | 'ADMIN'
-  /** Register as an agent, claim runs, report states, logs and heartbeats. */
+  /** Register as an agent, claim runs matching its labels, report states, logs and heartbeats for runs it holds leases on. Nothing else. */
   | 'AGENT'
+  /** Register flows (CI pipelines). Nothing else. */
+  | 'CI'
   /** Register flows, create and cancel runs, read everything in its tenant. */
   | 'DEVELOPER'
+  /** Everything in its own tenant: flows, runs, service tokens, secrets, the audit log. */
+  | 'TENANT_ADMIN'
   /** Read everything in its tenant. */
   | 'VIEWER';
+
+/** A secret's value, handed to the agent that claimed a run which declares it. */
+export type SecretValue = {
+  __typename?: 'SecretValue';
+  /** Environment-variable style name (`DB_PASSWORD`). */
+  name: Scalars['String']['output'];
+  /** The decrypted value. Never logged, never returned to users. */
+  value: Scalars['String']['output'];
+};
+
+/**
+ * A revocable token fluxo issued (`fluxo token create`) for an agent, a CI job or a person. The
+ * secret itself is shown once, when created; fluxo keeps only its hash.
+ */
+export type ServiceToken = {
+  __typename?: 'ServiceToken';
+  /** When it was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created it. */
+  createdBy: Scalars['String']['output'];
+  /** When it stops being accepted; null for never. */
+  expiresAt: Maybe<Scalars['DateTime']['output']>;
+  /** Its id (also the non-secret prefix of the token: `fxs_<id>_<secret>`). */
+  id: Scalars['ID']['output'];
+  /** Its kind, from the role: AGENT for agent tokens, USER otherwise. */
+  kind: TokenKind;
+  /** Informational labels (what an agent token is meant for); routing never trusts them. */
+  labels: Array<Scalars['String']['output']>;
+  /** A name unique within the tenant (`agent-rj-smtr-01`, `github-ci`). */
+  name: Scalars['String']['output'];
+  /** When it was revoked; null while active. The proxy refuses a revoked token within its cache lifetime (30 s by default). */
+  revokedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Who revoked it. */
+  revokedBy: Maybe<Scalars['String']['output']>;
+  /** The role the token grants, in the tenant that issued it. */
+  role: Role;
+  /** The subject the token acts as (`service:<name>`). */
+  subject: Scalars['String']['output'];
+};
+
+/** A page of service tokens. */
+export type ServiceTokenConnection = {
+  __typename?: 'ServiceTokenConnection';
+  /** Tokens, newest first. */
+  nodes: Array<ServiceToken>;
+  /** Where the page ends. */
+  pageInfo: PageInfo;
+};
 
 /** A state an agent reports for a run. */
 export type SetFlowRunStateInput = {
@@ -638,6 +856,14 @@ export type SetFlowRunStateInput = {
   signal?: InputMaybe<Scalars['String']['input']>;
   /** The new state. */
   state: FlowRunStateType;
+};
+
+/** What `setSecret` needs. */
+export type SetSecretInput = {
+  /** Name: upper-case letters, digits and `_`, starting with a letter; at most 100. */
+  name: Scalars['String']['input'];
+  /** The value (at most 64 KiB). Stored encrypted; never returned. */
+  value: Scalars['String']['input'];
 };
 
 /** A batch of task run states. */
@@ -731,6 +957,26 @@ export type TaskRunStateInput = {
   timestamp?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** A tenant secret's metadata. Its value is never returned to users. */
+export type TenantSecret = {
+  __typename?: 'TenantSecret';
+  /** When it was first stored. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Environment-variable style name (`DB_PASSWORD`). */
+  name: Scalars['String']['output'];
+  /** When its value last changed. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** Who last changed it. */
+  updatedBy: Scalars['String']['output'];
+};
+
+/** What kind of token a caller presented. Kinds are never interchangeable. */
+export type TokenKind =
+  /** An agent (fluxo agent tokens and agent service tokens). */
+  | 'AGENT'
+  /** A person or a machine acting as one (OIDC access tokens, fluxo user tokens, CI and user service tokens). */
+  | 'USER';
+
 /** A batch of log lines for one run. */
 export type WriteLogsInput = {
   /** Batch id; a retried batch with the same id is stored once. */
@@ -818,10 +1064,16 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   Agent: ResolverTypeWrapper<AgentRecord>;
   AgentConnection: ResolverTypeWrapper<Omit<AgentConnection, 'nodes'> & { nodes: Array<ResolversTypes['Agent']> }>;
+  AuditEvent: ResolverTypeWrapper<AuditEvent>;
+  AuditEventConnection: ResolverTypeWrapper<AuditEventConnection>;
+  AuditEventFilter: AuditEventFilter;
+  AuditOutcome: AuditOutcome;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ClaimFlowRunsInput: ClaimFlowRunsInput;
   ClaimedFlowRun: ResolverTypeWrapper<Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
   CreateFlowRunInput: CreateFlowRunInput;
+  CreateServiceTokenInput: CreateServiceTokenInput;
+  CreateServiceTokenPayload: ResolverTypeWrapper<CreateServiceTokenPayload>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ErrorCode: ErrorCode;
   Flow: ResolverTypeWrapper<FlowRecord>;
@@ -852,13 +1104,19 @@ export type ResolversTypes = {
   RegisterFlowInput: RegisterFlowInput;
   RegisterFlowPayload: ResolverTypeWrapper<Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversTypes['FlowVersion'] }>;
   Role: Role;
+  SecretValue: ResolverTypeWrapper<SecretValue>;
+  ServiceToken: ResolverTypeWrapper<ServiceToken>;
+  ServiceTokenConnection: ResolverTypeWrapper<ServiceTokenConnection>;
   SetFlowRunStateInput: SetFlowRunStateInput;
+  SetSecretInput: SetSecretInput;
   SetTaskRunStatesInput: SetTaskRunStatesInput;
   StateTransition: ResolverTypeWrapper<StateTransitionRecord>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TaskRun: ResolverTypeWrapper<TaskRunRecord>;
   TaskRunStateInput: TaskRunStateInput;
+  TenantSecret: ResolverTypeWrapper<TenantSecret>;
+  TokenKind: TokenKind;
   WriteLogsInput: WriteLogsInput;
 };
 
@@ -866,10 +1124,15 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Agent: AgentRecord;
   AgentConnection: Omit<AgentConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Agent']> };
+  AuditEvent: AuditEvent;
+  AuditEventConnection: AuditEventConnection;
+  AuditEventFilter: AuditEventFilter;
   Boolean: Scalars['Boolean']['output'];
   ClaimFlowRunsInput: ClaimFlowRunsInput;
   ClaimedFlowRun: Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
   CreateFlowRunInput: CreateFlowRunInput;
+  CreateServiceTokenInput: CreateServiceTokenInput;
+  CreateServiceTokenPayload: CreateServiceTokenPayload;
   DateTime: Scalars['DateTime']['output'];
   Flow: FlowRecord;
   FlowConnection: Omit<FlowConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Flow']> };
@@ -896,15 +1159,28 @@ export type ResolversParentTypes = {
   RegisterAgentInput: RegisterAgentInput;
   RegisterFlowInput: RegisterFlowInput;
   RegisterFlowPayload: Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversParentTypes['FlowVersion'] };
+  SecretValue: SecretValue;
+  ServiceToken: ServiceToken;
+  ServiceTokenConnection: ServiceTokenConnection;
   SetFlowRunStateInput: SetFlowRunStateInput;
+  SetSecretInput: SetSecretInput;
   SetTaskRunStatesInput: SetTaskRunStatesInput;
   StateTransition: StateTransitionRecord;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TaskRun: TaskRunRecord;
   TaskRunStateInput: TaskRunStateInput;
+  TenantSecret: TenantSecret;
   WriteLogsInput: WriteLogsInput;
 };
+
+export type AgentOperationDirectiveArgs = { };
+
+export type AgentOperationDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AgentOperationDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type AnyTokenKindDirectiveArgs = { };
+
+export type AnyTokenKindDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = AnyTokenKindDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type AgentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Agent'] = ResolversParentTypes['Agent']> = {
   concurrency?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -921,11 +1197,35 @@ export type AgentConnectionResolvers<ContextType = GraphQLContext, ParentType ex
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
+export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  code?: Resolver<Maybe<ResolversTypes['ErrorCode']>, ParentType, ContextType>;
+  detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['AuditOutcome'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  role?: Resolver<Maybe<ResolversTypes['Role']>, ParentType, ContextType>;
+  subject?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tenant?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventConnection'] = ResolversParentTypes['AuditEventConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['AuditEvent']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
 export type ClaimedFlowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ClaimedFlowRun'] = ResolversParentTypes['ClaimedFlowRun']> = {
   flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
   leaseExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   leaseSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   leaseToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  secrets?: Resolver<Array<ResolversTypes['SecretValue']>, ParentType, ContextType>;
+};
+
+export type CreateServiceTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateServiceTokenPayload'] = ResolversParentTypes['CreateServiceTokenPayload']> = {
+  serviceToken?: Resolver<ResolversTypes['ServiceToken'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1014,6 +1314,7 @@ export type HeartbeatPayloadResolvers<ContextType = GraphQLContext, ParentType e
 };
 
 export type IdentityResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Identity'] = ResolversParentTypes['Identity']> = {
+  kind?: Resolver<ResolversTypes['TokenKind'], ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
   subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   tenant?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1042,10 +1343,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   cancelFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCancelFlowRunArgs, 'id'>>;
   claimFlowRuns?: Resolver<Array<ResolversTypes['ClaimedFlowRun']>, ParentType, ContextType, RequireFields<MutationClaimFlowRunsArgs, 'input'>>;
   createFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCreateFlowRunArgs, 'input'>>;
+  createServiceToken?: Resolver<ResolversTypes['CreateServiceTokenPayload'], ParentType, ContextType, RequireFields<MutationCreateServiceTokenArgs, 'input'>>;
+  deleteSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteSecretArgs, 'name'>>;
   heartbeat?: Resolver<ResolversTypes['HeartbeatPayload'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'input'>>;
   registerAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationRegisterAgentArgs, 'input'>>;
   registerFlow?: Resolver<ResolversTypes['RegisterFlowPayload'], ParentType, ContextType, RequireFields<MutationRegisterFlowArgs, 'input'>>;
+  revokeServiceToken?: Resolver<ResolversTypes['ServiceToken'], ParentType, ContextType, RequireFields<MutationRevokeServiceTokenArgs, 'id'>>;
   setFlowRunState?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationSetFlowRunStateArgs, 'input'>>;
+  setSecret?: Resolver<ResolversTypes['TenantSecret'], ParentType, ContextType, RequireFields<MutationSetSecretArgs, 'input'>>;
   setTaskRunStates?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationSetTaskRunStatesArgs, 'input'>>;
   writeLogs?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationWriteLogsArgs, 'input'>>;
 };
@@ -1063,18 +1368,46 @@ export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends Re
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   agents?: Resolver<ResolversTypes['AgentConnection'], ParentType, ContextType, RequireFields<QueryAgentsArgs, 'first'>>;
+  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
   flow?: Resolver<Maybe<ResolversTypes['Flow']>, ParentType, ContextType, Partial<QueryFlowArgs>>;
   flowRun?: Resolver<Maybe<ResolversTypes['FlowRun']>, ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
   flowRuns?: Resolver<ResolversTypes['FlowRunConnection'], ParentType, ContextType, RequireFields<QueryFlowRunsArgs, 'first'>>;
   flowVersion?: Resolver<Maybe<ResolversTypes['FlowVersion']>, ParentType, ContextType, RequireFields<QueryFlowVersionArgs, 'id'>>;
   flows?: Resolver<ResolversTypes['FlowConnection'], ParentType, ContextType, RequireFields<QueryFlowsArgs, 'first'>>;
   projects?: Resolver<Array<ResolversTypes['Project']>, ParentType, ContextType>;
+  secrets?: Resolver<Array<ResolversTypes['TenantSecret']>, ParentType, ContextType>;
+  serviceTokens?: Resolver<ResolversTypes['ServiceTokenConnection'], ParentType, ContextType, RequireFields<QueryServiceTokensArgs, 'first' | 'includeRevoked'>>;
+  tenants?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   viewer?: Resolver<ResolversTypes['Identity'], ParentType, ContextType>;
 };
 
 export type RegisterFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RegisterFlowPayload'] = ResolversParentTypes['RegisterFlowPayload']> = {
   created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   flowVersion?: Resolver<ResolversTypes['FlowVersion'], ParentType, ContextType>;
+};
+
+export type SecretValueResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SecretValue'] = ResolversParentTypes['SecretValue']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ServiceTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServiceToken'] = ResolversParentTypes['ServiceToken']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['TokenKind'], ParentType, ContextType>;
+  labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  revokedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ServiceTokenConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ServiceTokenConnection'] = ResolversParentTypes['ServiceTokenConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['ServiceToken']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
 export type StateTransitionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StateTransition'] = ResolversParentTypes['StateTransition']> = {
@@ -1105,10 +1438,20 @@ export type TaskRunResolvers<ContextType = GraphQLContext, ParentType extends Re
   taskName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type TenantSecretResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TenantSecret'] = ResolversParentTypes['TenantSecret']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   Agent?: AgentResolvers<ContextType>;
   AgentConnection?: AgentConnectionResolvers<ContextType>;
+  AuditEvent?: AuditEventResolvers<ContextType>;
+  AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
   ClaimedFlowRun?: ClaimedFlowRunResolvers<ContextType>;
+  CreateServiceTokenPayload?: CreateServiceTokenPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Flow?: FlowResolvers<ContextType>;
   FlowConnection?: FlowConnectionResolvers<ContextType>;
@@ -1127,8 +1470,16 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Project?: ProjectResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RegisterFlowPayload?: RegisterFlowPayloadResolvers<ContextType>;
+  SecretValue?: SecretValueResolvers<ContextType>;
+  ServiceToken?: ServiceTokenResolvers<ContextType>;
+  ServiceTokenConnection?: ServiceTokenConnectionResolvers<ContextType>;
   StateTransition?: StateTransitionResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TaskRun?: TaskRunResolvers<ContextType>;
+  TenantSecret?: TenantSecretResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = GraphQLContext> = {
+  agentOperation?: AgentOperationDirectiveResolver<any, any, ContextType>;
+  anyTokenKind?: AnyTokenKindDirectiveResolver<any, any, ContextType>;
+};

@@ -3,13 +3,22 @@
 import { FluxoError } from '../../common/errors.js';
 import type { Identity, Role } from '../../common/identity.js';
 
-/** What each role may do. Reads are open to every role of the tenant. */
+/**
+ * What each role may do (docs/security.md has the same table for people). `admin` acts in any
+ * tenant (the proxy puts the tenant it chose in the identity); every other role only in its own.
+ * Agents read nothing but the runs they hold leases on; CI registers flows and nothing else.
+ */
 export const permissions = {
-  read: ['admin', 'developer', 'viewer', 'agent'],
-  registerFlow: ['admin', 'developer'],
-  createFlowRun: ['admin', 'developer'],
-  cancelFlowRun: ['admin', 'developer'],
+  read: ['admin', 'tenant-admin', 'developer', 'viewer'],
+  registerFlow: ['admin', 'tenant-admin', 'developer', 'ci'],
+  createFlowRun: ['admin', 'tenant-admin', 'developer'],
+  cancelFlowRun: ['admin', 'tenant-admin', 'developer'],
   agentWork: ['agent'],
+  manageServiceTokens: ['admin', 'tenant-admin'],
+  manageSecrets: ['admin', 'tenant-admin'],
+  listSecrets: ['admin', 'tenant-admin', 'developer'],
+  readAuditLog: ['admin', 'tenant-admin'],
+  listTenants: ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissions;

@@ -1,6 +1,7 @@
 // Thin resolvers: arguments in, service or store calls scoped by the identity's tenant, records out.
 import { FluxoError } from '../../common/errors.js';
-import type { Resolvers, Role } from '../../schema/generated/graphql.js';
+import { kindOf, roleToGraphQL } from '../../common/identity.js';
+import type { Resolvers } from '../../schema/generated/graphql.js';
 import { authorize } from '../core/authorize.js';
 import { waitReasonOf } from '../core/wait-reason.js';
 import { finalStates, type FlowRunRecord, type LogRecord } from '../store/records.js';
@@ -29,7 +30,7 @@ export const resolvers: Resolvers = {
   JSON: JSONScalar,
 
   Query: {
-    viewer: (_, __, ctx) => ({ subject: ctx.identity.subject, tenant: ctx.identity.tenant, role: ctx.identity.role.toUpperCase() as Role }),
+    viewer: (_, __, ctx) => ({ subject: ctx.identity.subject, tenant: ctx.identity.tenant, role: roleToGraphQL(ctx.identity.role), kind: kindOf(ctx.identity.role) === 'agent' ? 'AGENT' : 'USER' }),
     projects: (_, __, ctx) => ctx.service.store.listProjects(reading(ctx)),
     flows: async (_, args, ctx) => connection(await ctx.service.store.listFlows(reading(ctx), args.project ?? null, { first: args.first, after: args.after })),
     flow: async (_, args, ctx) => {
@@ -69,7 +70,7 @@ export const resolvers: Resolvers = {
     claimFlowRuns: async (_, { input }, ctx) => {
       const claims = await ctx.service.claimFlowRuns(ctx.identity, input, ctx.signal);
       const leaseSeconds = Math.floor(ctx.service.leaseMs / 1000);
-      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds }));
+      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: [] }));
     },
     setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
     setTaskRunStates: (_, { input }, ctx) =>
