@@ -2,7 +2,10 @@
 // FluxoError whose code (TOKEN_MISSING, TOKEN_EXPIRED, TOKEN_INVALID) and message say what to fix.
 import { createLocalJWKSet, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { FluxoError } from '../common/errors.js';
-import type { Identity } from '../common/identity.js';
+import { kindOf, type Identity } from '../common/identity.js';
+import type { VerifiedToken } from './verified-token.js';
+
+export type { VerifiedToken } from './verified-token.js';
 import { ALLOWED_ALGORITHMS, DEFAULT_AUDIENCE, DEFAULT_ISSUER, labelsProblem, roleProblem, subjectProblem, tenantProblem } from './claims.js';
 
 /** Settings of a verifier. */
@@ -15,15 +18,6 @@ export interface TokenVerifierOptions {
   audience?: string;
   /** Accepted clock skew for exp, nbf and iat. @default 30 */
   clockToleranceSeconds?: number;
-}
-
-/** A verified caller and when its token stops being valid. */
-export interface VerifiedToken {
-  identity: Identity;
-  /** `exp` in milliseconds since the epoch (plus the clock tolerance): long connections end then. */
-  expiresAtMs: number;
-  /** The token's `jti`, when present, for audit logs. */
-  tokenId?: string;
 }
 
 /** Checks an `Authorization` header value. */
@@ -60,6 +54,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (problem) throw new FluxoError('TOKEN_INVALID', `the token's claims are not acceptable: ${problem}; create a new token with \`fluxo token create\``);
     return {
       identity: { subject: payload.sub as string, tenant: payload.tenant as string, role: payload.role as Identity['role'] },
+      kind: kindOf(payload.role as Identity['role']),
+      source: 'fluxo',
       expiresAtMs: ((payload.exp as number) + clockTolerance) * 1000,
       ...(typeof payload.jti === 'string' ? { tokenId: payload.jti } : {}),
     };
