@@ -221,6 +221,7 @@ async function summarize(kind: 'sqlite' | 'postgres', database: string): Promise
     flowVersions: 'SELECT COUNT(*) AS n FROM flow_versions',
     agents: 'SELECT COUNT(*) AS n FROM agents',
     flowRuns: 'SELECT COUNT(*) AS n FROM flow_runs',
+    flowRunLabels: 'SELECT COUNT(*) AS n FROM flow_run_labels',
     byState: `SELECT state || '=' || COUNT(*) AS n FROM flow_runs GROUP BY state ORDER BY state`,
     runsOfFlow199: `SELECT COUNT(*) AS n FROM flow_runs WHERE flow_id = (SELECT id FROM flows WHERE name = 'flow-199')`,
     taskRuns: 'SELECT COUNT(*) AS n FROM task_runs',
@@ -285,10 +286,11 @@ async function runBackend(kind: 'sqlite' | 'postgres', dir: string): Promise<Rec
     const end = marker?.end ?? END;
     const shape = historyShape(SIZES, end);
     let seedSeconds = marker?.seedSeconds;
+    // A kept database seeded by an older fluxo gets the newer migrations (and their backfills) first.
+    const migrating = openStore(database);
+    await migrating.migrate();
+    await migrating.close();
     if (!seedSeconds) {
-      const store = openStore(database);
-      await store.migrate();
-      await store.close();
       say(`${kind}: seeding ${SIZES.runs.toLocaleString('en')} runs, ${SIZES.taskRuns.toLocaleString('en')} task runs, ${SIZES.logLines.toLocaleString('en')} log lines`);
       const started = performance.now();
       seedSeconds = kind === 'sqlite' ? seedSqliteHistory(database, shape, say) : await seedPostgresHistory(database, shape, say);

@@ -6,8 +6,10 @@
 // (bench/history.ts starts its server so) PostgreSQL then writes the new tables without WAL and
 // syncs them at commit. Foreign keys are not checked during the load (session_replication_role).
 // A VACUUM ANALYZE afterwards leaves the tables as autovacuum would: statistics, hint bits and
-// visibility map set. Raw SQL against server/store/postgres/migrations: mirror new NOT NULL columns.
+// visibility map set. Raw SQL against server/store/postgres/migrations: mirror new NOT NULL columns
+// and tables the writers keep in step with another (flow_run_labels).
 import pg from 'pg';
+import { backfillFlowRunLabels } from '../server/store/postgres/migrations/003-flow-run-labels.js';
 import {
   AGENTS, FLOWS, LOG_BATCH, LOG_GROUP, RUNNING_RUNS, SCHEDULED_RUNS, TENANT, U1, U2, VERSIONS_PER_FLOW, type HistoryShape,
 } from './history-shape.js';
@@ -72,7 +74,7 @@ export async function seedPostgresHistory(url: string, s: HistoryShape, say: (me
   try {
     await client.query(`SET session_replication_role = replica; SET work_mem = '256MB'; SET synchronous_commit = off`);
     await client.query('BEGIN');
-    await client.query('TRUNCATE projects, flows, flow_versions, flow_runs, task_runs, state_transitions, logs, log_batches, agents RESTART IDENTITY');
+    await client.query('TRUNCATE projects, flows, flow_versions, flow_runs, flow_run_labels, task_runs, state_transitions, logs, log_batches, agents RESTART IDENTITY');
     await timed('seed table (one row per run)', helpers(s));
     await timed('projects, flows, versions, agents', [
       `INSERT INTO projects (id, tenant, name, created_at)
@@ -107,6 +109,9 @@ export async function seedPostgresHistory(url: string, s: HistoryShape, say: (me
          CASE WHEN state = 'RUNNING' THEN 'lease-' || r END, CASE WHEN state = 'RUNNING' THEN ${s.end + 30 * 86_400_000}::bigint END
        FROM seed_runs ORDER BY r`,
     ]);
+    // createFlowRun writes a run's labels to flow_run_labels with the run; the migration's backfill
+    // does the same for all of them at once.
+    await timed('flow_run_labels', [backfillFlowRunLabels]);
     // Task runs: per run in order; the last task of a run that did not succeed carries its outcome.
     const tasks = `
       SELECT sr.r, sr.id AS run_id, j, sr.started + 100 * j AS at,

@@ -1,9 +1,10 @@
 // Bulk-seeds the history of bench/history-shape.ts into a migrated SQLite file: prepared inserts in
 // transactions of about a million rows, with the journal off and a 1 GiB page cache for the load
 // (WAL is restored afterwards, as the server runs it). Writes raw SQL against the schema of
-// server/store/sqlite/migrations: a migration that adds a NOT NULL column without a default must
-// be mirrored here.
+// server/store/sqlite/migrations: a migration that adds a NOT NULL column without a default, or a
+// table the writers keep in step with another (flow_run_labels), must be mirrored here.
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { backfillFlowRunLabels } from '../server/store/sqlite/migrations/003-flow-run-labels.js';
 import {
   AGENTS, FLOWS, LOG_BATCH, LOG_GROUP, SCHEDULED_RUNS, TENANT, VERSIONS_PER_FLOW, agentLabels, benchId, flowLabels, flowName, logLevel, logMessage,
   projectName, runCreatedAt, runEndedAt, runFlow, runLineCount, runScheduledAt, runStartedAt, runState, runTaskCount, runVersion, stateReason,
@@ -179,6 +180,9 @@ export function seedSqliteHistory(path: string, s: HistoryShape, say: (message: 
       `INSERT INTO flow_runs (id, tenant, flow_id, flow_version_id, state, state_reason, version, attempt, parameters, labels, priority,
          scheduled_at, created_at, started_at, ended_at, exit_code, agent_id, lease_token, lease_expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`), progress('flow_runs')));
+    // createFlowRun writes a run's labels to flow_run_labels with the run; the migration's backfill
+    // does the same for all of them at once.
+    timed('flow_run_labels', () => db.prepare(backfillFlowRunLabels).run().changes);
     timed('task_runs', () => load(db, taskRows(s), db.prepare(
       `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, attempts, started_at, ended_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`), progress('task_runs')));

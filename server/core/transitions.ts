@@ -35,6 +35,14 @@ export function assertAgentTransition(from: FlowRunStateType, to: FlowRunStateTy
   }
 }
 
+/**
+ * The states an agent may move a run from to `to`: the table above read backwards, for a store
+ * that checks the transition inside its write statement (PostgreSQL's single-statement compare-and-set).
+ */
+export function agentSourceStates(to: FlowRunStateType): FlowRunStateType[] {
+  return (Object.keys(agentTransitions) as FlowRunStateType[]).filter((from) => agentTransitions[from].includes(to));
+}
+
 /** What a user's cancel does to a run in `state`: the new state, or null when it is already cancelling. */
 export function cancelTarget(state: FlowRunStateType): FlowRunStateType | null {
   switch (state) {

@@ -7,7 +7,7 @@ import { EventBus } from '../../server/core/events.js';
 import { FluxoService } from '../../server/core/service.js';
 import { migrations } from '../../server/store/postgres/migrations/index.js';
 import { openPostgresStore, type PostgresStore } from '../../server/store/postgres/postgres-store.js';
-import { sql } from '../../server/store/postgres/sql.js';
+import { prepared, sql } from '../../server/store/postgres/sql.js';
 import type { Claim } from '../../server/store/store.js';
 import { freePort, onCleanup, waitFor } from '../support/harness.js';
 import { freshPostgresDatabase, testPostgres } from '../support/postgres.js';
@@ -105,6 +105,69 @@ describe('PostgreSQL with two replicas', () => {
     expect(new Set(reaped).size).toBe(reaped.length);
     expect(await count(a!.store, sql`SELECT COUNT(*) AS n FROM state_transitions WHERE to_state = 'CRASHED'`)).toBe(60);
     expect(await count(a!.store, sql`SELECT COUNT(*) AS n FROM flow_runs WHERE state = 'SCHEDULED' AND attempt = 2`)).toBe(60);
+  });
+});
+
+describe('PostgreSQL single-statement state writes', () => {
+  /** A claimed run, and a second connection that can hold its row locked like another replica's write. */
+  async function claimedRun() {
+    const url = await freshPostgresDatabase();
+    const store = open(url);
+    const service = new FluxoService(store, new EventBus());
+    await service.registerFlow(developer, bundle);
+    const run = await service.createFlowRun(developer, { flowName: 'hello' });
+    const agent = await service.registerAgent(agentIdentity, { name: 'agent', labels: [] });
+    const [claim] = await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 1 });
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    onCleanup(() => other.end());
+    return { store, service, claim: claim!, other };
+  }
+
+  // The write arrives while another transaction holds the run's row and commits `change`:
+  // PostgreSQL re-checks the write's conditions against the committed row, with the clock of that moment.
+  it.each([
+    ['a heartbeat renewed the lease', `lease_expires_at = lease_expires_at + 1000`, 'applied'],
+    ['the same write landed first (a retried request)', `state = 'RUNNING', version = version + 1`, 'unchanged'],
+    ['a user cancelled the run', `state = 'CANCELLING', version = version + 1`, 'VERSION_CONFLICT'],
+    ['the reaper crashed the run', `state = 'CRASHED', version = version + 1, lease_expires_at = NULL, ended_at = 1`, 'ILLEGAL_TRANSITION'],
+    ['the lease ran out', `lease_expires_at = 1`, 'LEASE_LOST'],
+  ])('decides a write that waited while %s on the row that committed', async (_, change, outcome) => {
+    const { store, service, claim, other } = await claimedRun();
+    await other.query('BEGIN');
+    await other.query(`UPDATE flow_runs SET ${change} WHERE id = $1`, [claim.run.id]);
+    const write = service.setFlowRunState(agentIdentity, { flowRunId: claim.run.id, leaseToken: claim.leaseToken, expectedVersion: claim.run.version, state: 'RUNNING' });
+    const settled = write.then((run) => ({ run, code: null }), (error: { code: string }) => ({ run: null, code: error.code }));
+    await waitFor(async () => (await count(store, sql`SELECT COUNT(*) AS n FROM pg_locks WHERE NOT granted`)) > 0);
+    await other.query('COMMIT');
+    const { run, code } = await settled;
+    const history = (await store.listStateTransitions(tenant, claim.run.id, null)).map((h) => `${h.fromState}->${h.toState}`);
+    if (outcome === 'applied') {
+      expect(run).toMatchObject({ state: 'RUNNING', version: claim.run.version + 1, startedAt: expect.any(Number) });
+      expect(history).toEqual(['null->SCHEDULED', 'SCHEDULED->SUBMITTED', 'SUBMITTED->RUNNING']);
+    } else if (outcome === 'unchanged') {
+      expect(run).toMatchObject({ state: 'RUNNING', version: claim.run.version + 1 });
+      expect(history).toHaveLength(2);
+    } else {
+      expect(code).toBe(outcome);
+      expect(history).toHaveLength(2);
+    }
+  });
+
+  it('keeps answering after a migration adds a column to a table its prepared statements read', async () => {
+    const { store, service, claim } = await claimedRun();
+    const base = { flowRunId: claim.run.id, leaseToken: claim.leaseToken };
+    const running = await service.setFlowRunState(agentIdentity, { ...base, expectedVersion: claim.run.version, state: 'RUNNING' });
+    await store.getFlowRun(tenant, claim.run.id);
+    // As a newer replica's migration would, while this one runs with its statements prepared.
+    await store.db.exec('ALTER TABLE flow_runs ADD COLUMN added_later text');
+    expect(await store.getFlowRun(tenant, claim.run.id)).toMatchObject({ state: 'RUNNING' });
+    expect(await service.setFlowRunState(agentIdentity, { ...base, expectedVersion: running.version, state: 'SUCCESS' })).toMatchObject({ state: 'SUCCESS' });
+  });
+
+  it('refuses one prepared-statement name for two texts at once, with a TypeError', () => {
+    prepared('test-one-name', sql`SELECT 1`);
+    expect(() => prepared('test-one-name', sql`SELECT 2`)).toThrow(TypeError);
   });
 });
 

@@ -4,15 +4,15 @@
 import { newToken } from '../../../common/ids.js';
 import type { Claim } from '../store.js';
 import type { PgDatabase } from './database.js';
-import { toFlowRun, type FlowRunRow } from './rows.js';
-import { NOW_MS, sql } from './sql.js';
+import { columnsOf, toFlowRun, type FlowRunRow } from './rows.js';
+import { NOW_MS, prepared, sql } from './sql.js';
 
 export async function claimFlowRuns(db: PgDatabase, tenant: string, agentId: string, labels: string[], max: number, leaseMs: number): Promise<Claim[]> {
   // Lease tokens come from this process's CSPRNG, as in SQLite; the n-th claimed run (in claim order) gets the n-th.
   const tokens = Array.from({ length: max }, () => newToken());
   // Labels are routing only: a run goes to an agent whose labels are a superset of the run's
   // (`<@`), and a run without labels only to an agent without labels.
-  const rows = await db.rows<FlowRunRow & { n: number }>(sql`
+  const rows = await db.rows<FlowRunRow & { n: number }>(prepared('claim-flow-runs', sql`
     WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     due AS (
       SELECT id, priority, scheduled_at FROM flow_runs
@@ -38,6 +38,6 @@ export async function claimFlowRuns(db: PgDatabase, tenant: string, agentId: str
       FROM claimed ORDER BY n
     ),
     seen AS (UPDATE agents SET last_seen_at = (SELECT now FROM clock) WHERE id = ${agentId}::text)
-    SELECT * FROM claimed ORDER BY n`);
+    SELECT ${columnsOf('flow_runs')}, n FROM claimed ORDER BY n`));
   return rows.map(({ n: _n, ...row }) => ({ run: toFlowRun(row), leaseToken: row.lease_token!, leaseExpiresAt: row.lease_expires_at! }));
 }

@@ -115,8 +115,7 @@ class ClientExecutor implements Executor {
   }
 
   async rows<R>(query: Sql): Promise<R[]> {
-    const { text, values } = query.compile();
-    return (await this.client.query({ text, values, types })).rows as R[];
+    return (await this.client.query({ ...query.compile(), types })).rows as R[];
   }
 
   async row<R>(query: Sql): Promise<R | undefined> {
@@ -152,9 +151,8 @@ export class PgDatabase implements Executor {
   }
 
   async rows<R>(query: Sql): Promise<R[]> {
-    const { text, values } = query.compile();
     try {
-      return (await this.pool.query({ text, values, types })).rows as R[];
+      return (await this.pool.query({ ...query.compile(), types })).rows as R[];
     } catch (error) {
       throw mapError(error);
     }

@@ -5,14 +5,14 @@ import type { HeartbeatResult } from '../store.js';
 import type { PgDatabase } from './database.js';
 import { applyRetries, policyOf, updateRun, type LockedRun } from './run-writes.js';
 import { toFlowRun } from './rows.js';
-import { NOW_MS, sql } from './sql.js';
+import { NOW_MS, prepared, sql } from './sql.js';
 
 /** Runs reaped per pass; the reaper runs again soon, so a backlog drains in bounded transactions. */
 const REAP_BATCH = 500;
 
 export async function heartbeat(db: PgDatabase, tenant: string, agentId: string, leases: { flowRunId: string; leaseToken: string }[], leaseMs: number): Promise<HeartbeatResult> {
   // One statement renews every live lease named (by run id and token) and marks the agent seen.
-  const rows = await db.rows<{ now: number; id: string | null; lease_token: string | null; state: string | null }>(sql`
+  const rows = await db.rows<{ now: number; id: string | null; lease_token: string | null; state: string | null }>(prepared('heartbeat', sql`
     WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     renewed AS (
       UPDATE flow_runs r SET lease_expires_at = clock.now + ${leaseMs}::bigint
@@ -22,7 +22,7 @@ export async function heartbeat(db: PgDatabase, tenant: string, agentId: string,
       RETURNING r.id, r.lease_token, r.state
     ),
     seen AS (UPDATE agents SET last_seen_at = (SELECT now FROM clock) WHERE tenant = ${tenant} AND id = ${agentId})
-    SELECT clock.now, renewed.id, renewed.lease_token, renewed.state FROM clock LEFT JOIN renewed ON true`);
+    SELECT clock.now, renewed.id, renewed.lease_token, renewed.state FROM clock LEFT JOIN renewed ON true`));
   const now = rows[0]!.now;
   const live = new Map(rows.filter((r) => r.id !== null).map((r) => [`${r.id}\u0000${r.lease_token}`, r.state]));
   const result: HeartbeatResult = { renewed: [], lost: [], cancelling: [], leaseExpiresAt: now + leaseMs };

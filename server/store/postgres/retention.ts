@@ -66,6 +66,10 @@ export async function pruneFinishedRuns(db: PgDatabase, tenant: string, endedBef
     counts.logBatches = await deleteOf(tx, 'log_batches', ids);
     counts.stateTransitions = await deleteOf(tx, 'state_transitions', ids);
     counts.taskRuns = await deleteOf(tx, 'task_runs', ids);
+    // By the label table's key, from the runs' own labels: the table has no index on flow_run_id.
+    await tx.rows(sql`
+      DELETE FROM flow_run_labels l USING flow_runs r, unnest(r.labels) AS x(label)
+      WHERE r.id = ANY(${ids}::text[]) AND l.tenant = r.tenant AND l.label = x.label AND l.created_at = r.created_at AND l.flow_run_id = r.id`);
     counts.runs = (await tx.row<{ n: number }>(sql`WITH gone AS (DELETE FROM flow_runs WHERE id = ANY(${ids}::text[]) RETURNING 1) SELECT COUNT(*) AS n FROM gone`))?.n ?? 0;
     return counts;
   });

@@ -7,18 +7,43 @@ export class Sql {
   /** Text around the parameters: always one more than `values`. */
   readonly strings: readonly string[];
   readonly values: readonly unknown[];
+  /** The server-side prepared statement this runs as (see {@link prepared}); undefined: parsed and planned on every run. */
+  readonly name: string | undefined;
 
-  constructor(strings: readonly string[], values: readonly unknown[]) {
+  constructor(strings: readonly string[], values: readonly unknown[], name?: string) {
     this.strings = strings;
     this.values = values;
+    this.name = name;
   }
 
-  /** The text with `$1, $2, ...` placeholders and the values in order, as `pg` takes them. */
-  compile(): { text: string; values: unknown[] } {
+  /** The text with `$1, $2, ...` placeholders and the values in order, as `pg` takes them (with the statement's name). */
+  compile(): { name?: string; text: string; values: unknown[] } {
     let text = this.strings[0] ?? '';
     for (let i = 1; i < this.strings.length; i++) text += `$${i}${this.strings[i]}`;
-    return { text, values: [...this.values] };
+    return { ...(this.name === undefined ? {} : { name: this.name }), text, values: [...this.values] };
   }
+}
+
+/** The text each prepared statement's name stands for, in this process. */
+const preparedTexts = new Map<string, string>();
+
+/**
+ * Runs a statement whose text never changes as a named prepared statement: each connection parses
+ * and plans it once, later runs send only the values. For the statements of every run's life
+ * (create, claim, state writes and the lookups before them), where parsing and planning cost
+ * about as much as running. Name the result's columns rather than `*` (rows.ts `columnsOf`): a
+ * column another replica's migration adds must not change a prepared statement's result type,
+ * which PostgreSQL refuses ("cached plan must not change result type").
+ * Throws a TypeError at once when one name is given two texts (pg would refuse it per connection).
+ *
+ * @example db.row(prepared('get-flow-run', sql`SELECT ${columnsOf('flow_runs')} FROM flow_runs WHERE tenant = ${tenant} AND id = ${id}`))
+ */
+export function prepared(name: string, query: Sql): Sql {
+  const text = query.strings.join('\u0000');
+  const known = preparedTexts.get(name);
+  if (known === undefined) preparedTexts.set(name, text);
+  else if (known !== text) throw new TypeError(`prepared statement "${name}" was given a different text; each text needs its own name`);
+  return new Sql(query.strings, query.values, name);
 }
 
 /**

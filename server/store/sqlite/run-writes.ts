@@ -63,6 +63,11 @@ export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): 
        VALUES (?, ?, ?, ?, 'SCHEDULED', 1, 1, ?, ?, ?, ?, ?, ?)`,
     ).run(id, tenant, input.flowId, input.flowVersionId, JSON.stringify(input.parameters), JSON.stringify(input.labels),
       input.priority, input.idempotencyKey, input.scheduledAt ?? now, now);
+    // The label filter's index (migration 003), in step with the run.
+    if (input.labels.length > 0) {
+      statement(db, 'INSERT OR IGNORE INTO flow_run_labels (tenant, label, created_at, flow_run_id) SELECT ?, value, ?, ? FROM json_each(?)')
+        .run(tenant, now, id, JSON.stringify(input.labels));
+    }
     recordTransition(db, { tenant, flowRunId: id, from: null, to: 'SCHEDULED', actor: input.actor, attempt: 1, at: now });
     return { run: toFlowRun(mustGetRun(db, tenant, id)), created: true };
   }).immediate();
