@@ -5,6 +5,12 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { IDENTITY_HEADER, REQUEST_ID_HEADER } from '../common/identity.js';
 
+/**
+ * Header with which an admin acts in another tenant (`x-fluxo-tenant: rj-smtr`). Like every
+ * `x-fluxo-*` header it never reaches the server: the proxy puts the tenant in the signed identity.
+ */
+export const TENANT_HEADER = 'x-fluxo-tenant';
+
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1, plus legacy ones). */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -41,10 +47,11 @@ export interface ProxyHeaderValues {
 
 /**
  * Copies the end-to-end headers a client sent, minus reserved and hop-by-hop ones, plus the
- * proxy's own. With `upgrade: true` the `Connection: Upgrade` / `Upgrade` pair is kept, so a
- * WebSocket handshake survives.
+ * proxy's own. With `websocket: true` the client's `Sec-WebSocket-*` handshake headers are dropped
+ * too: the proxy opens its own WebSocket to the server, which negotiates its own key, version and
+ * extensions.
  */
-export function upstreamHeaders(incoming: IncomingHttpHeaders, values: ProxyHeaderValues, { upgrade = false } = {}): OutgoingHttpHeaders {
+export function upstreamHeaders(incoming: IncomingHttpHeaders, values: ProxyHeaderValues, { websocket = false } = {}): OutgoingHttpHeaders {
   const listed = connectionTokens(incoming);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
@@ -52,13 +59,10 @@ export function upstreamHeaders(incoming: IncomingHttpHeaders, values: ProxyHead
     const lower = name.toLowerCase();
     // Host is the server's own (set by node:http from the upstream URL); the client's goes in X-Forwarded-Host.
     if (isReserved(lower) || HOP_BY_HOP.has(lower) || listed.has(lower) || lower === 'host') continue;
+    if (websocket && lower.startsWith('sec-websocket-')) continue;
     out[lower] = value;
   }
   if (incoming.host) out['x-forwarded-host'] = incoming.host;
-  if (upgrade) {
-    out.connection = 'Upgrade';
-    if (incoming.upgrade) out.upgrade = incoming.upgrade;
-  }
   const forwardedFor = incoming['x-forwarded-for'];
   const chain = [forwardedFor, values.clientAddress].flat().filter((part): part is string => typeof part === 'string' && part !== '');
   if (chain.length > 0) out['x-forwarded-for'] = chain.join(', ');

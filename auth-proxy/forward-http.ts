@@ -4,13 +4,15 @@
 // buffers request bodies by default: an oversized or abandoned upload never reaches the server,
 // a slow client never holds a server connection, and a request that hits a keep-alive socket the
 // server closed a moment earlier can be re-sent safely. Bodies here are GraphQL documents, so the
-// limit (1 MiB by default) bounds the memory. The response streams back unbuffered, so long-polls
-// and large answers cost nothing extra.
+// limit (1 MiB by default) bounds the memory. Having the whole body also lets the proxy check the
+// GraphQL operation in it (`inspect`) before the server is contacted. The response streams back
+// unbuffered, so long-polls and large answers cost nothing extra.
 import { request as httpRequest, type Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
+import { httpStatusOf } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { downstreamHeaders, upstreamHeaders, type ProxyHeaderValues } from './forward-headers.js';
-import { refuse } from './refuse.js';
+import { refuse, type Refusal } from './refuse.js';
 
 /** Settings shared by every forwarded request. */
 export interface HttpForwardSettings {
@@ -25,11 +27,21 @@ export interface HttpForwardSettings {
   logger: Logger;
 }
 
+/** What to send for one request. */
+export interface ForwardTarget {
+  /** Path and query to request upstream: the proxy's normalised reading of the client's, so the server routes what the proxy checked. */
+  path: string;
+  /** Looks at the complete body before the server is contacted; a refusal is answered instead. */
+  inspect?: (body: Buffer) => Refusal | undefined;
+}
+
 /** The outcome, for the access log. */
 export interface ForwardOutcome {
   status: number;
   /** Whether the server was contacted. */
   reachedUpstream: boolean;
+  /** The proxy's own refusal, when `inspect` refused the request. */
+  refusal?: Refusal;
 }
 
 /** How long a refused upload may keep sending before its connection is cut. */
@@ -44,6 +56,7 @@ export function forwardHttp(
   res: ServerResponse,
   headerValues: ProxyHeaderValues,
   settings: HttpForwardSettings,
+  target: ForwardTarget,
 ): Promise<ForwardOutcome> {
   return new Promise((resolve) => {
     const { requestId } = headerValues;
@@ -82,8 +95,15 @@ export function forwardHttp(
     req.once('end', () => {
       if (refused) return;
       const hasBody = declared !== undefined || req.headers['transfer-encoding'] !== undefined;
+      const body = Buffer.concat(chunks);
+      const refusal = target.inspect?.(body);
+      if (refusal) {
+        refuse(res, refusal, requestId);
+        resolve({ status: httpStatusOf[refusal.code], reachedUpstream: false, refusal });
+        return;
+      }
       try {
-        send(Buffer.concat(chunks), hasBody, 0);
+        send(body, hasBody, 0);
       } catch (error) {
         // node:http refuses some requests synchronously; answer instead of crashing the proxy.
         settings.logger.error({ requestId, err: error }, 'cannot forward the request');
@@ -104,7 +124,7 @@ export function forwardHttp(
         hostname: settings.upstream.hostname,
         port: settings.upstream.port,
         method: req.method,
-        path: joinPath(settings.upstream, req.url ?? '/'),
+        path: joinPath(settings.upstream, target.path),
         headers,
         agent: settings.agent,
       });

@@ -1,19 +1,30 @@
 // The auth proxy: the only door to the fluxo server. It verifies each caller's bearer token,
-// replaces whatever identity the caller claimed with one it signs itself, and forwards HTTP and
-// WebSocket (graphql-ws) traffic to the server, which trusts nothing but that signed identity.
+// replaces whatever identity the caller claimed with one it signs itself (in another tenant, for an
+// admin who asks), charges per-token and per-tenant rate limits, checks each GraphQL operation
+// against the token's kind, and forwards HTTP and graphql-ws traffic to the server, which trusts
+// nothing but that signed identity. It can terminate TLS itself.
 import { randomUUID } from 'node:crypto';
-import { Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { JSONWebKeySet } from 'jose';
-import { FluxoError, coerceError, httpStatusOf } from '../common/errors.js';
-import { signIdentity } from '../common/identity.js';
+import { FluxoError, httpStatusOf } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
+import { createAdmission, type AuditRecorder } from './admission.js';
+import { createAuditForwarder } from './audit-forwarder.js';
+import type { OidcIssuerConfig } from './auth-config.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from './claims.js';
+import { TENANT_HEADER } from './forward-headers.js';
 import { forwardHttp } from './forward-http.js';
-import { forwardUpgrade } from './forward-websocket.js';
-import { refuse, refuseSocket, type Refusal } from './refuse.js';
-import { createTokenVerifier, type VerifiedToken } from './verify-token.js';
+import { createWebSocketRelay, DEFAULT_CONNECTION_INIT_TIMEOUT_MS } from './forward-websocket.js';
+import { GRAPHQL_PATH, readPostBody, readSearch } from './graphql-request.js';
+import { createOperationKindChecker, DEFAULT_MAX_QUERY_TOKENS } from './operation-kinds.js';
+import { createRateLimiter, type RateLimit } from './rate-limit.js';
+import { refuse, type Refusal } from './refuse.js';
+import { checkTlsCredentials, type TlsCredentials } from './tls.js';
+import { createServiceTokenVerifier } from './service-tokens.js';
+import { createTokenVerifier } from './verify-token.js';
 
 /** Settings of `startProxy`. */
 export interface ProxyOptions {
@@ -41,16 +52,33 @@ export interface ProxyOptions {
   shutdownGraceMs?: number;
   /** @default createLogger('proxy') */
   logger?: Logger;
+  /** Trusted OpenID providers (`loadAuthConfig(path).oidcIssuers`). @default [] */
+  oidcIssuers?: OidcIssuerConfig[];
+  /** How long a verified service token is trusted before the server is asked again (bounds how late a revocation takes effect). @default 30 */
+  serviceTokenCacheSeconds?: number;
+  /** Certificate and key: the proxy serves HTTPS and WSS. @default plain HTTP */
+  tls?: TlsCredentials;
+  /** Per-token and per-tenant token buckets; null disables one. @default { perToken: 50:100, perTenant: 300:600 } */
+  rateLimits?: { perToken?: RateLimit | null; perTenant?: RateLimit | null };
+  /** Most lexical tokens in a GraphQL document (more is QUERY_TOO_COMPLEX). @default 5000 */
+  maxQueryTokens?: number;
+  /** How long a WebSocket client has to send `connection_init`. @default 3000 */
+  connectionInitTimeoutMs?: number;
+  /** Where refusals are recorded. @default createAuditForwarder: appended to the server's audit log */
+  audit?: AuditRecorder & { close?(): Promise<void> };
 }
 
 /** A listening proxy. */
 export interface RunningProxy {
-  /** Base URL, e.g. `http://127.0.0.1:4000` (the GraphQL endpoint is `${url}/graphql`). */
+  /** Base URL, e.g. `http://127.0.0.1:4000` or `https://...` with TLS (the GraphQL endpoint is `${url}/graphql`). */
   url: string;
   port: number;
   /** Stops accepting, lets in-flight requests finish (up to the grace period), closes WebSockets. */
   close(): Promise<void>;
 }
+
+/** Paths of the server only the proxy itself calls. */
+const INTERNAL_PREFIX = '/internal/';
 
 /** Default body limit: 1 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -70,50 +98,81 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be a positive integer');
+  if (options.tls) checkTlsCredentials(options.tls);
   const logger = options.logger ?? createLogger('proxy');
   const identitySecret = options.identitySecret;
   const verify = createTokenVerifier({
+    serviceTokens: createServiceTokenVerifier({ upstream, identitySecret, cacheSeconds: options.serviceTokenCacheSeconds ?? 30 }),
     publicKeys: options.publicKeys,
     issuer: options.issuer ?? DEFAULT_ISSUER,
     audience: options.audience ?? DEFAULT_AUDIENCE,
     clockToleranceSeconds: options.clockToleranceSeconds ?? 30,
+    oidcIssuers: options.oidcIssuers ?? [],
+  });
+  const audit = options.audit ?? createAuditForwarder({ upstream, identitySecret, logger });
+  const admission = createAdmission({
+    verify,
+    identitySecret,
+    rateLimiter: createRateLimiter(options.rateLimits ?? {}),
+    kinds: createOperationKindChecker({ maxTokens: options.maxQueryTokens ?? DEFAULT_MAX_QUERY_TOKENS }),
+    audit,
   });
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
-  const openSockets = new Set<Duplex>();
   const httpSettings = { upstream, agent, maxBodyBytes, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 300_000, logger };
+  const webSockets = createWebSocketRelay({
+    upstream,
+    admission,
+    logger,
+    maxPayloadBytes: maxBodyBytes,
+    connectionInitTimeoutMs: options.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
+    newRequestId: randomUUID,
+  });
 
-  /** Verifies the caller and prepares the headers that speak for it upstream. */
-  const authenticate = async (req: IncomingMessage, requestId: string) => {
-    const verified: VerifiedToken = await verify(req.headers.authorization);
-    const identity = await signIdentity(verified.identity, identitySecret);
-    return { verified, headerValues: { identity, requestId, clientAddress: req.socket.remoteAddress } };
-  };
-
-  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID();
     const started = performance.now();
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+    const url = parseRequestUrl(req.url);
+    if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : '{"status":"ok"}');
       return;
     }
-    let auth;
-    try {
-      auth = await authenticate(req, requestId);
-    } catch (error) {
-      const refusal = refusalOf(error);
-      logger.info({ requestId, method: req.method, path, status: httpStatusOf[refusal.code], code: refusal.code, reason: refusal.message }, 'request refused');
-      refuse(res, refusal, requestId);
+    if (url.pathname.startsWith(INTERNAL_PREFIX)) {
+      // The server's proxy-only routes (service-token checks, forwarded audit events): never a client's.
+      refuse(res, { code: 'NOT_FOUND', message: `no route ${url.pathname}; the API is at ${GRAPHQL_PATH}` }, requestId);
       return;
     }
-    const { identity } = auth.verified;
-    const outcome = await forwardHttp(req, res, auth.headerValues, httpSettings); // never rejects
+    const admitted = await admission.admit({ authorization: req.headers.authorization, tenant: req.headers[TENANT_HEADER], requestId, clientAddress: req.socket.remoteAddress });
+    if ('refusal' in admitted) {
+      logRefusal(logger, req, url.pathname, requestId, admitted.refusal);
+      refuse(res, admitted.refusal, requestId);
+      return;
+    }
+    // GraphQL is served at /graphql only; the server executes nothing elsewhere (it answers NOT_FOUND).
+    const isGraphQL = url.pathname === GRAPHQL_PATH;
+    const check = (read: ReturnType<typeof readPostBody>): Refusal | undefined => {
+      if (read === 'unreadable') return undefined; // not JSON: the server answers GRAPHQL_PARSE_FAILED
+      if ('refusal' in read) return read.refusal;
+      return admission.checkOperation(admitted, read.request, requestId);
+    };
+    let inspect: ((body: Buffer) => Refusal | undefined) | undefined;
+    if (isGraphQL && req.method === 'POST') inspect = (body) => check(readPostBody(body));
+    if (isGraphQL && req.method === 'GET') {
+      const refusal = check(readSearch(url.search));
+      if (refusal) {
+        logRefusal(logger, req, url.pathname, requestId, refusal);
+        refuse(res, refusal, requestId);
+        return;
+      }
+    }
+    const { identity } = admitted;
+    const outcome = await forwardHttp(req, res, admitted.headerValues, httpSettings, { path: `${url.pathname}${url.search}`, ...(inspect ? { inspect } : {}) });
+    if (outcome.refusal) logRefusal(logger, req, url.pathname, requestId, outcome.refusal);
     logger.info(
       {
         requestId,
         method: req.method,
-        path,
+        path: url.pathname,
         status: outcome.status,
         subject: identity.subject,
         tenant: identity.tenant,
@@ -122,38 +181,27 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       },
       'request',
     );
-  });
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'request failed');
+      refuse(res, { code: 'INTERNAL_SERVER_ERROR', message: 'the proxy failed to handle the request; its log has the details' }, 'unknown');
+    });
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener) : createHttpServer(listener);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const requestId = randomUUID();
     socket.on('error', () => socket.destroy());
-    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      refuseSocket(socket, { code: 'BAD_USER_INPUT', message: `only WebSocket upgrades are supported, not ${JSON.stringify(req.headers.upgrade)}` }, requestId);
-      return;
-    }
-    authenticate(req, requestId).then(
-      ({ verified, headerValues }) => {
-        const { identity } = verified;
-        logger.info({ requestId, path: req.url, subject: identity.subject, tenant: identity.tenant, role: identity.role }, 'websocket upgrade');
-        try {
-          forwardUpgrade(req, socket, head, headerValues, verified.expiresAtMs, { upstream, logger, openSockets });
-        } catch (error) {
-          logger.error({ requestId, err: error }, 'cannot forward the upgrade');
-          refuseSocket(socket, { code: 'INTERNAL_SERVER_ERROR', message: `the proxy could not forward the upgrade (request id ${requestId})` }, requestId);
-        }
-      },
-      (error: unknown) => {
-        const refusal = refusalOf(error);
-        logger.info({ requestId, path: req.url, status: httpStatusOf[refusal.code], code: refusal.code, reason: refusal.message }, 'websocket refused');
-        refuseSocket(socket, refusal, requestId);
-      },
-    );
+    webSockets.handleUpgrade(req, socket, head, randomUUID());
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     logger.debug({ err: error }, 'client error');
     if (socket.writable && error.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
+  // A client that fails the TLS handshake (an untrusted certificate) ends there; worth a debug line only.
+  server.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'TLS handshake failed'));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -163,7 +211,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     });
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${formatHost(address.address)}:${address.port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}`;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -175,20 +223,35 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         clearTimeout(grace);
         clearInterval(sweep);
         agent.destroy();
-        logger.info('proxy stopped');
-        resolve();
+        (audit.close?.() ?? Promise.resolve()).then(
+          () => undefined,
+          (error: unknown) => logger.warn({ err: error }, 'the audit forwarder did not flush'),
+        ).finally(() => {
+          logger.info('proxy stopped');
+          resolve();
+        });
       });
       server.closeIdleConnections();
-      for (const socket of openSockets) socket.destroy();
+      webSockets.close();
     }));
 
   return { url, port: address.port, close };
 }
 
-/** A refusal for anything `authenticate` threw: coded errors keep their code (the verifier codes every token failure). */
-function refusalOf(error: unknown): Refusal {
-  if (error instanceof FluxoError) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL_SERVER_ERROR', message: `the proxy failed to authenticate the request (${coerceError(error).message})` };
+function logRefusal(logger: Logger, req: IncomingMessage, path: string, requestId: string, refusal: Refusal): void {
+  logger.info({ requestId, method: req.method, path, status: httpStatusOf[refusal.code], code: refusal.code, reason: refusal.message }, 'request refused');
+}
+
+/**
+ * The request target as the server will read it (`new URL(target, base)`), so path and query are
+ * judged and forwarded in one reading.
+ */
+function parseRequestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://proxy');
+  } catch {
+    return new URL('/', 'http://proxy');
+  }
 }
 
 function parseUpstream(value: string): URL {
@@ -199,7 +262,7 @@ function parseUpstream(value: string): URL {
     throw new FluxoError('BAD_USER_INPUT', `upstream ${JSON.stringify(value)} is not a URL (e.g. http://127.0.0.1:4200)`, { cause: error });
   }
   if (url.protocol !== 'http:') {
-    throw new FluxoError('BAD_USER_INPUT', `upstream ${value} must be an http:// URL (the server sits next to the proxy; terminate TLS in front of the proxy)`);
+    throw new FluxoError('BAD_USER_INPUT', `upstream ${value} must be an http:// URL (the server sits next to the proxy; the proxy terminates TLS with --tls-cert and --tls-key)`);
   }
   return url;
 }

@@ -10,6 +10,8 @@ import { REQUEST_ID_HEADER } from '../common/identity.js';
 export interface Refusal {
   code: ErrorCode;
   message: string;
+  /** For RATE_LIMITED: whole seconds (at least 1) until a retry can succeed, sent as `Retry-After`. */
+  retryAfterSeconds?: number;
 }
 
 function headersOf(refusal: Refusal, body: string, requestId: string): Record<string, string | number> {
@@ -19,6 +21,7 @@ function headersOf(refusal: Refusal, body: string, requestId: string): Record<st
     'cache-control': 'no-store',
     [REQUEST_ID_HEADER]: requestId,
   };
+  if (refusal.retryAfterSeconds !== undefined) headers['retry-after'] = refusal.retryAfterSeconds;
   // RFC 6750 §3: tell the client which scheme to use and what went wrong.
   if (httpStatusOf[refusal.code] === 401) {
     headers['www-authenticate'] = `Bearer realm="fluxo", error="${refusal.code === 'TOKEN_MISSING' ? 'invalid_request' : 'invalid_token'}"`;

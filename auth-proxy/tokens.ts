@@ -1,10 +1,10 @@
-// Minting fluxo bearer tokens (`fluxo token create`). Tokens are JWTs signed with the private key
+// Minting fluxo bearer tokens (`fluxo token sign`). Tokens are JWTs signed with the private key
 // of the keys directory (common/keys.ts); the proxy verifies them against the public key set.
 import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { FluxoError } from '../common/errors.js';
-import type { Role } from '../common/identity.js';
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, labelsProblem, roleProblem, subjectProblem, tenantProblem } from './claims.js';
+import { kindOf, type Role } from '../common/identity.js';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, FLUXO_TOKEN_TYPES, labelsProblem, roleProblem, subjectProblem, tenantProblem } from './claims.js';
 
 /** Default token lifetime: one hour. @default 3600 */
 export const DEFAULT_TTL_SECONDS = 3600;
@@ -17,7 +17,7 @@ export const MAX_TTL_SECONDS = 365 * 24 * 3600;
 export interface TokenRequest {
   /** The tenant (agency) the token is confined to, e.g. `rj-smtr`. */
   tenant: string;
-  /** admin | developer | viewer | agent. */
+  /** admin | tenant-admin | developer | viewer | agent | ci. */
   role: Role | string;
   /** Who holds it. @default `${role}@${tenant}` */
   subject?: string;
@@ -40,6 +40,8 @@ export interface CreatedToken {
 
 /**
  * Signs a token with an asymmetric private JWK (Ed25519 → EdDSA, P-256 → ES256, RSA → RS256).
+ * The `typ` header names the token's kind (`fluxo-agent+jwt` for the agent role, `fluxo-user+jwt`
+ * otherwise); the proxy refuses a token whose typ and role disagree.
  *
  * @example
  * const { token } = await createToken({ tenant: 'rj-smtr', role: 'developer' }, await loadPrivateSigningKey(path))
@@ -63,7 +65,7 @@ export async function createToken(request: TokenRequest, privateJwk: JWK): Promi
   const claims: Record<string, unknown> = { tenant: request.tenant, role: request.role };
   if (request.labels && request.labels.length > 0) claims.labels = request.labels;
   const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg, kid: privateJwk.kid, typ: 'JWT' })
+    .setProtectedHeader({ alg, kid: privateJwk.kid, typ: FLUXO_TOKEN_TYPES[kindOf(request.role as Role)] })
     .setIssuer(request.issuer ?? DEFAULT_ISSUER)
     .setAudience(request.audience ?? DEFAULT_AUDIENCE)
     .setSubject(subject)

@@ -29,7 +29,8 @@ export async function startBenchStack(): Promise<BenchStack> {
   const env = { FLUXO_LOG_LEVEL: 'info' };
   const server = await spawnDaemon(['server', 'start', '--port', '0', '--database', join(dir, 'fluxo.db'), '--keys-dir', keysDir], { env });
   daemons.push(server);
-  const proxy = await spawnDaemon(['proxy', 'start', '--port', '0', '--upstream', String(server.ready.url), '--keys-dir', keysDir], { env });
+  // Rate limits are a policy, not a cost: off, so the benchmarks measure throughput (docs/auth-proxy.md).
+  const proxy = await spawnDaemon(['proxy', 'start', '--port', '0', '--upstream', String(server.ready.url), '--keys-dir', keysDir, '--rate-limit-token', '0', '--rate-limit-tenant', '0'], { env });
   daemons.push(proxy);
   const apiUrl = `${String(proxy.ready.url)}/graphql`;
   const storageUri = pathToFileURL(join(dir, 'storage')).href;

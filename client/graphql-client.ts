@@ -3,6 +3,7 @@
 // subscriptions. Errors come back as FluxoError with the server's (or proxy's) code.
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvHttpProxyAgent, fetch, type Dispatcher } from 'undici';
 import type { Client as WsClient } from 'graphql-ws';
 import { FluxoError, type ErrorCode } from '../common/errors.js';
@@ -29,9 +30,28 @@ interface GraphQLErrorShape {
   extensions?: { code?: string; details?: unknown };
 }
 
+/** Spread over retries of rate-limited requests, so that clients refused together do not all return at once. */
+const RATE_LIMIT_JITTER_MS = 250;
+
 /** Thrown for transport failures (connection refused, timeout): the request may be retried. */
 export class TransportError extends Error {
   override name = 'TransportError';
+}
+
+/**
+ * The proxy refused the request with RATE_LIMITED (HTTP 429) and the request's timeout left no
+ * time to wait `retryAfterSeconds` (its `Retry-After`) and try again. Retryable like a transport
+ * failure: the server never saw the request.
+ */
+export class RateLimitedError extends TransportError {
+  override name = 'RateLimitedError';
+  readonly code = 'RATE_LIMITED';
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
 }
 
 export class GraphQLClient {
@@ -39,6 +59,8 @@ export class GraphQLClient {
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #dispatcher: Dispatcher;
+  /** Authorities for a wss:// API (the WebSocket does not go through the dispatcher). */
+  readonly #ca: string[] | undefined;
   #ws: Promise<WsClient> | undefined;
 
   constructor(options: GraphQLClientOptions) {
@@ -47,47 +69,70 @@ export class GraphQLClient {
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#dispatcher = options.dispatcher ?? proxyAwareDispatcher(options.ca);
+    this.#ca = trustedAuthorities(options.ca);
   }
 
   /**
    * Runs a query or mutation and returns `data`. Throws FluxoError (with the first error's code)
-   * when the answer carries errors, TransportError when no answer came.
+   * when the answer carries errors, TransportError when no answer came. A request the proxy refused
+   * with RATE_LIMITED never reached the server, so it is sent again after its `Retry-After` (plus a
+   * little jitter) while the timeout allows; then RateLimitedError.
    */
   async request<T>(
     query: string,
     variables: Record<string, unknown> = {},
     options: { timeoutMs?: number; signal?: AbortSignal } = {},
   ): Promise<T> {
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs);
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    // `signal` lets a caller abandon a request (the agent's long-poll claim when it stops).
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const body = JSON.stringify({ query, variables });
+    for (;;) {
+      try {
+        return await this.#send<T>(body, signal);
+      } catch (error) {
+        if (!(error instanceof RateLimitedError)) throw error;
+        const waitMs = error.retryAfterSeconds * 1000 + Math.random() * RATE_LIMIT_JITTER_MS;
+        if (Date.now() + waitMs >= deadline || signal.aborted) throw error;
+        await sleep(waitMs, undefined, { signal }).catch(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  async #send<T>(body: string, signal: AbortSignal): Promise<T> {
     let response;
     try {
       response = await fetch(this.apiUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` },
-        body: JSON.stringify({ query, variables }),
+        body,
         dispatcher: this.#dispatcher,
-        // `signal` lets a caller abandon a request (the agent's long-poll claim when it stops).
-        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
+        signal,
       });
     } catch (error) {
       throw new TransportError(`cannot reach ${this.apiUrl}: ${describeFetchFailure(error)}`, { cause: error });
     }
     const text = await response.text();
-    let body: { data?: T; errors?: GraphQLErrorShape[] };
+    let answer: { data?: T; errors?: GraphQLErrorShape[] };
     try {
-      body = JSON.parse(text);
+      answer = JSON.parse(text);
     } catch (error) {
       if (response.status >= 500) throw new TransportError(`${this.apiUrl} answered HTTP ${response.status}`, { cause: error });
       throw new FluxoError('INTERNAL_SERVER_ERROR', `${this.apiUrl} answered HTTP ${response.status} with a body that is not JSON`);
     }
-    const first = body.errors?.[0];
+    const first = answer.errors?.[0];
     if (first) {
       const code = (first.extensions?.code ?? 'INTERNAL_SERVER_ERROR') as ErrorCode;
       if (code === 'SERVICE_UNAVAILABLE') throw new TransportError(first.message);
+      if (code === 'RATE_LIMITED') throw new RateLimitedError(first.message, Math.max(1, Number(response.headers.get('retry-after')) || 1));
       throw new FluxoError(code, first.message, { details: first.extensions?.details });
     }
-    if (body.data === undefined) throw new FluxoError('INTERNAL_SERVER_ERROR', `${this.apiUrl} answered HTTP ${response.status} without data`);
-    return body.data;
+    if (answer.data === undefined) throw new FluxoError('INTERNAL_SERVER_ERROR', `${this.apiUrl} answered HTTP ${response.status} without data`);
+    return answer.data;
   }
 
   /**
@@ -133,11 +178,15 @@ export class GraphQLClient {
     this.#ws ??= (async () => {
       const [{ createClient }, { default: WebSocket }] = await Promise.all([import('graphql-ws'), import('ws')]);
       const token = this.#token;
+      const ca = this.#ca;
       return createClient({
         url: this.apiUrl.replace(/^http/, 'ws'),
+        // The token goes on the handshake (Node can set headers) and in connection_init, the way a
+        // browser, which cannot, presents it; the proxy takes the header when both are there.
+        connectionParams: { authorization: `Bearer ${token}` },
         webSocketImpl: class extends WebSocket {
           constructor(address: string, protocols?: string | string[]) {
-            super(address, protocols, { headers: { authorization: `Bearer ${token}` } });
+            super(address, protocols, { headers: { authorization: `Bearer ${token}` }, ...(ca ? { ca } : {}) });
           }
         },
         lazy: true,
@@ -164,9 +213,15 @@ export class GraphQLClient {
  * (`requestTls`) and an https:// proxy itself (`proxyTls`).
  */
 function proxyAwareDispatcher(extraCa: string | readonly string[] | undefined): Dispatcher {
-  if (extraCa === undefined || extraCa.length === 0) return new EnvHttpProxyAgent();
-  const ca = [...rootCertificates, ...nodeExtraCaCerts(), ...(typeof extraCa === 'string' ? [extraCa] : extraCa)];
+  const ca = trustedAuthorities(extraCa);
+  if (!ca) return new EnvHttpProxyAgent();
   return new EnvHttpProxyAgent({ connect: { ca }, requestTls: { ca }, proxyTls: { ca } });
+}
+
+/** Node's bundled authorities, NODE_EXTRA_CA_CERTS and `extraCa`; undefined (Node's default) without `extraCa`. */
+function trustedAuthorities(extraCa: string | readonly string[] | undefined): string[] | undefined {
+  if (extraCa === undefined || extraCa.length === 0) return undefined;
+  return [...rootCertificates, ...nodeExtraCaCerts(), ...(typeof extraCa === 'string' ? [extraCa] : extraCa)];
 }
 
 function nodeExtraCaCerts(): string[] {

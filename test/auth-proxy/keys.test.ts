@@ -8,7 +8,7 @@ describe('initialising a keys directory', () => {
   it('creates the identity secret and a matching Ed25519 signing pair, secrets readable by the owner only', async () => {
     const dir = join(await tempDir(), 'keys');
     const { paths, created } = await initKeys(dir);
-    expect(created).toEqual([paths.identitySecret, paths.privateSigningKey, paths.publicKeySet]);
+    expect(created).toEqual([paths.identitySecret, paths.privateSigningKey, paths.publicKeySet, paths.secretsKey]);
     expect((await stat(paths.identitySecret)).mode & 0o777).toBe(0o600);
     expect((await stat(paths.privateSigningKey)).mode & 0o777).toBe(0o600);
 
@@ -64,11 +64,12 @@ describe('loading key files', () => {
     expect((failure as Error).message).toContain(path);
   });
 
-  it('names the three files of a keys directory', () => {
+  it('names the files of a keys directory', () => {
     expect(keyPaths('/etc/fluxo/keys')).toEqual({
       identitySecret: '/etc/fluxo/keys/identity.secret',
       privateSigningKey: '/etc/fluxo/keys/token-signing.private.jwk.json',
       publicKeySet: '/etc/fluxo/keys/token-signing.public.jwks.json',
+      secretsKey: '/etc/fluxo/keys/secrets.key',
     });
   });
 });

@@ -9,7 +9,7 @@ describe('creating tokens', () => {
     const keys = await freshKeys();
     const before = Math.floor(Date.now() / 1000);
     const { token, expiresAt } = await createToken({ tenant: 'rj-smtr', role: 'agent', labels: ['gpu', 'rj-smtr'], ttlSeconds: 7200 }, keys.privateJwk);
-    expect(decodeProtectedHeader(token)).toEqual({ alg: 'EdDSA', kid: keys.privateJwk.kid, typ: 'JWT' });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'EdDSA', kid: keys.privateJwk.kid, typ: 'fluxo-agent+jwt' });
     const payload = decodeJwt(token);
     expect(payload).toEqual({
       iss: 'fluxo',
@@ -26,11 +26,17 @@ describe('creating tokens', () => {
     expect(expiresAt).toBe(new Date(payload.exp! * 1000).toISOString());
   });
 
+  it.each(['admin', 'tenant-admin', 'developer', 'viewer', 'ci'])('types a %s token as a user token', async (role) => {
+    const keys = await freshKeys();
+    const { token } = await createToken({ tenant: 'rj-smtr', role }, keys.privateJwk);
+    expect(decodeProtectedHeader(token).typ).toBe('fluxo-user+jwt');
+  });
+
   it('mints a token the proxy verifier accepts as the requested identity', async () => {
     const keys = await freshKeys();
     const { token } = await createToken({ tenant: 'rj-escritorio', role: 'admin', subject: 'ci@github' }, keys.privateJwk);
     const verified = await createTokenVerifier({ publicKeys: keys.publicKeys })(`Bearer ${token}`);
-    expect(verified.identity).toEqual({ subject: 'ci@github', tenant: 'rj-escritorio', role: 'admin' });
+    expect(verified).toMatchObject({ identity: { subject: 'ci@github', tenant: 'rj-escritorio', role: 'admin' }, kind: 'user', source: 'fluxo' });
   });
 
   it('signs ES256 with a P-256 key', async () => {
@@ -45,7 +51,7 @@ describe('creating tokens', () => {
     { name: 'a tenant starting with "-"', request: { tenant: '-rj', role: 'admin' }, message: /tenant "-rj" is not valid/ },
     { name: 'a 64-character tenant', request: { tenant: 'a'.repeat(64), role: 'admin' }, message: /is not valid/ },
     { name: 'an empty tenant', request: { tenant: '', role: 'admin' }, message: /tenant is missing/ },
-    { name: 'an unknown role', request: { tenant: 'rj', role: 'owner' }, message: /role "owner" is not one of admin, developer, viewer, agent/ },
+    { name: 'an unknown role', request: { tenant: 'rj', role: 'owner' }, message: /role "owner" is not one of admin, tenant-admin, developer, viewer, agent, ci/ },
     { name: 'a ttl of 0', request: { tenant: 'rj', role: 'admin', ttlSeconds: 0 }, message: /ttl must be .* between 1 and 31536000/ },
     { name: 'a ttl over 365 days', request: { tenant: 'rj', role: 'admin', ttlSeconds: 366 * 86400 }, message: /ttl must be/ },
     { name: 'a fractional ttl', request: { tenant: 'rj', role: 'admin', ttlSeconds: 1.5 }, message: /whole number/ },

@@ -25,6 +25,10 @@ export interface EchoUpstream {
   upgrades: IncomingHttpHeaders[];
   /** Requests whose client went away before the answer (long-polls abandoned). */
   abandoned: string[];
+  /** The `connection_init` payload of every graphql-ws connection. */
+  connectionParams: unknown[];
+  /** The query of every graphql-ws `subscribe` that reached it. */
+  subscribed: string[];
 }
 
 // graphql-ws runs in plain Node and loads graphql's CommonJS build, while Vite would resolve an
@@ -51,6 +55,8 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
   const requests: EchoedRequest[] = [];
   const upgrades: IncomingHttpHeaders[] = [];
   const abandoned: string[] = [];
+  const connectionParams: unknown[] = [];
+  const subscribed: string[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -85,6 +91,12 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       schema,
       roots: { subscription: roots },
       context: (ctx) => ({ identity: ctx.extra.request.headers['x-fluxo-identity'] }),
+      onConnect: (ctx) => {
+        connectionParams.push(ctx.connectionParams);
+      },
+      onSubscribe: (_ctx, _id, payload) => {
+        subscribed.push(payload.query);
+      },
     },
     graphql,
   );
@@ -106,5 +118,5 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests, upgrades, abandoned };
+  return { url: `http://127.0.0.1:${port}`, requests, upgrades, abandoned, connectionParams, subscribed };
 }

@@ -61,10 +61,11 @@ export function claims(overrides: Record<string, unknown> = {}): JWTPayload {
   return base as JWTPayload;
 }
 
-/** Signs arbitrary claims with a private JWK (any header), bypassing createToken's checks. */
+/** Signs arbitrary claims with a private JWK (any header), bypassing createToken's checks; typ follows the role as createToken's does. */
 export async function signRaw(payload: JWTPayload, privateJwk: JWK, header: Partial<JWSHeaderParameters> = {}): Promise<string> {
   const alg = header.alg ?? 'EdDSA';
-  return new SignJWT(payload).setProtectedHeader({ alg, kid: privateJwk.kid, typ: 'JWT', ...header }).sign(await importJWK(privateJwk, alg));
+  const typ = payload.role === 'agent' ? 'fluxo-agent+jwt' : 'fluxo-user+jwt';
+  return new SignJWT(payload).setProtectedHeader({ alg, kid: privateJwk.kid, typ, ...header }).sign(await importJWK(privateJwk, alg));
 }
 
 /** A second Ed25519 private JWK, not trusted by the proxy. */
