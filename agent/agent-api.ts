@@ -16,6 +16,8 @@ export interface ClaimedRun {
   leaseToken: string;
   leaseExpiresAt: string;
   leaseSeconds: number;
+  /** Values of the declared secrets the tenant stored on the server; held in memory only, never written anywhere. */
+  secrets: { name: string; value: string }[];
   flowRun: {
     id: string;
     version: number;
@@ -49,6 +51,7 @@ const CLAIM = /* GraphQL */ `
       leaseToken
       leaseExpiresAt
       leaseSeconds
+      secrets { name value }
       flowRun {
         id version attempt parameters
         flowVersion { storageUri sha256 size entrypoint timeoutSeconds secrets }

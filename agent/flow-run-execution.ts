@@ -151,7 +151,7 @@ export class FlowRunExecution {
     if (this.#forgotten) return this.#finished(null);
     let flowSecrets: Record<string, string>;
     try {
-      flowSecrets = resolveFlowSecrets(flowVersion.secrets ?? [], { file: this.#deps.config.secretsFromFile, env: process.env });
+      flowSecrets = resolveFlowSecrets(flowVersion.secrets ?? [], { server: this.#claim.secrets, file: this.#deps.config.secretsFromFile, env: process.env });
     } catch (error) {
       // Nothing runs without the secrets it declared: failing here is clearer than failing inside.
       await this.#finish({ state: 'FAILED', reason: 'missing-secret', message: coerceError(error).message, exitCode: null, signal: null });

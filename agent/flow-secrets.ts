@@ -1,7 +1,12 @@
-// The secrets a flow declares (by name, in its registration) and the agent supplies (by value,
-// from its host): the server never sees a value. A declared secret comes from the agent's secrets
-// file (`--secrets-file`, KEY=VALUE lines) or, failing that, from the agent's own environment.
-// Values are handed to exactly the flows that declare them and redacted from their logs.
+// The secrets a flow declares (by name, in its registration) and their values. A declared secret
+// comes, first match wins, from:
+//   1. the claim answer: the tenant stored it on the server (`fluxo secrets set`);
+//   2. the agent's secrets file (`--secrets-file`, KEY=VALUE lines);
+//   3. the agent's own environment.
+// The tenant's stored value wins so that rotating a secret centrally reaches every agent at once;
+// an agency that keeps a value on its own host only (never on the server) simply does not store it.
+// Values are handed to exactly the flows that declare them, redacted from their logs, and never
+// written to disk by the agent.
 import { readFileSync } from 'node:fs';
 import { FluxoError } from '../common/errors.js';
 
@@ -30,23 +35,33 @@ export function readSecretsFile(path: string): ReadonlyMap<string, string> {
   return secrets;
 }
 
+/** Where the values of a run's declared secrets may come from, in order of precedence. */
+export interface FlowSecretSources {
+  /** Values the server handed out with the claim (the tenant's stored secrets). */
+  server: readonly { name: string; value: string }[];
+  /** The agent's secrets file, or null without one. */
+  file: ReadonlyMap<string, string> | null;
+  /** The agent's environment. */
+  env: NodeJS.ProcessEnv;
+}
+
 /**
- * The values of the secrets a flow declares. Throws FluxoError BAD_USER_INPUT naming every secret
- * this agent has no value for; the run then fails with reason `missing-secret` before anything runs.
+ * The values of the secrets a flow declares, from `sources` in order of precedence (only declared
+ * names: a value the server sent for another name is ignored). Throws FluxoError BAD_USER_INPUT
+ * naming every secret found nowhere; the run then fails with reason `missing-secret` before
+ * anything runs.
  */
-export function resolveFlowSecrets(
-  declared: readonly string[],
-  sources: { file: ReadonlyMap<string, string> | null; env: NodeJS.ProcessEnv },
-): Record<string, string> {
+export function resolveFlowSecrets(declared: readonly string[], sources: FlowSecretSources): Record<string, string> {
+  const fromServer = new Map(sources.server.map((secret) => [secret.name, secret.value]));
   const values: Record<string, string> = {};
   const missing: string[] = [];
   for (const name of declared) {
-    const value = sources.file?.get(name) ?? sources.env[name];
+    const value = fromServer.get(name) ?? sources.file?.get(name) ?? sources.env[name];
     if (value === undefined || value === '') missing.push(name);
     else values[name] = value;
   }
   if (missing.length > 0) {
-    throw new FluxoError('BAD_USER_INPUT', `the flow declares ${missing.length === 1 ? 'secret' : 'secrets'} ${missing.join(', ')}, which this agent has no value for (set ${missing.length === 1 ? 'it' : 'them'} in the agent's --secrets-file or environment)`);
+    throw new FluxoError('BAD_USER_INPUT', `the flow declares ${missing.length === 1 ? 'secret' : 'secrets'} ${missing.join(', ')}, which this agent has no value for (store ${missing.length === 1 ? 'it' : 'them'} on the server with \`fluxo secrets set\`, or set ${missing.length === 1 ? 'it' : 'them'} in the agent's --secrets-file or environment)`);
   }
   return values;
 }

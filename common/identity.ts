@@ -100,3 +100,64 @@ export async function verifyIdentity(header: string | undefined, secret: Uint8Ar
     throw new FluxoError('IDENTITY_MISSING', `the identity header is not valid (${why}); send requests through the fluxo auth proxy`, { cause: error });
   }
 }
+
+// The proxy's credential for the server's internal routes (service-token verification, audit
+// forwarding). Same shared secret as the identity header, but its own `typ` and `aud`: jose checks
+// both, so a credential can never pass as an identity (it speaks for no caller) and an identity
+// header can never open an internal route.
+
+/** Header that carries the proxy's credential on internal routes (`/internal/...`). */
+export const PROXY_CREDENTIAL_HEADER = 'x-fluxo-proxy';
+const PROXY_CREDENTIAL_TYPE = 'fluxo-proxy+jwt';
+const INTERNAL_AUDIENCE = 'fluxo-server-internal';
+
+/** Signs a credential for an internal request (proxy side); valid for 60 s. */
+export async function signProxyCredential(secret: Uint8Array): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: PROXY_CREDENTIAL_TYPE })
+    .setSubject(ISSUER)
+    .setIssuer(ISSUER)
+    .setAudience(INTERNAL_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${LIFETIME_SECONDS}s`)
+    .sign(keyOf(secret));
+}
+
+/** Verifies a proxy credential (server side). Throws FluxoError IDENTITY_MISSING on any failure. */
+export async function verifyProxyCredential(header: string | undefined, secret: Uint8Array): Promise<void> {
+  if (!header) {
+    throw new FluxoError('IDENTITY_MISSING', `internal routes answer the fluxo auth proxy only (no ${PROXY_CREDENTIAL_HEADER} header)`);
+  }
+  try {
+    await jwtVerify(header, keyOf(secret), {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: INTERNAL_AUDIENCE,
+      typ: PROXY_CREDENTIAL_TYPE,
+      requiredClaims: ['exp'],
+      clockTolerance: 5,
+    });
+  } catch (error) {
+    const why = error instanceof joseErrors.JOSEError ? error.code : 'malformed';
+    throw new FluxoError('IDENTITY_MISSING', `the proxy credential is not valid (${why}); internal routes answer the fluxo auth proxy only`, { cause: error });
+  }
+}
+
+/**
+ * A refusal the proxy decided, as it forwards it to the server's audit log (POST /internal/audit).
+ * Requests the proxy refuses never reach the server, so this is how the log learns of them.
+ */
+export interface ProxyAuditEvent {
+  /** Epoch ms. */
+  at: number;
+  tenant?: string;
+  subject?: string;
+  role?: string;
+  /** `proxy.authenticate`, `proxy.authorize`, `proxy.rate-limit`, ... */
+  action: string;
+  requestId: string;
+  outcome: 'DENIED';
+  /** The ErrorCode the client got. */
+  code: string;
+  detail?: string;
+}

@@ -3,6 +3,7 @@
 //   identity.secret                   32 random bytes (base64url): proxy signs, server verifies the identity header
 //   token-signing.private.jwk.json    Ed25519 private JWK with `kid`: mints bearer tokens (keep offline in production)
 //   token-signing.public.jwks.json    {"keys":[public JWK]}: the proxy verifies bearer tokens against it
+//   secrets.key                       "<version> <32 bytes base64url>" lines: the server encrypts tenant secrets
 //
 // Files are created once and never overwritten, so re-running `fluxo keys init` is safe and rotating
 // a key is a deliberate act (add the new public key to the JWKS, then switch the signer).
@@ -20,6 +21,8 @@ export interface KeyPaths {
   privateSigningKey: string;
   /** Public JWKS the proxy trusts. */
   publicKeySet: string;
+  /** The server's keys for tenant secrets (AES-256-GCM), by version. */
+  secretsKey: string;
 }
 
 /** The keys directory used when neither a flag nor FLUXO_KEYS_DIR names one (relative to the working directory). */
@@ -29,7 +32,7 @@ export const DEFAULT_KEYS_DIR = 'fluxo-data/keys';
 const IDENTITY_SECRET_BYTES = 32;
 
 /**
- * The three key file paths of a keys directory.
+ * The key file paths of a keys directory.
  *
  * @example keyPaths('fluxo-data/keys').publicKeySet // 'fluxo-data/keys/token-signing.public.jwks.json'
  */
@@ -38,6 +41,7 @@ export function keyPaths(dir: string): KeyPaths {
     identitySecret: join(dir, 'identity.secret'),
     privateSigningKey: join(dir, 'token-signing.private.jwk.json'),
     publicKeySet: join(dir, 'token-signing.public.jwks.json'),
+    secretsKey: join(dir, 'secrets.key'),
   };
 }
 
@@ -86,6 +90,10 @@ export async function initKeys(dir: string): Promise<InitKeysResult> {
     await writeIfMissing(paths.publicKeySet, `${JSON.stringify(publicSet, null, 2)}\n`, 0o644);
     created.push(paths.privateSigningKey, paths.publicKeySet);
   }
+
+  if (await writeIfMissing(paths.secretsKey, `${SECRETS_KEY_HEADER}1 ${randomBytes(SECRETS_KEY_BYTES).toString('base64url')}\n`, 0o600)) {
+    created.push(paths.secretsKey);
+  }
   return { paths, created };
 }
 
@@ -104,6 +112,64 @@ export async function loadIdentitySecret(path: string): Promise<Uint8Array> {
     throw new FluxoError('BAD_USER_INPUT', `identity secret ${path} holds ${bytes.byteLength} bytes; at least ${IDENTITY_SECRET_BYTES} are required`);
   }
   return new Uint8Array(bytes);
+}
+
+/** The keys that encrypt tenant secrets: every version that may still decrypt, and the one that encrypts. */
+export interface SecretsKeyring {
+  /** The highest version: new and updated values are encrypted with it. */
+  current: number;
+  /** 32-byte AES-256 keys by version (1-255). */
+  keys: ReadonlyMap<number, Uint8Array>;
+}
+
+/** Length of an AES-256 key. */
+const SECRETS_KEY_BYTES = 32;
+
+const SECRETS_KEY_HEADER =
+  '# fluxo secrets key: "<version> <32 random bytes, base64url>" per line. The highest version encrypts\n' +
+  '# new values; keep older lines while values encrypted with them remain (`fluxo secrets rekey`).\n';
+
+/**
+ * Reads the secrets key file: one key per line, `<version> <key>` with a version from 1 to 255
+ * and a 32-byte key in base64 or base64url; `#` comments. A file holding only a bare key (for
+ * example `head -c 32 /dev/urandom | base64`) is version 1. Rotating means adding a line with a
+ * higher version: it encrypts from then on, and the older lines keep decrypting what they encrypted.
+ *
+ * @example const keyring = await loadSecretsKeyring(keyPaths(dir).secretsKey)
+ */
+export async function loadSecretsKeyring(path: string): Promise<SecretsKeyring> {
+  const keys = new Map<number, Uint8Array>();
+  const lines = (await readKeyFile(path, 'secrets key')).split(/\r?\n/);
+  lines.forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const match = /^(?:(\d{1,3})\s+)?([A-Za-z0-9+/_-]+={0,2})$/.exec(trimmed);
+    const where = `secrets key ${path} line ${index + 1}`;
+    if (!match) throw new FluxoError('BAD_USER_INPUT', `${where} is not "<version> <base64 key>"; create the file with \`fluxo keys init\``);
+    const version = match[1] === undefined ? 1 : Number(match[1]);
+    if (version < 1 || version > 255) throw new FluxoError('BAD_USER_INPUT', `${where}: the version must be from 1 to 255, got ${version}`);
+    if (keys.has(version)) throw new FluxoError('BAD_USER_INPUT', `${where}: version ${version} appears twice`);
+    const key = Buffer.from(match[2]!, 'base64');
+    if (key.byteLength !== SECRETS_KEY_BYTES) {
+      throw new FluxoError('BAD_USER_INPUT', `${where}: the key holds ${key.byteLength} bytes; AES-256 needs exactly ${SECRETS_KEY_BYTES}`);
+    }
+    keys.set(version, new Uint8Array(key));
+  });
+  if (keys.size === 0) throw new FluxoError('BAD_USER_INPUT', `secrets key ${path} holds no key; create one with \`fluxo keys init\``);
+  return { current: Math.max(...keys.keys()), keys };
+}
+
+/**
+ * The server's secrets keyring: from `file` when given (it must exist), else from `secrets.key` in
+ * `keysDir` when that file exists; null when neither holds one (the server then runs without
+ * tenant secrets).
+ *
+ * @example const found = await findSecretsKeyring({ file: process.env.FLUXO_SECRETS_KEY_FILE, keysDir: 'fluxo-data/keys' })
+ */
+export async function findSecretsKeyring(from: { file?: string | undefined; keysDir?: string | undefined }): Promise<{ path: string; keyring: SecretsKeyring } | null> {
+  const path = from.file ?? (from.keysDir ? keyPaths(from.keysDir).secretsKey : undefined);
+  if (path === undefined || (from.file === undefined && !(await exists(path)))) return null;
+  return { path, keyring: await loadSecretsKeyring(path) };
 }
 
 /**

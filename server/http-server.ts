@@ -8,13 +8,21 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { errorBody, FluxoError, httpStatusOf } from '../common/errors.js';
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, verifyIdentity, type Identity } from '../common/identity.js';
+import type { SecretsKeyring } from '../common/keys.js';
 import type { Logger } from '../common/logger.js';
 import { EventBus } from './core/events.js';
 import { relayRemoteChanges } from './core/remote-events.js';
+import { SecretCipher } from './core/secret-cipher.js';
+import { TenantSecrets } from './core/secrets.js';
+import { leaseKeyFrom } from './core/lease-binding.js';
 import { FluxoService } from './core/service.js';
+import { AuditLog } from './core/audit-log.js';
+import { auditPlugin, auditWebSocketOperation } from './graphql/audit-plugin.js';
+import { createInternalRoutes } from './internal-routes.js';
 import { startLeaderServices } from './services/leader-services.js';
 import { DEFAULT_RETENTION_DAYS } from './services/retention.js';
 import { buildSchema, formatError, startApollo } from './graphql/apollo.js';
+import { defaultLimits, prepareOperation } from './graphql/limits.js';
 import type { GraphQLContext } from './graphql/context.js';
 import type { Store } from './store/store.js';
 
@@ -44,6 +52,10 @@ export interface ServerOptions {
   onLeaderChange?: (leader: boolean) => void;
   /** Largest request body accepted. @default 8 MiB */
   maxBodyBytes?: number;
+  /** Production mode: no introspection, no field suggestions in errors (docs/security.md). @default false */
+  production?: boolean;
+  /** Keys that seal tenant secrets; without them secrets answer SECRETS_UNAVAILABLE and the rest works. */
+  secretsKeyring?: SecretsKeyring | undefined;
 }
 
 export interface RunningServer {
@@ -84,9 +96,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { store, identitySecret, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const events = new EventBus();
-  const service = new FluxoService(store, events, { leaseMs: options.leaseMs ?? 30_000 });
+  const service = new FluxoService(store, events, { leaseMs: options.leaseMs ?? 30_000, leaseKey: leaseKeyFrom(identitySecret) });
+  const audit = new AuditLog(store.audit);
+  const internal = createInternalRoutes({ store, identitySecret, audit, logger });
+  const secrets = new TenantSecrets(store.secrets, options.secretsKeyring ? new SecretCipher(options.secretsKeyring) : null);
   const schema = buildSchema();
-  const apollo = await startApollo(schema, logger);
+  const production = options.production ?? false;
+  const apollo = await startApollo(schema, logger, [auditPlugin(audit, logger)], { production });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://server');
@@ -105,11 +121,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
+    if (url.pathname.startsWith('/internal/')) return internal(req, res, url.pathname);
     let identity: Identity;
     try {
       identity = await verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret);
     } catch (error) {
       logger.warn({ requestId, path: url.pathname, remote: req.socket.remoteAddress }, 'refused a request without a valid identity');
+      const { code, message } = error as FluxoError;
+      void audit.record([{ at: Date.now(), tenant: null, subject: null, role: null, action: 'server.authenticate', requestId, outcome: 'DENIED', code, detail: message }]);
       return refuse(res, error as FluxoError);
     }
     if (url.pathname !== '/graphql') return refuse(res, new FluxoError('NOT_FOUND', `no route ${url.pathname}; the API is at /graphql`));
@@ -133,7 +152,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
-    const context: GraphQLContext = { identity, service, requestId, signal: aborter.signal };
+    const context: GraphQLContext = { identity, service, secrets, requestId, signal: aborter.signal };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => context,
@@ -167,10 +186,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       context: (ctx) => {
         const identity = identities.get(ctx.extra.request)!;
         const aborter = new AbortController();
-        return { identity, service, requestId: randomUUID(), signal: aborter.signal } satisfies GraphQLContext;
+        return { identity, service, secrets, requestId: (ctx.extra.request.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID(), signal: aborter.signal } satisfies GraphQLContext;
       },
+      // The same parsing, validation and limits as Apollo applies over HTTP.
+      onSubscribe: (_ctx, _id, payload) => prepareOperation({ schema, limits: defaultLimits, production }, payload),
       onError: (_ctx, _id, _payload, errors) => {
         logger.debug({ errors }, 'subscription error');
+        return errors.map((e) => formatError(e.toJSON(), e, logger));
+      },
+      onOperation: async (_ctx, _id, _payload, args, result) => {
+        const { identity, requestId } = args.contextValue as GraphQLContext;
+        const operation = { identity, requestId, document: args.document, operationName: args.operationName, variables: args.variableValues ?? {} };
+        return auditWebSocketOperation(audit, logger, operation, await result);
       },
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!('errors' in result) || !result.errors) return;
@@ -233,6 +260,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await apollo.stop();
+        await audit.flush();
       })();
       return closing;
     },

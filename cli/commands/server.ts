@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { tenantProblem } from '../../auth-proxy/claims.js';
 import { FluxoError } from '../../common/errors.js';
-import { DEFAULT_KEYS_DIR, keyPaths, loadIdentitySecret } from '../../common/keys.js';
+import { DEFAULT_KEYS_DIR, findSecretsKeyring, keyPaths, loadIdentitySecret } from '../../common/keys.js';
 import { createLogger } from '../../common/logger.js';
 import { startServer } from '../../server/http-server.js';
 import { describeDatabase, openStore } from '../../server/open-store.js';
@@ -17,11 +17,13 @@ interface ServerStartOptions {
   database: string;
   keysDir?: string;
   identitySecretFile?: string;
+  secretsKeyFile?: string;
   leaseSeconds: string;
   reaperIntervalMs: string;
   leaderRetryMs: string;
   retentionDays: string;
   retentionIntervalSeconds: string;
+  production: boolean;
 }
 
 function intOption(name: string, value: string, min: number, max: number): number {
@@ -51,6 +53,7 @@ export function registerServerCommand(program: Command): void {
     .option(...databaseOption)
     .option('--keys-dir <dir>', 'keys directory holding identity.secret (env FLUXO_KEYS_DIR)', process.env.FLUXO_KEYS_DIR ?? DEFAULT_KEYS_DIR)
     .option('--identity-secret-file <file>', 'the secret shared with the auth proxy (overrides --keys-dir)')
+    .option('--secrets-key-file <file>', 'keys that encrypt tenant secrets (default: secrets.key in --keys-dir, if present; env FLUXO_SECRETS_KEY_FILE)', process.env.FLUXO_SECRETS_KEY_FILE)
     .option('--lease-seconds <n>', 'lease length granted to agents (env FLUXO_LEASE_SECONDS)', process.env.FLUXO_LEASE_SECONDS ?? '30')
     .option('--reaper-interval-ms <n>', 'how often expired leases are looked for', '1000')
     .option(
@@ -60,17 +63,22 @@ export function registerServerCommand(program: Command): void {
     )
     .option(...retentionDaysOption)
     .option('--retention-interval-seconds <n>', 'time between retention passes (env FLUXO_RETENTION_INTERVAL_SECONDS)', process.env.FLUXO_RETENTION_INTERVAL_SECONDS ?? '3600')
+    .option('--production', 'production mode: no GraphQL introspection, no field suggestions in errors (default when NODE_ENV=production)', process.env.NODE_ENV === 'production')
     .action(async (options: ServerStartOptions) => {
       const logger = createLogger('server');
       const secretFile = options.identitySecretFile ?? (options.keysDir ? keyPaths(options.keysDir).identitySecret : undefined);
       if (!secretFile) throw new FluxoError('BAD_USER_INPUT', 'the server needs the identity secret it shares with the proxy: pass --keys-dir or --identity-secret-file (create keys with `fluxo keys init`)');
       const identitySecret = await loadIdentitySecret(secretFile);
+      const secretsKey = await findSecretsKeyring({ file: options.secretsKeyFile, keysDir: options.keysDir });
+      if (secretsKey) logger.info({ file: secretsKey.path, keyVersion: secretsKey.keyring.current }, 'tenant secrets enabled');
+      else logger.warn('no secrets key (secrets.key in --keys-dir, or --secrets-key-file): tenant secrets are unavailable until one is configured');
       const store = openStore(options.database);
       const { applied, current } = await store.migrate();
       if (applied.length) logger.info({ applied, current }, 'migrated the database');
       const running = await startServer({
         store,
         identitySecret,
+        secretsKeyring: secretsKey?.keyring,
         logger,
         host: options.host,
         port: intOption('port', options.port, 0, 65535),
@@ -79,8 +87,9 @@ export function registerServerCommand(program: Command): void {
         leaderRetryMs: intOption('leader-retry-ms', options.leaderRetryMs, 100, 600_000),
         retentionDays: intOption('retention-days', options.retentionDays, 0, 36_500),
         retentionIntervalMs: intOption('retention-interval-seconds', options.retentionIntervalSeconds, 1, 7 * 86_400) * 1000,
+        production: options.production,
       });
-      logger.info({ url: running.url, database: describeDatabase(options.database) }, 'ready');
+      logger.info({ url: running.url, database: describeDatabase(options.database), production: options.production }, 'ready');
       const shutdown = async (): Promise<void> => {
         logger.info('shutting down');
         await running.close();

@@ -1,14 +1,17 @@
-// `fluxo token create`: mints a bearer token the auth proxy accepts, signed with the private key
-// of the keys directory (or a given private JWK file).
+// `fluxo token create | list | revoke`: revocable service tokens the server issues, through the
+// API (FLUXO_API / FLUXO_TOKEN, a tenant-admin or admin). `fluxo token sign`: mints a JWT offline
+// with the private key of the keys directory (bootstrap, tests, break-glass access).
 import { Option, type Command } from 'commander';
+import type { GraphQLClient } from '../../client/graphql-client.js';
+import { FluxoError } from '../../common/errors.js';
 import { DEFAULT_KEYS_DIR, keyPaths, loadPrivateSigningKey } from '../../common/keys.js';
-import { roles } from '../../common/identity.js';
+import { isRole, roles, roleToGraphQL } from '../../common/identity.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../auth-proxy/claims.js';
 import { createToken, parseTtl, validateTokenRequest } from '../../auth-proxy/tokens.js';
-import { parseLabels } from '../api-options.js';
-import { printJson } from '../format.js';
+import { clientFrom, parseLabels, withApiOptions, type ApiOptions } from '../api-options.js';
+import { formatInstant, printJson, printTable } from '../format.js';
 
-interface TokenCreateOptions {
+interface TokenSignOptions {
   tenant: string;
   role: string;
   subject?: string;
@@ -21,12 +24,133 @@ interface TokenCreateOptions {
   json: boolean;
 }
 
+interface TokenCreateOptions extends ApiOptions {
+  name: string;
+  role: string;
+  labels?: string;
+  ttl: string;
+}
+
+interface ServiceToken {
+  id: string;
+  name: string;
+  role: string;
+  kind: string;
+  subject: string;
+  labels: string[];
+  createdAt: string;
+  createdBy: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  revokedBy: string | null;
+}
+
+const TOKEN_FIELDS = 'id name role kind subject labels createdAt createdBy expiresAt revokedAt revokedBy';
+
+const CREATE_SERVICE_TOKEN = /* GraphQL */ `
+  mutation CreateServiceToken($input: CreateServiceTokenInput!) {
+    createServiceToken(input: $input) { token serviceToken { ${TOKEN_FIELDS} } }
+  }
+`;
+
+const SERVICE_TOKENS = /* GraphQL */ `
+  query ServiceTokens($includeRevoked: Boolean, $first: Int, $after: String) {
+    serviceTokens(includeRevoked: $includeRevoked, first: $first, after: $after) {
+      nodes { ${TOKEN_FIELDS} }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+`;
+
+const REVOKE_SERVICE_TOKEN = /* GraphQL */ `
+  mutation RevokeServiceToken($id: ID!) {
+    revokeServiceToken(id: $id) { ${TOKEN_FIELDS} }
+  }
+`;
+
+/** Roles a service token may grant, as `--role` takes them. */
+const SERVICE_ROLES = roles.filter((role) => role !== 'admin');
+
+/** `--ttl 90d` in seconds, or null for `never`. */
+export function parseServiceTokenTtl(text: string): number | null {
+  return text.trim() === 'never' ? null : parseTtl(text);
+}
+
+async function withClient(options: ApiOptions, work: (client: GraphQLClient) => Promise<void>): Promise<void> {
+  const client = clientFrom(options);
+  try {
+    await work(client);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Registers `fluxo token ...`. */
 export function registerTokenCommand(program: Command): void {
-  const token = program.command('token').description('mint bearer tokens for the auth proxy');
+  const token = program.command('token').description('issue, list and revoke service tokens; sign JWTs offline');
+
+  withApiOptions(
+    token
+      .command('create')
+      .description('issue a revocable service token in your tenant (tenant-admin or admin); the secret is printed once')
+      .requiredOption('--name <name>', 'a name unique in the tenant, e.g. github-ci or agent-rj-smtr-01')
+      .requiredOption('--role <role>', `one of ${SERVICE_ROLES.join(', ')}`)
+      .option('--labels <labels>', 'comma-separated informational labels (what an agent token is for)')
+      .option('--ttl <duration>', 'lifetime: 30m, 12h, 90d (60s to 365d), or never', 'never'),
+  ).action(async (options: TokenCreateOptions) => {
+    const role = options.role.trim().toLowerCase();
+    if (!isRole(role) || role === 'admin') throw new FluxoError('BAD_USER_INPUT', `--role must be one of ${SERVICE_ROLES.join(', ')}, got "${options.role}"`);
+    const ttlSeconds = parseServiceTokenTtl(options.ttl);
+    const input = { name: options.name, role: roleToGraphQL(role), ttlSeconds, ...(options.labels === undefined ? {} : { labels: parseLabels(options.labels) }) };
+    await withClient(options, async (client) => {
+      const { createServiceToken: created } = await client.request<{ createServiceToken: { token: string; serviceToken: ServiceToken } }>(CREATE_SERVICE_TOKEN, { input });
+      if (options.json) return printJson(created);
+      const record = created.serviceToken;
+      process.stdout.write(`${created.token}\n`);
+      process.stderr.write(
+        `created service token "${record.name}" (${record.id}), role ${record.role}, ${record.expiresAt ? `expires ${formatInstant(record.expiresAt)}` : 'no expiry'}.\n` +
+          'Store the token above now (e.g. in your CI secrets): it is shown only this once. Revoke it with `fluxo token revoke <id>`.\n',
+      );
+    });
+  });
+
+  withApiOptions(
+    token
+      .command('list')
+      .description('list the service tokens of your tenant, newest first')
+      .option('--include-revoked', 'also list revoked tokens', false),
+  ).action(async (options: ApiOptions & { includeRevoked: boolean }) =>
+    withClient(options, async (client) => {
+      const found: ServiceToken[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const { serviceTokens: page }: { serviceTokens: { nodes: ServiceToken[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } =
+          await client.request(SERVICE_TOKENS, { includeRevoked: options.includeRevoked, first: 500, after });
+        found.push(...page.nodes);
+        if (!page.pageInfo.hasNextPage) break;
+        after = page.pageInfo.endCursor;
+      }
+      if (options.json) return printJson(found);
+      printTable(
+        ['ID', 'NAME', 'ROLE', 'LABELS', 'CREATED', 'BY', 'EXPIRES', 'REVOKED'],
+        found.map((t) => [t.id, t.name, t.role, t.labels.join(','), formatInstant(t.createdAt), t.createdBy, t.expiresAt ? formatInstant(t.expiresAt) : 'never', t.revokedAt ? `${formatInstant(t.revokedAt)} by ${t.revokedBy}` : '']),
+        'no service tokens',
+      );
+    }),
+  );
+
+  withApiOptions(token.command('revoke').description('revoke a service token; the proxy refuses it within its cache lifetime (30 s by default)').argument('<id>', 'the token id (`fluxo token list`)')).action(
+    async (id: string, options: ApiOptions) =>
+      withClient(options, async (client) => {
+        const { revokeServiceToken: record } = await client.request<{ revokeServiceToken: ServiceToken }>(REVOKE_SERVICE_TOKEN, { id });
+        if (options.json) return printJson(record);
+        process.stdout.write(`revoked service token "${record.name}" (${record.id}) at ${formatInstant(record.revokedAt)} by ${record.revokedBy}\n`);
+      }),
+  );
+
   token
-    .command('create')
-    .description('print a signed token (JWT) for a tenant and role')
+    .command('sign')
+    .description('sign a JWT offline for a tenant and role with the keys directory\'s private key (not revocable: keep ttl short)')
     .requiredOption('--tenant <tenant>', 'tenant (agency) the token is confined to, e.g. rj-smtr')
     .requiredOption('--role <role>', `one of ${roles.join(', ')}`)
     .option('--subject <subject>', 'who holds the token (default <role>@<tenant>)')
@@ -37,7 +161,7 @@ export function registerTokenCommand(program: Command): void {
     .option('--issuer <iss>', 'iss claim (must match the proxy)', DEFAULT_ISSUER)
     .option('--audience <aud>', 'aud claim (must match the proxy)', DEFAULT_AUDIENCE)
     .option('--json', 'print {"token", "expiresAt"} as JSON', false)
-    .action(async (options: TokenCreateOptions) => {
+    .action(async (options: TokenSignOptions) => {
       // Validate the cheap things before touching the key file, so a typo gets the precise message.
       const ttlSeconds = parseTtl(options.ttl);
       const labels = options.labels === undefined ? undefined : parseLabels(options.labels);

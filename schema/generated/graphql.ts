@@ -319,7 +319,7 @@ export type FlowRun = {
   stateHistory: Array<StateTransition>;
   /** Human-readable message of the latest transition. */
   stateMessage: Maybe<Scalars['String']['output']>;
-  /** Why the run is in its state, or null: `exception` (the flow threw), `invalid-parameters`, `integrity` (bundle digest or size mismatch), `missing-secret` (the agent has no value for a declared secret), `memory` (the heap limit), `load-error` (the code could not load), `timeout`, `exit-code` or `signal` (the child ended abnormally), `lease-expired`, `cancelled`, `agent-stopped`, `agent-error`, `retry` (a new attempt was scheduled). */
+  /** Why the run is in its state, or null: `exception` (the flow threw), `invalid-parameters`, `integrity` (bundle digest or size mismatch), `missing-secret` (a declared secret has no value: neither stored for the tenant nor on the agent's host, or the server could not decrypt it), `memory` (the heap limit), `load-error` (the code could not load), `timeout`, `exit-code` or `signal` (the child ended abnormally), `lease-expired`, `cancelled`, `agent-stopped`, `agent-error`, `retry` (a new attempt was scheduled). */
   stateReason: Maybe<Scalars['String']['output']>;
   /** Task runs, in the order they started. */
   taskRuns: Array<TaskRun>;
@@ -414,7 +414,7 @@ export type FlowVersion = {
   retries: Scalars['Int']['output'];
   /** Seconds between a failed attempt and the next. */
   retryDelaySeconds: Scalars['Int']['output'];
-  /** Names of the secrets the flow declares. The agent hands exactly these to the flow's process, from the agent host's own secret store, and redacts their values from logs. The server never sees a value. */
+  /** Names of the secrets the flow declares. The agent hands exactly these to the flow's process (the tenant's stored secrets from the claim answer first, then the agent host's own secrets file or environment) and redacts their values from logs. */
   secrets: Array<Scalars['String']['output']>;
   /** Hex sha256 of the bundle's bytes; agents verify it before running. */
   sha256: Scalars['String']['output'];

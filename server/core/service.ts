@@ -10,6 +10,8 @@ import { actorOf, authorize } from './authorize.js';
 import { EventBus } from './events.js';
 import { compileParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
+import { LeaseBinding } from './lease-binding.js';
+import { leasedStates } from './transitions.js';
 import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkString, parseDateTime } from './validate-input.js';
 
 export interface ServiceOptions {
@@ -17,6 +19,8 @@ export interface ServiceOptions {
   leaseMs?: number;
   /** Longest long-poll a claim may ask for. @default 30000 */
   maxClaimWaitMs?: number;
+  /** Key binding lease tokens to the subject that claimed them (lease-binding.ts). @default a key shared by this process */
+  leaseKey?: Uint8Array;
 }
 
 export interface RegisterFlowArgs {
@@ -56,12 +60,14 @@ export class FluxoService {
   readonly events: EventBus;
   readonly leaseMs: number;
   readonly maxClaimWaitMs: number;
+  readonly #leases: LeaseBinding;
 
   constructor(store: Store, events: EventBus, options: ServiceOptions = {}) {
     this.store = store;
     this.events = events;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.maxClaimWaitMs = options.maxClaimWaitMs ?? 30_000;
+    this.#leases = new LeaseBinding(options.leaseKey);
   }
 
   async registerFlow(identity: Identity, args: RegisterFlowArgs): Promise<{ version: FlowVersionRecord; created: boolean }> {
@@ -155,11 +161,52 @@ export class FluxoService {
     });
   }
 
+  /**
+   * The caller's agent. An agent another subject registered answers exactly like a missing one:
+   * agent ids are not secrets, so holding one must not let a token act as that agent.
+   */
   private async agentOf(identity: Identity, agentId: string): Promise<AgentRecord> {
     authorize(identity, 'agentWork');
     const agent = await this.store.getAgent(identity.tenant, agentId);
-    if (!agent) throw new FluxoError('NOT_FOUND', `agent ${agentId} not found; register it first`);
+    if (!agent || agent.subject !== identity.subject) throw new FluxoError('NOT_FOUND', `agent ${agentId} not found; register it first`);
     return agent;
+  }
+
+  /**
+   * Refuses a write for a run unless an agent registered by the caller's subject claimed it. The
+   * store checks the lease token; this checks whose lease it is, so a leaked token is useless to
+   * another agent of the tenant. Both refusals are LEASE_LOST: either way the caller must stop.
+   */
+  /**
+   * The store's lease token behind the token an agent presents, when that token was handed to this
+   * caller's subject. Any other token (another agent's, a bare store token, garbage) becomes one no
+   * store token can equal (`!` is not base64url), so the store answers as for a stale lease, or
+   * NOT_FOUND for a run that does not exist, with no extra read.
+   */
+  private storeLeaseOf(identity: Identity, presented: string): string {
+    return this.#leases.open(identity.subject, presented) ?? `!${presented}`;
+  }
+
+  /** The store's lease token behind a token this service handed out (claim-secrets fails runs under it). */
+  storeLeaseFor(identity: Identity, presented: string): string | null {
+    return this.#leases.open(identity.subject, presented);
+  }
+
+  /**
+   * `flowRun(id)`: a reader gets any run of its tenant; an agent only a run one of its subject's
+   * agents holds a live lease on. Any other run answers null, exactly like a run that does not
+   * exist, so an agent learns nothing (not even where a bundle lives) about runs it was not given.
+   */
+  async readFlowRun(identity: Identity, id: string): Promise<FlowRunRecord | null> {
+    if (identity.role !== 'agent') {
+      authorize(identity, 'read');
+      return this.store.getFlowRun(identity.tenant, id);
+    }
+    authorize(identity, 'agentWork');
+    const run = await this.store.getFlowRun(identity.tenant, id);
+    if (!run?.agentId || run.leaseExpiresAt === null || !leasedStates.includes(run.state)) return null;
+    const [holder, now] = await Promise.all([this.store.getAgent(identity.tenant, run.agentId), this.store.now()]);
+    return holder?.subject === identity.subject && run.leaseExpiresAt > now ? run : null;
   }
 
   /**
@@ -177,7 +224,7 @@ export class FluxoService {
       const claims = await this.store.claimFlowRuns(identity.tenant, agent.id, agent.labels, max, this.leaseMs);
       if (claims.length > 0) {
         this.events.runsChanged(claims.map((c) => c.run));
-        return claims;
+        return claims.map((claim) => ({ ...claim, leaseToken: this.#leases.bind(identity.subject, claim.leaseToken) }));
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) return [];
@@ -192,9 +239,10 @@ export class FluxoService {
     args: { flowRunId: string; leaseToken: string; expectedVersion: number; state: FlowRunStateType; reason?: string | null; message?: string | null; exitCode?: number | null; signal?: string | null },
   ): Promise<FlowRunRecord> {
     authorize(identity, 'agentWork');
+    const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
     const run = await this.store.setFlowRunState(identity.tenant, {
       flowRunId: args.flowRunId,
-      leaseToken: args.leaseToken,
+      leaseToken,
       expectedVersion: args.expectedVersion,
       state: args.state,
       reason: args.reason == null ? null : checkString('reason', args.reason, 100),
@@ -218,7 +266,8 @@ export class FluxoService {
         throw new FluxoError('BAD_USER_INPUT', `task state ${s.state} is not one of RUNNING, RETRYING, SUCCESS, FAILED, TIMED_OUT`);
       }
     }
-    return this.store.setTaskRunStates(identity.tenant, args.flowRunId, args.leaseToken, args.states, actorOf(identity));
+    const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
+    return this.store.setTaskRunStates(identity.tenant, args.flowRunId, leaseToken, args.states, actorOf(identity));
   }
 
   async writeLogs(identity: Identity, args: { flowRunId: string; leaseToken: string; batchId: string; lines: LogLineWrite[] }): Promise<LogRecord[]> {
@@ -226,7 +275,8 @@ export class FluxoService {
     if (args.lines.length > 5000) throw new FluxoError('BAD_USER_INPUT', 'at most 5,000 log lines per batch');
     checkString('batchId', args.batchId, 100);
     const lines = args.lines.map((line) => ({ ...line, message: line.message.length > MAX_LOG_LINE ? `${line.message.slice(0, MAX_LOG_LINE)}…` : line.message }));
-    const stored = await this.store.writeLogs(identity.tenant, args.flowRunId, args.leaseToken, args.batchId, lines);
+    const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
+    const stored = await this.store.writeLogs(identity.tenant, args.flowRunId, leaseToken, args.batchId, lines);
     if (stored.length > 0) this.events.emit('run:logs', args.flowRunId, stored);
     return stored;
   }
@@ -234,7 +284,13 @@ export class FluxoService {
   async heartbeat(identity: Identity, args: { agentId: string; leases: { flowRunId: string; leaseToken: string }[] }): Promise<HeartbeatResult> {
     const agent = await this.agentOf(identity, args.agentId);
     if (args.leases.length > 10_000) throw new FluxoError('BAD_USER_INPUT', 'at most 10,000 leases per heartbeat');
-    return this.store.heartbeat(identity.tenant, agent.id, args.leases, this.leaseMs);
+    // Only this agent's runs are renewed, and only under tokens handed to this caller's subject
+    // (any other token is unbound and never matches); everything else is reported lost.
+    const leases = args.leases.map((lease) => ({ flowRunId: lease.flowRunId, leaseToken: this.storeLeaseOf(identity, lease.leaseToken) }));
+    const runs = await this.store.getFlowRuns(identity.tenant, leases.map((lease) => lease.flowRunId));
+    const held = new Set(runs.filter((run) => run.agentId === agent.id).map((run) => run.id));
+    const result = await this.store.heartbeat(identity.tenant, agent.id, leases.filter((lease) => held.has(lease.flowRunId)), this.leaseMs);
+    return { ...result, lost: [...result.lost, ...leases.filter((lease) => !held.has(lease.flowRunId)).map((lease) => lease.flowRunId)] };
   }
 
   /** One pass of the lease reaper (all tenants). */

@@ -1,18 +1,36 @@
 // The executable schema and the Apollo Server instance, with fluxo's error codes in
 // `extensions.code`. Unexpected errors are logged with the request id and answered without a
 // stack trace.
-import { ApolloServer, type GraphQLRequestContext } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestContext } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { FluxoError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { typeDefs } from '../../schema/generated/sdl.js';
 import type { GraphQLContext } from './context.js';
+import { guardFields } from './field-permissions.js';
+import { assertCost, defaultLimits, shapeLimitsRule, tokenLimitError, type GraphQLLimits } from './limits.js';
 import { resolvers } from './resolvers.js';
 
+/** The executable schema, every field wrapped in its check from field-permissions.ts. */
 export function buildSchema(): GraphQLSchema {
-  return makeExecutableSchema({ typeDefs, resolvers: resolvers as never });
+  return guardFields(makeExecutableSchema({ typeDefs, resolvers: resolvers as never }));
+}
+
+/** How the server answers GraphQL beyond the schema. */
+export interface GraphQLServerOptions {
+  /** Introspection and field suggestions ("Did you mean ...?") off. @default false */
+  production?: boolean;
+  /** @default defaultLimits */
+  limits?: GraphQLLimits;
+}
+
+/** The FluxoError behind a GraphQL error (a resolver's, or a limit's inside a validation error). */
+function fluxoErrorIn(error: unknown): FluxoError | undefined {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
+  return current instanceof FluxoError ? current : undefined;
 }
 
 /** Apollo's own codes that fluxo keeps as they are (they are in the ErrorCode enum). */
@@ -20,7 +38,7 @@ const passThrough = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'
 
 /** Maps any error to fluxo's formatted error; used by HTTP and WebSocket alike. */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger, requestId?: string): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const original = fluxoErrorIn(error) ?? unwrapResolverError(error);
   if (original instanceof FluxoError) {
     return {
       message: original.message,
@@ -29,6 +47,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
     };
   }
   const code = formatted.extensions?.code;
+  const tooManyTokens = code === 'GRAPHQL_PARSE_FAILED' ? tokenLimitError(formatted) : undefined;
+  if (tooManyTokens) return { message: tooManyTokens.message, extensions: { code: tooManyTokens.code } };
   if (typeof code === 'string' && passThrough.has(code)) {
     return { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code } };
   }
@@ -41,11 +61,23 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   return { message: `internal error (request ${requestId ?? '?'}); the server log has the details`, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
-export async function startApollo(schema: GraphQLSchema, logger: Logger): Promise<ApolloServer<GraphQLContext>> {
+/** Starts Apollo with fluxo's error handling; `plugins` are added after fluxo's own (the audit plugin). */
+export async function startApollo(
+  schema: GraphQLSchema,
+  logger: Logger,
+  plugins: ApolloServerPlugin<GraphQLContext>[] = [],
+  options: GraphQLServerOptions = {},
+): Promise<ApolloServer<GraphQLContext>> {
+  const production = options.production ?? false;
+  const limits = options.limits ?? defaultLimits;
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     // One operation per request: batching multiplies the cost of a single request.
     allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: [shapeLimitsRule(limits)],
+    introspection: !production,
+    hideSchemaDetailsFromClientErrors: production,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, logger),
     plugins: [
@@ -53,6 +85,10 @@ export async function startApollo(schema: GraphQLSchema, logger: Logger): Promis
         async requestDidStart(requestContext: GraphQLRequestContext<GraphQLContext>) {
           const requestId = requestContext.contextValue.requestId;
           return {
+            // The cost depends on page sizes, which usually come in variables: checked once they are known.
+            async didResolveOperation({ schema: apiSchema, document, operation, request }) {
+              if (operation) assertCost(apiSchema, document, operation, request.variables, limits.maxCost);
+            },
             async willSendResponse({ response }) {
               // formatError has no request context; tag internal errors with the request id here.
               if (response.body.kind !== 'single') return;
@@ -69,6 +105,7 @@ export async function startApollo(schema: GraphQLSchema, logger: Logger): Promis
           };
         },
       },
+      ...plugins,
     ],
   });
   await apollo.start();

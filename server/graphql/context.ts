@@ -1,11 +1,13 @@
 // What every resolver receives: the verified identity (the only source of the tenant), the
-// service, and a signal that aborts when the caller hangs up.
+// services, and a signal that aborts when the caller hangs up.
 import type { Identity } from '../../common/identity.js';
+import type { TenantSecrets } from '../core/secrets.js';
 import type { FluxoService } from '../core/service.js';
 
 export interface GraphQLContext {
   identity: Identity;
   service: FluxoService;
+  secrets: TenantSecrets;
   requestId: string;
   signal: AbortSignal;
 }

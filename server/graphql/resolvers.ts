@@ -3,12 +3,15 @@ import { FluxoError } from '../../common/errors.js';
 import { kindOf, roleToGraphQL } from '../../common/identity.js';
 import type { Resolvers } from '../../schema/generated/graphql.js';
 import { authorize } from '../core/authorize.js';
+import { handOutSecrets } from '../core/claim-secrets.js';
 import { waitReasonOf } from '../core/wait-reason.js';
 import { finalStates, type FlowRunRecord, type LogRecord } from '../store/records.js';
 import type { Page } from '../store/store.js';
 import { parseDateTime } from '../core/validate-input.js';
 import type { GraphQLContext } from './context.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
+import { securityMutations, securityQueries } from './service-token-resolvers.js';
+import { secretMutations, secretQueries } from './secret-resolvers.js';
 
 const connection = <T>(page: Page<T>) => ({ nodes: page.nodes, pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage } });
 
@@ -55,8 +58,10 @@ export const resolvers: Resolvers = {
       );
       return connection(page);
     },
-    flowRun: (_, args, ctx) => ctx.service.store.getFlowRun(reading(ctx), args.id),
+    flowRun: (_, args, ctx) => ctx.service.readFlowRun(ctx.identity, args.id),
     agents: async (_, args, ctx) => connection(await ctx.service.store.listAgents(reading(ctx), { first: args.first, after: args.after })),
+    ...securityQueries,
+    ...secretQueries,
   },
 
   Mutation: {
@@ -68,9 +73,9 @@ export const resolvers: Resolvers = {
     cancelFlowRun: (_, { id }, ctx) => ctx.service.cancelFlowRun(ctx.identity, id),
     registerAgent: (_, { input }, ctx) => ctx.service.registerAgent(ctx.identity, input),
     claimFlowRuns: async (_, { input }, ctx) => {
-      const claims = await ctx.service.claimFlowRuns(ctx.identity, input, ctx.signal);
+      const claims = await handOutSecrets(ctx.service, ctx.secrets, ctx.identity, await ctx.service.claimFlowRuns(ctx.identity, input, ctx.signal));
       const leaseSeconds = Math.floor(ctx.service.leaseMs / 1000);
-      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: [] }));
+      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: c.secrets }));
     },
     setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
     setTaskRunStates: (_, { input }, ctx) =>
@@ -95,6 +100,8 @@ export const resolvers: Resolvers = {
       return stored.length;
     },
     heartbeat: async (_, { input }, ctx) => ({ ...(await ctx.service.heartbeat(ctx.identity, input)), leaseSeconds: Math.floor(ctx.service.leaseMs / 1000) }),
+    ...securityMutations,
+    ...secretMutations,
   },
 
   Subscription: {

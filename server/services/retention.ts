@@ -8,6 +8,7 @@
 // transaction, on PostgreSQL rows locked by a writer are skipped and taken by a later pass.
 import type { Logger } from '../../common/logger.js';
 import type { PruneCounts, Store } from '../store/store.js';
+import { pruneAuditEvents } from '../core/audit-log.js';
 
 const DAY_MS = 86_400_000;
 
@@ -93,7 +94,11 @@ export async function pruneHistory(store: Store, options: PruneOptions): Promise
       if (batch.runs < batchSize) break;
       await sleep(pauseMs, options.signal);
     }
+    // The audit log follows the tenant's retention too; dry runs do not count it.
+    await pruneAuditEvents(store, tenant, endedBefore, batchSize, options.signal);
   }
+  // Events without a tenant (callers the proxy could not identify) follow the default.
+  if (!options.dryRun && options.defaultDays > 0) await pruneAuditEvents(store, null, now - options.defaultDays * DAY_MS, batchSize, options.signal);
   return reports;
 }
 

@@ -106,6 +106,8 @@ export interface AgentRecord {
   id: string;
   tenant: string;
   name: string;
+  /** The token subject that registered it: only that subject may claim and heartbeat as this agent. */
+  subject: string;
   labels: string[];
   concurrency: number;
   lastSeenAt: number;

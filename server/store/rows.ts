@@ -131,6 +131,7 @@ export const toAgent = (r: AgentRow): AgentRecord => ({
   id: r.id,
   tenant: r.tenant,
   name: r.name,
+  subject: r.subject,
   labels: r.labels,
   concurrency: r.concurrency,
   lastSeenAt: r.last_seen_at,

@@ -1,6 +1,9 @@
 // The store interface: everything the server persists, dialect-free. SQLite (embedded default)
 // and PostgreSQL implement it. Every method is scoped by tenant,
 // which callers take from the verified identity only. Times are epoch ms of the database clock.
+import type { AuditStore } from './audit-store.js';
+import type { SecretsStore } from './secrets-store.js';
+import type { ServiceTokensStore } from './service-tokens-store.js';
 import type {
   AgentRecord,
   FlowRecord,
@@ -162,6 +165,12 @@ export interface TenantRetention {
 }
 
 export interface Store {
+  /** Issued service tokens (service-tokens-store.ts). */
+  readonly serviceTokens: ServiceTokensStore;
+  /** The append-only audit log (audit-store.ts). */
+  readonly audit: AuditStore;
+  /** Sealed tenant secrets (secrets-store.ts). */
+  readonly secrets: SecretsStore;
   /** Applies pending migrations; refuses a database migrated by a newer fluxo. */
   migrate(): Promise<{ applied: number[]; current: number }>;
   /** The database clock, epoch ms. */

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redactorOf, readSecretsFile } from '../../agent/flow-secrets.js';
+import { redactorOf, readSecretsFile, resolveFlowSecrets } from '../../agent/flow-secrets.js';
 import { repoRoot, tempDir } from '../support/harness.js';
 import { startStack } from '../support/stack.js';
 import { createRun, waitForFinal } from '../e2e/queries.js';
@@ -54,6 +54,21 @@ describe('secrets files and redaction', () => {
     const bad = join(dir, 'bad');
     await writeFile(bad, 'not a pair\n');
     expect(() => readSecretsFile(bad)).toThrow(/line 1 is not NAME=value/);
+  });
+
+  it.each([
+    ['the server over the file and the environment', [{ name: 'A', value: 'server' }], new Map([['A', 'file']]), { A: 'env' }, 'server'],
+    ['the file over the environment', [], new Map([['A', 'file']]), { A: 'env' }, 'file'],
+    ['the environment last', [], null, { A: 'env' }, 'env'],
+  ])('takes a declared secret from %s', (_, server, file, env, expected) => {
+    expect(resolveFlowSecrets(['A'], { server, file, env })).toEqual({ A: expected });
+  });
+
+  it('ignores values the server sent for names the flow does not declare, and names every missing one', () => {
+    expect(resolveFlowSecrets(['A'], { server: [{ name: 'A', value: 'a' }, { name: 'B', value: 'b' }], file: null, env: {} })).toEqual({ A: 'a' });
+    expect(() => resolveFlowSecrets(['A', 'B', 'C'], { server: [{ name: 'A', value: 'a' }], file: null, env: {} })).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/declares secrets B, C, which this agent has no value for \(store them on the server with `fluxo secrets set`/) }),
+    );
   });
 
   it('masks the longest value first and leaves values too short to mask alone', () => {

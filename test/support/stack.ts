@@ -52,6 +52,8 @@ export interface StackOptions {
   database?: string;
   /** More arguments for every `fluxo server start` of the stack. @default [] */
   serverArgs?: string[];
+  /** More arguments for the stack's `fluxo proxy start` (e.g. a short `--service-token-cache-seconds`). @default [] */
+  proxyArgs?: string[];
 }
 
 export interface StartAgentOptions {
@@ -88,7 +90,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   ];
   const server = await startDaemon(serverArgs());
   const serverUrl = String(server.ready.url);
-  const proxy = await startDaemon(['proxy', 'start', '--port', '0', '--upstream', serverUrl, '--keys-dir', keysDir]);
+  const proxy = await startDaemon(['proxy', 'start', '--port', '0', '--upstream', serverUrl, '--keys-dir', keysDir, ...(options.proxyArgs ?? [])]);
   const apiUrl = `${String(proxy.ready.url)}/graphql`;
   const token = async (role: Role, tenant = TENANT, ttlSeconds = 3600) =>
     (await createToken({ tenant, role, subject: `${role}-test@${tenant}`, ttlSeconds }, privateKey)).token;

@@ -15,6 +15,7 @@ import type {
   TenantRetention,
 } from '../store.js';
 import { advisoryLocks } from './advisory-locks.js';
+import { PostgresAudit } from './audit.js';
 import { ChangePublisher } from './change-feed.js';
 import { ChangeListener } from './change-listener.js';
 import { claimFlowRuns } from './claim-flow-runs.js';
@@ -26,12 +27,14 @@ import { heartbeat, reapExpiredLeases } from './leases.js';
 import { writeLogs } from './logs.js';
 import { migrate } from './migrate.js';
 import {
-  toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
+  columnsOf, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
   type AgentRow, type FlowRow, type FlowRunRow, type FlowVersionRow, type LogRow, type ProjectRow, type StateTransitionRow, type TaskRunRow,
 } from './rows.js';
 import * as retention from './retention.js';
 import * as runWrites from './run-writes.js';
-import { join, NOW_MS, sql, type Sql } from './sql.js';
+import { PostgresServiceTokens } from './service-tokens.js';
+import { PostgresSecretsStore } from './secrets.js';
+import { join, NOW_MS, prepared, raw, sql, type Sql } from './sql.js';
 import { setTaskRunStates } from './task-runs.js';
 
 /** A cursor whose sort key must be a number (a time or a version number); BAD_USER_INPUT otherwise. */
@@ -65,6 +68,9 @@ export function openPostgresStore(url: string, options: PostgresStoreOptions = {
 
 export class PostgresStore implements Store {
   readonly db: PgDatabase;
+  readonly serviceTokens: PostgresServiceTokens;
+  readonly audit: PostgresAudit;
+  readonly secrets: PostgresSecretsStore;
   /**
    * This store's name in the notifications it sends: one per process (per store), so its own
    * listener skips what the local event bus already delivered.
@@ -77,6 +83,9 @@ export class PostgresStore implements Store {
   constructor(db: PgDatabase, options: { onNotifyError?: ((error: Error) => void) | undefined } = {}) {
     this.db = db;
     this.origin = newToken();
+    this.serviceTokens = new PostgresServiceTokens(db);
+    this.audit = new PostgresAudit(db);
+    this.secrets = new PostgresSecretsStore(db);
     this.#onNotifyError = options.onNotifyError;
     this.#publisher = new ChangePublisher(db, this.origin, (error) =>
       this.#onNotifyError?.(new Error(`could not notify the other replicas of a change: ${error.message}`, { cause: error })),
@@ -115,8 +124,8 @@ export class PostgresStore implements Store {
   }
 
   async findFlow(tenant: string, project: string, name: string): Promise<FlowRecord | null> {
-    const row = await this.db.row<FlowRow>(sql`
-      SELECT f.* FROM flows f JOIN projects p ON p.id = f.project_id WHERE f.tenant = ${tenant} AND p.name = ${project} AND f.name = ${name}`);
+    const row = await this.db.row<FlowRow>(prepared('find-flow', sql`
+      SELECT ${columnsOf('flows', 'f')} FROM flows f JOIN projects p ON p.id = f.project_id WHERE f.tenant = ${tenant} AND p.name = ${project} AND f.name = ${name}`));
     return row ? toFlow(row) : null;
   }
 
@@ -134,12 +143,13 @@ export class PostgresStore implements Store {
   }
 
   async getFlowVersion(tenant: string, id: string): Promise<FlowVersionRecord | null> {
-    const row = await this.db.row<FlowVersionRow>(sql`SELECT * FROM flow_versions WHERE tenant = ${tenant} AND id = ${id}`);
+    const row = await this.db.row<FlowVersionRow>(prepared('get-flow-version', sql`SELECT ${columnsOf('flow_versions')} FROM flow_versions WHERE tenant = ${tenant} AND id = ${id}`));
     return row ? toFlowVersion(row) : null;
   }
 
   async getLatestFlowVersion(tenant: string, flowId: string): Promise<FlowVersionRecord | null> {
-    const row = await this.db.row<FlowVersionRow>(sql`SELECT * FROM flow_versions WHERE tenant = ${tenant} AND flow_id = ${flowId} ORDER BY number DESC LIMIT 1`);
+    const row = await this.db.row<FlowVersionRow>(prepared('get-latest-flow-version', sql`
+      SELECT ${columnsOf('flow_versions')} FROM flow_versions WHERE tenant = ${tenant} AND flow_id = ${flowId} ORDER BY number DESC LIMIT 1`));
     return row ? toFlowVersion(row) : null;
   }
 
@@ -161,7 +171,7 @@ export class PostgresStore implements Store {
   }
 
   async getFlowRun(tenant: string, id: string): Promise<FlowRunRecord | null> {
-    const row = await this.db.row<FlowRunRow>(sql`SELECT * FROM flow_runs WHERE tenant = ${tenant} AND id = ${id}`);
+    const row = await this.db.row<FlowRunRow>(prepared('get-flow-run', sql`SELECT ${columnsOf('flow_runs')} FROM flow_runs WHERE tenant = ${tenant} AND id = ${id}`));
     return row ? toFlowRun(row) : null;
   }
 
@@ -173,15 +183,20 @@ export class PostgresStore implements Store {
   async listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
     const first = pageSize(page.first);
     const after = numericCursor(page.after);
-    const where: Sql[] = [sql`tenant = ${tenant}`];
-    if (filter.flowId) where.push(sql`flow_id = ${filter.flowId}`);
-    if (filter.states?.length) where.push(sql`state = ANY(${filter.states}::text[])`);
-    if (filter.createdAfter != null) where.push(sql`created_at >= ${filter.createdAfter}::bigint`);
-    if (filter.createdBefore != null) where.push(sql`created_at < ${filter.createdBefore}::bigint`);
-    if (filter.label) where.push(sql`${filter.label}::text = ANY(labels)`);
-    if (after) where.push(sql`(created_at, id) < (${after[0]}::bigint, ${after[1]}::text)`);
+    // A label filter walks flow_run_labels (migration 003), kept in the same keyset order, and reads
+    // only the runs it points at; `label = ANY(labels)` read the whole history for a rare label.
+    const byLabel = Boolean(filter.label);
+    const [created, id] = byLabel ? [raw('l.created_at'), raw('l.flow_run_id')] : [raw('r.created_at'), raw('r.id')];
+    const where: Sql[] = [byLabel ? sql`l.tenant = ${tenant}` : sql`r.tenant = ${tenant}`];
+    if (byLabel) where.push(sql`l.label = ${filter.label}`);
+    if (filter.flowId) where.push(sql`r.flow_id = ${filter.flowId}`);
+    if (filter.states?.length) where.push(sql`r.state = ANY(${filter.states}::text[])`);
+    if (filter.createdAfter != null) where.push(sql`${created} >= ${filter.createdAfter}::bigint`);
+    if (filter.createdBefore != null) where.push(sql`${created} < ${filter.createdBefore}::bigint`);
+    if (after) where.push(sql`(${created}, ${id}) < (${after[0]}::bigint, ${after[1]}::text)`);
+    const from = byLabel ? raw('flow_run_labels l JOIN flow_runs r ON r.id = l.flow_run_id') : raw('flow_runs r');
     const rows = await this.db.rows<FlowRunRow>(sql`
-      SELECT * FROM flow_runs WHERE ${join(where, ' AND ')} ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`);
+      SELECT r.* FROM ${from} WHERE ${join(where, ' AND ')} ORDER BY ${created} DESC, ${id} DESC LIMIT ${first + 1}`);
     return pageOf(rows.map(toFlowRun), first, (r) => [r.createdAt, r.id]);
   }
 
@@ -266,7 +281,7 @@ export class PostgresStore implements Store {
   }
 
   async getAgent(tenant: string, id: string): Promise<AgentRecord | null> {
-    const row = await this.db.row<AgentRow>(sql`SELECT * FROM agents WHERE tenant = ${tenant} AND id = ${id}`);
+    const row = await this.db.row<AgentRow>(prepared('get-agent', sql`SELECT ${columnsOf('agents')} FROM agents WHERE tenant = ${tenant} AND id = ${id}`));
     return row ? toAgent(row) : null;
   }
 

@@ -13,7 +13,10 @@ import { soleLeader } from '../sole-leader.js';
 import type {
   ChangeWatch, FlowRunFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, Store, TenantRetention,
 } from '../store.js';
+import { SqliteAudit } from './audit.js';
 import { migrations } from './migrations/index.js';
+import { SqliteServiceTokens } from './service-tokens.js';
+import { SqliteSecretsStore } from './secrets.js';
 import * as retention from './retention.js';
 import { statement } from './statements.js';
 import * as runWrites from './run-writes.js';
@@ -39,9 +42,15 @@ export function openSqliteStore(path: string): SqliteStore {
 
 export class SqliteStore implements Store {
   readonly db: Database;
+  readonly serviceTokens: SqliteServiceTokens;
+  readonly audit: SqliteAudit;
+  readonly secrets: SqliteSecretsStore;
 
   constructor(db: Database) {
     this.db = db;
+    this.serviceTokens = new SqliteServiceTokens(db);
+    this.audit = new SqliteAudit(db);
+    this.secrets = new SqliteSecretsStore(db);
   }
 
   async migrate(): Promise<{ applied: number[]; current: number }> {
@@ -167,15 +176,20 @@ export class SqliteStore implements Store {
   async listFlowRuns(tenant: string, filter: FlowRunFilter, page: PageRequest): Promise<Page<FlowRunRecord>> {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after);
-    const where = ['tenant = ?'];
+    // A label filter walks flow_run_labels (migration 003), kept in the same keyset order, and reads
+    // only the runs it points at; json_each over every run's labels read the whole history instead.
+    const byLabel = Boolean(filter.label);
+    const [created, id] = byLabel ? ['l.created_at', 'l.flow_run_id'] : ['r.created_at', 'r.id'];
+    const where = [byLabel ? 'l.tenant = ?' : 'r.tenant = ?'];
     const args: unknown[] = [tenant];
-    if (filter.flowId) (where.push('flow_id = ?'), args.push(filter.flowId));
-    if (filter.states?.length) (where.push(`state IN (${filter.states.map(() => '?').join(', ')})`), args.push(...filter.states));
-    if (filter.createdAfter != null) (where.push('created_at >= ?'), args.push(filter.createdAfter));
-    if (filter.createdBefore != null) (where.push('created_at < ?'), args.push(filter.createdBefore));
-    if (filter.label) (where.push('EXISTS (SELECT 1 FROM json_each(flow_runs.labels) AS l WHERE l.value = ?)'), args.push(filter.label));
-    if (after) (where.push('(created_at, id) < (?, ?)'), args.push(after[0], after[1]));
-    const rows = statement(this.db, `SELECT * FROM flow_runs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
+    if (byLabel) (where.push('l.label = ?'), args.push(filter.label));
+    if (filter.flowId) (where.push('r.flow_id = ?'), args.push(filter.flowId));
+    if (filter.states?.length) (where.push(`r.state IN (${filter.states.map(() => '?').join(', ')})`), args.push(...filter.states));
+    if (filter.createdAfter != null) (where.push(`${created} >= ?`), args.push(filter.createdAfter));
+    if (filter.createdBefore != null) (where.push(`${created} < ?`), args.push(filter.createdBefore));
+    if (after) (where.push(`(${created}, ${id}) < (?, ?)`), args.push(after[0], after[1]));
+    const from = byLabel ? 'flow_run_labels l JOIN flow_runs r ON r.id = l.flow_run_id' : 'flow_runs r';
+    const rows = statement(this.db, `SELECT r.* FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${created} DESC, ${id} DESC LIMIT ?`)
       .all(...args, first + 1) as FlowRunRow[];
     return pageOf(rows.map(toFlowRun), first, (r) => [r.createdAt, r.id]);
   }

@@ -1,6 +1,9 @@
 // Numbered, append-only migrations of the SQLite store. Never edit a released migration: add one.
 import { initial } from './001-initial.js';
 import { retention } from './002-retention.js';
+import { flowRunLabels } from './003-flow-run-labels.js';
+import { serviceTokensAndAudit } from './004-service-tokens-and-audit.js';
+import { tenantSecrets } from './005-tenant-secrets.js';
 
 export interface Migration {
   version: number;
@@ -8,4 +11,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, retention];
+export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets];

@@ -1,0 +1,82 @@
+// `fluxo audit list`: the audit log through the API (tenant-admin: its tenant; admin: every tenant).
+import type { Command } from 'commander';
+import { FluxoError } from '../../common/errors.js';
+import { clientFrom, withApiOptions, type ApiOptions } from '../api-options.js';
+import { formatInstant, printJson, printTable } from '../format.js';
+
+interface AuditListOptions extends ApiOptions {
+  tenant?: string;
+  subject?: string;
+  action?: string;
+  outcome?: string;
+  limit: number;
+}
+
+interface AuditEvent {
+  id: string;
+  at: string;
+  tenant: string | null;
+  subject: string | null;
+  role: string | null;
+  action: string;
+  requestId: string | null;
+  outcome: string;
+  code: string | null;
+  detail: string | null;
+}
+
+const AUDIT_EVENTS = /* GraphQL */ `
+  query AuditEvents($filter: AuditEventFilter, $first: Int, $after: String) {
+    auditEvents(filter: $filter, first: $first, after: $after) {
+      nodes { id at tenant subject role action requestId outcome code detail }
+      pageInfo { endCursor hasNextPage }
+    }
+  }
+`;
+
+const OUTCOMES = ['ALLOWED', 'DENIED', 'FAILED'];
+
+function limitOf(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new FluxoError('BAD_USER_INPUT', `--limit must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** Registers `fluxo audit ...`. */
+export function registerAuditCommand(program: Command): void {
+  const audit = program.command('audit').description('read the audit log (tenant-admin, admin)');
+  withApiOptions(
+    audit
+      .command('list')
+      .description('list audit events, newest first')
+      .option('--tenant <tenant>', 'only this tenant (admins; a tenant-admin always reads its own)')
+      .option('--subject <subject>', 'only this caller')
+      .option('--action <action>', 'only this action, e.g. mutation.createFlowRun or proxy.authenticate')
+      .option('--outcome <outcome>', `only this outcome (${OUTCOMES.join(', ')})`)
+      .option('--limit <n>', 'at most this many events', limitOf, 100),
+  ).action(async (options: AuditListOptions) => {
+    const outcome = options.outcome?.toUpperCase();
+    if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new FluxoError('BAD_USER_INPUT', `--outcome must be one of ${OUTCOMES.join(', ')}`);
+    const filter = { tenant: options.tenant, subject: options.subject, action: options.action, outcome };
+    const client = clientFrom(options);
+    try {
+      const found: AuditEvent[] = [];
+      let after: string | null = null;
+      while (found.length < options.limit) {
+        const { auditEvents: page }: { auditEvents: { nodes: AuditEvent[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } =
+          await client.request(AUDIT_EVENTS, { filter, first: Math.min(500, options.limit - found.length), after });
+        found.push(...page.nodes);
+        if (!page.pageInfo.hasNextPage) break;
+        after = page.pageInfo.endCursor;
+      }
+      if (options.json) return printJson(found);
+      printTable(
+        ['AT', 'TENANT', 'SUBJECT', 'ROLE', 'ACTION', 'OUTCOME', 'CODE', 'REQUEST', 'DETAIL'],
+        found.map((e) => [formatInstant(e.at), e.tenant, e.subject, e.role, e.action, e.outcome, e.code, e.requestId, e.detail]),
+        'no audit events match',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+}

@@ -1,0 +1,13 @@
+// Resolvers of tenant secrets (merged into resolvers.ts): names for users; values only ever leave
+// in the claim answer (resolvers.ts, core/claim-secrets.ts). Arguments go straight to the secrets
+// service, which checks roles and input.
+import type { MutationResolvers, QueryResolvers } from '../../schema/generated/graphql.js';
+
+export const secretQueries: Pick<QueryResolvers, 'secrets'> = {
+  secrets: (_, __, ctx) => ctx.secrets.list(ctx.identity),
+};
+
+export const secretMutations: Pick<MutationResolvers, 'setSecret' | 'deleteSecret'> = {
+  setSecret: (_, { input }, ctx) => ctx.secrets.set(ctx.identity, input),
+  deleteSecret: (_, { name }, ctx) => ctx.secrets.delete(ctx.identity, name),
+};

@@ -1,0 +1,89 @@
+// Resolvers of service tokens, the audit log and the tenant list: arguments in, core calls with
+// the verified identity, GraphQL shapes out. Merged into resolvers.ts.
+import { isRole, kindOf, roleFromGraphQL, roleToGraphQL } from '../../common/identity.js';
+import { FluxoError, type ErrorCode } from '../../common/errors.js';
+import type { AuditEvent, MutationResolvers, QueryResolvers, ServiceToken } from '../../schema/generated/graphql.js';
+import { listTenants, readAuditEvents } from '../core/audit-log.js';
+import { createServiceToken, listServiceTokens, revokeServiceToken } from '../core/service-tokens.js';
+import { parseDateTime } from '../core/validate-input.js';
+import type { AuditEventRecord } from '../store/audit-store.js';
+import type { ServiceTokenRecord } from '../store/service-tokens-store.js';
+import type { Page } from '../store/store.js';
+
+const connection = <T, R>(page: Page<T>, map: (node: T) => R) => ({
+  nodes: page.nodes.map(map),
+  pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
+});
+
+/** A stored token as the API shows it (never its hash). */
+export function serviceTokenOf(record: ServiceTokenRecord): ServiceToken {
+  return {
+    id: record.id,
+    name: record.name,
+    role: roleToGraphQL(record.role),
+    kind: kindOf(record.role) === 'agent' ? 'AGENT' : 'USER',
+    subject: record.subject,
+    labels: record.labels,
+    createdAt: record.createdAt,
+    createdBy: record.createdBy,
+    expiresAt: record.expiresAt,
+    revokedAt: record.revokedAt,
+    revokedBy: record.revokedBy,
+  };
+}
+
+function auditEventOf(record: AuditEventRecord): AuditEvent {
+  return {
+    id: record.id,
+    at: record.at,
+    tenant: record.tenant,
+    subject: record.subject,
+    role: record.role !== null && isRole(record.role) ? roleToGraphQL(record.role) : null,
+    action: record.action,
+    requestId: record.requestId,
+    outcome: record.outcome,
+    code: record.code as ErrorCode | null,
+    detail: record.detail,
+  };
+}
+
+export const securityQueries: Pick<QueryResolvers, 'serviceTokens' | 'auditEvents' | 'tenants'> = {
+  serviceTokens: async (_, args, ctx) =>
+    connection(
+      await listServiceTokens(ctx.service.store, ctx.identity, { includeRevoked: args.includeRevoked, first: args.first, after: args.after }),
+      serviceTokenOf,
+    ),
+  auditEvents: async (_, args, ctx) => {
+    const filter = args.filter ?? {};
+    const page = await readAuditEvents(
+      ctx.service.store,
+      ctx.identity,
+      {
+        tenant: filter.tenant,
+        subject: filter.subject,
+        action: filter.action,
+        outcome: filter.outcome,
+        after: parseDateTime('filter.after', filter.after),
+        before: parseDateTime('filter.before', filter.before),
+      },
+      { first: args.first, after: args.after },
+    );
+    return connection(page, auditEventOf);
+  },
+  tenants: (_, __, ctx) => listTenants(ctx.service.store, ctx.identity),
+};
+
+export const securityMutations: Pick<MutationResolvers, 'createServiceToken' | 'revokeServiceToken'> = {
+  createServiceToken: async (_, { input }, ctx) => {
+    const role = roleFromGraphQL(input.role);
+    if (!role) throw new FluxoError('BAD_USER_INPUT', `role ${input.role} is not a fluxo role`);
+    const { record, token } = await createServiceToken(ctx.service.store, ctx.identity, {
+      name: input.name,
+      role,
+      labels: input.labels,
+      ttlSeconds: input.ttlSeconds,
+    });
+    return { serviceToken: serviceTokenOf(record), token };
+  },
+  revokeServiceToken: async (_, { id }, ctx) => serviceTokenOf(await revokeServiceToken(ctx.service.store, ctx.identity, id)),
+};
