@@ -63,6 +63,18 @@ describe('refusing requests without a valid token', () => {
       code: 'TOKEN_ALGORITHM_NOT_ALLOWED',
       message: /algorithm "HS256" is not allowed/,
     },
+    {
+      name: 'nbf in the future (beyond the clock tolerance)',
+      authorization: async (keys) => `Bearer ${await signRaw(claims({ nbf: Math.floor(Date.now() / 1000) + 3600 }), keys.privateJwk)}`,
+      code: 'TOKEN_NOT_YET_VALID',
+      message: /nbf|not valid before|not yet valid/i,
+    },
+    {
+      name: 'a jku header pointing at a key set elsewhere',
+      authorization: async (keys) => `Bearer ${await signRaw(claims(), keys.privateJwk, { jku: 'https://attacker.example/jwks.json' })}`,
+      code: 'TOKEN_HEADER_FORBIDDEN',
+      message: /jku/,
+    },
     { name: 'an unknown role', authorization: async (keys) => `Bearer ${await signRaw(claims({ role: 'root' }), keys.privateJwk)}`, code: 'TOKEN_INVALID', message: /role "root" is not one of admin, tenant-admin, developer, viewer, agent, ci/ },
     { name: 'no tenant', authorization: async (keys) => `Bearer ${await signRaw(claims({ tenant: undefined }), keys.privateJwk)}`, code: 'TOKEN_CLAIM_MISSING', message: /no "tenant" claim/ },
     { name: 'an invalid tenant', authorization: async (keys) => `Bearer ${await signRaw(claims({ tenant: 'RJ SMTR' }), keys.privateJwk)}`, code: 'TOKEN_INVALID', message: /tenant "RJ SMTR" is not valid/ },
