@@ -166,6 +166,29 @@ describe('server and proxy', () => {
     expect(proxy.args).toContain('--upstream=http://fluxo-server:4200');
   });
 
+  it('terminates TLS in the proxy from a TLS Secret, and probes it over HTTPS', () => {
+    const deployment = only('deploy/base', 'Deployment', 'fluxo-proxy');
+    const container = deployment.spec!.template!.spec.containers[0]!;
+    const mounted = (file: string) => container.volumeMounts!.find((m) => file.startsWith(`${m.mountPath}/`));
+    for (const flag of ['--tls-cert=', '--tls-key=']) {
+      const file = container.args!.find((a) => a.startsWith(flag))?.slice(flag.length);
+      expect(file, flag).toBeDefined();
+      const volume = deployment.spec!.template!.spec.volumes!.find((v) => v.name === mounted(file!)?.name);
+      expect(volume?.secret?.secretName).toBe('fluxo-proxy-tls');
+    }
+    expect(container.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
+    expect(container.livenessProbe?.httpGet?.scheme).toBe('HTTPS');
+  });
+
+  it('runs the server in production mode, with the tenant-secrets keyring from a Secret', () => {
+    const deployment = only('deploy/base', 'Deployment', 'fluxo-server');
+    const container = deployment.spec!.template!.spec.containers[0]!;
+    expect(container.args).toContain('--production');
+    const file = container.args!.find((a) => a.startsWith('--secrets-key-file='))!.split('=')[1]!;
+    const mount = container.volumeMounts!.find((m) => file.startsWith(`${m.mountPath}/`));
+    expect(deployment.spec!.template!.spec.volumes!.find((v) => v.name === mount?.name)?.secret?.secretName).toBe('fluxo-secrets-key');
+  });
+
   it('reads the database URL from a Secret, in the servers and in the migration Job', () => {
     const containers = [only('deploy/base', 'Deployment', 'fluxo-server'), only('deploy/migrate', 'Job', 'fluxo-migrate')].map((o) => o.spec!.template!.spec.containers[0]!);
     for (const container of containers) {
@@ -236,7 +259,8 @@ describe('agents', () => {
 
   it.each(['deploy/agents/rj-smtr', 'deploy/agents/rj-escritorio'])('%s: configures labels and the API, and takes the token from a Secret', (overlay) => {
     const { env } = agentEnv(overlay);
-    expect(env.get('FLUXO_API')?.value).toMatch(/^https?:\/\/.+\/graphql$/);
+    // The proxy terminates TLS: agents poll over HTTPS, never in clear text.
+    expect(env.get('FLUXO_API')?.value).toMatch(/^https:\/\/.+\/graphql$/);
     expect(env.get('FLUXO_AGENT_LABELS')?.value).toMatch(/^[a-z0-9,-]+$/);
     expect(env.get('FLUXO_TOKEN')?.valueFrom?.secretKeyRef).toEqual({ name: 'fluxo-agent-token', key: 'token' });
     expect(env.get('FLUXO_AGENT_NAME')?.valueFrom?.fieldRef).toEqual({ fieldPath: 'metadata.name' });
