@@ -17,7 +17,7 @@ const SCRIPT_TIMEOUT_MS = 240_000;
 
 type Labels = Record<string, string>;
 interface EnvVar { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: unknown; fieldRef?: unknown } }
-interface Probe { httpGet?: { path: string; port: string | number }; tcpSocket?: unknown; exec?: unknown }
+interface Probe { httpGet?: { path: string; port: string | number; scheme?: string }; tcpSocket?: unknown; exec?: unknown }
 interface Container {
   name: string;
   image: string;
@@ -28,12 +28,14 @@ interface Container {
   readinessProbe?: Probe;
   resources?: { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: string; memory?: string } };
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface PodSpec {
   containers: Container[];
   terminationGracePeriodSeconds?: number;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
   automountServiceAccountToken?: boolean;
+  volumes?: { name: string; secret?: { secretName: string } }[];
 }
 interface Peer { podSelector?: { matchLabels?: Labels }; namespaceSelector?: unknown; ipBlock?: unknown }
 interface K8sObject {
