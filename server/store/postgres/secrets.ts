@@ -16,7 +16,10 @@ export class PostgresSecretsStore implements SecretsStore {
   async put(tenant: string, write: SecretWrite): Promise<TenantSecretRecord> {
     const row = await this.#db.row<SecretRow>(sql`
       INSERT INTO tenant_secrets (tenant, name, ciphertext, key_version, created_at, updated_at, updated_by)
-      VALUES (${tenant}, ${write.name}, ${Buffer.from(write.ciphertext)}, ${write.keyVersion}::smallint, ${NOW_MS}, ${NOW_MS}, ${write.updatedBy})
+      -- One reading of the clock: clock_timestamp() moves within a statement, and a new secret's
+      -- createdAt and updatedAt must be the same instant.
+      SELECT ${tenant}::text, ${write.name}::text, ${Buffer.from(write.ciphertext)}::bytea, ${write.keyVersion}::smallint, clock.now, clock.now, ${write.updatedBy}::text
+      FROM (SELECT ${NOW_MS} AS now) AS clock
       ON CONFLICT (tenant, name) DO UPDATE SET ciphertext = EXCLUDED.ciphertext, key_version = EXCLUDED.key_version,
         updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
       RETURNING ${LISTED}`);
