@@ -6,7 +6,7 @@
 import { FluxoError, coerceError } from '../common/errors.js';
 import { signIdentity, type Identity } from '../common/identity.js';
 import type { AuditForwarder, ProxyAuditEvent } from './audit-forwarder.js';
-import { TENANT_PATTERN } from './claims.js';
+import { tenantProblem } from './claims.js';
 import type { ProxyHeaderValues } from './forward-headers.js';
 import type { GraphQLRequestText, OperationKindChecker } from './operation-kinds.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -158,8 +158,7 @@ function switchTenant(identity: Identity, header: string | string[] | undefined)
       },
     };
   }
-  if (!TENANT_PATTERN.test(requested)) {
-    return { refusal: { code: 'BAD_USER_INPUT', message: `x-fluxo-tenant ${JSON.stringify(requested)} is not a tenant name (lower-case letters, digits and "-", at most 63 characters, e.g. "rj-smtr")` } };
-  }
+  const problem = tenantProblem(requested);
+  if (problem) return { refusal: { code: 'BAD_USER_INPUT', message: `x-fluxo-tenant: ${problem}` } };
   return { identity: { ...identity, tenant: requested } };
 }

@@ -48,24 +48,20 @@ export function createAuditForwarder(options: AuditForwarderOptions): AuditForwa
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 500) throw new TypeError('maxBatch must be an integer from 1 to 500');
   if (!Number.isInteger(maxQueue) || maxQueue < maxBatch) throw new TypeError('maxQueue must be an integer of at least maxBatch');
   const endpoint = new URL('/internal/audit', upstream);
-  let queue: ProxyAuditEvent[] = [];
+  const queue: ProxyAuditEvent[] = [];
   let dropped = 0;
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<boolean> | undefined;
   let closed = false;
 
-  const enqueue = (events: ProxyAuditEvent[], front: boolean): void => {
-    queue = front ? [...events, ...queue] : queue.concat(events);
-    if (queue.length > maxQueue) {
-      dropped += queue.length - maxQueue;
-      queue = queue.slice(queue.length - maxQueue);
-    }
+  /** Drops the oldest events beyond `maxQueue`, counting them. */
+  const trim = (): void => {
+    if (queue.length > maxQueue) dropped += queue.splice(0, queue.length - maxQueue).length;
   };
 
   /** Sends one batch; false when the server could not take it (the batch is queued again). */
   const sendBatch = async (): Promise<boolean> => {
-    const batch = queue.slice(0, maxBatch);
-    queue = queue.slice(batch.length);
+    const batch = queue.splice(0, maxBatch);
     try {
       const response = await fetch(endpoint, {
         method: 'POST',
@@ -82,7 +78,9 @@ export function createAuditForwarder(options: AuditForwarderOptions): AuditForwa
       }
       throw new Error(`HTTP ${response.status} ${text.slice(0, 200)}`);
     } catch (error) {
-      enqueue(batch, true);
+      // Back at the front, as the oldest events: the first dropped if the queue overflows.
+      queue.unshift(...batch);
+      trim();
       logger.warn({ err: error, queued: queue.length }, 'could not forward audit events to the server; will retry');
       return false;
     }
@@ -110,7 +108,8 @@ export function createAuditForwarder(options: AuditForwarderOptions): AuditForwa
   return {
     record(event) {
       if (closed) return;
-      enqueue([event], false);
+      queue.push(event);
+      trim();
       schedule(queue.length >= maxBatch ? 0 : flushIntervalMs);
     },
     async close() {

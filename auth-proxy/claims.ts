@@ -23,6 +23,12 @@ export const FLUXO_TOKEN_TYPES: Readonly<Record<TokenKind, string>> = { user: 'f
  */
 export const FORBIDDEN_HEADER_PARAMETERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'] as const;
 
+/**
+ * Claims every bearer JWT must carry, whatever its issuer; each issuer adds those its identity
+ * mapping reads (fluxo's `tenant` and `role`, an OpenID provider's mapped claims).
+ */
+export const BASE_REQUIRED_CLAIMS = ['exp', 'iss', 'aud', 'sub'] as const;
+
 /** Default accepted clock skew on exp, nbf and iat. @default 30 */
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 /** Largest clock skew a verifier may be configured with: more would keep expired tokens alive for long. */

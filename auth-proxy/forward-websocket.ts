@@ -91,7 +91,10 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
     clients.add(client);
     const log = logger.child({ requestId });
     let upstream: WebSocket | undefined;
+    /** Checked messages waiting for the upstream socket to open. */
     const pending: string[] = [];
+    /** Messages that arrived while the token was being verified, kept parsed for the check that follows. */
+    const held: { text: string; message: GraphQLWsMessage }[] = [];
     let stopExpiry: (() => void) | undefined;
     let initTimer: NodeJS.Timeout | undefined;
 
@@ -194,7 +197,7 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
         // graphql-ws clients wait for connection_ack before subscribing; a client that does not has
         // its messages held until the token is verified, then checked like any other.
         if (message.type === 'connection_init') close(4429, 'Too many initialisation requests');
-        else pending.push(text);
+        else held.push({ text, message });
         return;
       }
       if (message.type !== 'connection_init') {
@@ -219,9 +222,9 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
           if (client.readyState !== WebSocket.OPEN) return;
           admitted = outcome;
           authenticating = false;
-          const early = pending.splice(0);
+          const early = held.splice(0);
           connectUpstream(outcome, message);
-          for (const text of early) forward(outcome, text, parseMessage(text)!);
+          for (const { text, message: heldMessage } of early) forward(outcome, text, heldMessage);
         },
         (error: unknown) => {
           log.error({ err: error }, 'websocket authentication failed');

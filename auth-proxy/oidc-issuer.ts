@@ -12,7 +12,7 @@ import { createRemoteJWKSet, errors as joseErrors, type RemoteJWKSet } from 'jos
 import { FluxoError } from '../common/errors.js';
 import { kindOf } from '../common/identity.js';
 import type { ResolvedOidcIssuerConfig } from './auth-config.js';
-import { mapIdentity, mappedClaimNames, normalizeTokenType } from './claims.js';
+import { BASE_REQUIRED_CLAIMS, mapIdentity, mappedClaimNames, normalizeTokenType } from './claims.js';
 import type { TrustedIssuer } from './verify-token.js';
 
 /** Claims only an ID token carries (OpenID Connect Core §2, §3.3.2.11): it must never pass as an access token. */
@@ -34,7 +34,7 @@ export function createOidcIssuer(config: ResolvedOidcIssuerConfig): TrustedIssue
     audience: config.audience,
     algorithms: config.algorithms,
     tokenTypes,
-    requiredClaims: ['exp', 'iss', 'aud', 'sub', ...mappedClaimNames(config.claims)],
+    requiredClaims: [...BASE_REQUIRED_CLAIMS, ...mappedClaimNames(config.claims)],
     source: 'oidc',
     renewal,
 

@@ -14,12 +14,11 @@ import { createLogger, type Logger } from '../common/logger.js';
 import { createAdmission, type AuditRecorder } from './admission.js';
 import { createAuditForwarder } from './audit-forwarder.js';
 import type { OidcIssuerConfig } from './auth-config.js';
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from './claims.js';
 import { TENANT_HEADER } from './forward-headers.js';
 import { forwardHttp } from './forward-http.js';
-import { createWebSocketRelay, DEFAULT_CONNECTION_INIT_TIMEOUT_MS } from './forward-websocket.js';
+import { createWebSocketRelay } from './forward-websocket.js';
 import { GRAPHQL_PATH, readPostBody, readSearch } from './graphql-request.js';
-import { createOperationKindChecker, DEFAULT_MAX_QUERY_TOKENS } from './operation-kinds.js';
+import { createOperationKindChecker } from './operation-kinds.js';
 import { createRateLimiter, type RateLimit } from './rate-limit.js';
 import { refuse, type Refusal } from './refuse.js';
 import { checkTlsCredentials, type TlsCredentials } from './tls.js';
@@ -102,19 +101,19 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const logger = options.logger ?? createLogger('proxy');
   const identitySecret = options.identitySecret;
   const verify = createTokenVerifier({
-    serviceTokens: createServiceTokenVerifier({ upstream, identitySecret, cacheSeconds: options.serviceTokenCacheSeconds ?? 30 }),
+    serviceTokens: createServiceTokenVerifier({ upstream, identitySecret, cacheSeconds: options.serviceTokenCacheSeconds }),
     publicKeys: options.publicKeys,
-    issuer: options.issuer ?? DEFAULT_ISSUER,
-    audience: options.audience ?? DEFAULT_AUDIENCE,
-    clockToleranceSeconds: options.clockToleranceSeconds ?? 30,
-    oidcIssuers: options.oidcIssuers ?? [],
+    issuer: options.issuer,
+    audience: options.audience,
+    clockToleranceSeconds: options.clockToleranceSeconds,
+    oidcIssuers: options.oidcIssuers,
   });
   const audit = options.audit ?? createAuditForwarder({ upstream, identitySecret, logger });
   const admission = createAdmission({
     verify,
     identitySecret,
-    rateLimiter: createRateLimiter(options.rateLimits ?? {}),
-    kinds: createOperationKindChecker({ maxTokens: options.maxQueryTokens ?? DEFAULT_MAX_QUERY_TOKENS }),
+    rateLimiter: createRateLimiter(options.rateLimits),
+    kinds: createOperationKindChecker({ maxTokens: options.maxQueryTokens }),
     audit,
   });
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
@@ -124,7 +123,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     admission,
     logger,
     maxPayloadBytes: maxBodyBytes,
-    connectionInitTimeoutMs: options.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
+    connectionInitTimeoutMs: options.connectionInitTimeoutMs,
     newRequestId: randomUUID,
   });
 

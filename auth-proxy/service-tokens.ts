@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { FluxoError, type ErrorCode } from '../common/errors.js';
 import { isRole, kindOf, PROXY_CREDENTIAL_HEADER, signProxyCredential, type Identity } from '../common/identity.js';
 import type { VerifiedToken } from './verified-token.js';
+import { parseServiceToken } from '../common/service-token-format.js';
 
 /** Settings of {@link createServiceTokenVerifier}. */
 export interface ServiceTokenVerifierOptions {
@@ -29,13 +30,6 @@ export interface ServiceTokenVerifierOptions {
 
 /** Checks a service token's bearer value (without `Bearer `). */
 export type ServiceTokenVerifier = (token: string) => Promise<VerifiedToken>;
-
-/** Whether a bearer value is a fluxo service token (rather than a JWT). */
-export const isServiceToken = (token: string): boolean => token.startsWith('fxs_');
-
-// The server's format (server/core/service-tokens.ts): `fxs_` + UUIDv7 + `_` + 43 base64url
-// characters. Checked here too, so garbage never costs a round trip.
-const BEARER = /^fxs_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/;
 
 interface CacheEntry {
   until: number;
@@ -100,7 +94,8 @@ export function createServiceTokenVerifier(options: ServiceTokenVerifierOptions)
   };
 
   return async (token) => {
-    if (!BEARER.test(token)) {
+    // Checked here too, so garbage never costs a round trip to the server.
+    if (!parseServiceToken(token)) {
       throw new FluxoError('TOKEN_INVALID', 'the service token is malformed; copy it exactly as `fluxo token create` printed it (fxs_<id>_<secret>)');
     }
     const key = createHash('sha256').update(token).digest('base64url');

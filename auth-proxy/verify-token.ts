@@ -38,6 +38,7 @@ import { kindOf, type Identity, type Role, type TokenKind } from '../common/iden
 import { resolveOidcIssuers, type OidcIssuerConfig } from './auth-config.js';
 import {
   ALLOWED_ALGORITHMS,
+  BASE_REQUIRED_CLAIMS,
   DEFAULT_AUDIENCE,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_ISSUER,
@@ -51,13 +52,11 @@ import {
   tenantProblem,
 } from './claims.js';
 import { createOidcIssuer } from './oidc-issuer.js';
-import { createTokenCache, DEFAULT_TOKEN_CACHE_ENTRIES } from './token-cache.js';
+import { isServiceToken } from '../common/service-token-format.js';
+import { createTokenCache } from './token-cache.js';
 import type { TokenSource, VerifiedToken } from './verified-token.js';
 
 export type { VerifiedToken } from './verified-token.js';
-
-/** Bearer tokens with this prefix are fluxo service tokens (opaque, revocable), not JWTs. */
-export const SERVICE_TOKEN_PREFIX = 'fxs_';
 
 /** Settings of a verifier. */
 export interface TokenVerifierOptions {
@@ -134,7 +133,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   // What any trusted issuer would accept: the checks that run before the issuer is known use these.
   const anyAlgorithm = new Set([...issuers.values()].flatMap((trusted) => trusted.algorithms));
   const anyTokenType = new Set([...issuers.values()].flatMap((trusted) => trusted.tokenTypes));
-  const cache = createTokenCache({ maxEntries: options.cacheEntries ?? DEFAULT_TOKEN_CACHE_ENTRIES });
+  const cache = createTokenCache({ maxEntries: options.cacheEntries });
 
   const verifyJwt = async (token: string): Promise<{ verified: VerifiedToken; expMs: number }> => {
     const header = decoded(() => decodeProtectedHeader(token), 'header');
@@ -196,7 +195,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
 
   return async (authorization) => {
     const token = bearerTokenOf(authorization);
-    if (token.startsWith(SERVICE_TOKEN_PREFIX)) {
+    if (isServiceToken(token)) {
       if (!options.serviceTokens) throw new FluxoError('TOKEN_INVALID', 'this proxy does not accept fluxo service tokens (fxs_…); use a JWT from `fluxo token sign` or your identity provider');
       return options.serviceTokens(token);
     }
@@ -218,7 +217,7 @@ function fluxoIssuer(publicKeys: JSONWebKeySet, issuer: string, audience: string
     audience,
     algorithms: ALLOWED_ALGORITHMS,
     tokenTypes,
-    requiredClaims: ['exp', 'iss', 'aud', 'sub', 'tenant', 'role'],
+    requiredClaims: [...BASE_REQUIRED_CLAIMS, 'tenant', 'role'],
     source: 'fluxo',
     renewal,
 
@@ -294,7 +293,7 @@ function refusalOf(error: unknown, trusted: TrustedIssuer): FluxoError {
       return new FluxoError('TOKEN_EXPIRED', `the token expired${instant(failure.payload.exp, ' at')}; ${renewal}`, { cause: error });
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
       if (failure.reason === 'missing') {
-        const why = ['exp', 'iss', 'aud', 'sub'].includes(failure.claim) ? 'every token must carry it' : `${trusted.issuer}'s claim mapping reads it`;
+        const why = (BASE_REQUIRED_CLAIMS as readonly string[]).includes(failure.claim) ? 'every token must carry it' : `${trusted.issuer}'s claim mapping reads it`;
         return new FluxoError('TOKEN_CLAIM_MISSING', `the token has no "${failure.claim}" claim (${why}); ${renewal}`, { cause: error });
       }
       if (failure.claim === 'aud' && failure.reason === 'check_failed') {

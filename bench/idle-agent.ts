@@ -4,7 +4,7 @@
 //
 // Target (DESIGN.md): <= 50 MB RSS, ~0 CPU, no child processes.
 import { readdir, readFile } from 'node:fs/promises';
-import { clockTicks } from './proc.js';
+import { cpuSeconds } from './proc.js';
 import { parseArgs } from 'node:util';
 import { startBenchStack } from './stack.js';
 
@@ -14,12 +14,6 @@ const SECONDS = Number(values.seconds);
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks();
 }
 
 async function children(pid: number): Promise<number> {
@@ -37,13 +31,13 @@ try {
   const agent = await stack.startAgent();
   // Let start-up settle (module loading, first long-poll) before measuring.
   await new Promise((wake) => setTimeout(wake, 5_000));
-  const cpuBefore = await cpuSeconds(agent.pid);
+  const cpuBefore = cpuSeconds(agent.pid);
   const samples: number[] = [];
   for (let i = 0; i < SECONDS; i++) {
     samples.push(await rssMb(agent.pid));
     await new Promise((wake) => setTimeout(wake, 1_000));
   }
-  const cpu = ((await cpuSeconds(agent.pid)) - cpuBefore) / SECONDS;
+  const cpu = (cpuSeconds(agent.pid) - cpuBefore) / SECONDS;
   const result = {
     benchmark: 'idle-agent',
     seconds: SECONDS,

@@ -12,7 +12,6 @@
 // verifier's cache answers after the first request) and once with a fresh token per request (a
 // full EdDSA signature check each time); "per core" divides by the proxy's CPU time from /proc.
 // Rate limits are off: this measures the proxy, not a policy.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,8 @@ import { createToken } from '../auth-proxy/tokens.js';
 import { spawnDaemon, type DaemonProcess } from '../cli/daemon-process.js';
 import { signIdentity, type Identity } from '../common/identity.js';
 import { initKeys, keyPaths, loadIdentitySecret, loadPrivateSigningKey } from '../common/keys.js';
-import { clockTicks } from './proc.js';
+import { percentiles } from './bench-server.js';
+import { cpuSeconds } from './proc.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,17 +39,10 @@ const FRESH_TOKENS = Number(values['fresh-tokens']);
 const BODY = JSON.stringify({ query: '{ viewer { tenant role } }' });
 const identity: Identity = { subject: 'bench', tenant: 'bench', role: 'viewer' };
 
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of /proc/<pid>/stat (utime, stime); the slice starts at field 3.
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks();
-}
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+/** p50 and p99 of a list of milliseconds, rounded to 0.01 ms. */
+function p50AndP99(samples: number[]): { p50: number; p99: number } {
+  const { p50, p99 } = percentiles(samples);
+  return { p50, p99 };
 }
 
 async function send(pool: Pool, headers: Record<string, string>): Promise<void> {
@@ -142,8 +135,8 @@ try {
     requests: REQUESTS,
     clients: CLIENTS,
     latencyMs: {
-      straight: { p50: Number(ms(percentile(straight, 50))), p99: Number(ms(percentile(straight, 99))) },
-      proxied: { p50: Number(ms(percentile(proxied, 50))), p99: Number(ms(percentile(proxied, 99))) },
+      straight: p50AndP99(straight),
+      proxied: p50AndP99(proxied),
     },
     throughput: {
       cachedToken: { requestsPerSecond: Math.round(cached.completed / cached.elapsed), perProxyCpuSecond: Math.round(cached.completed / cached.proxyCpu) },

@@ -28,3 +28,13 @@ export function clientFrom(options: ApiOptions): GraphQLClient {
 export function parseLabels(value: string | undefined): string[] {
   return (value ?? '').split(',').map((label) => label.trim()).filter(Boolean);
 }
+
+/** Runs `work` with a client for the options and closes the client afterwards. */
+export async function withClient(options: ApiOptions, work: (client: GraphQLClient) => Promise<void>): Promise<void> {
+  const client = clientFrom(options);
+  try {
+    await work(client);
+  } finally {
+    await client.close();
+  }
+}

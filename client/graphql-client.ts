@@ -68,8 +68,8 @@ export class GraphQLClient {
     this.apiUrl = options.apiUrl;
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
-    this.#dispatcher = options.dispatcher ?? proxyAwareDispatcher(options.ca);
     this.#ca = trustedAuthorities(options.ca);
+    this.#dispatcher = options.dispatcher ?? proxyAwareDispatcher(this.#ca);
   }
 
   /**
@@ -207,13 +207,12 @@ export class GraphQLClient {
 /**
  * The HTTP dispatcher: HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment (undici's
  * EnvHttpProxyAgent; proxied requests, plain http:// ones included, go through a CONNECT tunnel),
- * trusting `extraCa` besides the usual authorities. Node's TLS trusts its bundled authorities plus
- * NODE_EXTRA_CA_CERTS by default, but an explicit `ca` replaces that default set, so both are
- * listed again. The same list serves the API directly (`connect`), through a tunnel
- * (`requestTls`) and an https:// proxy itself (`proxyTls`).
+ * trusting `ca` (from `trustedAuthorities`; undefined keeps Node's default). Node's TLS trusts its
+ * bundled authorities plus NODE_EXTRA_CA_CERTS by default, but an explicit `ca` replaces that
+ * default set, so `trustedAuthorities` lists both again. The same list serves the API directly
+ * (`connect`), through a tunnel (`requestTls`) and an https:// proxy itself (`proxyTls`).
  */
-function proxyAwareDispatcher(extraCa: string | readonly string[] | undefined): Dispatcher {
-  const ca = trustedAuthorities(extraCa);
+function proxyAwareDispatcher(ca: string[] | undefined): Dispatcher {
   if (!ca) return new EnvHttpProxyAgent();
   return new EnvHttpProxyAgent({ connect: { ca }, requestTls: { ca }, proxyTls: { ca } });
 }

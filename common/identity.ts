@@ -28,6 +28,11 @@ export function roleToGraphQL(role: Role): 'ADMIN' | 'TENANT_ADMIN' | 'DEVELOPER
   return role.toUpperCase().replace('-', '_') as ReturnType<typeof roleToGraphQL>;
 }
 
+/** The GraphQL TokenKind of a role's token. */
+export function kindToGraphQL(role: Role): 'USER' | 'AGENT' {
+  return kindOf(role) === 'agent' ? 'AGENT' : 'USER';
+}
+
 /** `TENANT_ADMIN` → `tenant-admin`; undefined for anything else. */
 export function roleFromGraphQL(value: string): Role | undefined {
   const role = value.toLowerCase().replace('_', '-');

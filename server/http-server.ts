@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { HeaderMap } from '@apollo/server';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { errorBody, FluxoError, httpStatusOf } from '../common/errors.js';
+import { errorBody, FluxoError } from '../common/errors.js';
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, verifyIdentity, type Identity } from '../common/identity.js';
 import type { SecretsKeyring } from '../common/keys.js';
 import type { Logger } from '../common/logger.js';
 import { EventBus } from './core/events.js';
+import { readBody, refuse } from './http-responses.js';
 import { relayRemoteChanges } from './core/remote-events.js';
 import { SecretCipher } from './core/secret-cipher.js';
 import { TenantSecrets } from './core/secrets.js';
@@ -68,29 +69,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function refuse(res: ServerResponse, error: FluxoError): void {
-  res.writeHead(httpStatusOf[error.code], { 'content-type': 'application/json' });
-  res.end(errorBody(error.code, error.message));
-}
-
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBytes) return reject(new FluxoError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes exceeds the ${maxBytes}-byte limit`));
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.destroy();
-        reject(new FluxoError('PAYLOAD_TOO_LARGE', `request body exceeds the ${maxBytes}-byte limit`));
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 /** Starts the server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { store, identitySecret, logger } = options;
@@ -120,8 +98,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       return;
     }
-    const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
     if (url.pathname.startsWith('/internal/')) return internal(req, res, url.pathname);
+    const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
     let identity: Identity;
     try {
       identity = await verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret);

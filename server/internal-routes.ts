@@ -9,15 +9,16 @@
 //   POST /internal/audit  {"events": ProxyAuditEvent[]}  (at most 500 events, 1 MiB)
 //     204
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorBody, FluxoError, httpStatusOf, type ErrorCode } from '../common/errors.js';
+import { FluxoError, httpStatusOf, type ErrorCode } from '../common/errors.js';
 import { isRole, PROXY_CREDENTIAL_HEADER, verifyProxyCredential } from '../common/identity.js';
 import type { Logger } from '../common/logger.js';
 import { MAX_AUDIT_DETAIL, type AuditLog, type NewAuditEvent } from './core/audit-log.js';
 import { verifyServiceToken } from './core/service-tokens.js';
+import { readBody, refuse } from './http-responses.js';
 import type { Store } from './store/store.js';
 
 /** Most events one `POST /internal/audit` may carry. */
-export const MAX_FORWARDED_EVENTS = 500;
+const MAX_FORWARDED_EVENTS = 500;
 /** Largest body of an internal request. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -37,21 +38,13 @@ function send(res: ServerResponse, status: number, body?: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-function refuse(res: ServerResponse, error: FluxoError): void {
-  res.writeHead(httpStatusOf[error.code], { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(errorBody(error.code, error.message));
-}
+/** Internal answers are never cached by anything in between. */
+const NO_STORE = { 'cache-control': 'no-store' };
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new FluxoError('PAYLOAD_TOO_LARGE', `internal request body exceeds ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
+  const body = await readBody(req, MAX_BODY_BYTES);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(body.toString('utf8')) as unknown;
   } catch (error) {
     throw new FluxoError('BAD_USER_INPUT', 'the request body is not JSON', { cause: error });
   }
@@ -69,7 +62,7 @@ function optionalText(event: Record<string, unknown>, key: string, max: number, 
 }
 
 /** Validates the forwarded events; BAD_USER_INPUT naming the first bad field. */
-export function parseProxyAuditEvents(body: unknown): NewAuditEvent[] {
+function parseProxyAuditEvents(body: unknown): NewAuditEvent[] {
   const events = (body as { events?: unknown } | null)?.events;
   if (!Array.isArray(events)) bad('the body must be {"events": [...]}');
   const list = events as unknown[];
@@ -106,7 +99,7 @@ export function createInternalRoutes(options: InternalRoutesOptions): (req: Inco
       await verifyProxyCredential(req.headers[PROXY_CREDENTIAL_HEADER] as string | undefined, identitySecret);
     } catch (error) {
       logger.warn({ path: pathname, remote: req.socket.remoteAddress }, 'refused an internal request without a valid proxy credential');
-      return refuse(res, error as FluxoError);
+      return refuse(res, error as FluxoError, NO_STORE);
     }
     try {
       if (req.method !== 'POST') throw new FluxoError('BAD_USER_INPUT', `${pathname} takes POST only`);
@@ -122,9 +115,9 @@ export function createInternalRoutes(options: InternalRoutesOptions): (req: Inco
       }
       throw new FluxoError('NOT_FOUND', `no internal route ${pathname}`);
     } catch (error) {
-      if (error instanceof FluxoError) return refuse(res, error);
+      if (error instanceof FluxoError) return refuse(res, error, NO_STORE);
       logger.error({ err: error, path: pathname }, 'internal request failed');
-      return refuse(res, new FluxoError('INTERNAL_SERVER_ERROR', 'internal error; the server log has the details'));
+      return refuse(res, new FluxoError('INTERNAL_SERVER_ERROR', 'internal error; the server log has the details'), NO_STORE);
     }
   };
 }

@@ -1,7 +1,7 @@
 // `fluxo audit list`: the audit log through the API (tenant-admin: its tenant; admin: every tenant).
 import type { Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
-import { clientFrom, withApiOptions, type ApiOptions } from '../api-options.js';
+import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 interface AuditListOptions extends ApiOptions {
@@ -58,8 +58,7 @@ export function registerAuditCommand(program: Command): void {
     const outcome = options.outcome?.toUpperCase();
     if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new FluxoError('BAD_USER_INPUT', `--outcome must be one of ${OUTCOMES.join(', ')}`);
     const filter = { tenant: options.tenant, subject: options.subject, action: options.action, outcome };
-    const client = clientFrom(options);
-    try {
+    await withClient(options, async (client) => {
       const found: AuditEvent[] = [];
       let after: string | null = null;
       while (found.length < options.limit) {
@@ -75,8 +74,6 @@ export function registerAuditCommand(program: Command): void {
         found.map((e) => [formatInstant(e.at), e.tenant, e.subject, e.role, e.action, e.outcome, e.code, e.requestId, e.detail]),
         'no audit events match',
       );
-    } finally {
-      await client.close();
-    }
+    });
   });
 }

@@ -7,7 +7,7 @@ import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../auth-proxy/claims.js';
 import { loadAuthConfig } from '../../auth-proxy/auth-config.js';
 import { DEFAULT_MAX_QUERY_TOKENS } from '../../auth-proxy/operation-kinds.js';
 import { DEFAULT_MAX_BODY_BYTES, startProxy } from '../../auth-proxy/proxy.js';
-import { parseRateLimit, type RateLimit } from '../../auth-proxy/rate-limit.js';
+import { DEFAULT_TENANT_RATE_LIMIT, DEFAULT_TOKEN_RATE_LIMIT, parseRateLimit, type RateLimit } from '../../auth-proxy/rate-limit.js';
 import { loadTlsCredentials } from '../../auth-proxy/tls.js';
 
 interface ProxyStartOptions {
@@ -48,10 +48,10 @@ export function registerProxyCommand(program: Command): void {
     .addOption(new Option('--clock-tolerance <seconds>', 'accepted clock skew for token times').default(30).argParser(integerIn(0, 600, 'clock-tolerance')))
     .addOption(new Option('--auth-config <file>', 'JSON file of trusted OpenID providers and their claim mappings').env('FLUXO_AUTH_CONFIG'))
     .addOption(
-      new Option('--rate-limit-token <rps:burst>', 'requests per second and burst allowed per token, 0 to disable').env('FLUXO_RATE_LIMIT_TOKEN').default(parseRateLimit('50:100'), '50:100').argParser(rateLimitArgument('rate-limit-token')),
+      new Option('--rate-limit-token <rps:burst>', 'requests per second and burst allowed per token, 0 to disable').env('FLUXO_RATE_LIMIT_TOKEN').default(DEFAULT_TOKEN_RATE_LIMIT, rateLimitText(DEFAULT_TOKEN_RATE_LIMIT)).argParser(rateLimitArgument('rate-limit-token')),
     )
     .addOption(
-      new Option('--rate-limit-tenant <rps:burst>', 'requests per second and burst allowed per tenant, 0 to disable').env('FLUXO_RATE_LIMIT_TENANT').default(parseRateLimit('300:600'), '300:600').argParser(rateLimitArgument('rate-limit-tenant')),
+      new Option('--rate-limit-tenant <rps:burst>', 'requests per second and burst allowed per tenant, 0 to disable').env('FLUXO_RATE_LIMIT_TENANT').default(DEFAULT_TENANT_RATE_LIMIT, rateLimitText(DEFAULT_TENANT_RATE_LIMIT)).argParser(rateLimitArgument('rate-limit-tenant')),
     )
     .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS (with --tls-key)').env('FLUXO_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('FLUXO_TLS_KEY'))
@@ -112,6 +112,11 @@ function integerIn(min: number, max: number, name: string): (value: string) => n
     }
     return parsed;
   };
+}
+
+/** A limit as `--rate-limit-*` takes it (`50:100`), for the help's default. */
+function rateLimitText(limit: RateLimit): string {
+  return `${limit.ratePerSecond}:${limit.burst}`;
 }
 
 /** A commander parser for `<rps>:<burst>` or `0`; bad values exit 2 with a message. */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
-import { clientFrom, parseLabels, withApiOptions, type ApiOptions } from '../api-options.js';
+import { parseLabels, withApiOptions, withClient, type ApiOptions } from '../api-options.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration, formatInstant, printFields, printJson, printTable } from '../format.js';
 import { followRun, formatLogLine, runNotFound, type RunStatus } from './logs.js';
@@ -205,16 +205,6 @@ export function registerRunsCommand(program: Command): void {
         process.stdout.write(`run ${run.id}: ${run.state}\n`);
       }),
   );
-}
-
-/** Runs `work` with a client for the options and closes the client afterwards. */
-async function withClient(options: ApiOptions, work: (client: GraphQLClient) => Promise<void>): Promise<void> {
-  const client = clientFrom(options);
-  try {
-    await work(client);
-  } finally {
-    await client.close();
-  }
 }
 
 async function listRuns(client: GraphQLClient, filter: Record<string, unknown>, limit: number): Promise<RunSummary[]> {

@@ -7,7 +7,7 @@ import { FluxoError } from '../../common/errors.js';
 import { DEFAULT_KEYS_DIR, findSecretsKeyring } from '../../common/keys.js';
 import { SecretCipher } from '../../server/core/secret-cipher.js';
 import { MAX_SECRET_VALUE_BYTES, TenantSecrets } from '../../server/core/secrets.js';
-import { clientFrom, withApiOptions, type ApiOptions } from '../api-options.js';
+import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 
@@ -123,19 +123,15 @@ export function registerSecretsCommand(program: Command): void {
       .option('--from-stdin', 'read the value from standard input: piped, or typed without echo on a terminal (one trailing line break is dropped)'),
   ).action(async (name: string, extra: string | undefined, options: SetOptions) => {
     const value = await valueFor(name, options, extra);
-    const client = clientFrom(options);
-    try {
+    await withClient(options, async (client) => {
       const { setSecret } = await client.request<{ setSecret: SecretRow }>(SET_SECRET, { input: { name, value } });
       if (options.json) return printJson(setSecret);
       process.stdout.write(`stored ${setSecret.name} (${formatInstant(setSecret.updatedAt)}, by ${setSecret.updatedBy})\n`);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   withApiOptions(secrets.command('list').description("the names of your tenant's secrets (never their values)")).action(async (options: ApiOptions) => {
-    const client = clientFrom(options);
-    try {
+    await withClient(options, async (client) => {
       const { secrets: found } = await client.request<{ secrets: SecretRow[] }>(LIST_SECRETS, {});
       if (options.json) return printJson(found);
       printTable(
@@ -143,21 +139,16 @@ export function registerSecretsCommand(program: Command): void {
         found.map((s) => [s.name, formatInstant(s.updatedAt), s.updatedBy, formatInstant(s.createdAt)]),
         'no secrets stored (store one with `fluxo secrets set NAME --from-stdin`)',
       );
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   withApiOptions(secrets.command('delete <name>').description('delete a secret (tenant-admin); exits 4 when there is none')).action(async (name: string, options: ApiOptions) => {
-    const client = clientFrom(options);
-    try {
+    await withClient(options, async (client) => {
       const { deleteSecret } = await client.request<{ deleteSecret: boolean }>(DELETE_SECRET, { name });
       if (options.json) return printJson({ name, deleted: deleteSecret });
       if (!deleteSecret) throw new FluxoError('NOT_FOUND', `no secret ${name} in your tenant; nothing was deleted`);
       process.stdout.write(`deleted ${name}\n`);
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   secrets

@@ -2,13 +2,12 @@
 // API (FLUXO_API / FLUXO_TOKEN, a tenant-admin or admin). `fluxo token sign`: mints a JWT offline
 // with the private key of the keys directory (bootstrap, tests, break-glass access).
 import { Option, type Command } from 'commander';
-import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { DEFAULT_KEYS_DIR, keyPaths, loadPrivateSigningKey } from '../../common/keys.js';
 import { isRole, roles, roleToGraphQL } from '../../common/identity.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../auth-proxy/claims.js';
 import { createToken, parseTtl, validateTokenRequest } from '../../auth-proxy/tokens.js';
-import { clientFrom, parseLabels, withApiOptions, type ApiOptions } from '../api-options.js';
+import { parseLabels, withApiOptions, withClient, type ApiOptions } from '../api-options.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 interface TokenSignOptions {
@@ -72,17 +71,8 @@ const REVOKE_SERVICE_TOKEN = /* GraphQL */ `
 const SERVICE_ROLES = roles.filter((role) => role !== 'admin');
 
 /** `--ttl 90d` in seconds, or null for `never`. */
-export function parseServiceTokenTtl(text: string): number | null {
+function parseServiceTokenTtl(text: string): number | null {
   return text.trim() === 'never' ? null : parseTtl(text);
-}
-
-async function withClient(options: ApiOptions, work: (client: GraphQLClient) => Promise<void>): Promise<void> {
-  const client = clientFrom(options);
-  try {
-    await work(client);
-  } finally {
-    await client.close();
-  }
 }
 
 /** Registers `fluxo token ...`. */

@@ -44,8 +44,9 @@ export async function handOutSecrets(service: FluxoService, secrets: TenantSecre
       refusal ??= error;
       const failed = await service.store.setFlowRunState(tenant, {
         flowRunId: claim.run.id,
-        // The claim carries the token bound to the agent; the store knows the lease by its own.
-        leaseToken: service.storeLeaseFor(identity, claim.leaseToken) ?? claim.leaseToken,
+        // The claim carries the token bound to the agent (by this service, so it always opens); the
+        // store knows the lease by its own.
+        leaseToken: service.storeLeaseFor(identity, claim.leaseToken)!,
         expectedVersion: claim.run.version,
         state: 'FAILED',
         reason: 'missing-secret',

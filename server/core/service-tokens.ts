@@ -9,19 +9,14 @@ import { newId } from '../../common/ids.js';
 import { isRole, kindOf, type Identity, type Role, type TokenKind } from '../../common/identity.js';
 import type { ServiceTokenRecord } from '../store/service-tokens-store.js';
 import type { Page, Store } from '../store/store.js';
+import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../../common/service-token-format.js';
 import { authorize } from './authorize.js';
 import { checkLabels, checkName } from './validate-input.js';
 
-/** The prefix of every bearer value fluxo issues, so the proxy can tell them from JWTs. */
-export const SERVICE_TOKEN_PREFIX = 'fxs_';
 /** Shortest lifetime a token can be given (seconds). @default 60 */
 export const MIN_TTL_SECONDS = 60;
 /** Longest lifetime a token can be given (seconds): 365 days. */
 export const MAX_TTL_SECONDS = 365 * 86_400;
-
-// `fxs_` + UUIDv7 + `_` + 43 base64url characters (32 bytes). The secret's alphabet includes `_`,
-// so the parts are told apart by position, not by splitting.
-const BEARER = /^fxs_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 /** What {@link createServiceToken} takes (the API's `CreateServiceTokenInput`, with a fluxo role). */
 export interface CreateServiceTokenArgs {
@@ -106,9 +101,9 @@ const NO_SUCH_HASH = sha256('no such token');
 export async function verifyServiceToken(store: Store, bearer: string): Promise<ServiceTokenIdentity> {
   const invalid = (): FluxoError =>
     new FluxoError('TOKEN_INVALID', 'the service token is not valid (unknown, or its secret does not match); copy it exactly as `fluxo token create` printed it');
-  const match = BEARER.exec(bearer);
-  if (!match) throw invalid();
-  const [, id, secret] = match as unknown as [string, string, string];
+  const parsed = parseServiceToken(bearer);
+  if (!parsed) throw invalid();
+  const { id, secret } = parsed;
   const found = await store.serviceTokens.findForVerification(id);
   const expected = found ? Buffer.from(found.secretHash, 'hex') : NO_SUCH_HASH;
   const presented = sha256(secret);

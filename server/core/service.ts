@@ -173,18 +173,13 @@ export class FluxoService {
   }
 
   /**
-   * Refuses a write for a run unless an agent registered by the caller's subject claimed it. The
-   * store checks the lease token; this checks whose lease it is, so a leaked token is useless to
-   * another agent of the tenant. Both refusals are LEASE_LOST: either way the caller must stop.
-   */
-  /**
    * The store's lease token behind the token an agent presents, when that token was handed to this
    * caller's subject. Any other token (another agent's, a bare store token, garbage) becomes one no
    * store token can equal (`!` is not base64url), so the store answers as for a stale lease, or
    * NOT_FOUND for a run that does not exist, with no extra read.
    */
   private storeLeaseOf(identity: Identity, presented: string): string {
-    return this.#leases.open(identity.subject, presented) ?? `!${presented}`;
+    return this.storeLeaseFor(identity, presented) ?? `!${presented}`;
   }
 
   /** The store's lease token behind a token this service handed out (claim-secrets fails runs under it). */
@@ -284,13 +279,10 @@ export class FluxoService {
   async heartbeat(identity: Identity, args: { agentId: string; leases: { flowRunId: string; leaseToken: string }[] }): Promise<HeartbeatResult> {
     const agent = await this.agentOf(identity, args.agentId);
     if (args.leases.length > 10_000) throw new FluxoError('BAD_USER_INPUT', 'at most 10,000 leases per heartbeat');
-    // Only this agent's runs are renewed, and only under tokens handed to this caller's subject
-    // (any other token is unbound and never matches); everything else is reported lost.
+    // Only this agent's runs are renewed (the store matches the agent), and only under tokens handed
+    // to this caller's subject (any other token is unbound and never matches); the rest is lost.
     const leases = args.leases.map((lease) => ({ flowRunId: lease.flowRunId, leaseToken: this.storeLeaseOf(identity, lease.leaseToken) }));
-    const runs = await this.store.getFlowRuns(identity.tenant, leases.map((lease) => lease.flowRunId));
-    const held = new Set(runs.filter((run) => run.agentId === agent.id).map((run) => run.id));
-    const result = await this.store.heartbeat(identity.tenant, agent.id, leases.filter((lease) => held.has(lease.flowRunId)), this.leaseMs);
-    return { ...result, lost: [...result.lost, ...leases.filter((lease) => !held.has(lease.flowRunId)).map((lease) => lease.flowRunId)] };
+    return this.store.heartbeat(identity.tenant, agent.id, leases, this.leaseMs);
   }
 
   /** One pass of the lease reaper (all tenants). */

@@ -17,7 +17,7 @@ import type { AuditOutcome } from '../store/audit-store.js';
 import type { GraphQLContext } from './context.js';
 
 /** Codes that mean "refused" (authentication or authorization) rather than "failed". */
-export function outcomeOf(code: string | null): AuditOutcome {
+function outcomeOf(code: string | null): AuditOutcome {
   if (code === null) return 'ALLOWED';
   if (code === 'FORBIDDEN' || code === 'IDENTITY_MISSING' || code.startsWith('TOKEN_')) return 'DENIED';
   return 'FAILED';
@@ -91,7 +91,7 @@ interface AuditedError {
 }
 
 /** One finished GraphQL operation, as {@link auditEventsOf} reads it. */
-export interface OperationAudit {
+interface OperationAudit {
   identity: Identity;
   requestId: string;
   document: DocumentNode | undefined;
@@ -102,7 +102,7 @@ export interface OperationAudit {
 }
 
 /** The events of one operation: one per root field; one `graphql` event when the document did not resolve to an operation. */
-export function auditEventsOf(audit: OperationAudit): { events: NewAuditEvent[]; operation: OperationDefinitionNode | null } {
+function auditEventsOf(audit: OperationAudit): { events: NewAuditEvent[]; operation: OperationDefinitionNode | null } {
   const { identity, requestId } = audit;
   const base = { at: Date.now(), tenant: identity.tenant, subject: identity.subject, role: identity.role, requestId };
   const operation = audit.document ? getOperationAST(audit.document, audit.operationName ?? undefined) : null;

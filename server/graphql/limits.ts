@@ -46,7 +46,7 @@ export interface GraphQLLimits {
 export const defaultLimits: GraphQLLimits = { maxTokens: 5000, maxDepth: 12, maxAliases: 30, maxCost: 50_000 };
 
 /** What a list without a `first` argument is assumed to hold (task runs, state history, claims). */
-export const PLAIN_LIST_SIZE = 100;
+const PLAIN_LIST_SIZE = 100;
 
 function tooComplex(message: string, nodes?: OperationDefinitionNode): GraphQLError {
   // The http extension makes Apollo answer 400; formatError finds the FluxoError for the code.
@@ -203,12 +203,12 @@ export function tokenLimitError(error: { message: string }): FluxoError | undefi
 }
 
 /** Removes graphql-js's "Did you mean ...?" hints, which describe the schema to whoever asks. */
-export function withoutSuggestions(message: string): string {
+function withoutSuggestions(message: string): string {
   return message.replace(/ ?Did you mean(.+?)\?$/, '');
 }
 
 /** Settings for operations over WebSocket, the same Apollo applies over HTTP. */
-export interface OperationChecks {
+interface OperationChecks {
   schema: GraphQLSchema;
   limits: GraphQLLimits;
   /** Introspection and field suggestions off. */

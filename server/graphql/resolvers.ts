@@ -1,19 +1,17 @@
 // Thin resolvers: arguments in, service or store calls scoped by the identity's tenant, records out.
 import { FluxoError } from '../../common/errors.js';
-import { kindOf, roleToGraphQL } from '../../common/identity.js';
+import { kindToGraphQL, roleToGraphQL } from '../../common/identity.js';
 import type { Resolvers } from '../../schema/generated/graphql.js';
 import { authorize } from '../core/authorize.js';
 import { handOutSecrets } from '../core/claim-secrets.js';
 import { waitReasonOf } from '../core/wait-reason.js';
 import { finalStates, type FlowRunRecord, type LogRecord } from '../store/records.js';
-import type { Page } from '../store/store.js';
 import { parseDateTime } from '../core/validate-input.js';
 import type { GraphQLContext } from './context.js';
+import { connection } from './connection.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 import { securityMutations, securityQueries } from './service-token-resolvers.js';
 import { secretMutations, secretQueries } from './secret-resolvers.js';
-
-const connection = <T>(page: Page<T>) => ({ nodes: page.nodes, pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage } });
 
 function reading(ctx: GraphQLContext): string {
   authorize(ctx.identity, 'read');
@@ -33,7 +31,7 @@ export const resolvers: Resolvers = {
   JSON: JSONScalar,
 
   Query: {
-    viewer: (_, __, ctx) => ({ subject: ctx.identity.subject, tenant: ctx.identity.tenant, role: roleToGraphQL(ctx.identity.role), kind: kindOf(ctx.identity.role) === 'agent' ? 'AGENT' : 'USER' }),
+    viewer: (_, __, ctx) => ({ subject: ctx.identity.subject, tenant: ctx.identity.tenant, role: roleToGraphQL(ctx.identity.role), kind: kindToGraphQL(ctx.identity.role) }),
     projects: (_, __, ctx) => ctx.service.store.listProjects(reading(ctx)),
     flows: async (_, args, ctx) => connection(await ctx.service.store.listFlows(reading(ctx), args.project ?? null, { first: args.first, after: args.after })),
     flow: async (_, args, ctx) => {

@@ -1,6 +1,6 @@
 // Resolvers of service tokens, the audit log and the tenant list: arguments in, core calls with
 // the verified identity, GraphQL shapes out. Merged into resolvers.ts.
-import { isRole, kindOf, roleFromGraphQL, roleToGraphQL } from '../../common/identity.js';
+import { isRole, kindToGraphQL, roleFromGraphQL, roleToGraphQL } from '../../common/identity.js';
 import { FluxoError, type ErrorCode } from '../../common/errors.js';
 import type { AuditEvent, MutationResolvers, QueryResolvers, ServiceToken } from '../../schema/generated/graphql.js';
 import { listTenants, readAuditEvents } from '../core/audit-log.js';
@@ -8,20 +8,15 @@ import { createServiceToken, listServiceTokens, revokeServiceToken } from '../co
 import { parseDateTime } from '../core/validate-input.js';
 import type { AuditEventRecord } from '../store/audit-store.js';
 import type { ServiceTokenRecord } from '../store/service-tokens-store.js';
-import type { Page } from '../store/store.js';
-
-const connection = <T, R>(page: Page<T>, map: (node: T) => R) => ({
-  nodes: page.nodes.map(map),
-  pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
-});
+import { connection } from './connection.js';
 
 /** A stored token as the API shows it (never its hash). */
-export function serviceTokenOf(record: ServiceTokenRecord): ServiceToken {
+function serviceTokenOf(record: ServiceTokenRecord): ServiceToken {
   return {
     id: record.id,
     name: record.name,
     role: roleToGraphQL(record.role),
-    kind: kindOf(record.role) === 'agent' ? 'AGENT' : 'USER',
+    kind: kindToGraphQL(record.role),
     subject: record.subject,
     labels: record.labels,
     createdAt: record.createdAt,

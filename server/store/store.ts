@@ -207,6 +207,7 @@ export interface Store {
   setTaskRunStates(tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): Promise<number>;
   /** Appends lines once per (run, batchId). Returns the stored lines (empty for a repeated batch). */
   writeLogs(tenant: string, flowRunId: string, leaseToken: string, batchId: string, lines: LogLineWrite[]): Promise<LogRecord[]>;
+  /** Renews the live leases `agentId` holds among `leases` (run id and token); every other one is reported lost. */
   heartbeat(tenant: string, agentId: string, leases: { flowRunId: string; leaseToken: string }[], leaseMs: number): Promise<HeartbeatResult>;
   /** Crashes (or cancels) runs whose lease expired, across tenants. Returns the changed runs. */
   reapExpiredLeases(actor: string): Promise<FlowRunRecord[]>;

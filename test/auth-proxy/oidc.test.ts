@@ -39,14 +39,6 @@ async function signedByProvider(idp: TestOidcProvider, payload: JWTPayload, typ:
   return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: key.kid, typ }).sign(await importJWK(key, 'RS256'));
 }
 
-/** The code of a refusal, or undefined when the token verified. */
-async function refusalCode(verify: TokenVerifier, token: string): Promise<string | undefined> {
-  return verify(`Bearer ${token}`).then(
-    () => undefined,
-    (error: { code?: string }) => error.code,
-  );
-}
-
 describe('access tokens from an OpenID provider', () => {
   it('verifies a client-credentials access token and maps its claims to a tenant and role', async () => {
     const idp = await startOidcProvider({ clients });
@@ -183,7 +175,9 @@ describe('the provider key set', () => {
     const now = Math.floor(Date.now() / 1000);
     const token = await signedByProvider(idp, { iss: aliased, aud: 'fluxo-api', sub: 'x', exp: now + 60, fluxo_tenant: 'rj-smtr', groups: ['city-data-devs'] }, 'at+jwt');
     const verify = verifierFor({ issuer: aliased });
-    expect(await refusalCode(verify, token)).toBe('IDENTITY_PROVIDER_UNAVAILABLE');
-    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ message: expect.stringMatching(/names issuer "http:\/\/127\.0\.0\.1:\d+"; the configured issuer must match it exactly/) });
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      code: 'IDENTITY_PROVIDER_UNAVAILABLE',
+      message: expect.stringMatching(/names issuer "http:\/\/127\.0\.0\.1:\d+"; the configured issuer must match it exactly/),
+    });
   });
 });

@@ -85,7 +85,8 @@ describe('service tokens and the audit log, end to end', () => {
       timeoutMs: (CACHE_SECONDS + 5) * 1000,
       what: 'the revoked token to be refused',
     });
-    expect(Date.now() - revokedAt).toBeLessThan((CACHE_SECONDS + 5) * 1000);
+    // Refused within the cache lifetime (plus the CLI's and the request's own time), not merely eventually.
+    expect(Date.now() - revokedAt).toBeLessThan((CACHE_SECONDS + 2) * 1000);
     const listed = await stack.cli(['token', 'list', '--include-revoked', '--json'], { role: 'tenant-admin' });
     expect((JSON.parse(listed.stdout) as { name: string; revokedAt: string | null }[]).map((t) => [t.name, t.revokedAt !== null])).toEqual([
       ['agent-escritorio-01', false],

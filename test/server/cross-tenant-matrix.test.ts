@@ -371,13 +371,17 @@ describe('another tenant\'s objects answer exactly like objects that do not exis
 });
 
 describe('who may call what', () => {
-  it('documents every root field of the schema in docs/security.md', async () => {
-    const documented = await documentedRoles();
+  let documented: Map<string, Set<Role>>;
+  beforeAll(async () => {
+    documented = await documentedRoles();
+  });
+
+  it('documents every root field of the schema in docs/security.md', () => {
     expect([...documented.keys()].sort()).toEqual(rootFields.map(({ root, field }) => `${root}.${field.name}`).sort());
   });
 
   it.each(rootFields.map(({ root, field }) => [`${root}.${field.name}`, root, field] as const))('%s: allowed exactly for the roles docs/security.md lists', async (coordinate, root, field) => {
-    const allowed = (await documentedRoles()).get(coordinate);
+    const allowed = documented.get(coordinate);
     expect(allowed, `${coordinate} is missing from docs/security.md`).toBeDefined();
     for (const role of roles) {
       const values: Values = { real: new Map(), used: [] };

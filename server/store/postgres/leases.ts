@@ -11,13 +11,13 @@ import { NOW_MS, prepared, sql } from './sql.js';
 const REAP_BATCH = 500;
 
 export async function heartbeat(db: PgDatabase, tenant: string, agentId: string, leases: { flowRunId: string; leaseToken: string }[], leaseMs: number): Promise<HeartbeatResult> {
-  // One statement renews every live lease named (by run id and token) and marks the agent seen.
+  // One statement renews every live lease of this agent named (by run id and token) and marks the agent seen.
   const rows = await db.rows<{ now: number; id: string | null; lease_token: string | null; state: string | null }>(prepared('heartbeat', sql`
     WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     renewed AS (
       UPDATE flow_runs r SET lease_expires_at = clock.now + ${leaseMs}::bigint
       FROM clock, unnest(${leases.map((l) => l.flowRunId)}::text[], ${leases.map((l) => l.leaseToken)}::text[]) AS l(id, token)
-      WHERE r.tenant = ${tenant} AND r.id = l.id AND r.lease_token = l.token AND r.lease_expires_at > clock.now
+      WHERE r.tenant = ${tenant} AND r.id = l.id AND r.agent_id = ${agentId} AND r.lease_token = l.token AND r.lease_expires_at > clock.now
         AND r.state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
       RETURNING r.id, r.lease_token, r.state
     ),

@@ -239,12 +239,12 @@ export function heartbeat(db: Database, tenant: string, agentId: string, leases:
     const leaseExpiresAt = now + leaseMs;
     const renew = statement(db, 
       `UPDATE flow_runs SET lease_expires_at = ?
-       WHERE tenant = ? AND id = ? AND lease_token = ? AND lease_expires_at > ? AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
+       WHERE tenant = ? AND id = ? AND agent_id = ? AND lease_token = ? AND lease_expires_at > ? AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
        RETURNING state`,
     );
     const result: HeartbeatResult = { renewed: [], lost: [], cancelling: [], leaseExpiresAt };
     for (const lease of leases) {
-      const row = renew.get(leaseExpiresAt, tenant, lease.flowRunId, lease.leaseToken, now) as { state: string } | undefined;
+      const row = renew.get(leaseExpiresAt, tenant, lease.flowRunId, agentId, lease.leaseToken, now) as { state: string } | undefined;
       if (!row) {
         result.lost.push(lease.flowRunId);
         continue;

@@ -1,7 +1,9 @@
 // Keys, tokens and a running proxy for the auth-proxy tests.
 import { SignJWT, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK, type JWSHeaderParameters, type JWTPayload } from 'jose';
+import { kindOf, type Role } from '../../../common/identity.js';
 import { initKeys, keyPaths, loadIdentitySecret, loadPrivateSigningKey, loadPublicKeySet } from '../../../common/keys.js';
 import { createLogger } from '../../../common/logger.js';
+import { FLUXO_TOKEN_TYPES } from '../../../auth-proxy/claims.js';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../../auth-proxy/proxy.js';
 import { onCleanup, tempDir } from '../../support/harness.js';
 
@@ -64,7 +66,7 @@ export function claims(overrides: Record<string, unknown> = {}): JWTPayload {
 /** Signs arbitrary claims with a private JWK (any header), bypassing createToken's checks; typ follows the role as createToken's does. */
 export async function signRaw(payload: JWTPayload, privateJwk: JWK, header: Partial<JWSHeaderParameters> = {}): Promise<string> {
   const alg = header.alg ?? 'EdDSA';
-  const typ = payload.role === 'agent' ? 'fluxo-agent+jwt' : 'fluxo-user+jwt';
+  const typ = FLUXO_TOKEN_TYPES[kindOf(payload.role as Role)];
   return new SignJWT(payload).setProtectedHeader({ alg, kid: privateJwk.kid, typ, ...header }).sign(await importJWK(privateJwk, alg));
 }
 
@@ -74,9 +76,13 @@ export async function untrustedJwk(kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg: 'EdDSA' };
 }
 
+/** One part of a compact JWS built by hand: the value as base64url-encoded JSON. */
+export function part(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
 /** A JWT with `alg: none` and no signature, built by hand (jose refuses to make one). */
 export function unsignedToken(payload: JWTPayload): string {
-  const part = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
   return `${part({ alg: 'none', typ: 'JWT' })}.${part(payload)}.`;
 }
 
