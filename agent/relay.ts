@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isCredentialRefusal } from '../common/credential-refusal.js';
 import { FluxoError, coerceError } from '../common/errors.js';
 import type { LogLineInput, TaskRunStateInput } from '../schema/generated/graphql.js';
 import type { LogEvent, TaskStateEvent } from '../sdk/runtime/protocol.js';
@@ -253,7 +254,7 @@ export class RunRelay {
   }
 }
 
-/** Errors that no retry cures: the agent's credentials are gone. */
+/** Errors that no retry cures: the agent's credentials are refused (common/credential-refusal.ts). */
 export function isTokenRefusal(error: FluxoError): boolean {
-  return error.code === 'TOKEN_MISSING' || error.code === 'TOKEN_INVALID' || error.code === 'TOKEN_EXPIRED' || error.code === 'IDENTITY_MISSING' || error.code === 'FORBIDDEN';
+  return isCredentialRefusal(error.code);
 }

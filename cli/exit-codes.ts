@@ -1,4 +1,5 @@
 // Documented exit codes of the `fluxo` CLI (docs/cli.md). Scripts and CI switch on these.
+import { isCredentialRefusal } from '../common/credential-refusal.js';
 import { FluxoError } from '../common/errors.js';
 import { TransportError } from '../client/graphql-client.js';
 
@@ -25,25 +26,9 @@ export const EXIT = {
 export function exitCodeOf(error: unknown): number {
   if (error instanceof TransportError) return EXIT.unreachable;
   if (!(error instanceof FluxoError)) return EXIT.internal;
+  // The same list the agent stops on (common/credential-refusal.ts); the switch covers the rest.
+  if (isCredentialRefusal(error.code)) return EXIT.unauthorized;
   switch (error.code) {
-    case 'TOKEN_MISSING':
-    case 'TOKEN_INVALID':
-    case 'TOKEN_EXPIRED':
-    case 'TOKEN_UNSIGNED':
-    case 'TOKEN_ALGORITHM_NOT_ALLOWED':
-    case 'TOKEN_TYPE_INVALID':
-    case 'TOKEN_HEADER_FORBIDDEN':
-    case 'TOKEN_CLAIM_MISSING':
-    case 'TOKEN_ISSUER_MISMATCH':
-    case 'TOKEN_AUDIENCE_MISMATCH':
-    case 'TOKEN_NOT_YET_VALID':
-    case 'TOKEN_KEY_UNKNOWN':
-    case 'TOKEN_SIGNATURE_INVALID':
-    case 'TOKEN_KIND_MISMATCH':
-    case 'TOKEN_REVOKED':
-    case 'IDENTITY_MISSING':
-    case 'FORBIDDEN':
-      return EXIT.unauthorized;
     case 'NOT_FOUND':
       return EXIT.notFound;
     case 'BAD_USER_INPUT':
