@@ -8,7 +8,8 @@
 // whatever their @skip/@include say (a field that might run counts). A document that does not parse
 // is left to the server, which cannot execute it either and answers GRAPHQL_PARSE_FAILED as usual;
 // only the token limit is the proxy's own answer (QUERY_TOO_COMPLEX), since the server would parse
-// whatever it is sent.
+// whatever it is sent, and an operationName that is not a GraphQL name (BAD_USER_INPUT), which
+// names no operation of any document.
 import { buildSchema, getOperationAST, GraphQLError, Kind, parse, type DocumentNode, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
 import type { TokenKind } from '../common/identity.js';
 import { typeDefs } from '../schema/generated/sdl.js';
@@ -37,6 +38,8 @@ export const DEFAULT_MAX_QUERY_TOKENS = 5_000;
 const CACHE_ENTRIES = 1_000;
 /** Longer documents are parsed each time rather than kept. */
 const CACHE_MAX_QUERY_LENGTH = 16 * 1024;
+/** A GraphQL Name (spec, section 2.1.9): no operation can have any other name, so no other operationName is executable. */
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
 /**
  * Reads the `@agentOperation` and `@anyTokenKind` root fields from an SDL, as `operation.field`
@@ -68,8 +71,9 @@ export interface OperationKindChecker {
   /** The kind a root field needs; `operation.field`. */
   kindOf(field: string): FieldKind;
   /**
-   * The refusal for a request the token may not make (TOKEN_KIND_MISMATCH, QUERY_TOO_COMPLEX), or
-   * undefined when the proxy has nothing against it.
+   * The refusal for a request the token may not make (TOKEN_KIND_MISMATCH, QUERY_TOO_COMPLEX, and
+   * BAD_USER_INPUT for an operationName that is not a GraphQL name), or undefined when the proxy
+   * has nothing against it.
    */
   check(kind: TokenKind, request: GraphQLRequestText): (Refusal & { field?: string }) | undefined;
 }
@@ -99,7 +103,9 @@ export function createOperationKindChecker(options: OperationKindCheckerOptions 
   const kindOf = (field: string): FieldKind => (table.agent.has(field) ? 'agent' : table.any.has(field) ? 'any' : 'user');
 
   const rootFieldsOf = (request: GraphQLRequestText): RootFields => {
-    const key = `${request.operationName ?? ''}\n${request.query}`;
+    // Unambiguous: no (operationName, query) pair encodes like another (a separator could be part
+    // of either value, and an operation name with a newline once poisoned another request's entry).
+    const key = JSON.stringify([request.operationName ?? null, request.query]);
     const cached = cache.get(key);
     if (cached) return cached;
     const found = readRootFields(request, maxTokens);
@@ -113,6 +119,9 @@ export function createOperationKindChecker(options: OperationKindCheckerOptions 
   return {
     kindOf,
     check(kind, request) {
+      if (request.operationName !== undefined && !GRAPHQL_NAME.test(request.operationName)) {
+        return { code: 'BAD_USER_INPUT', message: `operationName must be a GraphQL name (${GRAPHQL_NAME.source}), got ${JSON.stringify(request.operationName.slice(0, 100))}` };
+      }
       const found = rootFieldsOf(request);
       if (found === 'too-many-tokens') {
         return { code: 'QUERY_TOO_COMPLEX', message: `the GraphQL document has more than ${maxTokens} tokens (the proxy's limit); split it into smaller operations` };
