@@ -109,7 +109,7 @@ class Agent implements RunningAgent {
     this.#config = config;
     this.#api = api;
     this.events = events;
-    this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes });
+    this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes, storageRoots: config.storageRoots });
     this.#spoolBudget = new SpoolBudget(config.spoolMaxBytes);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;

@@ -1,12 +1,28 @@
 // Fetching a flow's bundle and proving it is the code that was registered (DESIGN rule 5): the
-// bytes must have the recorded size and sha256, or nothing runs. Verified bundles are cached by
-// digest as `<cacheDir>/<sha256>.mjs` (`.mjs`, so Node loads them as ES modules wherever the
-// cache lives), written to a temporary name and renamed, so a reader never sees half a file.
+// bytes must have the recorded size and sha256, or nothing runs. Two threats shape this module
+// (issue 9, findings 4 and 7):
+//
+// - Flow code may write to the cache (a flow process of the same OS user, or any process with
+//   write access to it). So no check is remembered: every run re-hashes the bytes it will run, and
+//   runs a private read-only copy written from those very bytes (`checkout`), not the cache file.
+//   The digest check therefore holds at every spawn, whatever happened to the cache in between.
+// - The storage URI comes from a developer. It must be a canonical location inside this agent's
+//   storage roots, and a file:// object must be a regular file reached without leaving the root
+//   through a symbolic link. A refused location fails the run (reason `integrity`) with one fixed
+//   message, read before any byte of it: nothing about the place (its existence, size, digest)
+//   reaches a run's message, which every viewer of the tenant can read.
+//
+// Verified bundles are cached as `<cacheDir>/<sha256>-<location>.mjs`, keyed by digest and
+// location (`.mjs`, so Node loads them as ES modules), written to a temporary name and renamed, so
+// a reader never sees half a file. Keying by location too means a version never gets bytes it
+// could not have fetched from its own location, and concurrent fetches of one digest from two
+// locations never share one outcome.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { FluxoError } from '../common/errors.js';
-import { codeStorageFor, type CodeStorage } from '../storage/code-storage.js';
+import { codeStorageFor, isLocationRefusal, type CodeStorage } from '../storage/code-storage.js';
+import { isSystemPath, parseStorageLocation, StorageRoots, type StorageLocation } from '../storage/storage-location.js';
 
 /** The registered identity of a bundle, as the claim answer carries it. */
 export interface BundleRef {
@@ -16,9 +32,9 @@ export interface BundleRef {
 }
 
 /**
- * The downloaded bytes are not the registered ones (size or digest differ, the digest is
- * malformed, or the storage reports the object replaced or failing its checksum). The run fails
- * with reason `integrity`; nothing is spawned.
+ * The bundle is not the registered code (size or digest differ, the digest is malformed, the
+ * storage reports the object replaced or failing its checksum), or its location is refused. The
+ * run fails with reason `integrity`; nothing is spawned.
  */
 export class IntegrityError extends Error {
   override name = 'IntegrityError';
@@ -27,7 +43,7 @@ export class IntegrityError extends Error {
 }
 
 /**
- * The bundle could not be fetched at all (missing object, unsupported scheme, over the size
+ * The bundle could not be fetched at all (missing object, unreachable storage, over the size
  * limit). The run crashes with reason `load-error`: the code could not be loaded.
  */
 export class BundleUnavailableError extends Error {
@@ -36,73 +52,96 @@ export class BundleUnavailableError extends Error {
   readonly reason = 'load-error';
 }
 
+/** The one message of a refused location: the same whatever the place is, or whether it exists. */
+export const LOCATION_REFUSED =
+  "the bundle's storage location is refused: it is not a canonical file:/// or gs:// location inside this agent's storage roots, or not a regular file there";
+/** The one message of bytes that are not the registered ones: no size, no digest of what was read. */
+export const NOT_THE_REGISTERED_CODE = 'the bundle is not the registered code: its size or sha256 differs from the registration';
+
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export interface BundleCacheOptions {
-  /** Directory of verified bundles. */
+  /** Directory of verified bundles. Created 0755; files 0644, private copies 0444. */
   cacheDir: string;
   /** Largest bundle fetched. */
   maxBytes: number;
   /** Opens the storage an object URI lives in. @default the code storage for the URI's scheme */
   storageFor?: (uri: string) => CodeStorage;
+  /** Where bundles may be fetched from. @default unconfined: any canonical file:/// or gs:// location */
+  storageRoots?: StorageRoots;
+}
+
+/** A verified bundle handed to one run: a private, read-only copy of the bytes just hashed. */
+export interface CheckedOutBundle {
+  /** The copy the child imports. */
+  path: string;
+  /** Deletes the copy (after the run). */
+  release(): Promise<void>;
 }
 
 /**
- * Verified bundles on local disk, keyed by digest.
+ * Verified bundles on local disk, keyed by digest and location.
  *
- * @example const path = await cache.fetch({ storageUri, sha256, size }) // throws IntegrityError on a mismatch
+ * @example
+ * const bundle = await cache.checkout({ storageUri, sha256, size }); // throws IntegrityError on a mismatch or a refused location
+ * try { spawn(bundle.path) } finally { await bundle.release() }
  */
 export class BundleCache {
   readonly #cacheDir: string;
   readonly #maxBytes: number;
   readonly #storageFor: (uri: string) => CodeStorage;
-  /** Files this process verified, with the size and mtime they had then: re-hash only when they change. */
-  readonly #verified = new Map<string, { size: number; mtimeMs: number }>();
-  /** One download per digest at a time, however many runs of the same bundle start together. */
-  readonly #inFlight = new Map<string, Promise<string>>();
+  readonly #roots: StorageRoots;
+  /** One fetch per (digest, location) at a time, however many runs of the same bundle start together. */
+  readonly #inFlight = new Map<string, Promise<Verified>>();
 
   constructor(options: BundleCacheOptions) {
     this.#cacheDir = options.cacheDir;
     this.#maxBytes = options.maxBytes;
     this.#storageFor = options.storageFor ?? storageForObject;
+    this.#roots = options.storageRoots ?? StorageRoots.parse([]);
   }
 
-  /** Returns the local path of the verified bundle, downloading it unless a verified copy is cached. */
+  /** Verifies the bundle (downloading it unless the cache holds its bytes) and returns the cache file's path. */
   async fetch(ref: BundleRef): Promise<string> {
-    if (!SHA256_HEX.test(ref.sha256)) throw new IntegrityError(`registered sha256 "${ref.sha256}" is not 64 lowercase hex digits`);
-    if (!Number.isSafeInteger(ref.size) || ref.size < 0) throw new IntegrityError(`registered size ${ref.size} is not a byte count`);
-    const pending = this.#inFlight.get(ref.sha256);
+    return (await this.#verified(ref)).path;
+  }
+
+  /**
+   * Verifies the bundle and writes the verified bytes to a new read-only file for one run. What
+   * the child imports is what was hashed: a change to the cache file after the check is never run.
+   */
+  async checkout(ref: BundleRef): Promise<CheckedOutBundle> {
+    const { bytes } = await this.#verified(ref);
+    const dir = join(this.#cacheDir, 'checkouts');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    const path = join(dir, `${ref.sha256}-${randomUUID()}.mjs`);
+    await writeFile(path, bytes, { flag: 'wx', mode: 0o444 });
+    return { path, release: () => rm(path, { force: true }) };
+  }
+
+  #verified(ref: BundleRef): Promise<Verified> {
+    if (!SHA256_HEX.test(ref.sha256)) return Promise.reject(new IntegrityError('the registered sha256 is not 64 lowercase hex digits'));
+    if (!Number.isSafeInteger(ref.size) || ref.size < 0) return Promise.reject(new IntegrityError('the registered size is not a byte count'));
+    const location = parseStorageLocation(ref.storageUri);
+    if (location === null || !this.#roots.allows(null, ref.storageUri)) return Promise.reject(new IntegrityError(LOCATION_REFUSED));
+    const key = `${ref.sha256}\n${ref.storageUri}`;
+    const pending = this.#inFlight.get(key);
     if (pending) return pending;
-    const work = this.#fetch(ref).finally(() => this.#inFlight.delete(ref.sha256));
-    this.#inFlight.set(ref.sha256, work);
+    const work = this.#load(ref, location).finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, work);
     return work;
   }
 
-  async #fetch(ref: BundleRef): Promise<string> {
-    const path = join(this.#cacheDir, `${ref.sha256}.mjs`);
-    if (await this.#isVerifiedCopy(path, ref)) return path;
-
-    if (ref.size > this.#maxBytes) {
-      throw new BundleUnavailableError(`bundle ${ref.storageUri} is registered as ${ref.size} bytes, over this agent's ${this.#maxBytes}-byte limit`);
+  async #load(ref: BundleRef, location: StorageLocation): Promise<Verified> {
+    const path = join(this.#cacheDir, `${ref.sha256}-${locationKey(ref.storageUri)}.mjs`);
+    const cached = await readFile(path).catch(() => null);
+    if (cached !== null) {
+      if (matches(cached, ref)) return { path, bytes: cached };
+      // A damaged or tampered cache entry: drop it and download again.
+      await rm(path, { force: true });
     }
-    let bytes: Uint8Array;
-    try {
-      // One byte over the registered size is enough to prove a mismatch without reading a huge object.
-      bytes = await this.#storageFor(ref.storageUri).get(ref.storageUri, { maxBytes: Math.min(ref.size + 1, this.#maxBytes) });
-    } catch (error) {
-      if (error instanceof FluxoError && error.code === 'BAD_USER_INPUT' && /over the \d+-byte limit/.test(error.message)) {
-        throw new IntegrityError(`bundle ${ref.storageUri} is larger than its registered ${ref.size} bytes`, { cause: error });
-      }
-      // The storage's word that the object is not the registered one (gs://: replaced since
-      // registration, or failing CRC32C), as opposed to merely unreachable.
-      if (error instanceof FluxoError && error.code === 'VERSION_CONFLICT') {
-        throw new IntegrityError(`bundle ${ref.storageUri} is not the registered object: ${error.message}`, { cause: error });
-      }
-      throw new BundleUnavailableError(`cannot fetch bundle ${ref.storageUri}: ${(error as Error).message}`, { cause: error });
-    }
-    verify(bytes, ref);
-
-    await mkdir(this.#cacheDir, { recursive: true });
+    const bytes = await this.#download(ref, location);
+    await mkdir(this.#cacheDir, { recursive: true, mode: 0o755 });
     const temporary = `${path}.${randomUUID()}.tmp`;
     try {
       await writeFile(temporary, bytes, { flag: 'wx', mode: 0o644 });
@@ -111,43 +150,78 @@ export class BundleCache {
       await rm(temporary, { force: true });
       throw error;
     }
-    const written = await stat(path);
-    this.#verified.set(ref.sha256, { size: written.size, mtimeMs: written.mtimeMs });
-    return path;
+    return { path, bytes };
   }
 
-  /** A cached file counts only if it still has the registered size and digest. */
-  async #isVerifiedCopy(path: string, ref: BundleRef): Promise<boolean> {
-    let info;
-    try {
-      info = await stat(path);
-    } catch {
-      return false;
+  async #download(ref: BundleRef, location: StorageLocation): Promise<Uint8Array> {
+    if (ref.size > this.#maxBytes) {
+      throw new BundleUnavailableError(`bundle ${ref.storageUri} is registered as ${ref.size} bytes, over this agent's ${this.#maxBytes}-byte limit`);
     }
-    const known = this.#verified.get(ref.sha256);
-    if (known && known.size === info.size && known.mtimeMs === info.mtimeMs && info.size === ref.size) return true;
+    if (location.scheme === 'file' && !(await this.#fileDirectoryAllowed(location.path))) throw new IntegrityError(LOCATION_REFUSED);
+    let bytes: Uint8Array;
     try {
-      verify(await readFile(path), ref);
-    } catch {
-      // A damaged or tampered cache entry: drop it and download again.
-      this.#verified.delete(ref.sha256);
-      await rm(path, { force: true });
-      return false;
+      // One byte over the registered size is enough to prove a mismatch without reading a huge object.
+      bytes = await this.#storageFor(ref.storageUri).get(ref.storageUri, { maxBytes: Math.min(ref.size + 1, this.#maxBytes) });
+    } catch (error) {
+      if (isLocationRefusal(error)) throw new IntegrityError(LOCATION_REFUSED, { cause: error });
+      if (error instanceof FluxoError && error.code === 'BAD_USER_INPUT' && /over the \d+-byte limit/.test(error.message)) {
+        throw new IntegrityError(NOT_THE_REGISTERED_CODE, { cause: error });
+      }
+      // The storage's word that the object is not the registered one (gs://: replaced since
+      // registration, or failing CRC32C), as opposed to merely unreachable.
+      if (error instanceof FluxoError && error.code === 'VERSION_CONFLICT') {
+        throw new IntegrityError('the bundle at its registered location was replaced since registration or failed its CRC32C check', { cause: error });
+      }
+      throw new BundleUnavailableError(`cannot fetch bundle ${ref.storageUri}: ${(error as Error).message}`, { cause: error });
     }
-    this.#verified.set(ref.sha256, { size: info.size, mtimeMs: info.mtimeMs });
-    return true;
+    if (!matches(bytes, ref)) throw new IntegrityError(NOT_THE_REGISTERED_CODE);
+    return bytes;
+  }
+
+  /**
+   * The directory a file:// bundle is in, with every symbolic link resolved, is still inside a
+   * root (or, unconfined, outside /dev, /proc and /sys). The last component is checked by the
+   * storage itself (no link followed, a regular file). A directory that does not exist is left to
+   * the storage to report as missing.
+   */
+  async #fileDirectoryAllowed(path: string): Promise<boolean> {
+    let directory: string;
+    try {
+      directory = await realpath(dirname(path));
+    } catch {
+      return true;
+    }
+    if (isSystemPath(directory)) return false;
+    if (!this.#roots.configured) return true;
+    for (const root of this.#roots.rootsOf(null)) {
+      if (root.scheme !== 'file') continue;
+      const real = await realpath(root.path).catch(() => root.path);
+      if (real === '/' || directory === real || directory.startsWith(`${real}/`)) return true;
+    }
+    return false;
   }
 }
 
+interface Verified {
+  /** The cache file. */
+  path: string;
+  /** Its bytes, as hashed. */
+  bytes: Uint8Array;
+}
+
+/** Whether `bytes` has the registered size and sha256. */
+function matches(bytes: Uint8Array, ref: Pick<BundleRef, 'sha256' | 'size'>): boolean {
+  return bytes.byteLength === ref.size && createHash('sha256').update(bytes).digest('hex') === ref.sha256;
+}
+
 /** Throws IntegrityError unless `bytes` has the registered size and sha256. */
-export function verify(bytes: Uint8Array, ref: Pick<BundleRef, 'sha256' | 'size' | 'storageUri'>): void {
-  if (bytes.byteLength !== ref.size) {
-    throw new IntegrityError(`bundle ${ref.storageUri} is ${bytes.byteLength} bytes, registered as ${ref.size}`);
-  }
-  const digest = createHash('sha256').update(bytes).digest('hex');
-  if (digest !== ref.sha256) {
-    throw new IntegrityError(`bundle ${ref.storageUri} has sha256 ${digest}, registered as ${ref.sha256}`);
-  }
+export function verify(bytes: Uint8Array, ref: Pick<BundleRef, 'sha256' | 'size'>): void {
+  if (!matches(bytes, ref)) throw new IntegrityError(NOT_THE_REGISTERED_CODE);
+}
+
+/** 16 hex digits naming a location in cache file names. */
+function locationKey(uri: string): string {
+  return createHash('sha256').update(uri).digest('hex').slice(0, 16);
 }
 
 /** The storage that holds an object URI: `file:///a/b` lives in `file:///`, `gs://bucket/x` in `gs://bucket`. */

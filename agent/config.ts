@@ -5,6 +5,7 @@ import { readSecretsFile } from './flow-secrets.js';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { FluxoError } from '../common/errors.js';
+import { StorageRoots } from '../storage/storage-location.js';
 
 /** What a caller may pass; strings are accepted where a flag or an environment variable feeds the value. */
 export interface AgentOptions {
@@ -58,6 +59,12 @@ export interface AgentOptions {
    * the file is taken from the agent's environment. @default undefined
    */
   secretsFile?: string | undefined;
+  /**
+   * Where this agent may fetch bundles from (array or comma-separated): `file:///dir` or
+   * `gs://bucket[/prefix]` URIs, its tenant's roots; it refuses every other location (reason
+   * `integrity`). @default unconfined: any canonical location (docs/code-storage.md#storage-roots)
+   */
+  storageRoots?: readonly string[] | string | undefined;
 }
 
 /** The validated settings. */
@@ -89,6 +96,8 @@ export interface AgentConfig {
   readonly childMemoryMb: number | null;
   /** Secret values from the secrets file, or null without one. */
   readonly secretsFromFile: ReadonlyMap<string, string> | null;
+  /** Where bundles may be fetched from; not `configured`: anywhere canonical. */
+  readonly storageRoots: StorageRoots;
 }
 
 export const AGENT_DEFAULTS = {
@@ -168,7 +177,20 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     caFile,
     childMemoryMb: childMemoryMb === 0 ? null : childMemoryMb,
     secretsFromFile: options.secretsFile ? readSecretsFile(resolve(options.secretsFile)) : null,
+    storageRoots: agentStorageRoots(list(options.storageRoots)),
   });
+}
+
+/** An agent serves one tenant, so its roots are plain URIs (no `{tenant}`, no `<tenant>=`). */
+function agentStorageRoots(entries: string[]): StorageRoots {
+  for (const entry of entries) {
+    if (entry.includes('{tenant}') || /^[a-z0-9-]+=/.test(entry)) throw bad('storageRoots', `storage root "${entry}" must be the URI of this agent's tenant's root, e.g. gs://fluxo-code/rj-escritorio`);
+  }
+  try {
+    return StorageRoots.parse(entries);
+  } catch (error) {
+    throw bad('storageRoots', (error as Error).message, error);
+  }
 }
 
 function requireApiUrl(value: string | undefined): string {

@@ -9,7 +9,7 @@ import { FluxoError, coerceError } from '../common/errors.js';
 import type { FlowRunStateType, LeaseInput } from '../schema/generated/graphql.js';
 import type { AgentApi, ClaimedRun } from './agent-api.js';
 import { RetryAbortedError, retryInTransit } from './backoff.js';
-import { BundleUnavailableError, IntegrityError, type BundleCache } from './bundle-cache.js';
+import { BundleUnavailableError, IntegrityError, type BundleCache, type CheckedOutBundle } from './bundle-cache.js';
 import type { AgentConfig } from './config.js';
 import type { AgentEventEmitter } from './events.js';
 import { finalStateOf, type FinalState } from './final-state.js';
@@ -138,9 +138,10 @@ export class FlowRunExecution {
 
   async #execute(): Promise<void> {
     const { flowVersion } = this.#claim.flowRun;
-    let bundlePath: string;
+    let bundle: CheckedOutBundle;
     try {
-      bundlePath = await this.#deps.cache.fetch(flowVersion);
+      // A private copy of the bytes just verified: what the child imports is what was hashed.
+      bundle = await this.#deps.cache.checkout(flowVersion);
     } catch (error) {
       const failed = error instanceof IntegrityError;
       const message = error instanceof IntegrityError || error instanceof BundleUnavailableError ? error.message : `cannot fetch the bundle: ${coerceError(error).message}`;
@@ -148,6 +149,15 @@ export class FlowRunExecution {
       await this.#finish({ state: failed ? 'FAILED' : 'CRASHED', reason: failed ? 'integrity' : 'load-error', message, exitCode: null, signal: null });
       return;
     }
+    try {
+      await this.#runBundle(bundle.path);
+    } finally {
+      await bundle.release().catch(() => undefined);
+    }
+  }
+
+  async #runBundle(bundlePath: string): Promise<void> {
+    const { flowVersion } = this.#claim.flowRun;
     if (this.#forgotten) return this.#finished(null);
     let flowSecrets: Record<string, string>;
     try {

@@ -26,6 +26,7 @@ import { buildSchema, formatError, startApollo } from './graphql/apollo.js';
 import { defaultLimits, prepareOperation } from './graphql/limits.js';
 import type { GraphQLContext } from './graphql/context.js';
 import type { Store } from './store/store.js';
+import type { StorageRoots } from '../storage/storage-location.js';
 
 export interface ServerOptions {
   store: Store;
@@ -57,6 +58,8 @@ export interface ServerOptions {
   production?: boolean;
   /** Keys that seal tenant secrets; without them secrets answer SECRETS_UNAVAILABLE and the rest works. */
   secretsKeyring?: SecretsKeyring | undefined;
+  /** Where each tenant's bundles may live; registerFlow refuses any other storageUri. @default unconfined */
+  storageRoots?: StorageRoots | undefined;
 }
 
 export interface RunningServer {
@@ -74,7 +77,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { store, identitySecret, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const events = new EventBus();
-  const service = new FluxoService(store, events, { leaseMs: options.leaseMs ?? 30_000, leaseKey: leaseKeyFrom(identitySecret) });
+  const service = new FluxoService(store, events, {
+    leaseMs: options.leaseMs ?? 30_000,
+    leaseKey: leaseKeyFrom(identitySecret),
+    ...(options.storageRoots ? { storageRoots: options.storageRoots } : {}),
+  });
   const audit = new AuditLog(store.audit);
   const internal = createInternalRoutes({ store, identitySecret, audit, logger });
   const secrets = new TenantSecrets(store.secrets, options.secretsKeyring ? new SecretCipher(options.secretsKeyring) : null);

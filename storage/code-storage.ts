@@ -27,6 +27,15 @@ export interface CodeStorage {
 }
 
 /**
+ * True when a storage refused to read an object because of what it is, not because it is missing
+ * or unreachable (file://: a symbolic link, a device, a FIFO). The agent fails such a run with
+ * reason `integrity` and a generic message.
+ */
+export function isLocationRefusal(error: unknown): boolean {
+  return error instanceof FluxoError && (error.details as { locationRefused?: unknown } | undefined)?.locationRefused === true;
+}
+
+/**
  * Opens the code storage for a base URI: `file:///absolute/dir` or `gs://bucket[/prefix]` (Cloud
  * Storage with Application Default Credentials, or the emulator named by STORAGE_EMULATOR_HOST).
  *

@@ -1,4 +1,5 @@
 // Code storage in a local directory: the embedded default (`fluxo dev`, tests, one machine).
+import { constants } from 'node:fs';
 import { mkdir, open, rename, stat, writeFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
@@ -41,11 +42,17 @@ export class FileCodeStorage implements CodeStorage {
     } catch (error) {
       throw new FluxoError('BAD_USER_INPUT', `"${uri}" is not a file:// URI`, { cause: error });
     }
-    const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
+    // O_NOFOLLOW: a symbolic link as the last component is refused, not followed (ELOOP);
+    // O_NONBLOCK: opening a FIFO does not wait for a writer. What is opened must be a regular file:
+    // never a device, a FIFO or a socket (reading /dev/zero would never end).
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ELOOP') throw notRegular(uri, error);
       throw new FluxoError('NOT_FOUND', `bundle ${uri} cannot be read (${error.code ?? error.message})`, { cause: error });
     });
     try {
-      const { size } = await handle.stat();
+      const info = await handle.stat();
+      if (!info.isFile()) throw notRegular(uri);
+      const { size } = info;
       if (size > options.maxBytes) {
         throw new FluxoError('BAD_USER_INPUT', `bundle ${uri} is ${size} bytes, over the ${options.maxBytes}-byte limit`);
       }
@@ -56,4 +63,12 @@ export class FileCodeStorage implements CodeStorage {
       await handle.close();
     }
   }
+}
+
+/**
+ * The object is not a regular file (a symbolic link, a device, a FIFO, a socket, a directory).
+ * `details.locationRefused` lets the agent tell this refusal from a missing object.
+ */
+function notRegular(uri: string, cause?: unknown): FluxoError {
+  return new FluxoError('FORBIDDEN', `${uri} is not a regular file`, { cause, details: { locationRefused: true } });
 }

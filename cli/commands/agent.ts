@@ -26,6 +26,7 @@ interface AgentStartOptions {
   metricsHost?: string;
   caFile?: string;
   childMemoryMb?: string;
+  storageRoot?: string[];
 }
 
 /** Adds `fluxo agent start`. */
@@ -50,6 +51,11 @@ export function registerAgentCommand(program: Command): void {
     .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for the API and proxies (env FLUXO_CA_FILE)', process.env.FLUXO_CA_FILE)
     .option('--child-memory-mb <n>', "heap limit of each flow's process in MiB, 0 for Node's default (env FLUXO_AGENT_CHILD_MEMORY_MB; default 1024)", process.env.FLUXO_AGENT_CHILD_MEMORY_MB)
     .option('--secrets-file <path>', 'NAME=value lines: values of the secrets flows declare; others come from the environment (env FLUXO_AGENT_SECRETS_FILE)', process.env.FLUXO_AGENT_SECRETS_FILE)
+    .option(
+      '--storage-root <uri>',
+      "where bundles may be fetched from, repeatable: this agent's tenant's file:///dir or gs://bucket/prefix; other locations fail the run (reason integrity) (env FLUXO_AGENT_STORAGE_ROOTS, comma-separated; default: unconfined)",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .action(async (options: AgentStartOptions) => {
       try {
         await runAgent(options);
@@ -77,6 +83,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     caFile: options.caFile,
     childMemoryMb: options.childMemoryMb,
     secretsFile: options.secretsFile,
+    storageRoots: options.storageRoot ?? process.env.FLUXO_AGENT_STORAGE_ROOTS,
   });
   const logger = createLogger('agent');
   const events = new AgentEventEmitter();
@@ -112,7 +119,8 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  logger.info({ apiUrl: config.apiUrl, name: config.name, labels: config.labels, concurrency: config.concurrency, cacheDir: config.cacheDir }, 'registering');
+  if (!config.storageRoots.configured) logger.warn('no storage roots (--storage-root): bundles are fetched from any file:/// or gs:// location the server names');
+  logger.info({ apiUrl: config.apiUrl, name: config.name, labels: config.labels, concurrency: config.concurrency, cacheDir: config.cacheDir, storageRoots: config.storageRoots.describe() }, 'registering');
   agent = await startAgent(config, { events, signal: registering.signal });
   logger.info({ agentId: agent.agentId, name: config.name, labels: config.labels }, 'ready');
 

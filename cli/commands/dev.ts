@@ -48,7 +48,8 @@ export function registerDevCommand(program: Command): void {
     .action(async (options: DevOptions) => {
       const dataDir = resolve(options.dataDir);
       const keysDir = join(dataDir, 'keys');
-      const storageUri = pathToFileURL(join(dataDir, 'storage')).href;
+      // Bundles live in <data-dir>/storage/<tenant>: the server and the agent are confined to it.
+      const storageUri = `${pathToFileURL(join(dataDir, 'storage')).href}/{tenant}`;
       await mkdir(dataDir, { recursive: true });
       await initKeys(keysDir);
       const privateKey = await loadPrivateSigningKey(join(keysDir, 'token-signing.private.jwk.json'));
@@ -69,12 +70,12 @@ export function registerDevCommand(program: Command): void {
       };
       let data: Awaited<ReturnType<typeof serveExampleData>> | undefined;
       try {
-        const server = await spawnDaemon(['server', 'start', '--port', '0', '--database', join(dataDir, 'fluxo.db'), '--keys-dir', keysDir], { onLine: printer('server') });
+        const server = await spawnDaemon(['server', 'start', '--port', '0', '--database', join(dataDir, 'fluxo.db'), '--keys-dir', keysDir, '--storage-root', storageUri], { onLine: printer('server') });
         daemons.push(server);
         const proxy = await spawnDaemon(['proxy', 'start', '--port', options.port, '--upstream', String(server.ready.url), '--keys-dir', keysDir], { onLine: printer('proxy') });
         daemons.push(proxy);
         const apiUrl = `${String(proxy.ready.url)}/graphql`;
-        const agent = await spawnDaemon(['agent', 'start', '--api', apiUrl, '--name', 'dev-agent', '--concurrency', '4', '--work-dir', join(dataDir, 'agent')], {
+        const agent = await spawnDaemon(['agent', 'start', '--api', apiUrl, '--name', 'dev-agent', '--concurrency', '4', '--work-dir', join(dataDir, 'agent'), '--storage-root', storageUri.replace('{tenant}', options.tenant)], {
           env: { FLUXO_TOKEN: agentToken },
           onLine: printer('agent'),
         });

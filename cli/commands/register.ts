@@ -27,7 +27,10 @@ export interface RegisteredFlow {
 export interface RegisterFlowFilesOptions {
   paths: string[];
   project: string;
-  /** Code storage base URI (`file:///dir`, `gs://bucket/prefix`) or a local directory. */
+  /**
+   * Code storage base URI (`file:///dir`, `gs://bucket/prefix`) or a local directory; `{tenant}`
+   * in it is replaced by the caller's tenant (`gs://fluxo-code/{tenant}`).
+   */
   storage: string;
   /** Overrides every flow's own labels when given. */
   labels?: string[] | undefined;
@@ -61,7 +64,7 @@ export function registerRegisterCommand(program: Command): void {
       .argument('<paths...>', 'flow modules (.ts or .js); every exported flow is registered')
       .requiredOption('--project <name>', 'project to register into (env FLUXO_PROJECT)', process.env.FLUXO_PROJECT || undefined)
       .option('--labels <a,b>', "default routing labels, replacing the flows' own")
-      .option('--storage <uri>', 'code storage: file:///dir, gs://bucket/prefix or a local directory (env FLUXO_STORAGE)', process.env.FLUXO_STORAGE || undefined),
+      .option('--storage <uri>', "code storage: file:///dir, gs://bucket/prefix or a local directory; {tenant} becomes the caller's tenant, e.g. gs://fluxo-code/{tenant} (env FLUXO_STORAGE)", process.env.FLUXO_STORAGE || undefined),
   ).action(async (paths: string[], options: RegisterCommandOptions) => {
     if (!options.storage) throw new FluxoError('BAD_USER_INPUT', 'no code storage: pass --storage or set FLUXO_STORAGE');
     const client = clientFrom(options);
@@ -91,7 +94,7 @@ export function registerRegisterCommand(program: Command): void {
  * await registerFlowFiles(client, { paths: ['examples/retry.ts'], project: 'production', storage: 'file:///var/lib/fluxo/code' });
  */
 export async function registerFlowFiles(client: GraphQLClient, options: RegisterFlowFilesOptions): Promise<RegisteredFlow[]> {
-  const storage = codeStorageFor(toStorageUri(options.storage));
+  const storage = codeStorageFor(toStorageUri(await withTenant(client, options.storage)));
   const registered: RegisteredFlow[] = [];
   const modules = [];
   for (const path of options.paths) modules.push({ path, ...(await loadFlowFile(path)) });
@@ -131,6 +134,16 @@ export async function registerFlowFiles(client: GraphQLClient, options: Register
     }
   }
   return registered;
+}
+
+/**
+ * Fills `{tenant}` in a storage template (`gs://fluxo-code/{tenant}`, the same template as the
+ * server's `--storage-root`) with the caller's tenant, which the `viewer` query tells.
+ */
+async function withTenant(client: GraphQLClient, storage: string): Promise<string> {
+  if (!storage.includes('{tenant}')) return storage;
+  const { viewer } = await client.request<{ viewer: { tenant: string } }>('query Viewer { viewer { tenant } }');
+  return storage.replaceAll('{tenant}', viewer.tenant);
 }
 
 /** A URI as is; a plain path becomes a `file://` URI of its absolute form. */

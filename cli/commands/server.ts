@@ -9,6 +9,7 @@ import { startServer } from '../../server/http-server.js';
 import { describeDatabase, openStore } from '../../server/open-store.js';
 import { DEFAULT_RETENTION_DAYS, pruneHistory } from '../../server/services/retention.js';
 import type { Store } from '../../server/store/store.js';
+import { StorageRoots } from '../../storage/storage-location.js';
 import { formatTable, printJson } from '../format.js';
 
 interface ServerStartOptions {
@@ -24,6 +25,7 @@ interface ServerStartOptions {
   retentionDays: string;
   retentionIntervalSeconds: string;
   production: boolean;
+  storageRoot: string[];
 }
 
 function intOption(name: string, value: string, min: number, max: number): number {
@@ -63,6 +65,12 @@ export function registerServerCommand(program: Command): void {
     )
     .option(...retentionDaysOption)
     .option('--retention-interval-seconds <n>', 'time between retention passes (env FLUXO_RETENTION_INTERVAL_SECONDS)', process.env.FLUXO_RETENTION_INTERVAL_SECONDS ?? '3600')
+    .option(
+      '--storage-root <uri>',
+      "where a tenant's bundles may live, repeatable: a template naming {tenant} (file:///srv/fluxo/{tenant}, gs://bucket/{tenant}) or <tenant>=<uri>; registerFlow refuses every other storageUri (env FLUXO_STORAGE_ROOTS, comma-separated; default: unconfined)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option('--production', 'production mode: no GraphQL introspection, no field suggestions in errors (default when NODE_ENV=production)', process.env.NODE_ENV === 'production')
     .action(async (options: ServerStartOptions) => {
       const logger = createLogger('server');
@@ -72,6 +80,9 @@ export function registerServerCommand(program: Command): void {
       const secretsKey = await findSecretsKeyring({ file: options.secretsKeyFile, keysDir: options.keysDir });
       if (secretsKey) logger.info({ file: secretsKey.path, keyVersion: secretsKey.keyring.current }, 'tenant secrets enabled');
       else logger.warn('no secrets key (secrets.key in --keys-dir, or --secrets-key-file): tenant secrets are unavailable until one is configured');
+      const storageRoots = parseServerStorageRoots(options.storageRoot.length > 0 ? options.storageRoot : (process.env.FLUXO_STORAGE_ROOTS ?? '').split(','));
+      if (storageRoots.configured) logger.info({ storageRoots: storageRoots.describe() }, 'bundle locations confined to the storage roots');
+      else logger.warn('no storage roots (--storage-root): any tenant may register a bundle at any file:/// or gs:// location; configure them on a shared server');
       const store = openStore(options.database);
       const { applied, current } = await store.migrate();
       if (applied.length) logger.info({ applied, current }, 'migrated the database');
@@ -88,6 +99,7 @@ export function registerServerCommand(program: Command): void {
         retentionDays: intOption('retention-days', options.retentionDays, 0, 36_500),
         retentionIntervalMs: intOption('retention-interval-seconds', options.retentionIntervalSeconds, 1, 7 * 86_400) * 1000,
         production: options.production,
+        storageRoots,
       });
       logger.info({ url: running.url, database: describeDatabase(options.database), production: options.production }, 'ready');
       const shutdown = async (): Promise<void> => {
@@ -164,6 +176,15 @@ export function registerServerCommand(program: Command): void {
         process.stdout.write(`${tenant}: ${retentionDays === null ? 'follows the server default' : retentionDays === 0 ? 'kept forever' : `kept ${retentionDays} days`}\n`);
       });
     });
+}
+
+/** `--storage-root` entries; a mistake stops the server at start with BAD_USER_INPUT. */
+function parseServerStorageRoots(entries: string[]): StorageRoots {
+  try {
+    return StorageRoots.parse(entries, { requireTenant: true });
+  } catch (error) {
+    throw new FluxoError('BAD_USER_INPUT', `--storage-root: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** Opens and migrates the store for a one-off command, and closes it afterwards. */

@@ -12,7 +12,8 @@ import { compileParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
 import { LeaseBinding } from './lease-binding.js';
 import { leasedStates } from './transitions.js';
-import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkString, parseDateTime } from './validate-input.js';
+import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkStorageUri, checkString, parseDateTime } from './validate-input.js';
+import { StorageRoots } from '../../storage/storage-location.js';
 
 export interface ServiceOptions {
   /** Lease length granted on claim and heartbeat. @default 30000 */
@@ -21,6 +22,8 @@ export interface ServiceOptions {
   maxClaimWaitMs?: number;
   /** Key binding lease tokens to the subject that claimed them (lease-binding.ts). @default a key shared by this process */
   leaseKey?: Uint8Array;
+  /** Where each tenant's bundles may live (`--storage-root`). @default unconfined: any canonical file:/// or gs:// URI */
+  storageRoots?: StorageRoots;
 }
 
 export interface RegisterFlowArgs {
@@ -61,6 +64,7 @@ export class FluxoService {
   readonly leaseMs: number;
   readonly maxClaimWaitMs: number;
   readonly #leases: LeaseBinding;
+  readonly #storageRoots: StorageRoots;
 
   constructor(store: Store, events: EventBus, options: ServiceOptions = {}) {
     this.store = store;
@@ -68,15 +72,14 @@ export class FluxoService {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.maxClaimWaitMs = options.maxClaimWaitMs ?? 30_000;
     this.#leases = new LeaseBinding(options.leaseKey);
+    this.#storageRoots = options.storageRoots ?? StorageRoots.parse([]);
   }
 
   async registerFlow(identity: Identity, args: RegisterFlowArgs): Promise<{ version: FlowVersionRecord; created: boolean }> {
     authorize(identity, 'registerFlow');
     const project = checkName('project', args.project);
     const name = checkName('flow name', args.name);
-    if (!/^(file:\/\/\/|gs:\/\/)[^\s]+$/.test(args.storageUri)) {
-      throw new FluxoError('BAD_USER_INPUT', `storageUri must be file:///... or gs://bucket/object, got "${args.storageUri.slice(0, 200)}"`);
-    }
+    checkStorageUri(this.#storageRoots, identity.tenant, args.storageUri);
     if (!/^[0-9a-f]{64}$/.test(args.sha256)) throw new FluxoError('BAD_USER_INPUT', 'sha256 must be 64 lowercase hex characters');
     const size = checkInt('size', args.size, 1, MAX_BUNDLE_BYTES, 0);
     if (!/^[A-Za-z_$][\w$]{0,99}$/.test(args.entrypoint)) throw new FluxoError('BAD_USER_INPUT', `entrypoint "${args.entrypoint.slice(0, 100)}" is not an export name`);

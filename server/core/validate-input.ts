@@ -1,5 +1,6 @@
 // Input checks shared by the operations: every refusal is BAD_USER_INPUT naming the argument.
 import { FluxoError } from '../../common/errors.js';
+import type { StorageRoots } from '../../storage/storage-location.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -48,6 +49,19 @@ export function parseDateTime(what: string, value: string | null | undefined): n
   const ms = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) bad(`${what} must be an ISO-8601 date-time like 2026-11-26T09:00:00Z, got "${value.slice(0, 60)}"`);
   return ms;
+}
+
+/**
+ * The one answer to every refused storageUri (issue 9, finding 7). Fixed on purpose: it must not
+ * say whether the place exists, what it is, or which rule refused it.
+ */
+export const STORAGE_URI_REFUSED =
+  "storageUri is refused: a bundle must live at a canonical file:/// or gs:// URI inside this tenant's code storage root (see docs/code-storage.md#storage-roots)";
+
+/** Refuses, with {@link STORAGE_URI_REFUSED}, a storageUri the tenant may not register. */
+export function checkStorageUri(roots: StorageRoots, tenant: string, uri: string): string {
+  if (uri.length > 2_000 || !roots.allows(tenant, uri)) bad(STORAGE_URI_REFUSED);
+  return uri;
 }
 
 export function checkString(what: string, value: string, max: number): string {

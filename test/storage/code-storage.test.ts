@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BundleCache, IntegrityError } from '../../agent/bundle-cache.js';
+import { BundleCache, IntegrityError, NOT_THE_REGISTERED_CODE } from '../../agent/bundle-cache.js';
 import { codeStorageFor, type CodeStorage } from '../../storage/code-storage.js';
 import { GcsCodeStorage } from '../../storage/gcs-code-storage.js';
 import { useFakeGcs } from '../support/fake-gcs.js';
@@ -120,10 +120,10 @@ describe.each(adapters)('$name code storage', ({ open }) => {
     });
 
     it.each([
-      ['truncated', bundle.subarray(0, bundle.byteLength - 5), /is \d+ bytes, registered as \d+/],
-      ['altered (one flipped byte)', Uint8Array.from(bundle, (byte, i) => (i === 7 ? byte ^ 0x01 : byte)), /has sha256 [0-9a-f]{64}, registered as/],
-      ['longer', Uint8Array.from([...bundle, ...bundle]), /larger than its registered \d+ bytes/],
-    ])('rejects a %s object as an integrity failure and caches nothing', async (_case, stored, message) => {
+      ['truncated', bundle.subarray(0, bundle.byteLength - 5)],
+      ['altered (one flipped byte)', Uint8Array.from(bundle, (byte, i) => (i === 7 ? byte ^ 0x01 : byte))],
+      ['longer', Uint8Array.from([...bundle, ...bundle])],
+    ])('rejects a %s object as an integrity failure telling no size or digest, and caches nothing', async (_case, stored) => {
       const { storage } = await open();
       // The registration recorded the real bundle's digest and size; the store holds other bytes.
       const { uri } = await storage.put(`bundles/${ref.sha256}.mjs`, stored);
@@ -132,7 +132,7 @@ describe.each(adapters)('$name code storage', ({ open }) => {
       const attempt = cache.fetch({ storageUri: uri, ...ref });
 
       await expect(attempt).rejects.toBeInstanceOf(IntegrityError);
-      await expect(attempt).rejects.toMatchObject({ reason: 'integrity', message: expect.stringMatching(message) });
+      await expect(attempt).rejects.toMatchObject({ reason: 'integrity', message: NOT_THE_REGISTERED_CODE });
       expect(await readdir(cacheDir).catch(() => [])).toEqual([]);
     });
   });
