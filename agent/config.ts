@@ -55,10 +55,16 @@ export interface AgentOptions {
   /** V8 heap limit of each flow's process in MiB (`--max-old-space-size`); 0: Node's default. @default 1024 */
   childMemoryMb?: number | string | undefined;
   /**
-   * A file of `NAME=value` lines: the values of the secrets flows declare. A declared secret not in
-   * the file is taken from the agent's environment. @default undefined
+   * A file of `NAME=value` lines: the values of the secrets flows declare (after the tenant's stored
+   * secrets). @default undefined
    */
   secretsFile?: string | undefined;
+  /**
+   * Names of the agent's environment variables (array or comma-separated) that may be the values of
+   * declared secrets of the same name. No other variable of the agent's environment ever is: a
+   * flow's author chooses the names it declares. @default []
+   */
+  secretsFromEnv?: readonly string[] | string | undefined;
   /**
    * Where this agent may fetch bundles from (array or comma-separated): `file:///dir` or
    * `gs://bucket[/prefix]` URIs, its tenant's roots; it refuses every other location (reason
@@ -96,6 +102,8 @@ export interface AgentConfig {
   readonly childMemoryMb: number | null;
   /** Secret values from the secrets file, or null without one. */
   readonly secretsFromFile: ReadonlyMap<string, string> | null;
+  /** Environment variables whose values may be declared secrets' values (read at each run). */
+  readonly secretsFromEnv: readonly string[];
   /** Where bundles may be fetched from; not `configured`: anywhere canonical. */
   readonly storageRoots: StorageRoots;
 }
@@ -143,6 +151,11 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     if (!ENV_NAME.test(variable)) throw bad('passEnv', `"${variable}" is not an environment variable name`);
     if (NEVER_PASSED.has(variable)) throw bad('passEnv', `${variable} carries the agent's own credentials and is never passed to flows`);
   }
+  const secretsFromEnv = [...new Set(list(options.secretsFromEnv))];
+  for (const variable of secretsFromEnv) {
+    if (!ENV_NAME.test(variable)) throw bad('secretsFromEnv', `"${variable}" is not an environment variable name`);
+    if (NEVER_PASSED.has(variable)) throw bad('secretsFromEnv', `${variable} carries the agent's own credentials and is never a flow's secret`);
+  }
   const workDir = options.workDir ? resolve(options.workDir) : undefined;
   const cacheDir = options.cacheDir ? resolve(options.cacheDir) : workDir ? join(workDir, 'bundles') : defaultCacheDir();
   const runsDir = workDir ? join(workDir, 'runs') : join(tmpdir(), 'fluxo-runs');
@@ -177,6 +190,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     caFile,
     childMemoryMb: childMemoryMb === 0 ? null : childMemoryMb,
     secretsFromFile: options.secretsFile ? readSecretsFile(resolve(options.secretsFile)) : null,
+    secretsFromEnv: Object.freeze(secretsFromEnv),
     storageRoots: agentStorageRoots(list(options.storageRoots)),
   });
 }

@@ -2,8 +2,9 @@
 // bundle, spawn the child, write RUNNING once it is ready, relay its task states and logs, and
 // report how it ended. Every state write is a compare-and-set on the run's version and our lease;
 // the answers decide whether we continue, cancel, or forget the run.
-import { redactorOf, resolveFlowSecrets } from './flow-secrets.js';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { resolveFlowSecrets, secretsFromEnvironment } from './flow-secrets.js';
+import { maskerOf, type Masker } from './secret-masker.js';
+import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FluxoError, coerceError } from '../common/errors.js';
 import type { FlowRunStateType, LeaseInput } from '../schema/generated/graphql.js';
@@ -50,6 +51,8 @@ export class FlowRunExecution {
   #agentStopping = false;
   #forgotten = false;
   #fence: NodeJS.Timeout | undefined;
+  /** Masks the run's secret values in every text that leaves the agent (identity until they are known). */
+  #mask: Masker = (text) => text;
 
   constructor(claim: ClaimedRun, deps: FlowRunExecutionDeps) {
     this.#claim = claim;
@@ -63,7 +66,7 @@ export class FlowRunExecution {
       leaseToken: claim.leaseToken,
       onLeaseLost: () => this.leaseLost('relay'),
       onFatal: (error) => deps.onFatal(error),
-      onWarning: (message, error) => deps.events.emit('agent:warning', { message, flowRunId: this.flowRunId, ...(error ? { error } : {}) }),
+      onWarning: (message, error) => this.#warn(message, error),
       onRetry: (operation, error, retryInMs) => deps.events.emit('api:unreachable', { operation, error, retryInMs }),
       spool: { dir: deps.config.spoolDir, budget: deps.spoolBudget ?? new SpoolBudget(deps.config.spoolMaxBytes) },
       onSpill: (path) => deps.events.emit('spool:opened', { flowRunId: this.flowRunId, path }),
@@ -78,9 +81,9 @@ export class FlowRunExecution {
       // A failure inside the agent (an unwritable run directory, a bug) must not take the agent
       // down with the run, nor leave the run to the lease reaper: report it and drop the run.
       const cause = coerceError(error);
-      deps.events.emit('agent:warning', { message: `run ${this.flowRunId} failed inside the agent`, flowRunId: this.flowRunId, error: cause });
+      this.#warn(`run ${this.flowRunId} failed inside the agent`, cause);
       this.#child?.kill('agent-stopped');
-      await this.#finish({ state: 'CRASHED', reason: 'agent-error', message: `the agent failed to run the flow: ${cause.message}`, exitCode: null, signal: null }).catch(() => this.#forget());
+      await this.#finish({ state: 'CRASHED', reason: 'agent-error', message: this.#mask(`the agent failed to run the flow: ${cause.message}`), exitCode: null, signal: null }).catch(() => this.#forget());
     });
     void this.done.finally(() => clearTimeout(this.#fence));
   }
@@ -161,13 +164,15 @@ export class FlowRunExecution {
     if (this.#forgotten) return this.#finished(null);
     let flowSecrets: Record<string, string>;
     try {
-      flowSecrets = resolveFlowSecrets(flowVersion.secrets ?? [], { server: this.#claim.secrets, file: this.#deps.config.secretsFromFile, env: process.env });
+      // From the environment only the variables the operator listed: the flow's author picks the names.
+      const { secretsFromFile, secretsFromEnv } = this.#deps.config;
+      flowSecrets = resolveFlowSecrets(flowVersion.secrets ?? [], { server: this.#claim.secrets, file: secretsFromFile, env: secretsFromEnvironment(secretsFromEnv, process.env) });
     } catch (error) {
       // Nothing runs without the secrets it declared: failing here is clearer than failing inside.
       await this.#finish({ state: 'FAILED', reason: 'missing-secret', message: coerceError(error).message, exitCode: null, signal: null });
       return;
     }
-    const redact = redactorOf(Object.values(flowSecrets));
+    const redact = (this.#mask = maskerOf(Object.values(flowSecrets)));
     if (this.#cancelRequested) {
       await this.#finish({ state: 'CANCELLED', reason: 'cancelled', message: 'cancelled before the flow started', exitCode: null, signal: null });
       return;
@@ -197,7 +202,8 @@ export class FlowRunExecution {
         flowSecrets,
         ...(config.childEntry ? { childEntry: config.childEntry } : {}),
         beforeStart: () => this.#markRunning(),
-        // Secret values never leave the agent: not in log lines, not in task failure messages.
+        // Secret values never leave the agent: not in log lines, not in task failure messages (nor, masked
+        // here, in the spool that holds them while the server is unreachable).
         onTaskState: (event) => this.#relay.taskState(event.message === null ? event : { ...event, message: redact(event.message) }),
         onLog: (event) => this.#relay.log({ ...event, message: redact(event.message) }),
       });
@@ -251,6 +257,16 @@ export class FlowRunExecution {
       durationMs: Date.now() - this.#claimedAt,
       reported,
     });
+  }
+
+  /** A warning for the agent's own log, with the run's secret values masked (a server's error may quote what it refused). */
+  #warn(message: string, error?: Error): void {
+    let masked = error;
+    if (error && this.#mask(error.message) !== error.message) {
+      masked = new Error(this.#mask(error.message));
+      masked.name = error.name;
+    }
+    this.#deps.events.emit('agent:warning', { message: this.#mask(message), flowRunId: this.flowRunId, ...(masked ? { error: masked } : {}) });
   }
 
   #forget(): void {
@@ -315,7 +331,7 @@ export class FlowRunExecution {
 
   /** Forgets the run (it is not ours to finish any more) and stops its child, if any. */
   #drop(message: string, error?: Error): 'forgotten' {
-    this.#deps.events.emit('agent:warning', { message, flowRunId: this.flowRunId, ...(error ? { error } : {}) });
+    this.#warn(message, error);
     this.#forget();
     this.#child?.kill('lease-lost');
     return 'forgotten';

@@ -2,17 +2,15 @@
 // comes, first match wins, from:
 //   1. the claim answer: the tenant stored it on the server (`fluxo secrets set`);
 //   2. the agent's secrets file (`--secrets-file`, KEY=VALUE lines);
-//   3. the agent's own environment.
+//   3. the agent's environment, only for the names the operator listed (`--secrets-from-env`).
+// Never from the rest of the agent's environment: a flow's author chooses the names it declares,
+// so a name like SSL_CERT_FILE would otherwise read any variable of the agent's host.
 // The tenant's stored value wins so that rotating a secret centrally reaches every agent at once;
 // an agency that keeps a value on its own host only (never on the server) simply does not store it.
-// Values are handed to exactly the flows that declare them, redacted from their logs, and never
-// written to disk by the agent.
+// Values are handed to exactly the flows that declare them, masked in everything that leaves the
+// agent (agent/secret-masker.ts), and never written to disk by the agent.
 import { readFileSync } from 'node:fs';
 import { FluxoError } from '../common/errors.js';
-
-/** Values shorter than this are not redacted: masking "a" or "1" everywhere would garble the logs. */
-export const MIN_REDACTED_LENGTH = 4;
-const REDACTED = '***';
 
 /** Parses a secrets file: `NAME=value` lines, `#` comments, optional single or double quotes. */
 export function readSecretsFile(path: string): ReadonlyMap<string, string> {
@@ -41,8 +39,24 @@ export interface FlowSecretSources {
   server: readonly { name: string; value: string }[];
   /** The agent's secrets file, or null without one. */
   file: ReadonlyMap<string, string> | null;
-  /** The agent's environment. */
-  env: NodeJS.ProcessEnv;
+  /** Values of the environment variables the operator allowed (`secretsFromEnv`), or null without any. */
+  env: ReadonlyMap<string, string> | null;
+}
+
+/**
+ * The values of the variables `names` in `env` (those set and not empty): the only part of the
+ * agent's environment a declared secret may come from.
+ *
+ * @example secretsFromEnvironment(['DB_PASSWORD'], process.env) // Map { 'DB_PASSWORD' => '...' }
+ */
+export function secretsFromEnvironment(names: readonly string[], env: NodeJS.ProcessEnv): ReadonlyMap<string, string> | null {
+  if (names.length === 0) return null;
+  const values = new Map<string, string>();
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value !== '') values.set(name, value);
+  }
+  return values;
 }
 
 /**
@@ -56,20 +70,12 @@ export function resolveFlowSecrets(declared: readonly string[], sources: FlowSec
   const values: Record<string, string> = {};
   const missing: string[] = [];
   for (const name of declared) {
-    const value = fromServer.get(name) ?? sources.file?.get(name) ?? sources.env[name];
+    const value = fromServer.get(name) ?? sources.file?.get(name) ?? sources.env?.get(name);
     if (value === undefined || value === '') missing.push(name);
     else values[name] = value;
   }
   if (missing.length > 0) {
-    throw new FluxoError('BAD_USER_INPUT', `the flow declares ${missing.length === 1 ? 'secret' : 'secrets'} ${missing.join(', ')}, which this agent has no value for (store ${missing.length === 1 ? 'it' : 'them'} on the server with \`fluxo secrets set\`, or set ${missing.length === 1 ? 'it' : 'them'} in the agent's --secrets-file or environment)`);
+    throw new FluxoError('BAD_USER_INPUT', `the flow declares ${missing.length === 1 ? 'secret' : 'secrets'} ${missing.join(', ')}, which this agent has no value for (store ${missing.length === 1 ? 'it' : 'them'} on the server with \`fluxo secrets set\`, or give this agent ${missing.length === 1 ? 'a value' : 'values'} with --secrets-file or --secrets-from-env)`);
   }
   return values;
-}
-
-/** A function that replaces every secret value (of at least MIN_REDACTED_LENGTH characters) with ***. */
-export function redactorOf(values: readonly string[]): (text: string) => string {
-  // Longest first, so a secret containing another is masked whole.
-  const masked = [...new Set(values)].filter((value) => value.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
-  if (masked.length === 0) return (text) => text;
-  return (text) => masked.reduce((out, value) => out.split(value).join(REDACTED), text);
 }

@@ -21,6 +21,7 @@ interface AgentStartOptions {
   stopTimeoutSeconds?: string;
   passEnv?: string;
   secretsFile?: string;
+  secretsFromEnv?: string;
   spoolMaxBytes?: string;
   metricsPort?: string;
   metricsHost?: string;
@@ -50,7 +51,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--metrics-host <addr>', 'address the metrics port binds (env FLUXO_AGENT_METRICS_HOST; default 127.0.0.1)', process.env.FLUXO_AGENT_METRICS_HOST)
     .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for the API and proxies (env FLUXO_CA_FILE)', process.env.FLUXO_CA_FILE)
     .option('--child-memory-mb <n>', "heap limit of each flow's process in MiB, 0 for Node's default (env FLUXO_AGENT_CHILD_MEMORY_MB; default 1024)", process.env.FLUXO_AGENT_CHILD_MEMORY_MB)
-    .option('--secrets-file <path>', 'NAME=value lines: values of the secrets flows declare; others come from the environment (env FLUXO_AGENT_SECRETS_FILE)', process.env.FLUXO_AGENT_SECRETS_FILE)
+    .option('--secrets-file <path>', 'NAME=value lines: values of the secrets flows declare, after those the tenant stored (env FLUXO_AGENT_SECRETS_FILE)', process.env.FLUXO_AGENT_SECRETS_FILE)
+    .option('--secrets-from-env <NAMES>', "this agent's environment variables, comma-separated, that may be the values of declared secrets of the same name; no other variable ever is (env FLUXO_AGENT_SECRETS_FROM_ENV)", process.env.FLUXO_AGENT_SECRETS_FROM_ENV)
     .option(
       '--storage-root <uri>',
       "where bundles may be fetched from, repeatable: this agent's tenant's file:///dir or gs://bucket/prefix; other locations fail the run (reason integrity) (env FLUXO_AGENT_STORAGE_ROOTS, comma-separated; default: unconfined)",
@@ -83,6 +85,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     caFile: options.caFile,
     childMemoryMb: options.childMemoryMb,
     secretsFile: options.secretsFile,
+    secretsFromEnv: options.secretsFromEnv,
     storageRoots: options.storageRoot ?? process.env.FLUXO_AGENT_STORAGE_ROOTS,
   });
   const logger = createLogger('agent');
