@@ -18,6 +18,11 @@ export const EXIT = {
   unreachable: 5,
   /** A conflict: illegal transition, stale version, idempotency conflict. */
   conflict: 6,
+  /**
+   * `fluxo agent start`: the agent's name is held by another token, at start (AGENT_NAME_TAKEN) or
+   * later (a tenant-admin moved it: `fluxo agents move`). Restarting with the same token cannot help.
+   */
+  agentNameTaken: 7,
   /** Anything unexpected. */
   internal: 70,
 } as const;
@@ -43,6 +48,8 @@ export function exitCodeOf(error: unknown): number {
     case 'VERSION_CONFLICT':
     case 'LEASE_LOST':
       return EXIT.conflict;
+    case 'AGENT_NAME_TAKEN':
+      return EXIT.agentNameTaken;
     case 'SERVICE_UNAVAILABLE':
     case 'IDENTITY_PROVIDER_UNAVAILABLE':
     case 'RATE_LIMITED':

@@ -178,6 +178,8 @@ export type CreateServiceTokenPayload = {
  * message is for people and may change.
  */
 export type ErrorCode =
+  /** The agent name is registered by another token subject of the tenant. Use another name, or have a tenant-admin move it to the caller's subject (`moveAgent`, `fluxo agents move`). */
+  | 'AGENT_NAME_TAKEN'
   /** An argument is malformed or out of range; the message names it. */
   | 'BAD_USER_INPUT'
   /** The caller's role may not perform this operation. */
@@ -532,6 +534,14 @@ export type LogLineInput = {
   timestamp: Scalars['DateTime']['input'];
 };
 
+/** Which agent goes to which token subject. */
+export type MoveAgentInput = {
+  /** The agent's name. */
+  name: Scalars['String']['input'];
+  /** The subject of the token that will hold it: `service:<token name>` for a service token, the `sub` claim of a signed token. */
+  toSubject: Scalars['String']['input'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Cancel a run (developer, tenant-admin, admin): Scheduled becomes Cancelled; Submitted or Running becomes Cancelling. */
@@ -546,7 +556,14 @@ export type Mutation = {
   deleteSecret: Scalars['Boolean']['output'];
   /** Renew leases and learn about cancellations (agent). */
   heartbeat: HeartbeatPayload;
-  /** Register or update the calling agent (agent). */
+  /**
+   * Move an agent name to another token subject (tenant-admin, admin), e.g. to the new service token
+   * of a rotated one. The leases the agent holds end at once (its runs are crashed by the lease reaper,
+   * and flow-level retries apply); the old subject's calls as the agent answer NOT_FOUND and its lease
+   * writes LEASE_LOST. Moving to the subject that holds it changes nothing.
+   */
+  moveAgent: Agent;
+  /** Register or update the calling agent (agent). A name another token subject registered answers AGENT_NAME_TAKEN. */
   registerAgent: Agent;
   /** Record a flow version (developer, ci, tenant-admin, admin). Idempotent on the content hash. */
   registerFlow: RegisterFlowPayload;
@@ -590,6 +607,11 @@ export type MutationDeleteSecretArgs = {
 
 export type MutationHeartbeatArgs = {
   input: HeartbeatInput;
+};
+
+
+export type MutationMoveAgentArgs = {
+  input: MoveAgentInput;
 };
 
 
@@ -732,7 +754,7 @@ export type RegisterAgentInput = {
   concurrency?: InputMaybe<Scalars['Int']['input']>;
   /** Routing labels. */
   labels: Array<Scalars['String']['input']>;
-  /** Name, unique within the tenant; registering again updates labels and concurrency. */
+  /** Name, unique within the tenant; registering again (with the same token subject) updates labels and concurrency. */
   name: Scalars['String']['input'];
 };
 
@@ -1096,6 +1118,7 @@ export type ResolversTypes = {
   LogLevel: LogLevel;
   LogLine: ResolverTypeWrapper<LogRecord>;
   LogLineInput: LogLineInput;
+  MoveAgentInput: MoveAgentInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Project: ResolverTypeWrapper<ProjectRecord>;
@@ -1152,6 +1175,7 @@ export type ResolversParentTypes = {
   LogConnection: Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['LogLine']> };
   LogLine: LogRecord;
   LogLineInput: LogLineInput;
+  MoveAgentInput: MoveAgentInput;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Project: ProjectRecord;
@@ -1346,6 +1370,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   createServiceToken?: Resolver<ResolversTypes['CreateServiceTokenPayload'], ParentType, ContextType, RequireFields<MutationCreateServiceTokenArgs, 'input'>>;
   deleteSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteSecretArgs, 'name'>>;
   heartbeat?: Resolver<ResolversTypes['HeartbeatPayload'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'input'>>;
+  moveAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationMoveAgentArgs, 'input'>>;
   registerAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationRegisterAgentArgs, 'input'>>;
   registerFlow?: Resolver<ResolversTypes['RegisterFlowPayload'], ParentType, ContextType, RequireFields<MutationRegisterFlowArgs, 'input'>>;
   revokeServiceToken?: Resolver<ResolversTypes['ServiceToken'], ParentType, ContextType, RequireFields<MutationRevokeServiceTokenArgs, 'id'>>;

@@ -15,6 +15,7 @@ export const permissions = {
   cancelFlowRun: ['admin', 'tenant-admin', 'developer'],
   agentWork: ['agent'],
   manageServiceTokens: ['admin', 'tenant-admin'],
+  manageAgents: ['admin', 'tenant-admin'],
   manageSecrets: ['admin', 'tenant-admin'],
   listSecrets: ['admin', 'tenant-admin', 'developer'],
   readAuditLog: ['admin', 'tenant-admin'],

@@ -6,6 +6,7 @@ import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
 import type { AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord } from '../store/records.js';
 import type { Claim, HeartbeatResult, LogLineWrite, Store, TaskStateWrite } from '../store/store.js';
+import { agentNameTaken, agentNotFound, checkSubject } from './agent-names.js';
 import { actorOf, authorize } from './authorize.js';
 import { EventBus } from './events.js';
 import { compileParameterSchema, validateParameters } from './parameters.js';
@@ -154,14 +155,27 @@ export class FluxoService {
     return run;
   }
 
+  /** Registers the caller's agent, or updates it; a name another subject holds is refused (agent-names.ts). */
   async registerAgent(identity: Identity, args: { name: string; labels: string[]; concurrency?: number | null | undefined }): Promise<AgentRecord> {
     authorize(identity, 'agentWork');
-    return this.store.upsertAgent(identity.tenant, {
-      name: checkName('agent name', args.name),
+    const name = checkName('agent name', args.name);
+    const agent = await this.store.upsertAgent(identity.tenant, {
+      name,
       subject: identity.subject,
       labels: checkLabels('labels', args.labels),
       concurrency: checkInt('concurrency', args.concurrency, 1, 1000, 1),
     });
+    if (!agent) throw agentNameTaken(name, identity.subject);
+    return agent;
+  }
+
+  /** A tenant-admin's move of an agent name to another subject; the agent's leases end with it. */
+  async moveAgent(identity: Identity, args: { name: string; toSubject: string }): Promise<AgentRecord> {
+    authorize(identity, 'manageAgents');
+    const name = checkName('agent name', args.name);
+    const moved = await this.store.moveAgent(identity.tenant, name, checkSubject(args.toSubject));
+    if (!moved) throw new FluxoError('NOT_FOUND', `agent "${name}" not found`);
+    return moved;
   }
 
   /**
@@ -171,7 +185,7 @@ export class FluxoService {
   private async agentOf(identity: Identity, agentId: string): Promise<AgentRecord> {
     authorize(identity, 'agentWork');
     const agent = await this.store.getAgent(identity.tenant, agentId);
-    if (!agent || agent.subject !== identity.subject) throw new FluxoError('NOT_FOUND', `agent ${agentId} not found; register it first`);
+    if (!agent || agent.subject !== identity.subject) throw agentNotFound(agentId);
     return agent;
   }
 
@@ -219,7 +233,8 @@ export class FluxoService {
     const deadline = Date.now() + waitMs;
     for (;;) {
       if (signal?.aborted) return [];
-      const claims = await this.store.claimFlowRuns(identity.tenant, agent.id, agent.labels, max, this.leaseMs);
+      // The store checks the holder again in the claim's transaction: the name may move while this waits.
+      const claims = await this.store.claimFlowRuns(identity.tenant, agent, agent.labels, max, this.leaseMs);
       if (claims.length > 0) {
         this.events.runsChanged(claims.map((c) => c.run));
         return claims.map((claim) => ({ ...claim, leaseToken: this.#leases.bind(identity.subject, claim.leaseToken) }));

@@ -64,6 +64,7 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
     heartbeat: agentWork,
     createServiceToken: ['manageServiceTokens'],
     revokeServiceToken: ['manageServiceTokens'],
+    moveAgent: ['manageAgents'],
     setSecret: ['manageSecrets'],
     deleteSecret: ['manageSecrets'],
   },

@@ -70,6 +70,7 @@ export const resolvers: Resolvers = {
     createFlowRun: (_, { input }, ctx) => ctx.service.createFlowRun(ctx.identity, input),
     cancelFlowRun: (_, { id }, ctx) => ctx.service.cancelFlowRun(ctx.identity, id),
     registerAgent: (_, { input }, ctx) => ctx.service.registerAgent(ctx.identity, input),
+    moveAgent: (_, { input }, ctx) => ctx.service.moveAgent(ctx.identity, input),
     claimFlowRuns: async (_, { input }, ctx) => {
       const claims = await handOutSecrets(ctx.service, ctx.secrets, ctx.identity, await ctx.service.claimFlowRuns(ctx.identity, input, ctx.signal));
       const leaseSeconds = Math.floor(ctx.service.leaseMs / 1000);

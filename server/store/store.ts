@@ -198,8 +198,11 @@ export interface Store {
   /** Epoch ms of the earliest future SCHEDULED run of the tenant, or null. */
   nextScheduledAt(tenant: string): Promise<number | null>;
 
-  /** Atomically claims up to `max` due runs whose labels are a subset of `labels`. */
-  claimFlowRuns(tenant: string, agentId: string, labels: string[], max: number, leaseMs: number): Promise<Claim[]>;
+  /**
+   * Atomically claims up to `max` due runs whose labels are a subset of `labels` for the agent, in a
+   * transaction that also checks `agent.subject` still holds it (NOT_FOUND otherwise: its name moved).
+   */
+  claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number): Promise<Claim[]>;
   /** Compare-and-set under a lease; applies flow-level retries. Throws FluxoError on refusal. */
   setFlowRunState(tenant: string, write: StateWrite): Promise<FlowRunRecord>;
   /** User cancellation. */
@@ -216,7 +219,17 @@ export interface Store {
   listStateTransitions(tenant: string, flowRunId: string, taskRunId: string | null): Promise<StateTransitionRecord[]>;
   listLogs(tenant: string, flowRunId: string, page: PageRequest): Promise<Page<LogRecord>>;
 
-  upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord>;
+  /**
+   * Registers the name for `subject`, or updates labels and concurrency when `subject` holds it
+   * already. Null, changing nothing, when another subject holds the name.
+   */
+  upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord | null>;
+  /**
+   * Moves the agent `name` to `toSubject` and, in the same transaction, ends every lease it holds
+   * (token cleared, expiry now: the reaper ends those attempts). Null when there is no such agent;
+   * moving to the subject that holds it changes nothing.
+   */
+  moveAgent(tenant: string, name: string, toSubject: string): Promise<AgentRecord | null>;
   getAgent(tenant: string, id: string): Promise<AgentRecord | null>;
   listAgents(tenant: string, page: PageRequest): Promise<Page<AgentRecord>>;
   /** Number of runs each agent holds a live lease on. */

@@ -129,15 +129,18 @@ describe('over GraphQL', () => {
       }
     });
 
-    it('lose an agent name to the subject that registers it again (a rotated token)', async () => {
-      const name = `rotated-${Math.random().toString(36).slice(2)}`;
+    it('keep their agent name when another subject registers it: AGENT_NAME_TAKEN, and the holder goes on', async () => {
+      const name = `held-${Math.random().toString(36).slice(2)}`;
       const first = await api.post(agent, REGISTER_AGENT, { input: { name, labels: [] } });
       const again = await api.post(otherAgent, REGISTER_AGENT, { input: { name, labels: [] } });
       const agentId = (first.data!.registerAgent as { id: string }).id;
-      expect((again.data!.registerAgent as { id: string }).id).toBe(agentId);
+      expect(again.errors).toEqual([expect.objectContaining({
+        message: `agent name "${name}" is registered by another token of this tenant; start this agent with another --name, or have a tenant-admin move the name to this token: fluxo agents move ${name} --to-subject agent-intruder`,
+        extensions: { code: 'AGENT_NAME_TAKEN' },
+      })]);
       const HEARTBEAT = `mutation ($input: HeartbeatInput!) { heartbeat(input: $input) { renewed } }`;
-      expect(codesOf(await api.post(agent, HEARTBEAT, { input: { agentId, leases: [] } }))).toEqual(['NOT_FOUND']);
-      expect((await api.post(otherAgent, HEARTBEAT, { input: { agentId, leases: [] } })).data).toEqual({ heartbeat: { renewed: [] } });
+      expect((await api.post(agent, HEARTBEAT, { input: { agentId, leases: [] } })).data).toEqual({ heartbeat: { renewed: [] } });
+      expect(codesOf(await api.post(otherAgent, HEARTBEAT, { input: { agentId, leases: [] } }))).toEqual(['NOT_FOUND']);
     });
 
     it("cannot write states, task states or logs with another subject's lease token", async () => {

@@ -150,6 +150,7 @@ const identifiers: Record<string, (tenant: TenantB) => string> = {
   'RegisterFlowInput.project': (t) => t.project,
   'RegisterFlowInput.name': (t) => t.flowName,
   'RegisterAgentInput.name': (t) => t.agentName,
+  'MoveAgentInput.name': (t) => t.agentName,
   'CreateServiceTokenInput.name': (t) => t.tokenName,
   'SetSecretInput.name': (t) => t.secretName,
   'Mutation.deleteSecret.name': (t) => t.secretName,
@@ -178,6 +179,7 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
   'ClaimFlowRunsInput.max': () => 10,
   'CreateServiceTokenInput.role': () => 'VIEWER',
   'RegisterAgentInput.labels': () => [],
+  'MoveAgentInput.toSubject': () => 'service:matrix-mover',
   'Subscription.flowRunLogs.after': () => undefined,
 };
 

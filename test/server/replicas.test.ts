@@ -235,7 +235,7 @@ describe('leader election', () => {
     const ids = [];
     for (let i = 0; i < n; i++) ids.push((await service.createFlowRun(developer, { flowName: 'hello' })).id);
     // Straight through the store: the lease length is the caller's here, not the server's setting.
-    await replica.store.claimFlowRuns(tenant, agent.id, [], n, leaseMs);
+    await replica.store.claimFlowRuns(tenant, agent, [], n, leaseMs);
     return ids;
   }
 

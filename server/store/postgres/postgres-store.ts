@@ -15,6 +15,7 @@ import type {
   TenantRetention,
 } from '../store.js';
 import { advisoryLocks } from './advisory-locks.js';
+import * as agents from './agents.js';
 import { PostgresAudit } from './audit.js';
 import { ChangePublisher } from './change-feed.js';
 import { ChangeListener } from './change-listener.js';
@@ -205,8 +206,8 @@ export class PostgresStore implements Store {
     return row?.at ?? null;
   }
 
-  async claimFlowRuns(tenant: string, agentId: string, labels: string[], max: number, leaseMs: number) {
-    const claims = await claimFlowRuns(this.db, tenant, agentId, labels, max, leaseMs);
+  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number) {
+    const claims = await claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs);
     this.#publisher.runs(claims.map((c) => c.run));
     return claims;
   }
@@ -268,16 +269,12 @@ export class PostgresStore implements Store {
     return { nodes, hasNextPage, endCursor: nodes.length ? String(nodes.at(-1)!.id) : page.after ?? null };
   }
 
-  async upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord> {
-    const row = await this.db.row<AgentRow>(sql`
-      INSERT INTO agents (id, tenant, name, subject, labels, concurrency, last_seen_at, created_at)
-      SELECT ${newId()}::text, ${tenant}::text, ${input.name}::text, ${input.subject}::text, ${input.labels}::text[], ${input.concurrency}::integer,
-        clock.now, clock.now
-      FROM (SELECT ${NOW_MS} AS now) AS clock
-      ON CONFLICT (tenant, name) DO UPDATE SET subject = EXCLUDED.subject, labels = EXCLUDED.labels,
-        concurrency = EXCLUDED.concurrency, last_seen_at = EXCLUDED.last_seen_at
-      RETURNING *`);
-    return toAgent(row!);
+  async upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord | null> {
+    return agents.upsertAgent(this.db, tenant, input);
+  }
+
+  async moveAgent(tenant: string, name: string, toSubject: string): Promise<AgentRecord | null> {
+    return agents.moveAgent(this.db, tenant, name, toSubject);
   }
 
   async getAgent(tenant: string, id: string): Promise<AgentRecord | null> {

@@ -5,6 +5,7 @@
 import type { Database } from 'better-sqlite3';
 import { FluxoError } from '../../../common/errors.js';
 import { newId, newToken } from '../../../common/ids.js';
+import { agentNotFound } from '../../core/agent-names.js';
 import { cancelTarget, decideStateWrite, endsAttempt, leasedStates, shouldRetry } from '../../core/transitions.js';
 import type { FlowRunRecord, FlowRunStateType, LogRecord } from '../records.js';
 import type { Claim, HeartbeatResult, LogLineWrite, NewFlowRun, StateWrite, TaskStateWrite } from '../store.js';
@@ -73,9 +74,13 @@ export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): 
   }).immediate();
 }
 
-export function claimFlowRuns(db: Database, tenant: string, agentId: string, labels: string[], max: number, leaseMs: number): Claim[] {
+export function claimFlowRuns(db: Database, tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number): Claim[] {
+  const agentId = agent.id;
   return db.transaction(() => {
     const now = nowMs(db);
+    // Who holds the agent now: its name may have moved since the caller checked (agent-names.ts).
+    const holder = statement(db, 'SELECT subject FROM agents WHERE tenant = ? AND id = ?').get(tenant, agentId) as { subject: string } | undefined;
+    if (holder?.subject !== agent.subject) throw agentNotFound(agentId);
     // Labels are routing only: a run goes to an agent whose labels are a superset of the run's,
     // and a run without labels only to an agent without labels.
     const due = statement(db, 
@@ -88,8 +93,7 @@ export function claimFlowRuns(db: Database, tenant: string, agentId: string, lab
       )
       .all(tenant, now, JSON.stringify(labels), labels.length, max) as { id: string }[];
     const claims: Claim[] = [];
-    const agent = statement(db, 'SELECT subject FROM agents WHERE id = ?').get(agentId) as { subject: string } | undefined;
-    const actor = `agent:${agent?.subject ?? agentId}`;
+    const actor = `agent:${agent.subject}`;
     const update = statement(db, 
       `UPDATE flow_runs SET state = 'SUBMITTED', version = version + 1, agent_id = ?, lease_token = ?, lease_expires_at = ?,
          state_reason = NULL, state_message = NULL

@@ -13,6 +13,7 @@ import { soleLeader } from '../sole-leader.js';
 import type {
   ChangeWatch, FlowRunFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, Store, TenantRetention,
 } from '../store.js';
+import * as agents from './agents.js';
 import { SqliteAudit } from './audit.js';
 import { migrations } from './migrations/index.js';
 import { SqliteServiceTokens } from './service-tokens.js';
@@ -200,8 +201,8 @@ export class SqliteStore implements Store {
     return row.at;
   }
 
-  async claimFlowRuns(tenant: string, agentId: string, labels: string[], max: number, leaseMs: number) {
-    return runWrites.claimFlowRuns(this.db, tenant, agentId, labels, max, leaseMs);
+  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number) {
+    return runWrites.claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs);
   }
 
   async setFlowRunState(tenant: string, write: Parameters<Store['setFlowRunState']>[1]) {
@@ -249,16 +250,12 @@ export class SqliteStore implements Store {
     return { nodes, hasNextPage, endCursor: nodes.length ? String(nodes.at(-1)!.id) : page.after ?? null };
   }
 
-  async upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord> {
-    const row = statement(this.db, 
-        `INSERT INTO agents (id, tenant, name, subject, labels, concurrency, last_seen_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ${NOW_MS}, ${NOW_MS})
-         ON CONFLICT (tenant, name) DO UPDATE SET subject = excluded.subject, labels = excluded.labels,
-           concurrency = excluded.concurrency, last_seen_at = excluded.last_seen_at
-         RETURNING *`,
-      )
-      .get(newId(), tenant, input.name, input.subject, JSON.stringify(input.labels), input.concurrency) as AgentRow;
-    return toAgent(row);
+  async upsertAgent(tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord | null> {
+    return agents.upsertAgent(this.db, tenant, input);
+  }
+
+  async moveAgent(tenant: string, name: string, toSubject: string): Promise<AgentRecord | null> {
+    return agents.moveAgent(this.db, tenant, name, toSubject);
   }
 
   async getAgent(tenant: string, id: string): Promise<AgentRecord | null> {
