@@ -53,7 +53,7 @@ describe('declared secrets', () => {
     const developer = await stack.client('developer');
 
     // DB_PASSWORD is a variable of the agent's host (like SSL_CERT_FILE or CONTAINER_NAME), not listed.
-    const unlisted = await stack.startAgent({ name: 'unlisted', env: { DB_PASSWORD: SECRET }, extraArgs: ['--secrets-from-env', 'OTHER_NAME'] });
+    const unlisted = await stack.startAgent({ name: 'unlisted', env: { DB_PASSWORD: SECRET } });
     const refusedDigest = join(stack.dir, 'refused-digest');
     const refused = await waitForFinal(developer, await createRun(developer, { flowName: 'uses-secret', parameters: { digestFile: refusedDigest } }));
     expect(refused).toMatchObject({ state: 'FAILED', stateReason: 'missing-secret' });
