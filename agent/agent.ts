@@ -12,6 +12,8 @@ import { AgentEventEmitter } from './events.js';
 import { FlowRunExecution } from './flow-run-execution.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { isTokenRefusal } from './relay.js';
+import { prepareRunDirs } from './run-as.js';
+import { childRuntimeFiles } from './spawn-flow-run.js';
 import { SpoolBudget, clearSpoolDir } from './spool.js';
 
 export interface StartAgentOptions {
@@ -53,6 +55,12 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const events = options.events ?? new AgentEventEmitter();
   const client = options.client ?? new GraphQLClient({ apiUrl: config.apiUrl, token: config.token, ...(config.caFile ? { ca: readCaFile(config.caFile) } : {}) });
   const api = new AgentApi(client, { onCall: (call) => events.emit('api:call', call) });
+  // Before any run: the spool, cache and runs directories closed to the run user, and what a run needs within its reach.
+  prepareRunDirs({
+    ...config,
+    childFiles: childRuntimeFiles(config.childEntry),
+    onWarning: (message, error) => events.emit('agent:warning', { message, ...(error ? { error } : {}) }),
+  });
   // Spool files of a previous process of this agent: its runs' leases died with it.
   const stale = clearSpoolDir(config.spoolDir);
   if (stale > 0) events.emit('agent:warning', { message: `removed ${stale} spool files left by a previous agent process in ${config.spoolDir}` });
@@ -134,7 +142,11 @@ class Agent implements RunningAgent {
       onRenewed: (ids, sentAt, leaseSeconds) => ids.forEach((id) => this.#runs.get(id)?.leaseRenewed(sentAt, leaseSeconds)),
       onCancelling: (ids) => ids.forEach((id) => this.#runs.get(id)?.cancel()),
       onUnreachable: (error, retryInMs) => this.events.emit('api:unreachable', { operation: 'heartbeat', error, retryInMs }),
-      onWarning: (message, error) => this.events.emit('agent:warning', { message, error }),
+      onWarning: (message, error) => {
+        const lost = this.#nameLost(error);
+        if (lost) this.#fatal(lost);
+        else this.events.emit('agent:warning', { message, error });
+      },
       onFatal: (error) => this.#fatal(error),
     });
     this.#claimLoop = this.#claim().catch((error: unknown) => this.#fatal(coerceError(error)));
@@ -184,7 +196,20 @@ class Agent implements RunningAgent {
     this.#resolveDone();
   }
 
-  /** A refused token: nothing can be reported any more. Kill every child, stop, and fail `done`. */
+  /**
+   * NOT_FOUND for the agent's own id (claims, heartbeats) means the name is no longer this token's:
+   * agents are never deleted, so a tenant-admin moved it (`fluxo agents move`). No retry cures it.
+   */
+  #nameLost(error: unknown): FluxoError | undefined {
+    if (!(error instanceof FluxoError) || error.code !== 'NOT_FOUND') return undefined;
+    return new FluxoError(
+      'AGENT_NAME_TAKEN',
+      `agent "${this.#config.name}" (${this.agentId}) is no longer held by this token: a tenant-admin moved the name to another token (fluxo agents move); stopping`,
+      { cause: error },
+    );
+  }
+
+  /** A refused token, or a name lost: nothing can be reported any more. Kill every child, stop, and fail `done`. */
   #fatal(error: Error): void {
     if (this.#fatalError) return;
     this.#fatalError = error;
@@ -222,8 +247,8 @@ class Agent implements RunningAgent {
         const retryInMs = backoffDelay(failures);
         if (error instanceof TransportError) {
           this.events.emit('api:unreachable', { operation: 'claimFlowRuns', error, retryInMs });
-        } else if (error instanceof FluxoError && isTokenRefusal(error)) {
-          this.#fatal(error);
+        } else if (error instanceof FluxoError && (isTokenRefusal(error) || error.code === 'NOT_FOUND')) {
+          this.#fatal(this.#nameLost(error) ?? error);
           break;
         } else {
           this.events.emit('agent:warning', { message: 'claimFlowRuns was refused; retrying', error: coerceError(error) });

@@ -2,17 +2,31 @@
 // (the CLI applies flag > FLUXO_* environment > default; this module applies the defaults and the
 // checks). Every default works on a laptop.
 import { readSecretsFile } from './flow-secrets.js';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir, hostname, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { FluxoError } from '../common/errors.js';
+import { resolveRunAs, type RunIdentity } from './run-as.js';
 import { StorageRoots } from '../storage/storage-location.js';
 
 /** What a caller may pass; strings are accepted where a flag or an environment variable feeds the value. */
 export interface AgentOptions {
   /** The proxy's GraphQL URL (`https://fluxo.example/graphql`). Required. */
   apiUrl?: string | undefined;
-  /** Bearer token of role `agent`. Required; never passed to a flow's process. */
+  /** Bearer token of role `agent`. Required (or `tokenFile`); never passed to a flow's process. */
   token?: string | undefined;
+  /**
+   * A file holding the token (mode 0600 or stricter: no group or other bits), read once at start.
+   * Wins over `token`. @default undefined
+   */
+  tokenFile?: string | undefined;
+  /**
+   * The OS user flows run as: `USER[:GROUP]`, `UID[:GID]`, or `self` (the agent's own user, which
+   * lets flows read the agent's environment and memory). An agent running as root never runs flows
+   * as root: it defaults to `fluxo-run` (created when missing) and refuses root and `self`.
+   * @default `fluxo-run` for a root agent, the agent's own user otherwise
+   */
+  runAs?: string | undefined;
   /** Name, unique within the tenant. @default the host name */
   name?: string | undefined;
   /** Routing labels (array or comma-separated). @default [] */
@@ -77,6 +91,10 @@ export interface AgentOptions {
 export interface AgentConfig {
   readonly apiUrl: string;
   readonly token: string;
+  /** Who flows run as; null: the agent's own user (never when the agent is root). */
+  readonly runAs: RunIdentity | null;
+  /** Whether flows run as the agent's own user because nothing else was asked for (the agent warns). */
+  readonly runAsSelfByDefault: boolean;
   readonly name: string;
   readonly labels: readonly string[];
   readonly concurrency: number;
@@ -137,7 +155,9 @@ const NEVER_PASSED = new Set(['FLUXO_TOKEN', 'FLUXO_API']);
  */
 export function resolveAgentConfig(options: AgentOptions): AgentConfig {
   const apiUrl = requireApiUrl(options.apiUrl);
-  if (!options.token) throw new FluxoError('TOKEN_MISSING', 'no token: pass --token or set FLUXO_TOKEN (create one with `fluxo token create --role agent`)');
+  const runAs = resolveRunAs(options.runAs);
+  const token = options.tokenFile ? readTokenFile(resolve(options.tokenFile), runAs) : options.token;
+  if (!token) throw new FluxoError('TOKEN_MISSING', 'no token: pass --token-file or set FLUXO_TOKEN (create one with `fluxo token create --role agent`)');
   const name = options.name?.trim() || hostname();
   if (!NAME.test(name)) {
     throw bad('name', `"${name}" is not a valid agent name (letters, digits, ".", "_", "-"; at most 100, starting with a letter or digit)`);
@@ -170,7 +190,9 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
 
   return Object.freeze({
     apiUrl,
-    token: options.token,
+    token,
+    runAs,
+    runAsSelfByDefault: runAs === null && !options.runAs?.trim(),
     name,
     labels: Object.freeze(labels),
     concurrency: integer('concurrency', options.concurrency, AGENT_DEFAULTS.concurrency, 1, 1_000),
@@ -219,7 +241,30 @@ function requireApiUrl(value: string | undefined): string {
   return url.href;
 }
 
+/**
+ * Reads the token from a file no one else may read: group and other bits must be clear (as ssh
+ * insists for keys), and it must not belong to the run user. Its first line, trimmed.
+ */
+function readTokenFile(path: string, runAs: RunIdentity | null): string {
+  let text: string;
+  try {
+    const info = statSync(path);
+    if (!info.isFile()) throw bad('tokenFile', `token file ${path} is not a regular file`);
+    if ((info.mode & 0o077) !== 0) {
+      throw bad('tokenFile', `token file ${path} is readable by group or others (mode 0${(info.mode & 0o777).toString(8)}); chmod 600 it`);
+    }
+    if (runAs && info.uid === runAs.uid) throw bad('tokenFile', `token file ${path} belongs to the run user ${runAs.user}, who could read it; chown it to the agent's user`);
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof FluxoError) throw error;
+    throw bad('tokenFile', `cannot read token file ${path}: ${(error as Error).message}`, error);
+  }
+  return text.split('\n')[0]!.trim();
+}
+
 function defaultCacheDir(): string {
+  // A root agent's home is closed to the run user (/root is 0700): cache where daemons do.
+  if (process.geteuid?.() === 0 && !process.env.XDG_CACHE_HOME) return '/var/cache/fluxo/bundles';
   const base = process.env.XDG_CACHE_HOME && isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'fluxo', 'bundles');
 }

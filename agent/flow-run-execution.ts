@@ -183,9 +183,12 @@ export class FlowRunExecution {
     }
 
     const { config } = this.#deps;
-    await mkdir(config.runsDir, { recursive: true });
+    // 0711: the run user opens its own directory, never lists the others (agent/run-as.ts).
+    await mkdir(config.runsDir, { recursive: true, mode: 0o711 });
     const cwd = await mkdtemp(join(config.runsDir, `${this.flowRunId.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
     try {
+      // mkdtemp made it 0700: the run user's alone.
+      if (config.runAs) await chown(cwd, config.runAs.uid, config.runAs.gid);
       const timeoutSeconds = flowVersion.timeoutSeconds;
       const child = spawnFlowRun({
         flowRunId: this.flowRunId,
@@ -194,6 +197,7 @@ export class FlowRunExecution {
         entrypoint: flowVersion.entrypoint,
         parameters: this.#claim.flowRun.parameters,
         cwd,
+        runAs: config.runAs,
         timeoutMs: timeoutSeconds === null || timeoutSeconds === undefined ? null : timeoutSeconds * 1000,
         cancelGraceMs: config.cancelGraceSeconds * 1000,
         passEnv: config.passEnv,

@@ -35,8 +35,13 @@ export interface SpawnFlowRunOptions {
   bundlePath: string;
   entrypoint: string;
   parameters: unknown;
-  /** The child's working directory (created by the caller). */
+  /** The child's working directory (created by the caller; owned by `runAs` when given). */
   cwd: string;
+  /**
+   * Run the child as this user and group instead of the agent's (agent/run-as.ts). Its HOME is
+   * then its working directory: the agent's home is not its to write. @default the agent's own
+   */
+  runAs?: { uid: number; gid: number } | null;
   /** Kill the whole group and report TIMED_OUT after this long (from the start message); null: no limit. */
   timeoutMs: number | null;
   /** SIGTERM-to-SIGKILL grace for cancellations. */
@@ -121,8 +126,10 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
     // Own process group (setsid): timeouts and cancellations signal the group, grandchildren included.
     detached: true,
     extendEnv: false,
-    env: childEnv(options),
+    env: options.runAs ? { ...childEnv(options), HOME: options.cwd } : childEnv(options),
     cwd: options.cwd,
+    // libuv changes into `cwd`, drops the supplementary groups, then calls setgid and setuid.
+    ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -341,6 +348,12 @@ export const CHILD_RUNTIME_ARGUMENT = '__fluxo-child-runtime';
 export function childRuntimeCommand(childEntry?: string): { file: string; args: string[] } {
   if (isSingleExecutable()) return { file: process.execPath, args: [CHILD_RUNTIME_ARGUMENT] };
   return { file: process.execPath, args: [childEntry ?? defaultChildEntry()] };
+}
+
+/** The files {@link childRuntimeCommand} starts: the executable, and the script unless inside the binary. */
+export function childRuntimeFiles(childEntry?: string): { executable: string; script?: string } {
+  const { file, args } = childRuntimeCommand(childEntry);
+  return isSingleExecutable() ? { executable: file } : { executable: file, ...(args[0] ? { script: args[0] } : {}) };
 }
 
 let singleExecutable: boolean | undefined;

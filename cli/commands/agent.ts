@@ -12,6 +12,8 @@ import { failWith } from '../exit-codes.js';
 interface AgentStartOptions {
   api?: string;
   token?: string;
+  tokenFile?: string;
+  runAs?: string;
   name?: string;
   labels?: string;
   concurrency?: string;
@@ -37,7 +39,10 @@ export function registerAgentCommand(program: Command): void {
     .command('start')
     .description('register with the server and run claimed flow runs until stopped (SIGTERM/SIGINT stop gracefully; a second signal stops at once)')
     .option('--api <url>', 'the proxy GraphQL URL (env FLUXO_API)', process.env.FLUXO_API)
-    .option('--token <jwt>', 'agent token, role agent (env FLUXO_TOKEN); never passed to flows', process.env.FLUXO_TOKEN)
+    // No default from FLUXO_TOKEN here: a value on the command line is refused (runAgent), the variable is not.
+    .option('--token <jwt>', 'refused: a command line is readable by every process of the host (/proc/<pid>/cmdline); use FLUXO_TOKEN or --token-file')
+    .option('--token-file <path>', 'file holding the agent token (role agent), mode 0600, read at start (env FLUXO_TOKEN_FILE; else env FLUXO_TOKEN); never passed to flows', process.env.FLUXO_TOKEN_FILE)
+    .option('--run-as <user[:group]>', 'OS user flows run as: USER[:GROUP], UID[:GID], or self (env FLUXO_RUN_AS; default: fluxo-run when the agent is root, created if missing; never root)', process.env.FLUXO_RUN_AS)
     .option('--name <name>', 'agent name, unique in the tenant (env FLUXO_AGENT_NAME; default: host name)', process.env.FLUXO_AGENT_NAME)
     .option('--labels <a,b>', 'routing labels (env FLUXO_AGENT_LABELS)', process.env.FLUXO_AGENT_LABELS)
     .option('--concurrency <n>', 'flow runs at once (env FLUXO_AGENT_CONCURRENCY; default 1)', process.env.FLUXO_AGENT_CONCURRENCY)
@@ -68,9 +73,16 @@ export function registerAgentCommand(program: Command): void {
 }
 
 async function runAgent(options: AgentStartOptions): Promise<void> {
+  if (options.token !== undefined) {
+    // Scrubbing argv (process.title) does not reliably clear /proc/<pid>/cmdline, and the launcher
+    // (a shell, sudo, systemd) keeps its own copy: refuse rather than pretend.
+    throw new FluxoError('BAD_USER_INPUT', '--token puts the token in /proc/<pid>/cmdline, readable by every process of the host (flows included); pass it in FLUXO_TOKEN or --token-file (mode 0600)', { details: { setting: 'token' } });
+  }
   const config = resolveAgentConfig({
     apiUrl: options.api,
-    token: options.token,
+    token: process.env.FLUXO_TOKEN,
+    tokenFile: options.tokenFile || undefined,
+    runAs: options.runAs,
     name: options.name,
     labels: options.labels,
     concurrency: options.concurrency,
@@ -124,6 +136,8 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
 
   if (!config.storageRoots.configured) logger.warn('no storage roots (--storage-root): bundles are fetched from any file:/// or gs:// location the server names');
   logger.info({ apiUrl: config.apiUrl, name: config.name, labels: config.labels, concurrency: config.concurrency, cacheDir: config.cacheDir, storageRoots: config.storageRoots.describe() }, 'registering');
+  if (config.runAs) logger.info({ user: config.runAs.user, uid: config.runAs.uid, gid: config.runAs.gid }, 'flows run as another user');
+  else if (config.runAsSelfByDefault) logger.warn({ uid: process.geteuid?.() }, "flows run as the agent's own user: their code can read the agent's token (its environment and memory); start the agent as root (flows then run as fluxo-run) or give --run-as, or silence this with --run-as self");
   agent = await startAgent(config, { events, signal: registering.signal });
   logger.info({ agentId: agent.agentId, name: config.name, labels: config.labels }, 'ready');
 

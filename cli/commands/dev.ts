@@ -3,13 +3,15 @@
 // flows, runs each once, writes <data-dir>/dev.json, and keeps running until Ctrl-C.
 import { Command } from 'commander';
 import { execa } from 'execa';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createToken } from '../../auth-proxy/tokens.js';
 import { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { initKeys, loadPrivateSigningKey } from '../../common/keys.js';
+import { assertReachable, resolveRunAs } from '../../agent/run-as.js';
 import { cliEntry, spawnDaemon, type DaemonProcess } from '../daemon-process.js';
 import { serveExampleData } from '../dev/serve-example-data.js';
 
@@ -33,6 +35,29 @@ function exampleRuns(dataUrl: string, dataDir: string, outputDir: string): { flo
     { flowName: 'flaky-retry', parameters: {} },
     { flowName: 'typed-parameters', parameters: { dataDir } },
   ];
+}
+
+/**
+ * The agent's work dir and the examples' output directory. As root, the agent runs flows as its
+ * run user, who must reach the work dir and write the output: under the data dir when the run user
+ * can traverse it, else in a fresh directory under the temp dir (a data dir in /root, which is 0700).
+ */
+async function agentPlaces(dataDir: string): Promise<{ agentDir: string; outputDir: string }> {
+  const runAs = resolveRunAs(undefined);
+  let base = dataDir;
+  if (runAs) {
+    try {
+      assertReachable(join(dataDir, 'agent'), runAs, 'x', 'the run user');
+    } catch {
+      base = await mkdtemp(join(tmpdir(), 'fluxo-dev-'));
+      await chmod(base, 0o711);
+      process.stdout.write(`the run user ${runAs.user} cannot reach ${dataDir}: the agent works in ${base}\n`);
+    }
+  }
+  const outputDir = join(base, 'output');
+  await mkdir(outputDir, { recursive: true });
+  if (runAs) await chown(outputDir, runAs.uid, runAs.gid);
+  return { agentDir: join(base, 'agent'), outputDir };
 }
 
 export function registerDevCommand(program: Command): void {
@@ -75,8 +100,14 @@ export function registerDevCommand(program: Command): void {
         const proxy = await spawnDaemon(['proxy', 'start', '--port', options.port, '--upstream', String(server.ready.url), '--keys-dir', keysDir], { onLine: printer('proxy') });
         daemons.push(proxy);
         const apiUrl = `${String(proxy.ready.url)}/graphql`;
-        const agent = await spawnDaemon(['agent', 'start', '--api', apiUrl, '--name', 'dev-agent', '--concurrency', '4', '--work-dir', join(dataDir, 'agent'), '--storage-root', storageUri.replace('{tenant}', options.tenant)], {
-          env: { FLUXO_TOKEN: agentToken },
+        // The agent's token in a 0600 file, not on its command line (readable by every process);
+        // flows run as the agent's run user (fluxo-run, as dev runs as root in CI), never as root.
+        const { agentDir, outputDir } = await agentPlaces(dataDir);
+        const tokenFile = join(dataDir, 'agent.token');
+        await writeFile(tokenFile, `${agentToken}\n`, { mode: 0o600 });
+        await chmod(tokenFile, 0o600);
+        const agent = await spawnDaemon(['agent', 'start', '--api', apiUrl, '--name', 'dev-agent', '--concurrency', '4', '--work-dir', agentDir, '--token-file', tokenFile, '--storage-root', storageUri.replace('{tenant}', options.tenant)], {
+          env: { FLUXO_TOKEN: '' },
           onLine: printer('agent'),
         });
         daemons.push(agent);
@@ -98,7 +129,7 @@ export function registerDevCommand(program: Command): void {
           data = await serveExampleData(join(examplesDir, 'data'));
           const client = new GraphQLClient({ apiUrl, token: developerToken });
           const runs = await Promise.all(
-            exampleRuns(data.url, join(examplesDir, 'data'), join(dataDir, 'output')).map(async (example) => {
+            exampleRuns(data.url, join(examplesDir, 'data'), outputDir).map(async (example) => {
               const { createFlowRun } = await client.request<{ createFlowRun: { id: string } }>(
                 'mutation($input: CreateFlowRunInput!) { createFlowRun(input: $input) { id } }',
                 { input: example },

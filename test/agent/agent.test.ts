@@ -264,7 +264,8 @@ describe('fluxo agent start', () => {
   it('exits 3 with the code when the proxy refuses its token', async () => {
     const { stack } = await setup();
 
-    const result = await execa(process.execPath, [cliPath, 'agent', 'start', '--api', stack.apiUrl, '--token', 'not-a-jwt', '--work-dir', join(stack.dir, 'a')], {
+    const result = await execa(process.execPath, [cliPath, 'agent', 'start', '--api', stack.apiUrl, '--work-dir', join(stack.dir, 'a')], {
+      env: { FLUXO_TOKEN: 'not-a-jwt' },
       reject: false,
       timeout: 30_000,
     });
@@ -276,12 +277,12 @@ describe('fluxo agent start', () => {
   it.each([
     [['--concurrency', '0'], /error: \[BAD_USER_INPUT\] concurrency must be a number from 1 to 1000/, 2],
     [['--labels', 'a,b c'], /error: \[BAD_USER_INPUT\] "b c" is not a valid label/, 2],
-    [['--token', ''], /error: \[TOKEN_MISSING\] no token/, 3],
+    [['--token', 't'], /error: \[BAD_USER_INPUT\] --token puts the token in \/proc\/<pid>\/cmdline/, 2],
   ])('refuses %o before contacting anything', async (args, message, exitCode) => {
-    const result = await execa(process.execPath, [cliPath, 'agent', 'start', '--api', 'http://127.0.0.1:9/graphql', '--token', 't', ...args], {
+    const result = await execa(process.execPath, [cliPath, 'agent', 'start', '--api', 'http://127.0.0.1:9/graphql', ...args], {
       reject: false,
       timeout: 30_000,
-      env: { FLUXO_TOKEN: '' },
+      env: { FLUXO_TOKEN: 't' },
     });
 
     expect(result.exitCode).toBe(exitCode);

@@ -16,8 +16,8 @@ import { agentBinaryPath, startStack, type Stack } from '../support/stack.js';
 const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
 
 /** `fluxo-agent ...args` with a bounded lifetime, and no API or token from the test's environment. */
-function binary(args: string[]) {
-  return execa(agentBinaryPath, args, { env: { FLUXO_TOKEN: '', FLUXO_API: '' }, reject: false, timeout: 20_000, stdin: 'ignore' });
+function binary(args: string[], env: Record<string, string> = {}) {
+  return execa(agentBinaryPath, args, { env: { FLUXO_TOKEN: '', FLUXO_API: '', ...env }, reject: false, timeout: 20_000, stdin: 'ignore' });
 }
 
 /** The options a `--help` text lists, e.g. `--api <url>`, in order. */
@@ -128,10 +128,10 @@ describe('the fluxo-agent command line', () => {
   it.each([
     { why: 'an unknown command', args: ['bogus'], exitCode: 2, stderr: /unknown command 'bogus'/ },
     { why: 'an unknown option', args: ['start', '--no-such-option'], exitCode: 2, stderr: /unknown option '--no-such-option'/ },
-    { why: 'a bad option value', args: ['start', '--api', 'http://127.0.0.1:9/graphql', '--token', 'x', '--concurrency', '0'], exitCode: 2, stderr: /\[BAD_USER_INPUT\] concurrency/ },
+    { why: 'a bad option value', args: ['start', '--api', 'http://127.0.0.1:9/graphql', '--concurrency', '0'], env: { FLUXO_TOKEN: 'x' }, exitCode: 2, stderr: /\[BAD_USER_INPUT\] concurrency/ },
     { why: 'no token', args: ['start', '--api', 'http://127.0.0.1:9/graphql'], exitCode: 3, stderr: /\[TOKEN_MISSING\]/ },
-  ])('exits $exitCode on $why, saying so, without Node warnings', async ({ args, exitCode, stderr }) => {
-    const result = await binary(args);
+  ])('exits $exitCode on $why, saying so, without Node warnings', async ({ args, env, exitCode, stderr }) => {
+    const result = await binary(args, env);
     expect(result.exitCode).toBe(exitCode);
     expect(result.stderr).toMatch(stderr);
     expect(result.stderr).not.toMatch(/Warning/);

@@ -27,13 +27,13 @@ interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   resources?: { requests?: { cpu?: string; memory?: string }; limits?: { cpu?: string; memory?: string } };
-  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[]; add?: string[] }; runAsUser?: number; runAsNonRoot?: boolean };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface PodSpec {
   containers: Container[];
   terminationGracePeriodSeconds?: number;
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; fsGroup?: number };
   automountServiceAccountToken?: boolean;
   volumes?: { name: string; secret?: { secretName: string } }[];
 }
@@ -274,6 +274,17 @@ describe('agents', () => {
     const stop = Number(env.get('FLUXO_AGENT_STOP_TIMEOUT_SECONDS')?.value ?? 15);
     const grace = Number(env.get('FLUXO_AGENT_CANCEL_GRACE_SECONDS')?.value ?? 10);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(stop + grace);
+  });
+
+  it.each(['deploy/agents/rj-smtr', 'deploy/agents/rj-escritorio'])('%s: runs the agent as root with only the capabilities to run flows as a non-root FLUXO_RUN_AS', (overlay) => {
+    const { env, pod } = agentEnv(overlay);
+    // Flows must not read the agent's token (issue 9): they run as another, unprivileged uid.
+    const [uid, gid] = (env.get('FLUXO_RUN_AS')?.value ?? '').split(':').map(Number);
+    expect(uid).toBeGreaterThan(0);
+    expect(gid).toBeGreaterThan(0);
+    expect(pod.containers[0]!.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'] } });
+    // An fsGroup would hand the flows' group the work volume (spool, bundle cache).
+    expect(pod.securityContext?.fsGroup).toBeUndefined();
   });
 
   it('accepts no inbound connections', () => {

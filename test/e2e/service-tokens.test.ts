@@ -70,7 +70,7 @@ describe('service tokens and the audit log, end to end', () => {
       'mutation($input: CreateServiceTokenInput!) { createServiceToken(input: $input) { token } }',
       { input: { name: 'agent-escritorio-01', role: 'AGENT', labels: ['escritorio'] } },
     );
-    await stack.startAgent({ name: 'service-agent', extraArgs: ['--token', agentToken.token] });
+    await stack.startAgent({ name: 'service-agent', env: { FLUXO_TOKEN: agentToken.token } });
     const developer = await stack.client('developer');
     const runId = await createRun(developer, { flowName: 'long-sleep', parameters: { seconds: 0 } });
     expect((await waitForFinal(developer, runId)).state).toBe('SUCCESS');

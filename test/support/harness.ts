@@ -1,7 +1,7 @@
 // Shared test harness: temporary directories, free ports, bounded waiting, and a cleanup registry
 // that stops every process a test started and fails the test when one is left running.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -53,6 +53,9 @@ afterAll(() => runCleanups(fileCleanups));
 /** A fresh temporary directory, removed after the test. */
 export async function tempDir(prefix = 'fluxo-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  // Traversable (not listable) by others: a root agent's flows run as another user and must reach
+  // their run directory and bundle under an agent work dir placed here (agent/run-as.ts).
+  await chmod(dir, 0o711);
   onCleanup(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }

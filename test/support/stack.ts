@@ -1,5 +1,6 @@
 // A real fluxo stack for end-to-end tests: server, auth proxy and agents as separate processes
 // (the built CLI), with keys in a temporary directory and tokens minted for any tenant and role.
+import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
@@ -80,6 +81,9 @@ export const agentBinaryPath = join(repoRoot, 'dist', 'bin', 'fluxo-agent');
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dir = await tempDir('fluxo-stack-');
+  // Like /tmp (sticky, world-writable): agents started as root run flows as the unprivileged user
+  // fluxo-run (agent/run-as.ts), and test flows write their witness files here. Keys stay in keys/ (0700).
+  await chmod(dir, 0o1777);
   const keysDir = join(dir, 'keys');
   await initKeys(keysDir);
   const privateKey = await loadPrivateSigningKey(join(keysDir, 'token-signing.private.jwk.json'));
@@ -123,7 +127,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async startAgent({ name = `agent-${++agentCount}`, labels = [], concurrency = 4, tenant = TENANT, extraArgs = [], binary = false, env = {}, apiUrl: agentApiUrl = apiUrl } = {}) {
       const args = ['start', '--api', agentApiUrl, '--name', name, '--labels', labels.join(','), '--concurrency', String(concurrency), '--work-dir', join(dir, name), ...extraArgs];
-      const agentEnv = { ...env, FLUXO_TOKEN: await token('agent', tenant) };
+      // In the environment, never on the command line (/proc/<pid>/cmdline is world-readable); `env` may replace it.
+      const agentEnv = { FLUXO_TOKEN: await token('agent', tenant), ...env };
       if (binary === false) return startDaemon(['agent', ...args], { env: agentEnv });
       return startDaemon(args, { env: agentEnv, executable: binary === true ? agentBinaryPath : binary });
     },
