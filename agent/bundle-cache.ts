@@ -18,7 +18,7 @@
 // could not have fetched from its own location, and concurrent fetches of one digest from two
 // locations never share one outcome.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FluxoError } from '../common/errors.js';
 import { codeStorageFor, isLocationRefusal, type CodeStorage } from '../storage/code-storage.js';
@@ -113,9 +113,16 @@ export class BundleCache {
   async checkout(ref: BundleRef): Promise<CheckedOutBundle> {
     const { bytes } = await this.#verified(ref);
     const dir = join(this.#cacheDir, 'checkouts');
-    await mkdir(dir, { recursive: true, mode: 0o755 });
     const path = join(dir, `${ref.sha256}-${randomUUID()}.mjs`);
-    await writeFile(path, bytes, { flag: 'wx', mode: 0o444 });
+    try {
+      await writeFile(path, bytes, { flag: 'wx', mode: 0o444 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // 0711: a run opens the copy it is told about; it can neither list the others nor write any.
+      await mkdir(dir, { recursive: true, mode: 0o711 });
+      await chmod(dir, 0o711);
+      await writeFile(path, bytes, { flag: 'wx', mode: 0o444 });
+    }
     return { path, release: () => rm(path, { force: true }) };
   }
 
