@@ -2,35 +2,43 @@
 // the final message, the agent's own log). A value leaks in more shapes than itself, so the masker
 // looks for "needles" derived from each value:
 //
-//   - the value, with LF and with CRLF line breaks, and each of its lines (a PEM printed with
-//     console.log arrives as one stdout line per PEM line);
-//   - each of those JSON-escaped (JSON.stringify without the quotes, also with \uXXXX for non-ASCII),
-//     URL-encoded (encodeURIComponent, encodeURI, form encoding), hex (both cases), and base64 and
-//     base64url: whole, and the "stable core" of the value after 0, 1 and 2 other bytes (the value
-//     inside a larger encoded blob, such as `Basic base64(user:password)`). The core is the run of
-//     characters that only the value's bits decide; the one or two characters at each end it
-//     shares with its neighbours stay visible, at most 4 to 6 bits of the value each.
+//   - the value, with LF and with CRLF line breaks, JSON-escaped (JSON.stringify without the
+//     quotes, also with \uXXXX for non-ASCII), URL-encoded (encodeURIComponent, encodeURI, form
+//     encoding), hex (both cases), and base64 and base64url: whole, and the "stable core" of the
+//     value after 0, 1 and 2 other bytes (the value inside a larger encoded blob, such as
+//     `Basic base64(user:password)`). The core is the run of characters that only the value's bits
+//     decide; the one or two characters at each end it shares with its neighbours stay visible,
+//     at most 4 to 6 bits of the value each;
+//   - each line of a multi-line value, without its indentation (a PEM printed with console.log
+//     arrives as one stdout line per PEM line), itself, JSON-escaped and URL-encoded. A line's own
+//     hex or base64 is not looked for: a value's lines get encoded with the value, which is.
 //
 // A value split over a line break (wrapped output, two console.log calls) is caught by its line
-// edges: a line that ends with a prefix of a needle, starts with a suffix of one, or is wholly
-// inside one is masked there when that piece has at least MIN_FRAGMENT_LENGTH characters.
+// edges: a line that ends with a prefix of a needle or starts with a suffix of one is masked there
+// when that piece has at least MIN_FRAGMENT_LENGTH characters, and a line wholly inside a needle
+// (a wrapped base64 blob) when it has at least MIN_INFIX_LENGTH.
 //
 // This keeps honest mistakes out of fluxo's logs. It cannot stop flow code that wants the value
 // out (reversed, one character a line, sent over the network): see docs/security.md#secrets.
 //
 // Cost: a line is first read once with a rolling hash of its 6-character windows against a bit
-// set of the needles' windows; only the needles sharing an exact window with the line are then
-// searched (bench/secret-masking.ts has the figures).
+// set of some of the needles' windows (the first, the last, and one in every 11: enough for a
+// whole needle, a piece at an edge and a line inside one to share one); only the needles sharing
+// an exact window with the line are then searched (bench/secret-masking.ts has the figures).
 
 /** Values (and lines of values) shorter than this are not masked: masking "a" or "1" everywhere would garble the logs. */
 export const MIN_MASKED_LENGTH = 4;
 /** The shortest piece of a value masked at a line's edge when the value is split over lines. */
 export const MIN_FRAGMENT_LENGTH = 6;
+/** The shortest line masked for lying wholly inside a value (a line of wrapped base64). */
+export const MIN_INFIX_LENGTH = 16;
 /** What a masked piece becomes. */
 export const MASK = '***';
 
 /** Window of the prefilter: needles this long or longer are found through their windows, shorter ones by a plain search. */
 const GRAM = MIN_FRAGMENT_LENGTH;
+/** Windows indexed in the middle of a needle: any MIN_INFIX_LENGTH characters of it contain one. */
+const STRIDE = MIN_INFIX_LENGTH - GRAM + 1;
 /** log2 of the prefilter's bit set size (128 KiB: a 28-line PEM's ~20,000 windows fill 2% of it). */
 const FILTER_BITS = 20;
 const HASH_BASE = 0x01000193;
@@ -48,26 +56,34 @@ const EDGE_TRIM = /[\s…]/;
 export function needlesOf(values: readonly string[]): string[] {
   const needles = new Set<string>();
   for (const value of values) {
-    const forms = new Set([value, value.replace(/\r\n/g, '\n'), value.replace(/\r?\n/g, '\r\n'), ...value.split(/\r?\n/)]);
-    for (const form of forms) {
-      // Line breaks and blanks alone are no secret worth garbling every log for.
-      if (form.trim().length < MIN_MASKED_LENGTH) continue;
-      for (const encoded of encodingsOf(form)) if (encoded.length >= MIN_MASKED_LENGTH) needles.add(encoded);
-    }
+    // Line breaks and blanks alone are no secret worth garbling every log for.
+    if (value.trim().length < MIN_MASKED_LENGTH) continue;
+    const add = (forms: string[]) => forms.forEach((form) => form.length >= MIN_MASKED_LENGTH && needles.add(form));
+    for (const whole of new Set([value, value.replace(/\r\n/g, '\n'), value.replace(/\r?\n/g, '\r\n')])) add(encodingsOf(whole));
+    const lines = value.split(/\r?\n/).map((line) => line.trim());
+    if (lines.length > 1) for (const line of new Set(lines)) if (line.length >= MIN_MASKED_LENGTH) add(textFormsOf(line));
   }
   return [...needles];
 }
 
-function encodingsOf(text: string): string[] {
-  const bytes = Buffer.from(text, 'utf8');
+/** The text, JSON-escaped and URL-encoded. */
+function textFormsOf(text: string): string[] {
   const json = JSON.stringify(text).slice(1, -1);
-  const forms = [
+  return [
     text,
     json,
     json.replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`),
     safely(() => encodeURIComponent(text)),
     safely(() => encodeURI(text)),
     new URLSearchParams([['', text]]).toString().slice(1),
+  ];
+}
+
+/** The text forms, hex, base64 and base64url (whole, and the cores at each alignment). */
+function encodingsOf(text: string): string[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const forms = [
+    ...textFormsOf(text),
     bytes.toString('hex'),
     bytes.toString('hex').toUpperCase(),
   ];
@@ -105,11 +121,14 @@ export function maskerOf(values: readonly string[]): Masker {
   const needles = needlesOf(values);
   if (needles.length === 0) return (text) => text;
   const short = needles.flatMap((needle, index) => (needle.length < GRAM ? [index] : []));
-  // Every long needle, and every masked fragment (>= MIN_FRAGMENT_LENGTH = GRAM), contains one of its windows.
+  // Every long needle, every piece of one at a line's edge (>= MIN_FRAGMENT_LENGTH = GRAM: it holds
+  // the needle's first or last window) and every line inside one (>= MIN_INFIX_LENGTH) holds an indexed window.
   const byGram = new Map<string, number[]>();
   const filter = new Uint32Array(2 ** (FILTER_BITS - 5));
   needles.forEach((needle, index) => {
-    for (let at = 0; at + GRAM <= needle.length; at++) {
+    if (needle.length < GRAM) return;
+    const last = needle.length - GRAM;
+    for (let at = 0; at <= last; at = at === last ? last + 1 : Math.min(at + STRIDE, last)) {
       const gram = needle.slice(at, at + GRAM);
       const owners = byGram.get(gram);
       if (!owners) byGram.set(gram, [index]);
@@ -165,7 +184,7 @@ function findIn(text: string, needle: string, spans: [number, number][]): void {
     while (end > start && EDGE_TRIM.test(text[end - 1]!)) end--;
     const length = end - start;
     if (length >= MIN_FRAGMENT_LENGTH && length < needle.length) {
-      if (needle.includes(text.slice(start, end))) spans.push([start, end]);
+      if (length >= MIN_INFIX_LENGTH && needle.includes(text.slice(start, end))) spans.push([start, end]);
       else {
         // The line ends with the needle's beginning: the leftmost match is the longest piece.
         for (let at = text.indexOf(head, Math.max(start, end - needle.length + 1)); at !== -1 && at + MIN_FRAGMENT_LENGTH <= end; at = text.indexOf(head, at + 1)) {

@@ -151,6 +151,9 @@ describe('the masker', () => {
     ['form encoding', new URLSearchParams({ t: TOKEN, x: '1' }).toString(), 't=***&x=1'],
     ['JSON-escaped', JSON.stringify({ t: TOKEN }), '{"t":"***"}'],
     ['split over two lines', `a ${TOKEN.slice(0, 12)}\n${TOKEN.slice(12)} b`, 'a ***\n*** b'],
+    // A last piece shorter than 6 characters stays (here `LQ==`, one byte of the PEM's last dash).
+    ['base64 wrapped at 20 columns', b64(PEM).replace(/.{1,20}/g, '  $&\n'), b64(PEM).replace(/.{1,20}/g, (line) => `  ${line.length >= 6 ? '***' : line}\n`)],
+    ['an indented line of the PEM inside a line', `got "${PEM.split('\n')[2]}" back`, 'got "***" back'],
     ['clipped by the agent', `${'x'.repeat(10)} ${TOKEN.slice(0, 20)}…`, `${'x'.repeat(10)} ***…`],
   ])('masks %s and keeps what surrounds it', (_, text, masked) => {
     expect(mask(text)).toBe(masked);
