@@ -18,7 +18,7 @@
 // could not have fetched from its own location, and concurrent fetches of one digest from two
 // locations never share one outcome.
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FluxoError } from '../common/errors.js';
 import { codeStorageFor, isLocationRefusal, type CodeStorage } from '../storage/code-storage.js';
@@ -93,6 +93,8 @@ export class BundleCache {
   readonly #roots: StorageRoots;
   /** One fetch per (digest, location) at a time, however many runs of the same bundle start together. */
   readonly #inFlight = new Map<string, Promise<Verified>>();
+  /** The one sweep of copies left by an agent that died mid-run (started by the first checkout). */
+  #pruned: Promise<void> | undefined;
 
   constructor(options: BundleCacheOptions) {
     this.#cacheDir = options.cacheDir;
@@ -113,6 +115,7 @@ export class BundleCache {
   async checkout(ref: BundleRef): Promise<CheckedOutBundle> {
     const { bytes } = await this.#verified(ref);
     const dir = join(this.#cacheDir, 'checkouts');
+    this.#pruned ??= pruneStaleCopies(dir);
     const path = join(dir, `${ref.sha256}-${randomUUID()}.mjs`);
     try {
       await writeFile(path, bytes, { flag: 'wx', mode: 0o444 });
@@ -206,6 +209,20 @@ export class BundleCache {
       if (real === '/' || directory === real || directory.startsWith(`${real}/`)) return true;
     }
     return false;
+  }
+}
+
+/** A run imports its copy when it starts; one older than this belongs to an agent that died. */
+const STALE_COPY_MS = 60 * 60 * 1000;
+
+/** Deletes copies older than an hour (best effort: another agent may share the directory). */
+async function pruneStaleCopies(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => []);
+  const cutoff = Date.now() - STALE_COPY_MS;
+  for (const name of names) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => null);
+    if (info && info.mtimeMs < cutoff) await rm(path, { force: true }).catch(() => undefined);
   }
 }
 

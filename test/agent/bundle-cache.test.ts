@@ -2,13 +2,13 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BundleCache, BundleUnavailableError, IntegrityError, LOCATION_REFUSED, NOT_THE_REGISTERED_CODE, type BundleRef } from '../../agent/bundle-cache.js';
 import { codeStorageFor } from '../../storage/code-storage.js';
 import { StorageRoots } from '../../storage/storage-location.js';
-import { tempDir } from '../support/harness.js';
+import { tempDir, waitFor } from '../support/harness.js';
 import { pathToFileURL } from 'node:url';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -256,5 +256,24 @@ describe('confining bundle locations (issue 9, finding 7)', () => {
     await cache.fetch(ref);
 
     await expect(cache.fetch({ ...ref, storageUri: `${pathToFileURL(storageDir).href}/bundles/elsewhere.mjs` })).rejects.toBeInstanceOf(BundleUnavailableError);
+  });
+});
+
+describe('private copies left behind', () => {
+  it('deletes copies older than an hour (an agent that died mid-run) at the first checkout, and keeps recent ones', async () => {
+    const { cache, ref, cacheDir } = await setup();
+    const checkouts = join(cacheDir, 'checkouts');
+    await mkdir(checkouts, { recursive: true });
+    const stale = join(checkouts, `${ref.sha256}-stale.mjs`);
+    const recent = join(checkouts, `${ref.sha256}-recent.mjs`);
+    await writeFile(stale, 'x');
+    await writeFile(recent, 'x');
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+
+    await cache.checkout(ref);
+
+    await waitFor(() => !existsSync(stale), { what: 'the stale copy to go' });
+    expect(existsSync(recent)).toBe(true);
   });
 });
