@@ -36,6 +36,13 @@ describe('agent settings', () => {
     });
   });
 
+  it('confines bundle fetches to the storage roots given, comma-separated or repeated', () => {
+    const config = resolveAgentConfig({ ...base, storageRoots: 'gs://fluxo-code/rj, file:///srv/fluxo/rj/' });
+
+    expect(config.storageRoots.describe()).toEqual(['gs://fluxo-code/rj', 'file:///srv/fluxo/rj']);
+    expect(resolveAgentConfig(base).storageRoots.configured).toBe(false);
+  });
+
   it('refuses a missing token with TOKEN_MISSING', () => {
     expect(() => resolveAgentConfig({ ...base, token: '' })).toThrow(expect.objectContaining({ code: 'TOKEN_MISSING', message: expect.stringContaining('--token') }));
   });
@@ -55,6 +62,10 @@ describe('agent settings', () => {
     ['passEnv', { passEnv: 'FLUXO_TOKEN' }, /FLUXO_TOKEN carries the agent's own credentials/],
     ['passEnv', { passEnv: 'NOT-A-NAME' }, /"NOT-A-NAME" is not an environment variable name/],
     ['childEntry', { childEntry: 'relative/child.js' }, /must be an absolute path/],
+    ['storageRoots', { storageRoots: 'gs://fluxo-code/{tenant}' }, /must be the URI of this agent's tenant's root/],
+    ['storageRoots', { storageRoots: 'rj=gs://fluxo-code/rj' }, /must be the URI of this agent's tenant's root/],
+    ['storageRoots', { storageRoots: 'file:///srv/../etc' }, /is not a canonical file:\/\/\/absolute\/dir/],
+    ['storageRoots', { storageRoots: 'https://example.com/code' }, /is not a canonical/],
   ])('refuses a bad %s with BAD_USER_INPUT naming it (%o)', (setting, change, message) => {
     expect(() => resolveAgentConfig({ ...base, ...change })).toThrow(
       expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message), details: { setting } }),

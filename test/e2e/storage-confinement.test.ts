@@ -8,11 +8,13 @@ import { readFileSync } from 'node:fs';
 import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { LOCATION_REFUSED } from '../../agent/bundle-cache.js';
 import type { GraphQLClient } from '../../client/graphql-client.js';
+import { initKeys } from '../../common/keys.js';
 import { STORAGE_URI_REFUSED } from '../../server/core/validate-input.js';
-import { repoRoot, tempDir } from '../support/harness.js';
+import { cliPath, repoRoot, tempDir } from '../support/harness.js';
 import { startStack, TENANT, type Stack } from '../support/stack.js';
 import { createRun, waitForFinal } from './queries.js';
 
@@ -83,6 +85,25 @@ describe('storage roots at registration', () => {
     const own = await registerWithCli(stack, storage, OTHER);
     expect(own.storageUri.startsWith(`${storage}/${OTHER}/bundles/`)).toBe(true);
     expect(await register(intruder, 'gs-own', `gs://fluxo-code/${OTHER}/bundles/${own.sha256}.mjs#7`, own)).toEqual({ registered: `gs://fluxo-code/${OTHER}/bundles/${own.sha256}.mjs#7` });
+  });
+});
+
+describe('configuring storage roots', () => {
+  it.each([
+    ['file:///srv/fluxo', /has no \{tenant\}: every tenant would share it/],
+    ['file:///srv/../etc/{tenant}', /is not a canonical/],
+    ['s3://bucket/{tenant}', /is not a canonical/],
+  ])('refuses to start a server with the root %j: exit 2, the root named', async (root, message) => {
+    const dir = await tempDir();
+    await initKeys(join(dir, 'keys'));
+    const result = await execa(process.execPath, [cliPath, 'server', 'start', '--port', '0', '--database', join(dir, 'db'), '--keys-dir', join(dir, 'keys'), '--storage-root', root], {
+      reject: false,
+      timeout: 30_000,
+    });
+
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/\[BAD_USER_INPUT\] --storage-root: storage root/);
+    expect(result.stderr).toMatch(message);
   });
 });
 
