@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { maskerOf, needlesOf } from '../../agent/secret-masker.js';
-import { repoRoot } from '../support/harness.js';
-import { startStack } from '../support/stack.js';
+import { startDaemon } from '../support/daemon.js';
+import { isAlive, repoRoot, waitFor } from '../support/harness.js';
+import { startStack, type Stack } from '../support/stack.js';
 import { createRun, waitForFinal } from '../e2e/queries.js';
 
 const PEM = [
@@ -97,17 +98,23 @@ const VIEWER_READS = /* GraphQL */ `
   }
 `;
 
+/** The PEM stored on the server, the token in the agent's secrets file, the fixture flows registered; returns the secrets file. */
+async function prepare(stack: Stack): Promise<string> {
+  const pemFile = join(stack.dir, 'key.pem');
+  await writeFile(pemFile, `${PEM}\n`, { mode: 0o600 });
+  const stored = await stack.cli(['secrets', 'set', 'PEM_KEY', '--from-file', pemFile], { role: 'tenant-admin' });
+  expect(stored.exitCode, stored.stderr).toBe(0);
+  const secretsFile = join(stack.dir, 'agent.secrets');
+  await writeFile(secretsFile, `API_TOKEN='${TOKEN}'\n`, { mode: 0o600 });
+  const registered = await stack.cli(['register', join(repoRoot, 'test', 'fixtures', 'flows', 'leaks-secrets.ts'), '--project', 'production', '--storage', stack.storageUri]);
+  expect(registered.exitCode, registered.stderr).toBe(0);
+  return secretsFile;
+}
+
 describe('secret masking corpus', () => {
   it('stores no byte sequence of a PEM or a token printed whole, by lines, split, encoded or thrown', async () => {
     const stack = await startStack();
-    const pemFile = join(stack.dir, 'key.pem');
-    await writeFile(pemFile, `${PEM}\n`, { mode: 0o600 });
-    const stored = await stack.cli(['secrets', 'set', 'PEM_KEY', '--from-file', pemFile], { role: 'tenant-admin' });
-    expect(stored.exitCode, stored.stderr).toBe(0);
-    const secretsFile = join(stack.dir, 'agent.secrets');
-    await writeFile(secretsFile, `API_TOKEN='${TOKEN}'\n`, { mode: 0o600 });
-    const registered = await stack.cli(['register', join(repoRoot, 'test', 'fixtures', 'flows', 'leaks-secrets.ts'), '--project', 'production', '--storage', stack.storageUri]);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    const secretsFile = await prepare(stack);
     const agent = await stack.startAgent({ name: 'masker', extraArgs: ['--secrets-file', secretsFile] });
 
     const developer = await stack.client('developer');
@@ -130,6 +137,35 @@ describe('secret masking corpus', () => {
     expect(flowRun.stateMessage).toBe('Error: could not sign with *** and "***"');
     const failedTask = flowRun.taskRuns.find((taskRun) => taskRun.state === 'FAILED');
     expect(failedTask?.stateHistory.map((transition) => transition.message)).toContain('Error: upstream refused *** (***)');
+  });
+
+  it('writes no byte sequence of either secret to the spool while the server is out of reach', async () => {
+    const stack = await startStack({ leaseSeconds: 15 });
+    const secretsFile = await prepare(stack);
+    const agent = await stack.startAgent({ name: 'spooler', extraArgs: ['--secrets-file', secretsFile, '--heartbeat-seconds', '1'] });
+    const developer = await stack.client('developer');
+    const id = await createRun(developer, { flowName: 'leaks-secrets-paced', parameters: { lines: 12_000, perTick: 200, tickMs: 40 } });
+    await waitFor(async () => (await developer.request<{ flowRun: { logs: { nodes: unknown[] } } }>('query($id: ID!) { flowRun(id: $id) { logs(first: 1) { nodes { id } } } }', { id })).flowRun.logs.nodes.length > 0, {
+      what: 'the first lines to be stored',
+    });
+
+    process.kill(stack.proxy.pid, 'SIGKILL');
+    await waitFor(() => !isAlive(stack.proxy.pid), { what: 'the proxy to die' });
+    const spoolDir = join(stack.dir, 'spooler', 'spool');
+    // Read what the spool holds once it holds a good part of the run's lines.
+    const spooled = await waitFor(async () => {
+      const text = Object.values(await filesText(spoolDir).catch(() => ({}))).join('\n');
+      return text.split('\n').length > 3_000 ? text : undefined;
+    }, { what: 'the spool to fill', timeoutMs: 20_000 });
+    expect(spooled).toContain('token=***');
+    expect(leaksIn(spooled), 'the spool').toEqual([]);
+
+    const proxyPort = new URL(String(stack.proxy.ready.url)).port;
+    await startDaemon(['proxy', 'start', '--port', proxyPort, '--upstream', stack.serverUrl, '--keys-dir', stack.keysDir]);
+    const run = await waitForFinal(developer, id, 90_000);
+    expect(run, agent.output.slice(-20).join('\n')).toMatchObject({ state: 'SUCCESS' });
+    for (const [table, text] of Object.entries(databaseText(stack.database))) expect(leaksIn(text), `table ${table}`).toEqual([]);
+    expect(leaksIn(agent.output.join('\n')), 'agent log').toEqual([]);
   });
 });
 
