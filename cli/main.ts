@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Register>> = {
   keys: async () => (await import('./commands/keys.js')).registerKeysCommand,
   secrets: async () => (await import('./commands/secrets.js')).registerSecretsCommand,
   agent: async () => (await import('./commands/agent.js')).registerAgentCommand,
+  agents: async () => (await import('./commands/agents.js')).registerAgentsCommand,
   run: async () => (await import('./commands/run.js')).registerRunCommand,
   register: async () => (await import('./commands/register.js')).registerRegisterCommand,
   flows: async () => (await import('./commands/flows.js')).registerFlowsCommand,

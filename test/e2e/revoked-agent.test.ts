@@ -13,7 +13,7 @@ describe('an agent whose service token is revoked', () => {
     const created = await stack.cli(['token', 'create', '--name', 'agent-to-revoke', '--role', 'agent', '--json'], { role: 'tenant-admin' });
     expect(created, created.stderr).toMatchObject({ exitCode: 0 });
     const { token, serviceToken } = JSON.parse(created.stdout) as { token: string; serviceToken: { id: string } };
-    const agent = await stack.startAgent({ name: 'revoked-agent', extraArgs: ['--token', token, '--heartbeat-seconds', String(HEARTBEAT_SECONDS)] });
+    const agent = await stack.startAgent({ name: 'revoked-agent', extraArgs: ['--heartbeat-seconds', String(HEARTBEAT_SECONDS)], env: { FLUXO_TOKEN: token } });
 
     const revoked = await stack.cli(['token', 'revoke', serviceToken.id], { role: 'tenant-admin' });
     expect(revoked, revoked.stderr).toMatchObject({ exitCode: 0 });
