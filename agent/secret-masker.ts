@@ -39,7 +39,7 @@ export const MASK = '***';
 const GRAM = MIN_FRAGMENT_LENGTH;
 /** Windows indexed in the middle of a needle: any MIN_INFIX_LENGTH characters of it contain one. */
 const STRIDE = MIN_INFIX_LENGTH - GRAM + 1;
-/** log2 of the prefilter's bit set size (128 KiB: a 28-line PEM's ~20,000 windows fill 2% of it). */
+/** log2 of the prefilter's bit set size (128 KiB; a 57 KB secret's ~200,000 indexed windows fill a fifth of it). */
 const FILTER_BITS = 20;
 const HASH_BASE = 0x01000193;
 /** HASH_BASE^(GRAM-1) mod 2^32, to roll the first character of a window out. */
@@ -114,8 +114,8 @@ export type Masker = (text: string) => string;
  * Builds the masker of a run's secret values.
  *
  * @example
- * const mask = maskerOf([process.env.DB_PASSWORD]);
- * mask(`connecting with ${encodeURIComponent(password)}`); // 'connecting with ***'
+ * const mask = maskerOf(['pa ss/word']);
+ * mask('GET /login?password=pa%20ss%2Fword'); // 'GET /login?password=***'
  */
 export function maskerOf(values: readonly string[]): Masker {
   const needles = needlesOf(values);
