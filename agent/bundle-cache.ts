@@ -18,11 +18,11 @@
 // could not have fetched from its own location, and concurrent fetches of one digest from two
 // locations never share one outcome.
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FluxoError } from '../common/errors.js';
 import { codeStorageFor, isLocationRefusal, type CodeStorage } from '../storage/code-storage.js';
-import { isSystemPath, parseStorageLocation, StorageRoots, type StorageLocation } from '../storage/storage-location.js';
+import { filePlaceAllowed, parseStorageLocation, StorageRoots, type StorageLocation } from '../storage/storage-location.js';
 
 /** The registered identity of a bundle, as the claim answer carries it. */
 export interface BundleRef {
@@ -167,7 +167,10 @@ export class BundleCache {
     if (ref.size > this.#maxBytes) {
       throw new BundleUnavailableError(`bundle ${ref.storageUri} is registered as ${ref.size} bytes, over this agent's ${this.#maxBytes}-byte limit`);
     }
-    if (location.scheme === 'file' && !(await this.#fileDirectoryAllowed(location.path))) throw new IntegrityError(LOCATION_REFUSED);
+    // The storage opens the object itself without following a link and refuses a non-regular file.
+    if (location.scheme === 'file' && !(await filePlaceAllowed(location.path, this.#roots.configured ? this.#roots.rootsOf(null) : null))) {
+      throw new IntegrityError(LOCATION_REFUSED);
+    }
     let bytes: Uint8Array;
     try {
       // One byte over the registered size is enough to prove a mismatch without reading a huge object.
@@ -186,29 +189,6 @@ export class BundleCache {
     }
     if (!matches(bytes, ref)) throw new IntegrityError(NOT_THE_REGISTERED_CODE);
     return bytes;
-  }
-
-  /**
-   * The directory a file:// bundle is in, with every symbolic link resolved, is still inside a
-   * root (or, unconfined, outside /dev, /proc and /sys). The last component is checked by the
-   * storage itself (no link followed, a regular file). A directory that does not exist is left to
-   * the storage to report as missing.
-   */
-  async #fileDirectoryAllowed(path: string): Promise<boolean> {
-    let directory: string;
-    try {
-      directory = await realpath(dirname(path));
-    } catch {
-      return true;
-    }
-    if (isSystemPath(directory)) return false;
-    if (!this.#roots.configured) return true;
-    for (const root of this.#roots.rootsOf(null)) {
-      if (root.scheme !== 'file') continue;
-      const real = await realpath(root.path).catch(() => root.path);
-      if (real === '/' || directory === real || directory.startsWith(`${real}/`)) return true;
-    }
-    return false;
   }
 }
 

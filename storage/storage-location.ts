@@ -5,6 +5,8 @@
 // Canonical means the URI is exactly what fluxo itself writes (`pathToFileURL`, `formatGcsUri`),
 // so one string comparison after decoding proves what a URI names: `%2e%2e`, `//`, `/./` and
 // `file://host/` are refused rather than interpreted.
+import { lstat, realpath } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatGcsUri, parseGcsUri } from './gcs-uri.js';
 
@@ -154,4 +156,32 @@ function rootLocation(uri: string): StorageLocation | null {
   if (uri === 'file:///') return { scheme: 'file', path: '/' };
   if (uri.includes('#')) return null;
   return parseStorageLocation(uri);
+}
+
+/**
+ * What the file system says about a file:// location, where this process can see it: false when
+ * the directory it is in, with every symbolic link resolved, leaves the roots (or, without roots,
+ * lies under /dev, /proc or /sys), or when the object exists and is not a regular file (a link, a
+ * device, a FIFO). A place that does not exist (yet, or on this host) passes: reading it later
+ * reports it missing, and the reader opens it without following links (file-code-storage.ts).
+ *
+ * @example await filePlaceAllowed('/srv/fluxo/rj/bundles/ab.mjs', roots.rootsOf('rj'))
+ */
+export async function filePlaceAllowed(path: string, roots: readonly StorageLocation[] | null): Promise<boolean> {
+  const directory = await realpath(dirname(path)).catch(() => null);
+  if (directory !== null) {
+    if (isSystemPath(directory)) return false;
+    if (roots !== null && !(await insideRealRoot(directory, roots))) return false;
+  }
+  const info = await lstat(path).catch(() => null);
+  return info === null || info.isFile();
+}
+
+async function insideRealRoot(directory: string, roots: readonly StorageLocation[]): Promise<boolean> {
+  for (const root of roots) {
+    if (root.scheme !== 'file') continue;
+    const real = await realpath(root.path).catch(() => root.path);
+    if (real === '/' || directory === real || directory.startsWith(`${real}/`)) return true;
+  }
+  return false;
 }

@@ -13,7 +13,7 @@ import { compileParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
 import { LeaseBinding } from './lease-binding.js';
 import { leasedStates } from './transitions.js';
-import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkStorageUri, checkString, parseDateTime } from './validate-input.js';
+import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkStoragePlace, checkStorageUri, checkString, parseDateTime } from './validate-input.js';
 import { StorageRoots } from '../../storage/storage-location.js';
 
 export interface ServiceOptions {
@@ -81,6 +81,7 @@ export class FluxoService {
     const project = checkName('project', args.project);
     const name = checkName('flow name', args.name);
     checkStorageUri(this.#storageRoots, identity.tenant, args.storageUri);
+    await checkStoragePlace(this.#storageRoots, identity.tenant, args.storageUri);
     if (!/^[0-9a-f]{64}$/.test(args.sha256)) throw new FluxoError('BAD_USER_INPUT', 'sha256 must be 64 lowercase hex characters');
     const size = checkInt('size', args.size, 1, MAX_BUNDLE_BYTES, 0);
     if (!/^[A-Za-z_$][\w$]{0,99}$/.test(args.entrypoint)) throw new FluxoError('BAD_USER_INPUT', `entrypoint "${args.entrypoint.slice(0, 100)}" is not an export name`);

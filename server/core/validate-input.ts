@@ -1,6 +1,6 @@
 // Input checks shared by the operations: every refusal is BAD_USER_INPUT naming the argument.
 import { FluxoError } from '../../common/errors.js';
-import type { StorageRoots } from '../../storage/storage-location.js';
+import { filePlaceAllowed, parseStorageLocation, type StorageRoots } from '../../storage/storage-location.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
@@ -62,6 +62,18 @@ export const STORAGE_URI_REFUSED =
 export function checkStorageUri(roots: StorageRoots, tenant: string, uri: string): string {
   if (uri.length > 2_000 || !roots.allows(tenant, uri)) bad(STORAGE_URI_REFUSED);
   return uri;
+}
+
+/**
+ * Where the server sees a file:// root (one machine, `fluxo dev`), a link out of the tenant's root
+ * or a non-regular file there is refused too, with the same answer. Only with roots: the server
+ * never probes its file system for a place outside every root (that would answer questions about
+ * the host).
+ */
+export async function checkStoragePlace(roots: StorageRoots, tenant: string, uri: string): Promise<void> {
+  const location = parseStorageLocation(uri);
+  if (!roots.configured || location?.scheme !== 'file') return;
+  if (!(await filePlaceAllowed(location.path, roots.rootsOf(tenant)))) bad(STORAGE_URI_REFUSED);
 }
 
 export function checkString(what: string, value: string, max: number): string {

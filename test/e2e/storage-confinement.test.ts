@@ -54,8 +54,14 @@ describe('storage roots at registration', () => {
     const theirs = await registerWithCli(stack, storage, TENANT);
     expect(theirs.storageUri.startsWith(`${storage}/${TENANT}/bundles/`)).toBe(true);
     const intruder = await stack.client('developer', OTHER);
+    // Links planted inside the intruder's own root: the server sees this file system, so it checks.
+    await mkdir(join(base, OTHER, 'bundles'), { recursive: true });
+    await symlink('/etc/passwd', join(base, OTHER, 'bundles', 'passwd.mjs'));
+    await symlink(join(base, TENANT), join(base, OTHER, 'theirs'));
 
     const corpus = [
+      `${storage}/${OTHER}/bundles/passwd.mjs`,
+      `${storage}/${OTHER}/theirs/bundles/${theirs.sha256}.mjs`,
       theirs.storageUri,
       'file:///etc/passwd',
       'file:///srv/../etc/hostname',
