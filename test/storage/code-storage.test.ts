@@ -1,12 +1,13 @@
 // One behavioural suite, every code storage: the local directory (file://) and Cloud Storage (gs://,
 // against a real fake-gcs-server). What the CLI and the agent rely on holds for both.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BundleCache, IntegrityError, NOT_THE_REGISTERED_CODE } from '../../agent/bundle-cache.js';
-import { codeStorageFor, type CodeStorage } from '../../storage/code-storage.js';
+import { codeStorageFor, isLocationRefusal, type CodeStorage } from '../../storage/code-storage.js';
 import { GcsCodeStorage } from '../../storage/gcs-code-storage.js';
 import { useFakeGcs } from '../support/fake-gcs.js';
 import { tempDir } from '../support/harness.js';
@@ -135,5 +136,28 @@ describe.each(adapters)('$name code storage', ({ open }) => {
       await expect(attempt).rejects.toMatchObject({ reason: 'integrity', message: NOT_THE_REGISTERED_CODE });
       expect(await readdir(cacheDir).catch(() => [])).toEqual([]);
     });
+  });
+});
+
+describe('file:// storage reads regular files only', () => {
+  it.each([
+    ['a symbolic link', async (dir: string) => (await symlink('/etc/passwd', join(dir, 'link.mjs')), 'link.mjs')],
+    ['a FIFO (never waits for a writer)', async (dir: string) => (execFileSync('mkfifo', [join(dir, 'fifo.mjs')]), 'fifo.mjs')],
+    ['a directory', async (dir: string) => (await mkdir(join(dir, 'dir.mjs')), 'dir.mjs')],
+  ])('refuses %s with FORBIDDEN, marked as a location refusal', async (_case, plant) => {
+    const dir = await tempDir('fluxo-storage-');
+    const name = await plant(dir);
+    const uri = `${pathToFileURL(dir).href}/${name}`;
+
+    const attempt = codeStorageFor(pathToFileURL(dir).href).get(uri, { maxBytes: 1024 });
+
+    await expect(attempt).rejects.toMatchObject({ code: 'FORBIDDEN', message: `${uri} is not a regular file` });
+    expect(isLocationRefusal(await attempt.catch((error: unknown) => error))).toBe(true);
+  });
+
+  it('refuses a device with FORBIDDEN, reading nothing of it', async () => {
+    const attempt = codeStorageFor('file:///').get('file:///dev/zero', { maxBytes: 1024 });
+
+    await expect(attempt).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'file:///dev/zero is not a regular file' });
   });
 });
