@@ -45,6 +45,9 @@ export interface HeartbeatAnswer {
 const REGISTER = /* GraphQL */ `
   mutation RegisterAgent($input: RegisterAgentInput!) { registerAgent(input: $input) { id } }
 `;
+const VIEWER = /* GraphQL */ `
+  query Viewer { viewer { tenant } }
+`;
 const CLAIM = /* GraphQL */ `
   mutation ClaimFlowRuns($input: ClaimFlowRunsInput!) {
     claimFlowRuns(input: $input) {
@@ -122,6 +125,12 @@ export class AgentApi {
   async registerAgent(input: RegisterAgentInput): Promise<{ id: string }> {
     const data = await this.#request<{ registerAgent: { id: string } }>('registerAgent', REGISTER, { input });
     return data.registerAgent;
+  }
+
+  /** The tenant this agent's token acts in (to fill `{tenant}` in its storage roots). */
+  async viewer(): Promise<{ tenant: string }> {
+    const data = await this.#request<{ viewer: { tenant: string } }>('viewer', VIEWER, {});
+    return data.viewer;
   }
 
   /** Long-polls for up to `max` due runs; `signal` abandons the wait (graceful stop). */

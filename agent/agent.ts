@@ -65,7 +65,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const stale = clearSpoolDir(config.spoolDir);
   if (stale > 0) events.emit('agent:warning', { message: `removed ${stale} spool files left by a previous agent process in ${config.spoolDir}` });
   const agentId = await register(api, config, events, options.signal);
-  const agent = new Agent(agentId, config, api, events);
+  // Storage roots naming {tenant} are filled with the tenant this agent's token acts in.
+  const tenant = config.storageRoots.needsTenant ? (await api.viewer()).tenant : null;
+  const agent = new Agent(agentId, config, api, events, tenant);
   agent.start();
   return agent;
 }
@@ -112,12 +114,12 @@ class Agent implements RunningAgent {
     for (const run of this.#runs.values()) run.abandon();
   };
 
-  constructor(agentId: string, config: AgentConfig, api: AgentApi, events: AgentEventEmitter) {
+  constructor(agentId: string, config: AgentConfig, api: AgentApi, events: AgentEventEmitter, tenant: string | null) {
     this.agentId = agentId;
     this.#config = config;
     this.#api = api;
     this.events = events;
-    this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes, storageRoots: config.storageRoots });
+    this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes, storageRoots: config.storageRoots, tenant });
     this.#spoolBudget = new SpoolBudget(config.spoolMaxBytes);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;

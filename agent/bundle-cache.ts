@@ -69,6 +69,8 @@ export interface BundleCacheOptions {
   storageFor?: (uri: string) => CodeStorage;
   /** Where bundles may be fetched from. @default unconfined: any canonical file:/// or gs:// location */
   storageRoots?: StorageRoots;
+  /** The agent's tenant, for roots naming `{tenant}` (or one tenant); null: only plain roots apply. @default null */
+  tenant?: string | null;
 }
 
 /** A verified bundle handed to one run: a private, read-only copy of the bytes just hashed. */
@@ -91,6 +93,7 @@ export class BundleCache {
   readonly #maxBytes: number;
   readonly #storageFor: (uri: string) => CodeStorage;
   readonly #roots: StorageRoots;
+  readonly #tenant: string | null;
   /** One fetch per (digest, location) at a time, however many runs of the same bundle start together. */
   readonly #inFlight = new Map<string, Promise<Verified>>();
   /** The one sweep of copies left by an agent that died mid-run (started by the first checkout). */
@@ -101,6 +104,7 @@ export class BundleCache {
     this.#maxBytes = options.maxBytes;
     this.#storageFor = options.storageFor ?? storageForObject;
     this.#roots = options.storageRoots ?? StorageRoots.parse([]);
+    this.#tenant = options.tenant ?? null;
   }
 
   /** Verifies the bundle (downloading it unless the cache holds its bytes) and returns the cache file's path. */
@@ -133,7 +137,7 @@ export class BundleCache {
     if (!SHA256_HEX.test(ref.sha256)) return Promise.reject(new IntegrityError('the registered sha256 is not 64 lowercase hex digits'));
     if (!Number.isSafeInteger(ref.size) || ref.size < 0) return Promise.reject(new IntegrityError('the registered size is not a byte count'));
     const location = parseStorageLocation(ref.storageUri);
-    if (location === null || !this.#roots.allows(null, ref.storageUri)) return Promise.reject(new IntegrityError(LOCATION_REFUSED));
+    if (location === null || !this.#roots.allows(this.#tenant, ref.storageUri)) return Promise.reject(new IntegrityError(LOCATION_REFUSED));
     const key = `${ref.sha256}\n${ref.storageUri}`;
     const pending = this.#inFlight.get(key);
     if (pending) return pending;
@@ -168,7 +172,7 @@ export class BundleCache {
       throw new BundleUnavailableError(`bundle ${ref.storageUri} is registered as ${ref.size} bytes, over this agent's ${this.#maxBytes}-byte limit`);
     }
     // The storage opens the object itself without following a link and refuses a non-regular file.
-    if (location.scheme === 'file' && !(await filePlaceAllowed(location.path, this.#roots.configured ? this.#roots.rootsOf(null) : null))) {
+    if (location.scheme === 'file' && !(await filePlaceAllowed(location.path, this.#roots.configured ? this.#roots.rootsOf(this.#tenant) : null))) {
       throw new IntegrityError(LOCATION_REFUSED);
     }
     let bytes: Uint8Array;

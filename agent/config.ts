@@ -81,8 +81,9 @@ export interface AgentOptions {
   secretsFromEnv?: readonly string[] | string | undefined;
   /**
    * Where this agent may fetch bundles from (array or comma-separated): `file:///dir` or
-   * `gs://bucket[/prefix]` URIs, its tenant's roots; it refuses every other location (reason
-   * `integrity`). @default unconfined: any canonical location (docs/code-storage.md#storage-roots)
+   * `gs://bucket[/prefix]` URIs, its tenant's roots, or the server's templates (`{tenant}` is the
+   * tenant of the agent's token); it refuses every other location (reason `integrity`).
+   * @default unconfined: any canonical location (docs/code-storage.md#storage-roots)
    */
   storageRoots?: readonly string[] | string | undefined;
 }
@@ -217,11 +218,8 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
   });
 }
 
-/** An agent serves one tenant, so its roots are plain URIs (no `{tenant}`, no `<tenant>=`). */
+/** Roots as the server takes them; `{tenant}` is filled with the agent's tenant once it registered. */
 function agentStorageRoots(entries: string[]): StorageRoots {
-  for (const entry of entries) {
-    if (entry.includes('{tenant}') || /^[a-z0-9-]+=/.test(entry)) throw bad('storageRoots', `storage root "${entry}" must be the URI of this agent's tenant's root, e.g. gs://fluxo-code/rj-escritorio`);
-  }
   try {
     return StorageRoots.parse(entries);
   } catch (error) {

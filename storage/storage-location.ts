@@ -145,6 +145,11 @@ export class StorageRoots {
     return this.rootsOf(tenant).some((root) => isInside(location, root));
   }
 
+  /** Whether an entry is for one tenant or names `{tenant}`: it needs the tenant to apply. */
+  get needsTenant(): boolean {
+    return this.#entries.some((entry) => entry.tenant !== null || entry.template.includes(TENANT_TEMPLATE));
+  }
+
   /** The configured entries, as given (for logs). */
   describe(): string[] {
     return this.#entries.map((entry) => (entry.tenant === null ? entry.template : `${entry.tenant}=${entry.template}`));

@@ -236,6 +236,16 @@ describe('confining bundle locations (issue 9, finding 7)', () => {
     expect(mismatch).toMatchObject({ name: 'IntegrityError', message: NOT_THE_REGISTERED_CODE });
   });
 
+  it("fills {tenant} in a root with the agent's tenant, and applies no template without one", async () => {
+    const { ref, storageDir, cacheDir } = await setup();
+    const roots = StorageRoots.parse([`${pathToFileURL(dirname(storageDir)).href}/{tenant}`]);
+    const tenant = basename(storageDir);
+
+    await expect(new BundleCache({ cacheDir, maxBytes: 1024, storageRoots: roots, tenant }).fetch(ref)).resolves.toMatch(/\.mjs$/);
+    await expect(new BundleCache({ cacheDir, maxBytes: 1024, storageRoots: roots, tenant: 'another-tenant' }).fetch(ref)).rejects.toMatchObject({ message: LOCATION_REFUSED });
+    await expect(new BundleCache({ cacheDir, maxBytes: 1024, storageRoots: roots }).fetch(ref)).rejects.toMatchObject({ message: LOCATION_REFUSED });
+  });
+
   it('fetches a bundle inside the root', async () => {
     const { cache, ref, bytes } = await confined();
 

@@ -40,7 +40,10 @@ describe('agent settings', () => {
     const config = resolveAgentConfig({ ...base, storageRoots: 'gs://fluxo-code/rj, file:///srv/fluxo/rj/' });
 
     expect(config.storageRoots.describe()).toEqual(['gs://fluxo-code/rj', 'file:///srv/fluxo/rj']);
+    expect(config.storageRoots.needsTenant).toBe(false);
     expect(resolveAgentConfig(base).storageRoots.configured).toBe(false);
+    // The server's templates work too: {tenant} is the tenant of the agent's token.
+    expect(resolveAgentConfig({ ...base, storageRoots: ['gs://fluxo-code/{tenant}'] }).storageRoots.needsTenant).toBe(true);
   });
 
   it('refuses a missing token with TOKEN_MISSING', () => {
@@ -62,8 +65,6 @@ describe('agent settings', () => {
     ['passEnv', { passEnv: 'FLUXO_TOKEN' }, /FLUXO_TOKEN carries the agent's own credentials/],
     ['passEnv', { passEnv: 'NOT-A-NAME' }, /"NOT-A-NAME" is not an environment variable name/],
     ['childEntry', { childEntry: 'relative/child.js' }, /must be an absolute path/],
-    ['storageRoots', { storageRoots: 'gs://fluxo-code/{tenant}' }, /must be the URI of this agent's tenant's root/],
-    ['storageRoots', { storageRoots: 'rj=gs://fluxo-code/rj' }, /must be the URI of this agent's tenant's root/],
     ['storageRoots', { storageRoots: 'file:///srv/../etc' }, /is not a canonical file:\/\/\/absolute\/dir/],
     ['storageRoots', { storageRoots: 'https://example.com/code' }, /is not a canonical/],
   ])('refuses a bad %s with BAD_USER_INPUT naming it (%o)', (setting, change, message) => {

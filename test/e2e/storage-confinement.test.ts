@@ -124,7 +124,8 @@ describe("an agent's storage roots", () => {
     await mkdir(join(base, TENANT, 'links'), { recursive: true });
     await symlink('/etc/passwd', join(base, TENANT, 'links', 'passwd.mjs'));
     await symlink('/etc', join(base, TENANT, 'etc'));
-    await stack.startAgent({ name: 'confined', extraArgs: ['--storage-root', `${storage}/${TENANT}`] });
+    // The server's template: the agent fills {tenant} with its token's tenant.
+    await stack.startAgent({ name: 'confined', extraArgs: ['--storage-root', `${storage}/{tenant}`] });
     const developer = await stack.client('developer');
 
     const probes = {
