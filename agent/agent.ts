@@ -12,7 +12,7 @@ import { AgentEventEmitter } from './events.js';
 import { FlowRunExecution } from './flow-run-execution.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { isTokenRefusal } from './relay.js';
-import { prepareRunDirs } from './run-as.js';
+import { RunUsers, prepareRunDirs } from './run-as.js';
 import { childRuntimeFiles } from './spawn-flow-run.js';
 import { SpoolBudget, clearSpoolDir } from './spool.js';
 
@@ -96,6 +96,8 @@ class Agent implements RunningAgent {
   readonly #api: AgentApi;
   readonly #cache: BundleCache;
   readonly #spoolBudget: SpoolBudget;
+  /** Who each run's process runs as (agent/run-as.ts); undefined: the agent's own user. */
+  readonly #runUsers: RunUsers | undefined;
   readonly #runs = new Map<string, FlowRunExecution>();
   /** Aborts the claim in flight and the backoff sleeps when the agent stops. */
   readonly #stopClaiming = new AbortController();
@@ -121,6 +123,7 @@ class Agent implements RunningAgent {
     this.events = events;
     this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes, storageRoots: config.storageRoots, tenant });
     this.#spoolBudget = new SpoolBudget(config.spoolMaxBytes);
+    this.#runUsers = config.runAs ? new RunUsers(config.runAs) : undefined;
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -271,6 +274,7 @@ class Agent implements RunningAgent {
       events: this.events,
       onFatal: (error) => this.#fatal(error),
       spoolBudget: this.#spoolBudget,
+      ...(this.#runUsers ? { runUsers: this.#runUsers } : {}),
     });
     this.#runs.set(run.flowRunId, run);
     void run.done.then(() => {

@@ -21,7 +21,8 @@ export interface AgentOptions {
    */
   tokenFile?: string | undefined;
   /**
-   * The OS user flows run as: `USER[:GROUP]`, `UID[:GID]`, or `self` (the agent's own user, which
+   * The OS user flows run as: `USER[:GROUP]`, `UID[:GID]`, a range `FIRST-LAST[:GID]` (each run its
+   * own uid, what it leaves running killed when it ends), or `self` (the agent's own user, which
    * lets flows read the agent's environment and memory). An agent running as root never runs flows
    * as root: it defaults to `fluxo-run` (created when missing) and refuses root and `self`.
    * @default `fluxo-run` for a root agent, the agent's own user otherwise
@@ -196,7 +197,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     runAsSelfByDefault: runAs === null && !options.runAs?.trim(),
     name,
     labels: Object.freeze(labels),
-    concurrency: integer('concurrency', options.concurrency, AGENT_DEFAULTS.concurrency, 1, 1_000),
+    concurrency: runUidsCover(runAs, integer('concurrency', options.concurrency, AGENT_DEFAULTS.concurrency, 1, 1_000)),
     heartbeatSeconds: number('heartbeatSeconds', options.heartbeatSeconds, AGENT_DEFAULTS.heartbeatSeconds, 0.05, 3_600),
     cancelGraceSeconds: number('cancelGraceSeconds', options.cancelGraceSeconds, AGENT_DEFAULTS.cancelGraceSeconds, 0, 3_600),
     stopTimeoutSeconds: number('stopTimeoutSeconds', options.stopTimeoutSeconds, AGENT_DEFAULTS.stopTimeoutSeconds, 0, 86_400),
@@ -239,6 +240,14 @@ function requireApiUrl(value: string | undefined): string {
   return url.href;
 }
 
+/** A run-as range must hold a uid for every run at once. */
+function runUidsCover(runAs: RunIdentity | null, concurrency: number): number {
+  if (runAs?.lastUid !== undefined && runAs.lastUid - runAs.uid + 1 < concurrency) {
+    throw bad('runAs', `run-as: the range ${runAs.user} has ${runAs.lastUid - runAs.uid + 1} uids for a concurrency of ${concurrency}: each run needs its own`);
+  }
+  return concurrency;
+}
+
 /**
  * Reads the token from a file no one else may read: group and other bits must be clear (as ssh
  * insists for keys), and it must not belong to the run user. Its first line, trimmed.
@@ -251,7 +260,7 @@ function readTokenFile(path: string, runAs: RunIdentity | null): string {
     if ((info.mode & 0o077) !== 0) {
       throw bad('tokenFile', `token file ${path} is readable by group or others (mode 0${(info.mode & 0o777).toString(8)}); chmod 600 it`);
     }
-    if (runAs && info.uid === runAs.uid) throw bad('tokenFile', `token file ${path} belongs to the run user ${runAs.user}, who could read it; chown it to the agent's user`);
+    if (runAs && info.uid >= runAs.uid && info.uid <= (runAs.lastUid ?? runAs.uid)) throw bad('tokenFile', `token file ${path} belongs to the run user ${runAs.user}, who could read it; chown it to the agent's user`);
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (error instanceof FluxoError) throw error;

@@ -12,6 +12,7 @@ import type { AgentApi, ClaimedRun } from './agent-api.js';
 import { RetryAbortedError, retryInTransit } from './backoff.js';
 import { BundleUnavailableError, IntegrityError, type BundleCache, type CheckedOutBundle } from './bundle-cache.js';
 import type { AgentConfig } from './config.js';
+import type { RunUser, RunUsers } from './run-as.js';
 import type { AgentEventEmitter } from './events.js';
 import { finalStateOf, type FinalState } from './final-state.js';
 import { RunRelay, isTokenRefusal } from './relay.js';
@@ -25,6 +26,8 @@ export interface FlowRunExecutionDeps {
   events: AgentEventEmitter;
   /** A refused token: the agent must stop. */
   onFatal: (error: FluxoError) => void;
+  /** Hands each run its uid (one of a range, or the one run-as user). @default `config.runAs` for every run */
+  runUsers?: RunUsers;
   /** The agent's spool byte budget (shared by its runs; the directory is `config.spoolDir`). @default one of the run's own */
   spoolBudget?: SpoolBudget;
 }
@@ -186,9 +189,11 @@ export class FlowRunExecution {
     // 0711: the run user opens its own directory, never lists the others (agent/run-as.ts).
     await mkdir(config.runsDir, { recursive: true, mode: 0o711 });
     const cwd = await mkdtemp(join(config.runsDir, `${this.flowRunId.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
+    let runAs: RunUser | null = null;
     try {
+      runAs = this.#deps.runUsers?.acquire() ?? config.runAs;
       // mkdtemp made it 0700: the run user's alone.
-      if (config.runAs) await chown(cwd, config.runAs.uid, config.runAs.gid);
+      if (runAs) await chown(cwd, runAs.uid, runAs.gid);
       const timeoutSeconds = flowVersion.timeoutSeconds;
       const child = spawnFlowRun({
         flowRunId: this.flowRunId,
@@ -197,7 +202,7 @@ export class FlowRunExecution {
         entrypoint: flowVersion.entrypoint,
         parameters: this.#claim.flowRun.parameters,
         cwd,
-        runAs: config.runAs,
+        runAs,
         timeoutMs: timeoutSeconds === null || timeoutSeconds === undefined ? null : timeoutSeconds * 1000,
         cancelGraceMs: config.cancelGraceSeconds * 1000,
         passEnv: config.passEnv,
@@ -227,6 +232,8 @@ export class FlowRunExecution {
       const final = finalStateOf(outcome);
       await this.#finish({ ...final, message: final.message === null ? null : redact(final.message) });
     } finally {
+      // The run's group is gone; with a uid of its own, so is anything it left running (before its directory goes).
+      if (runAs && this.#deps.runUsers) this.#deps.runUsers.release(runAs);
       await rm(cwd, { recursive: true, force: true }).catch((error: unknown) => {
         this.#deps.events.emit('agent:warning', { message: `could not remove ${cwd}`, flowRunId: this.flowRunId, error: coerceError(error) });
       });

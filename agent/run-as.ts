@@ -8,7 +8,7 @@
 // Node's spawn takes `uid`/`gid`; libuv then drops the supplementary groups (setgroups(0)) before
 // setgid/setuid, and changes into the working directory before dropping privileges.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FluxoError } from '../common/errors.js';
 
@@ -17,10 +17,16 @@ export const DEFAULT_RUN_USER = 'fluxo-run';
 
 /** Who a flow's process runs as. */
 export interface RunIdentity {
-  /** The name given (a user name, or the numeric uid). */
+  /** The name given (a user name, the numeric uid, or the range `FIRST-LAST`). */
   readonly user: string;
+  /** The uid, or the first of the range. */
   readonly uid: number;
   readonly gid: number;
+  /**
+   * With a range (`--run-as 20000-20031:20000`), the last uid: each run gets a uid of its own, and
+   * every process left under it is killed before it is handed out again. @default undefined: one uid for all runs
+   */
+  readonly lastUid?: number;
 }
 
 /**
@@ -59,9 +65,17 @@ export function resolveRunAs(value: string | undefined, euid = process.geteuid?.
     return lookupUser(DEFAULT_RUN_USER) ?? createRunUser(DEFAULT_RUN_USER);
   }
   const [userPart = '', groupPart, extra] = given.split(':');
-  if (extra !== undefined || !userPart || groupPart === '') throw bad(`run-as: "${given}" is not USER[:GROUP], UID[:GID] or self`);
+  if (extra !== undefined || !userPart || groupPart === '') throw bad(`run-as: "${given}" is not USER[:GROUP], UID[:GID], FIRST-LAST[:GID] or self`);
   let identity: RunIdentity;
-  if (NUMBER.test(userPart)) {
+  const range = /^(\d{1,10})-(\d{1,10})$/.exec(userPart);
+  if (range) {
+    const [first, last] = [Number(range[1]), Number(range[2])];
+    if (first === 0 || last < first || last - first >= 65_536) throw bad(`run-as: "${userPart}" is not a range of uids FIRST-LAST (1 <= FIRST <= LAST, at most 65536)`);
+    // The uids of a range are the runs' own: none may be a user of the host (its files, its processes).
+    const taken = knownUids().find((uid) => uid >= first && uid <= last);
+    if (taken !== undefined) throw bad(`run-as: uid ${taken} of the range ${userPart} is a user of this host; choose uids no user has`);
+    identity = { user: userPart, uid: first, gid: first, lastUid: last };
+  } else if (NUMBER.test(userPart)) {
     const uid = Number(userPart);
     // A bare uid: its passwd entry's group if it has one, else the same number (a container's uid often has no entry).
     identity = { user: userPart, uid, gid: lookupUser(userPart)?.gid ?? uid };
@@ -78,7 +92,7 @@ export function resolveRunAs(value: string | undefined, euid = process.geteuid?.
     if (euid === 0) throw rootRefused();
     throw bad('run-as: flows never run as root or group root');
   }
-  if (identity.uid === euid && euid !== 0) return null;
+  if (identity.uid === euid && identity.lastUid === undefined && euid !== 0) return null;
   if (euid !== 0) {
     const missing = missingCapabilities();
     if (missing.length > 0) {
@@ -98,6 +112,23 @@ export function lookupUser(name: string): RunIdentity | null {
   const [, , uid, gid] = entry.split(':');
   if (!uid || !gid || !NUMBER.test(uid) || !NUMBER.test(gid)) return null;
   return { user: name, uid: Number(uid), gid: Number(gid) };
+}
+
+/** The uids of every user the host lists (`getent passwd`, else /etc/passwd). */
+function knownUids(): number[] {
+  let text: string;
+  try {
+    text = execFileSync('getent', ['passwd'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    text = (() => {
+      try {
+        return readFileSync('/etc/passwd', 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+  }
+  return text.split('\n').map((line) => Number(line.split(':')[2])).filter((uid) => Number.isInteger(uid));
 }
 
 function lookupGroup(name: string): number {
@@ -296,4 +327,81 @@ function rootRefused(): FluxoError {
 
 function bad(message: string, cause?: unknown): FluxoError {
   return new FluxoError('BAD_USER_INPUT', message, { cause, details: { setting: 'runAs' } });
+}
+
+/** The uid and gid one run's process runs as. */
+export interface RunUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/**
+ * Hands each run its uid. With a range (`--run-as FIRST-LAST[:GID]`) every run gets a uid no other
+ * run holds, so runs cannot see each other's processes (their environment: secrets) or open each
+ * other's directories; when a run ends, whatever still runs under its uid (a process that left
+ * the run's process group) is killed before the uid is handed out again. With one uid, every run
+ * shares it and nothing is killed (another agent of the host may use the same user).
+ */
+export class RunUsers {
+  readonly #identity: RunIdentity;
+  readonly #free: number[] = [];
+
+  constructor(identity: RunIdentity) {
+    this.#identity = identity;
+    if (identity.lastUid === undefined) return;
+    for (let uid = identity.uid; uid <= identity.lastUid; uid++) this.#free.push(uid);
+    // A previous process of this agent may have left processes under the range.
+    killProcessesOf(new Set(this.#free));
+  }
+
+  /** The uid for one run; with a range, one no running run holds. Throws when all are taken (more runs than uids). */
+  acquire(): RunUser {
+    if (this.#identity.lastUid === undefined) return { uid: this.#identity.uid, gid: this.#identity.gid };
+    const uid = this.#free.shift();
+    if (uid === undefined) throw new FluxoError('INTERNAL_SERVER_ERROR', `every uid of the run-as range ${this.#identity.user} is in use`);
+    return { uid, gid: this.#identity.gid };
+  }
+
+  /** Takes the uid back once the run's process group is gone, after killing what is left under it. */
+  release(user: RunUser): void {
+    if (this.#identity.lastUid === undefined) return;
+    killProcessesOf(new Set([user.uid]));
+    this.#free.push(user.uid);
+  }
+}
+
+/**
+ * SIGKILL to every process whose real or effective uid is in `uids`, scanning /proc until a scan
+ * finds none (a process forking while it is killed shows up in the next scan).
+ */
+function killProcessesOf(uids: ReadonlySet<number>): void {
+  for (let scan = 0; scan < 50; scan++) {
+    let found = 0;
+    let entries: string[];
+    try {
+      entries = readdirSync('/proc');
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry)) continue;
+      let status: string;
+      try {
+        status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      if (/^State:\s+[ZX]/m.test(status)) continue; // dead already, waiting to be reaped
+      const [real, effective] = (/^Uid:\s+(\d+)\s+(\d+)/m.exec(status) ?? []).slice(1).map(Number);
+      if ((real !== undefined && uids.has(real)) || (effective !== undefined && uids.has(effective))) {
+        found++;
+        try {
+          process.kill(Number(entry), 'SIGKILL');
+        } catch {
+          // ESRCH: it ended by itself
+        }
+      }
+    }
+    if (found === 0) return;
+  }
 }

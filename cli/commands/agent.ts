@@ -42,7 +42,7 @@ export function registerAgentCommand(program: Command): void {
     // No default from FLUXO_TOKEN here: a value on the command line is refused (runAgent), the variable is not.
     .option('--token <jwt>', 'refused: a command line is readable by every process of the host (/proc/<pid>/cmdline); use FLUXO_TOKEN or --token-file')
     .option('--token-file <path>', 'file holding the agent token (role agent), mode 0600, read at start (env FLUXO_TOKEN_FILE; else env FLUXO_TOKEN); never passed to flows', process.env.FLUXO_TOKEN_FILE)
-    .option('--run-as <user[:group]>', 'OS user flows run as: USER[:GROUP], UID[:GID], or self (env FLUXO_RUN_AS; default: fluxo-run when the agent is root, created if missing; never root)', process.env.FLUXO_RUN_AS)
+    .option('--run-as <user[:group]>', 'OS user flows run as: USER[:GROUP], UID[:GID], FIRST-LAST[:GID] (a uid of its own per run), or self (env FLUXO_RUN_AS; default: fluxo-run when the agent is root, created if missing; never root)', process.env.FLUXO_RUN_AS)
     .option('--name <name>', 'agent name, unique in the tenant (env FLUXO_AGENT_NAME; default: host name)', process.env.FLUXO_AGENT_NAME)
     .option('--labels <a,b>', 'routing labels (env FLUXO_AGENT_LABELS)', process.env.FLUXO_AGENT_LABELS)
     .option('--concurrency <n>', 'flow runs at once (env FLUXO_AGENT_CONCURRENCY; default 1)', process.env.FLUXO_AGENT_CONCURRENCY)

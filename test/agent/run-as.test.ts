@@ -1,13 +1,14 @@
 // Who flow code runs as (agent/run-as.ts): an agent running as root never runs it as root, a
 // non-root agent cannot pretend to switch users, and the directories a run needs are checked at
 // start. These tests run as root (as CI does); the non-root agent is the CLI started as `nobody`.
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveAgentConfig } from '../../agent/config.js';
-import { DEFAULT_RUN_USER, lookupUser, prepareRunDirs, resolveRunAs, type RunIdentity } from '../../agent/run-as.js';
-import { cliPath, tempDir } from '../support/harness.js';
+import { DEFAULT_RUN_USER, RunUsers, lookupUser, prepareRunDirs, resolveRunAs, type RunIdentity } from '../../agent/run-as.js';
+import { cliPath, tempDir, waitFor } from '../support/harness.js';
 
 const NOBODY = 65534;
 let runUser: RunIdentity;
@@ -36,18 +37,56 @@ describe('resolving --run-as as root', () => {
     { value: '10001', identity: { user: '10001', uid: 10001, gid: 10001 } },
     { value: 'nobody', identity: { user: 'nobody', uid: NOBODY } },
     { value: 'nobody:nogroup', identity: { user: 'nobody', uid: NOBODY, gid: NOBODY } },
+    { value: '47000-47003:47100', identity: { user: '47000-47003', uid: 47000, gid: 47100, lastUid: 47003 } },
+    { value: '47000-47003', identity: { user: '47000-47003', uid: 47000, gid: 47000, lastUid: 47003 } },
   ])('takes $value', ({ value, identity }) => {
     expect(resolveRunAs(value, 0)).toMatchObject(identity);
   });
 
   it.each([
-    { value: 'a:b:c', message: 'run-as: "a:b:c" is not USER[:GROUP], UID[:GID] or self' },
-    { value: 'nobody:', message: 'run-as: "nobody:" is not USER[:GROUP], UID[:GID] or self' },
+    { value: 'a:b:c', message: 'run-as: "a:b:c" is not USER[:GROUP], UID[:GID], FIRST-LAST[:GID] or self' },
+    { value: 'nobody:', message: 'run-as: "nobody:" is not USER[:GROUP], UID[:GID], FIRST-LAST[:GID] or self' },
+    { value: '47003-47000', message: 'run-as: "47003-47000" is not a range of uids FIRST-LAST (1 <= FIRST <= LAST, at most 65536)' },
+    { value: '0-3', message: 'run-as: "0-3" is not a range of uids FIRST-LAST (1 <= FIRST <= LAST, at most 65536)' },
+    { value: '65530-65540', message: 'run-as: uid 65534 of the range 65530-65540 is a user of this host; choose uids no user has' },
     { value: 'no-such-user', message: 'run-as: no user "no-such-user" on this host; create it (useradd --system --no-create-home --shell /usr/sbin/nologin no-such-user) or give a numeric UID:GID' },
     { value: 'nobody:no-such-group', message: 'run-as: no group "no-such-group" on this host; create it (groupadd --system no-such-group) or give a numeric GID' },
     { value: 'x y', message: 'run-as: "x y" is not a user name' },
   ])('refuses $value with a message saying what to do', ({ value, message }) => {
     expect(() => resolveRunAs(value, 0)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message, details: { setting: 'runAs' } }));
+  });
+});
+
+describe('a range of run uids', () => {
+  it('must hold a uid for every run at once', () => {
+    expect(() => resolveAgentConfig({ apiUrl: 'http://127.0.0.1:9/graphql', token: 'jwt', runAs: '47000-47001', concurrency: 4 })).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT', message: 'run-as: the range 47000-47001 has 2 uids for a concurrency of 4: each run needs its own' }),
+    );
+  });
+
+  it('hands each run a uid no other run holds, and kills what is left under a uid before handing it out again', async () => {
+    // A `sleep` under `uid`, once it runs as that uid (a forked child is root until it switches).
+    const sleeper = async (uid: number) => {
+      const child = execa('sleep', ['30'], { uid, gid: 47010, detached: true, reject: false, cleanup: true });
+      await waitFor(() => new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(readFileSync(`/proc/${child.pid}/status`, 'utf8')), { what: `sleep as ${uid}` });
+      return { child }; // wrapped: an awaited subprocess would wait for it to end
+    };
+    const isGone = (pid: number | undefined) => !existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const { child: leftover } = await sleeper(47011);
+    const users = new RunUsers(resolveRunAs('47010-47011', 0)!);
+    // Left by a previous agent process: killed at start.
+    expect((await leftover).signal).toBe('SIGKILL');
+
+    const [first, second] = [users.acquire(), users.acquire()];
+    expect([first.uid, second.uid].sort()).toEqual([47010, 47011]);
+    expect(() => users.acquire()).toThrow(/every uid of the run-as range 47010-47011 is in use/);
+    const { child: straggler } = await sleeper(first.uid);
+    const { child: neighbour } = await sleeper(second.uid);
+    users.release(first);
+    expect((await straggler).signal).toBe('SIGKILL');
+    expect(isGone(neighbour.pid)).toBe(false);
+    expect(users.acquire()).toEqual(first);
+    neighbour.kill('SIGKILL');
   });
 });
 

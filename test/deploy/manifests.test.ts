@@ -279,9 +279,11 @@ describe('agents', () => {
   it.each(['deploy/agents/rj-smtr', 'deploy/agents/rj-escritorio'])('%s: runs the agent as root with only the capabilities to run flows as a non-root FLUXO_RUN_AS', (overlay) => {
     const { env, pod } = agentEnv(overlay);
     // Flows must not read the agent's token (issue 9): they run as another, unprivileged uid.
-    const [uid, gid] = (env.get('FLUXO_RUN_AS')?.value ?? '').split(':').map(Number);
-    expect(uid).toBeGreaterThan(0);
+    // FIRST-LAST:GID: each run its own uid, at least one per concurrent run.
+    const [, first, last, gid] = (/^(\d+)-(\d+):(\d+)$/.exec(env.get('FLUXO_RUN_AS')?.value ?? '') ?? []).map(Number);
+    expect(first).toBeGreaterThan(0);
     expect(gid).toBeGreaterThan(0);
+    expect(last! - first! + 1).toBeGreaterThanOrEqual(Number(env.get('FLUXO_AGENT_CONCURRENCY')?.value ?? 1));
     expect(pod.containers[0]!.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'KILL', 'SETGID', 'SETUID'] } });
     // An fsGroup would hand the flows' group the work volume (spool, bundle cache).
     expect(pod.securityContext?.fsGroup).toBeUndefined();

@@ -4,6 +4,7 @@
 // /proc/<pid>/environ and /proc/<pid>/cmdline, reads the token file and the spool, and tries to
 // write into the bundle cache. The report it writes must hold no byte of the token.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -28,6 +29,7 @@ interface ProbeReport {
   cwd: { path: string; uid: number; mode: number };
   ancestors: number[];
   attempts: Attempt[];
+  stragglerPid?: number;
 }
 
 const probe = join(repoRoot, 'test', 'fixtures', 'flows', 'credential-probe.ts');
@@ -129,6 +131,31 @@ describe('a flow probing for the agent credentials', () => {
     const report = await probeThrough('binary-agent', ['binary'], token);
     expect(report.uid).toBe(runUser()!.uid);
   }, 240_000);
+});
+
+describe('runs of an agent with a range of run uids', () => {
+  it('gives each run its own uid: two runs at once cannot read each other, and nothing a run left behind survives it', async () => {
+    const token = await stack.token('agent');
+    await stack.startAgent({ name: 'range-agent', labels: ['range'], concurrency: 2, env: { FLUXO_TOKEN: token }, extraArgs: ['--run-as', '47000-47003:47000'] });
+    const developer = await stack.client('developer');
+    const peerDir = join(reports, 'peers');
+    await mkdir(peerDir);
+    await chmod(peerDir, 0o777);
+    const ids = await Promise.all(['a', 'b'].map((tag) => createRun(developer, { flowName: 'credential-probe', labels: ['range'], parameters: { report: join(reports, `range-${tag}.json`), peerDir, straggler: true } })));
+    for (const id of ids) expect(await waitForFinal(developer, id)).toMatchObject({ state: 'SUCCESS' });
+    const found = await Promise.all(['a', 'b'].map(async (tag) => JSON.parse(await readFile(join(reports, `range-${tag}.json`), 'utf8')) as ProbeReport));
+
+    expect(new Set(found.map((r) => r.uid)).size).toBe(2);
+    for (const report of found) {
+      expect(report.uid).toBeGreaterThanOrEqual(47000);
+      expect(report.uid).toBeLessThanOrEqual(47003);
+      expect(report.gid).toBe(47000);
+      for (const what of ['peer-environ', 'peer-run-dir', 'peer-cwd-link']) expect(attempt(report, what)).toEqual([expect.objectContaining({ error: 'EACCES' })]);
+      // Its detached `sleep 300` left the run's process group: the agent killed it with the run's uid.
+      expect(report.stragglerPid).toBeGreaterThan(0);
+      expect(existsSync(`/proc/${report.stragglerPid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${report.stragglerPid}/status`, 'utf8'))).toBe(false);
+    }
+  });
 });
 
 describe('how the agent takes its token', () => {
