@@ -60,6 +60,17 @@ async function agentPlaces(dataDir: string): Promise<{ agentDir: string; outputD
   return { agentDir: join(base, 'agent'), outputDir };
 }
 
+/**
+ * Flows run as another user and must not read the server's state: its database (every tenant's
+ * runs and logs; SQLite gives its -wal and -shm files the database's mode) and every tenant's
+ * bundles stay the owner's. The keys directory is 0700 already.
+ */
+async function closeToFlows(dataDir: string): Promise<void> {
+  for (const name of ['fluxo.db', 'fluxo.db-wal', 'fluxo.db-shm']) await chmod(join(dataDir, name), 0o600).catch(() => undefined);
+  await mkdir(join(dataDir, 'storage'), { recursive: true, mode: 0o700 });
+  await chmod(join(dataDir, 'storage'), 0o700);
+}
+
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
@@ -97,6 +108,7 @@ export function registerDevCommand(program: Command): void {
       try {
         const server = await spawnDaemon(['server', 'start', '--port', '0', '--database', join(dataDir, 'fluxo.db'), '--keys-dir', keysDir, '--storage-root', storageUri], { onLine: printer('server') });
         daemons.push(server);
+        await closeToFlows(dataDir);
         const proxy = await spawnDaemon(['proxy', 'start', '--port', options.port, '--upstream', String(server.ready.url), '--keys-dir', keysDir], { onLine: printer('proxy') });
         daemons.push(proxy);
         const apiUrl = `${String(proxy.ready.url)}/graphql`;

@@ -9,7 +9,9 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliPath, repoRoot } from '../support/harness.js';
+import { pathToFileURL } from 'node:url';
+import { GraphQLClient } from '../../client/graphql-client.js';
+import { cliPath, onCleanup, repoRoot, tempDir, waitFor } from '../support/harness.js';
 import { agentBinaryPath, startStack, type Stack } from '../support/stack.js';
 import { createRun, waitForFinal } from './queries.js';
 
@@ -131,6 +133,45 @@ describe('a flow probing for the agent credentials', () => {
     const report = await probeThrough('binary-agent', ['binary'], token);
     expect(report.uid).toBe(runUser()!.uid);
   }, 240_000);
+});
+
+describe('fluxo dev (as root, as in CI)', () => {
+  it("runs flows as the run user, whose probe finds neither the agent's token nor the server's files", async () => {
+    const dataDir = join(await tempDir('fluxo-dev-probe-'), 'data');
+    const dev = execa(process.execPath, [cliPath, 'dev', '--data-dir', dataDir, '--port', '0', '--no-run-examples'], { reject: false, env: { FLUXO_TOKEN: '' } });
+    onCleanup(async () => {
+      dev.kill('SIGTERM');
+      await dev;
+    });
+    let out = '';
+    dev.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitFor(() => out.includes('fluxo dev is running'), { timeoutMs: 120_000, what: `fluxo dev to start (${out})` });
+    const info = JSON.parse(await readFile(join(dataDir, 'dev.json'), 'utf8')) as { apiUrl: string; developerToken: string; adminToken: string };
+    const agentToken = (await readFile(join(dataDir, 'agent.token'), 'utf8')).trim();
+    const registered = await execa(process.execPath, [cliPath, 'register', probe, '--project', 'production', '--storage', `${pathToFileURL(join(dataDir, 'storage')).href}/{tenant}`], {
+      env: { FLUXO_API: info.apiUrl, FLUXO_TOKEN: info.developerToken },
+      reject: false,
+    });
+    expect(registered.exitCode, registered.stderr).toBe(0);
+
+    const developer = new GraphQLClient({ apiUrl: info.apiUrl, token: info.developerToken });
+    onCleanup(() => developer.close());
+    const report = join(reports, 'dev.json');
+    const server = ['fluxo.db', 'fluxo.db-wal', 'dev.json', 'keys/identity.secret', 'keys/token-signing.private.jwk.json'].map((name) => join(dataDir, name));
+    const id = await createRun(developer, { flowName: 'credential-probe', parameters: { report, tokenFile: join(dataDir, 'agent.token'), spoolDir: join(dataDir, 'agent', 'spool'), cacheDir: join(dataDir, 'agent', 'bundles'), files: server } });
+    expect(await waitForFinal(developer, id)).toMatchObject({ state: 'SUCCESS' });
+    const found = JSON.parse(await readFile(report, 'utf8')) as ProbeReport;
+
+    expect(found.uid).toBe(runUser()!.uid);
+    for (const token of [agentToken, info.developerToken, info.adminToken]) {
+      expect(found.attempts.filter((a) => a.content !== undefined && Buffer.from(a.content, 'base64').toString('latin1').includes(token)).map((a) => a.path)).toEqual([]);
+    }
+    expect(attempt(found, 'token-file')).toEqual([expect.objectContaining({ error: 'EACCES' })]);
+    expect(attempt(found, 'file').map((a) => [a.path.slice(dataDir.length + 1), a.error])).toEqual([
+      ['fluxo.db', 'EACCES'], ['fluxo.db-wal', 'EACCES'], ['dev.json', 'EACCES'], ['keys/identity.secret', 'EACCES'], ['keys/token-signing.private.jwk.json', 'EACCES'],
+    ]);
+    expect(attempt(found, 'cache-write')).toEqual([expect.objectContaining({ written: false })]);
+  }, 180_000);
 });
 
 describe('runs of an agent with a range of run uids', () => {
