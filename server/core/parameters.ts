@@ -1,40 +1,163 @@
 // Flow-run parameters are validated against the version's JSON Schema before a run exists, and
 // coerced the way a CLI user expects (`--param year=2010` becomes 2010 for an integer).
-import { createRequire } from 'node:module';
-import type { ValidateFunction } from 'ajv';
-import { FluxoError } from '../../common/errors.js';
+//
+// Schemas are written by any tenant's developers, and some cost exponential time with no regular
+// expression at all (nested anyOf over shared $defs), so they are never evaluated on the server's
+// event loop: a small pool of worker threads compiles and checks them (parameter-worker.ts), each
+// job with a time and a memory limit. A job past its limit costs its worker (terminated and
+// replaced), and its caller a coded refusal; other tenants' requests go on meanwhile. The pool is
+// shared fairly: a tenant has at most one job running, tenants with waiting jobs take turns.
+// The round trip to a worker costs well under a millisecond; compiled validators are cached there.
+import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { FluxoError, type ErrorCode } from '../../common/errors.js';
+import type { ParameterAnswer, ParameterJob } from './parameter-worker.js';
 
-// ajv ships CommonJS; createRequire keeps its default export straight under NodeNext.
-const Ajv2020 = createRequire(import.meta.url)('ajv/dist/2020') as typeof import('ajv/dist/2020.js').default;
-const ajv = new Ajv2020({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false });
-const compiled = new Map<string, ValidateFunction>();
+/** Longest a compile or a check may run before its worker is terminated. */
+export const PARAMETER_CHECK_TIMEOUT_MS = 2000;
+/** Heap a worker may use (a schema with millions of errors would otherwise take the server's memory). */
+export const PARAMETER_CHECK_MEMORY_MB = 128;
+/** Worker threads: two, so one tenant's slow job (one at a time per tenant) leaves a worker to the others. */
+const WORKERS = 2;
+/** Jobs a tenant may have waiting before it is refused with RATE_LIMITED. */
+const MAX_WAITING_PER_TENANT = 100;
 
-/** Throws BAD_USER_INPUT when `schema` is not a usable JSON Schema. */
-export function compileParameterSchema(schema: Record<string, unknown>): ValidateFunction {
-  const key = JSON.stringify(schema);
-  let validate = compiled.get(key);
-  if (!validate) {
-    try {
-      validate = ajv.compile(schema);
-    } catch (error) {
-      throw new FluxoError('BAD_USER_INPUT', `parameterSchema is not a valid JSON Schema: ${(error as Error).message}`, { cause: error });
+// From TypeScript sources (tests) the worker is the compiled one: a worker cannot load .ts.
+const workerUrl = import.meta.url.endsWith('.ts') ? new URL('../../dist/server/core/parameter-worker.js', import.meta.url) : new URL('./parameter-worker.js', import.meta.url);
+
+interface Job {
+  tenant: string;
+  message: Omit<ParameterJob, 'id'>;
+  /** What a job past its limits answers: BAD_USER_INPUT at registration, INVALID_PARAMETERS at run creation. */
+  tooCostly: (limit: string) => FluxoError;
+  resolve: (answer: ParameterAnswer) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job: (Job & { id: number; timer: NodeJS.Timeout }) | null;
+}
+
+class ParameterCheckPool {
+  readonly #slots: Slot[] = [];
+  readonly #waiting = new Map<string, Job[]>();
+  /** Tenants with waiting jobs, in turn order. */
+  readonly #turns: string[] = [];
+  readonly #running = new Set<string>();
+  #nextId = 1;
+
+  run(job: Job): void {
+    const queue = this.#waiting.get(job.tenant) ?? [];
+    if (queue.length >= MAX_WAITING_PER_TENANT) {
+      job.reject(new FluxoError('RATE_LIMITED', `too many parameter checks of tenant ${job.tenant} are waiting; retry shortly`));
+      return;
     }
-    if (compiled.size > 1000) compiled.clear();
-    compiled.set(key, validate);
+    queue.push(job);
+    if (queue.length === 1) {
+      this.#waiting.set(job.tenant, queue);
+      this.#turns.push(job.tenant);
+    }
+    while (this.#slots.length < WORKERS) this.#slots.push(this.#spawn());
+    this.#pump();
   }
-  return validate;
+
+  #spawn(): Slot {
+    const worker = new Worker(workerUrl, { resourceLimits: { maxOldGenerationSizeMb: PARAMETER_CHECK_MEMORY_MB } });
+    const slot: Slot = { worker, ready: false, job: null };
+    worker.on('message', (message: ParameterAnswer | 'ready') => {
+      if (message === 'ready') {
+        slot.ready = true;
+      } else if (slot.job && slot.job.id === message.id) {
+        const { job } = slot;
+        this.#finish(slot);
+        job.resolve(message);
+      }
+      this.#pump();
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      const limit = error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `needed more than ${PARAMETER_CHECK_MEMORY_MB} MiB` : null;
+      this.#replace(slot, (job) => (limit ? job.tooCostly(limit) : new FluxoError('INTERNAL_SERVER_ERROR', 'the parameter checker failed', { cause: error })));
+    });
+    worker.on('exit', () => this.#replace(slot, () => new FluxoError('INTERNAL_SERVER_ERROR', 'the parameter checker exited')));
+    // Refs follow the pool's work (#pump); set after the listeners, as a 'message' listener refs the worker.
+    worker.unref();
+    return slot;
+  }
+
+  /** Frees a slot's job: its tenant may run the next one. */
+  #finish(slot: Slot): void {
+    if (!slot.job) return;
+    clearTimeout(slot.job.timer);
+    this.#running.delete(slot.job.tenant);
+    slot.job = null;
+  }
+
+  /** Terminates a slot's worker, refuses its job with `refusal`, and starts a fresh worker in its place. */
+  #replace(slot: Slot, refusal: (job: Job) => Error): void {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0) return;
+    const { job } = slot;
+    this.#finish(slot);
+    this.#slots[index] = this.#spawn();
+    void slot.worker.terminate();
+    if (job) job.reject(refusal(job));
+    this.#pump();
+  }
+
+  #pump(): void {
+    this.#dispatch();
+    // Callers waiting keep the process up for their answers; an idle pool keeps nothing up.
+    const busy = this.#running.size > 0 || this.#waiting.size > 0;
+    for (const slot of this.#slots) {
+      if (busy) slot.worker.ref();
+      else slot.worker.unref();
+    }
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.job) continue;
+      const turn = this.#turns.findIndex((tenant) => !this.#running.has(tenant));
+      if (turn < 0) return;
+      const tenant = this.#turns.splice(turn, 1)[0]!;
+      const queue = this.#waiting.get(tenant)!;
+      const job = queue.shift()!;
+      if (queue.length > 0) this.#turns.push(tenant);
+      else this.#waiting.delete(tenant);
+      const id = this.#nextId++;
+      const timer = setTimeout(() => this.#replace(slot, (j) => j.tooCostly(`took longer than ${PARAMETER_CHECK_TIMEOUT_MS} ms`)), PARAMETER_CHECK_TIMEOUT_MS);
+      slot.job = { ...job, id, timer };
+      this.#running.add(tenant);
+      slot.worker.postMessage({ ...job.message, id } satisfies ParameterJob);
+    }
+  }
+}
+
+const pool = new ParameterCheckPool();
+
+function submit(tenant: string, schema: Record<string, unknown>, parameters: { value: unknown } | null, tooCostly: Job['tooCostly']): Promise<ParameterAnswer> {
+  const key = createHash('sha256').update(tenant).update('\0').update(JSON.stringify(schema)).digest('hex');
+  const message = parameters ? { key, schema, parameters: parameters.value } : { key, schema };
+  return new Promise((resolve, reject) => pool.run({ tenant, message, tooCostly, resolve, reject }));
+}
+
+function refusal(answer: Extract<ParameterAnswer, { ok: false }>): FluxoError {
+  return new FluxoError(answer.code as ErrorCode, answer.message, answer.details === undefined ? {} : { details: answer.details });
+}
+
+/** Resolves when `schema` is a usable parameter schema of `tenant`'s; BAD_USER_INPUT otherwise. */
+export async function checkParameterSchema(tenant: string, schema: Record<string, unknown>): Promise<void> {
+  const answer = await submit(tenant, schema, null, (limit) => new FluxoError('BAD_USER_INPUT', `parameterSchema is too costly to compile (${limit}); simplify it`));
+  if (!answer.ok) throw refusal(answer);
 }
 
 /** Returns validated, coerced parameters with defaults, or throws INVALID_PARAMETERS listing each violation. */
-export function validateParameters(schema: Record<string, unknown>, parameters: unknown): Record<string, unknown> {
-  const value = structuredClone(parameters ?? {}) as Record<string, unknown>;
-  const validate = compileParameterSchema(schema);
-  if (validate(value)) return value;
-  const details = (validate.errors ?? []).map((e) => ({
-    path: e.instancePath || '/',
-    message: e.message ?? 'invalid',
-    ...(e.keyword === 'additionalProperties' ? { property: (e.params as { additionalProperty: string }).additionalProperty } : {}),
-  }));
-  const summary = details.map((d) => `${d.path}${'property' in d ? ` "${d.property}"` : ''}: ${d.message}`).join('; ');
-  throw new FluxoError('INVALID_PARAMETERS', `parameters do not match the flow's schema: ${summary}`, { details });
+export async function validateParameters(tenant: string, schema: Record<string, unknown>, parameters: unknown): Promise<Record<string, unknown>> {
+  const answer = await submit(tenant, schema, { value: parameters ?? {} }, (limit) =>
+    new FluxoError('INVALID_PARAMETERS', `parameters could not be checked: the flow's parameterSchema is too costly to evaluate (${limit}); simplify the schema and register a new version`),
+  );
+  if (!answer.ok) throw refusal(answer);
+  return answer.value ?? {};
 }

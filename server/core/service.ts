@@ -9,7 +9,7 @@ import type { Claim, HeartbeatResult, LogLineWrite, Store, TaskStateWrite } from
 import { agentNameTaken, agentNotFound, checkSubject } from './agent-names.js';
 import { actorOf, authorize } from './authorize.js';
 import { EventBus } from './events.js';
-import { compileParameterSchema, validateParameters } from './parameters.js';
+import { checkParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
 import { LeaseBinding } from './lease-binding.js';
 import { leasedStates } from './transitions.js';
@@ -89,7 +89,7 @@ export class FluxoService {
     if (typeof parameterSchema !== 'object' || parameterSchema === null || Array.isArray(parameterSchema) || parameterSchema.type !== 'object') {
       throw new FluxoError('BAD_USER_INPUT', 'parameterSchema must be a JSON Schema object with "type": "object"');
     }
-    compileParameterSchema(parameterSchema);
+    await checkParameterSchema(identity.tenant, parameterSchema);
     const settings = {
       storageUri: args.storageUri,
       sha256: args.sha256,
@@ -121,7 +121,7 @@ export class FluxoService {
       version = await this.store.getLatestFlowVersion(identity.tenant, flow.id);
       if (!version) throw new FluxoError('NOT_FOUND', `flow "${flow.name}" has no version`);
     }
-    const parameters = validateParameters(version.parameterSchema, args.parameters ?? {});
+    const parameters = await validateParameters(identity.tenant, version.parameterSchema, args.parameters ?? {});
     const { run, created } = await this.store.createFlowRun(identity.tenant, {
       flowId: flow.id,
       flowVersionId: version.id,

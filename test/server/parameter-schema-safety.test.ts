@@ -1,0 +1,216 @@
+// Parameter schemas are written by any developer of any tenant and checked by the shared server:
+// a hostile schema must not stall other tenants (catastrophic regular expressions, schemas whose
+// checking grows exponentially), and no schema may see another one ($id / $ref across tenants and
+// versions). The stall tests run the real server and proxy as separate processes and time another
+// tenant's trivial queries from here, open-loop (one every 25 ms, not waiting for the previous).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FluxoError } from '../../common/errors.js';
+import type { Identity } from '../../common/identity.js';
+import { startStack, type Stack } from '../support/stack.js';
+import { codesOf, startTestServer, type TestServer } from './authorization-harness.js';
+
+const REGISTER = 'mutation($input: RegisterFlowInput!) { registerFlow(input: $input) { flowVersion { id number } } }';
+const CREATE_RUN = 'mutation($input: CreateFlowRunInput!) { createFlowRun(input: $input) { id parameters } }';
+
+const bundle = (name: string, parameterSchema: Record<string, unknown>) => ({
+  project: 'production',
+  name,
+  storageUri: `file:///srv/fluxo/bundles/${name}.mjs`,
+  sha256: 'b'.repeat(64),
+  size: 100,
+  entrypoint: name.replace(/-/g, '_'),
+  parameterSchema,
+});
+
+/** The p-th percentile (0-100) of `values`, nearest rank. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Sends `{ viewer { subject } }` as another tenant from three clients (each its own token, so within
+ * the proxy's per-token rate) every 25 ms each while `attack` runs, and 300 ms after: about 120
+ * requests a second, open-loop (each on its own, not after the previous), so a stalled server
+ * makes every request sent meanwhile slow, not just one, and p99 is not merely the maximum.
+ */
+async function latenciesDuring<T>(stack: Stack, attack: () => Promise<T>): Promise<{ result: T; latencies: number[] }> {
+  const bystanders = await Promise.all([1, 2, 3].map(() => stack.client('viewer', 'rj-smtr')));
+  for (const bystander of bystanders) await bystander.request('{ viewer { subject } }'); // connections set up before timing
+  const pending: Promise<number>[] = [];
+  let stop = false;
+  const tickers = bystanders.map(async (bystander, i) => {
+    await new Promise((resolve) => setTimeout(resolve, i * 8));
+    while (!stop) {
+      const started = performance.now();
+      pending.push(bystander.request('{ viewer { subject } }').then(() => performance.now() - started));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const result = await attack();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  stop = true;
+  await Promise.all(tickers);
+  return { result, latencies: await Promise.all(pending) };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof FluxoError) return { code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('a hostile parameter schema does not stall other tenants', () => {
+  it('checks "^(a+)+$" against "a"×28 + "!" in linear time: the run is refused with INVALID_PARAMETERS and another tenant keeps p99 under 100 ms', async () => {
+    const stack = await startStack();
+    const developer = await stack.client('developer');
+    await developer.request(REGISTER, { input: bundle('evil-pattern', { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } }) });
+
+    const { result, latencies } = await latenciesDuring(stack, async () => {
+      const started = performance.now();
+      const answer = await refusal(developer.request(CREATE_RUN, { input: { flowName: 'evil-pattern', parameters: { name: `${'a'.repeat(28)}!` } } }));
+      return { answer, ms: performance.now() - started };
+    });
+
+    expect(result.answer).toEqual({ code: 'INVALID_PARAMETERS', message: `parameters do not match the flow's schema: /name: must match pattern "^(a+)+$"` });
+    expect(result.ms).toBeLessThan(1000);
+    expect(latencies.length).toBeGreaterThan(30);
+    expect(percentile(latencies, 99)).toBeLessThan(100);
+  });
+
+  it('stops checking a schema whose cost grows exponentially at the time bound, with INVALID_PARAMETERS, and another tenant keeps p99 under 250 ms', async () => {
+    const stack = await startStack();
+    const developer = await stack.client('developer');
+    // 22 levels of anyOf over the same failing definition: 2^22 evaluations for one value.
+    const $defs: Record<string, unknown> = { l22: { const: 'nope' } };
+    for (let i = 0; i < 22; i++) $defs[`l${i}`] = { anyOf: [{ $ref: `#/$defs/l${i + 1}` }, { $ref: `#/$defs/l${i + 1}` }] };
+    await developer.request(REGISTER, { input: bundle('exponential', { type: 'object', $defs, properties: { x: { $ref: '#/$defs/l0' } } }) });
+
+    const { result, latencies } = await latenciesDuring(stack, async () => {
+      const started = performance.now();
+      const answer = await refusal(developer.request(CREATE_RUN, { input: { flowName: 'exponential', parameters: { x: 1 } } }));
+      return { answer, ms: performance.now() - started };
+    });
+
+    expect(result.answer.code).toBe('INVALID_PARAMETERS');
+    expect(result.answer.message).toMatch(/^parameters could not be checked: the flow's parameterSchema is too costly to evaluate \((took longer than 2000 ms|needed more than 128 MiB)\); simplify the schema and register a new version$/);
+    expect(result.ms).toBeLessThan(6000);
+    // Before the worker pool this request held the event loop for 5 s or more. The worker thread
+    // runs at low priority, but V8's garbage-collection helpers for its growing heap are not, so
+    // on two busy cores the bystanders see tens of milliseconds more than in the test above.
+    expect(percentile(latencies, 99)).toBeLessThan(250);
+    // The pool replaced the worker it stopped: a sane flow still works.
+    await developer.request(REGISTER, { input: bundle('sane', { type: 'object', properties: { year: { type: 'integer', default: 2010 } } }) });
+    expect(await developer.request(CREATE_RUN, { input: { flowName: 'sane', parameters: {} } })).toMatchObject({ createFlowRun: { parameters: { year: 2010 } } });
+  });
+});
+
+describe('patterns run on a linear-time engine', () => {
+  let api: TestServer;
+  const developer: Identity = { subject: 'ana', tenant: 'rj-escritorio', role: 'developer' };
+  beforeAll(async () => {
+    api = await startTestServer();
+  });
+
+  it.each([
+    ['a lookahead', '^(?=.*[0-9])[a-z0-9]+$'],
+    ['a negative lookahead', '^(?!admin)[a-z]+$'],
+    ['a lookbehind', '(?<=R\\$)[0-9]+'],
+    ['a backreference', '^(a+)\\1$'],
+  ])('refuses %s at registration with BAD_USER_INPUT naming the pattern', async (_, pattern) => {
+    for (const schema of [
+      { type: 'object', properties: { p: { type: 'string', pattern } } },
+      { type: 'object', patternProperties: { [pattern]: { type: 'string' } } },
+      { type: 'object', $defs: { deep: { items: { propertyNames: { pattern } } } }, properties: { p: { $ref: '#/$defs/deep' } } },
+    ]) {
+      const answer = await api.post(developer, REGISTER, { input: bundle('lookaround', schema) });
+      expect(codesOf(answer)).toEqual(['BAD_USER_INPUT']);
+      expect(answer.errors![0]!.message).toBe(
+        `parameterSchema: the pattern ${JSON.stringify(pattern)} cannot be checked in linear time (lookaround and backreferences are not supported; see docs/api.md#parameter-schemas)`,
+      );
+    }
+  });
+
+  it('refuses a pattern that is not an ECMA-262 regular expression', async () => {
+    const answer = await api.post(developer, REGISTER, { input: bundle('broken', { type: 'object', properties: { p: { type: 'string', pattern: '([a-z]' } } }) });
+    expect(codesOf(answer)).toEqual(['BAD_USER_INPUT']);
+    expect(answer.errors![0]!.message).toMatch(/^parameterSchema: the pattern "\(\[a-z\]" is not a valid regular expression: /);
+  });
+
+  it('keeps what patterns and patternProperties mean: anchors, classes, \\d, \\p{L}, named groups', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        year: { type: 'string', pattern: '^\\d{4}$' },
+        city: { type: 'string', pattern: '^[\\p{L} ]+$' },
+        code: { type: 'string', pattern: '(?<prefix>RJ)-[0-9]{2}' },
+      },
+      patternProperties: { '^x-': { type: 'integer' } },
+    };
+    expect(codesOf(await api.post(developer, REGISTER, { input: bundle('patterns', schema) }))).toEqual([]);
+    const ok = await api.post(developer, CREATE_RUN, { input: { flowName: 'patterns', parameters: { year: '2024', city: 'São João', code: 'zona RJ-05', 'x-limit': '7' } } });
+    expect(codesOf(ok)).toEqual([]);
+    expect((ok.data as { createFlowRun: { parameters: unknown } }).createFlowRun.parameters).toEqual({ year: '2024', city: 'São João', code: 'zona RJ-05', 'x-limit': 7 });
+    const bad = await api.post(developer, CREATE_RUN, { input: { flowName: 'patterns', parameters: { year: '24', city: 'Rio 2', code: 'SP-05', 'x-limit': 'many' } } });
+    expect(codesOf(bad)).toEqual(['INVALID_PARAMETERS']);
+    expect(bad.errors![0]!.message).toBe(
+      `parameters do not match the flow's schema: /year: must match pattern "^\\d{4}$"; /city: must match pattern "^[\\p{L} ]+$"; /code: must match pattern "(?<prefix>RJ)-[0-9]{2}"; /x-limit: must be integer`,
+    );
+  });
+});
+
+describe('schemas of different tenants and versions never see each other', () => {
+  const ana: Identity = { subject: 'ana', tenant: 'rj-escritorio', role: 'developer' };
+  const otto: Identity = { subject: 'otto', tenant: 'rj-smtr', role: 'developer' };
+  const withId = (host: string, prefix: string) => ({
+    $id: 'urn:fluxo:connection',
+    type: 'object',
+    properties: { host: { type: 'string', default: host }, code: { type: 'string', pattern: `^${prefix}-[0-9]+$` } },
+  });
+
+  it('lets two tenants register schemas with the same $id, each validating with its own', async () => {
+    const api = await startTestServer();
+    expect(codesOf(await api.post(ana, REGISTER, { input: bundle('ingest', withId('db.escritorio.internal', 'ESC')) }))).toEqual([]);
+    expect(codesOf(await api.post(otto, REGISTER, { input: bundle('ingest', withId('db.smtr.internal', 'SMTR')) }))).toEqual([]);
+    const a = await api.post(ana, CREATE_RUN, { input: { flowName: 'ingest', parameters: { code: 'ESC-1' } } });
+    const b = await api.post(otto, CREATE_RUN, { input: { flowName: 'ingest', parameters: { code: 'SMTR-1' } } });
+    expect(a.data).toMatchObject({ createFlowRun: { parameters: { host: 'db.escritorio.internal', code: 'ESC-1' } } });
+    expect(b.data).toMatchObject({ createFlowRun: { parameters: { host: 'db.smtr.internal', code: 'SMTR-1' } } });
+  });
+
+  it("lets two versions of one flow reuse an $id with different content", async () => {
+    const api = await startTestServer();
+    expect(codesOf(await api.post(ana, REGISTER, { input: bundle('ingest', withId('v1.internal', 'ESC')) }))).toEqual([]);
+    const v2 = await api.post(ana, REGISTER, { input: bundle('ingest', withId('v2.internal', 'ESC')) });
+    expect(v2.data).toMatchObject({ registerFlow: { flowVersion: { number: 2 } } });
+    const run = await api.post(ana, CREATE_RUN, { input: { flowName: 'ingest', parameters: {} } });
+    expect(run.data).toMatchObject({ createFlowRun: { parameters: { host: 'v2.internal' } } });
+  });
+
+  it("refuses a $ref to another tenant's $id exactly like a $ref to an id nobody registered, revealing nothing of it", async () => {
+    const api = await startTestServer();
+    expect(codesOf(await api.post(ana, REGISTER, { input: bundle('ingest', withId('db.escritorio.internal', 'ESC')) }))).toEqual([]);
+    const refTo = (id: string) => ({ type: 'object', properties: { connection: { $ref: id } } });
+    const stolen = await api.post(otto, REGISTER, { input: bundle('reader', refTo('urn:fluxo:connection')) });
+    const nothing = await api.post(otto, REGISTER, { input: bundle('reader', refTo('urn:fluxo:nothing')) });
+    expect(codesOf(stolen)).toEqual(['BAD_USER_INPUT']);
+    expect(stolen.errors![0]!.message).toBe(
+      'parameterSchema: "$ref": "urn:fluxo:connection" points outside this schema; a parameter schema may refer only to itself ("#/$defs/...") or to an "$id" it defines',
+    );
+    expect(nothing.errors![0]!.message).toBe(stolen.errors![0]!.message.replace('urn:fluxo:connection', 'urn:fluxo:nothing'));
+    expect(JSON.stringify(stolen)).not.toMatch(/escritorio|ESC-/);
+  });
+
+  it('still resolves a $ref to an $id the schema itself defines', async () => {
+    const api = await startTestServer();
+    const schema = { type: 'object', $defs: { code: { $id: 'urn:fluxo:code', type: 'string', pattern: '^[A-Z]{3}$' } }, properties: { a: { $ref: 'urn:fluxo:code' } } };
+    expect(codesOf(await api.post(ana, REGISTER, { input: bundle('self-ref', schema) }))).toEqual([]);
+    const bad = await api.post(ana, CREATE_RUN, { input: { flowName: 'self-ref', parameters: { a: 'abcd' } } });
+    expect(codesOf(bad)).toEqual(['INVALID_PARAMETERS']);
+  });
+});
