@@ -1,5 +1,6 @@
 // flow(): a named pipeline with typed parameters. The returned handle is what a flow module
 // exports, what `fluxo register` records and what the runtime in the child process runs.
+import { secretNameProblem } from '../common/secret-name.js';
 import { runContext, type RunContext } from './context.js';
 import { assertName, checkNumber, checkTimeout } from './options.js';
 import { FlowFailure, TaskTimeoutError, serializeFailure } from './runtime/failure.js';
@@ -155,8 +156,11 @@ function parameterSchemaOf(owner: string, schema: unknown): Record<string, unkno
 
 function checkSecrets(owner: string, secrets: unknown): string[] {
   if (secrets === undefined) return [];
-  if (!Array.isArray(secrets) || secrets.some((name) => typeof name !== 'string' || !/^[A-Z_][A-Z0-9_]*$/.test(name) || name.startsWith('FLUXO_'))) {
-    throw new TypeError(`${owner}: secrets must be environment-variable names (A-Z, 0-9, "_"; not FLUXO_*)`);
+  if (!Array.isArray(secrets)) throw new TypeError(`${owner}: secrets must be an array of names`);
+  for (const name of secrets as unknown[]) {
+    // The server's rule, so a flow that loads here is never refused at registration for its secrets.
+    const problem = typeof name === 'string' ? secretNameProblem(name) : 'must be a string';
+    if (problem) throw new TypeError(`${owner}: secret name ${JSON.stringify(name)} ${problem}`);
   }
   return [...new Set(secrets as string[])].sort();
 }

@@ -4,6 +4,7 @@
 // refusals name the secret and say what is wrong with its value, not what the value is.
 import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
+import { secretNameProblem } from '../../common/secret-name.js';
 import type { SecretsStore, TenantSecretRecord } from '../store/secrets-store.js';
 import { authorize } from './authorize.js';
 import type { SecretCipher } from './secret-cipher.js';
@@ -11,8 +12,6 @@ import type { SecretCipher } from './secret-cipher.js';
 /** Largest value `setSecret` accepts, in UTF-8 bytes. */
 export const MAX_SECRET_VALUE_BYTES = 64 * 1024;
 
-/** Environment-variable names; FLUXO_ ones belong to the platform (flow registration refuses them too). */
-const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,99}$/;
 
 /** What a server without a secrets key answers to every operation that needs one. */
 const NO_SECRETS_KEY =
@@ -27,10 +26,8 @@ export interface SecretValue {
 
 /** Throws BAD_USER_INPUT unless `name` is a valid secret name. */
 function checkSecretName(name: string): string {
-  if (!SECRET_NAME.test(name)) {
-    throw new FluxoError('BAD_USER_INPUT', `secret name "${name.slice(0, 120)}" must be 1-100 upper-case letters, digits or "_", starting with a letter (like DB_PASSWORD)`);
-  }
-  if (name.startsWith('FLUXO_')) throw new FluxoError('BAD_USER_INPUT', `secret name "${name}" is reserved: FLUXO_ names belong to the platform`);
+  const problem = secretNameProblem(name);
+  if (problem) throw new FluxoError('BAD_USER_INPUT', `secret name "${name.slice(0, 120)}" ${problem}`);
   return name;
 }
 

@@ -12,6 +12,7 @@ import { EventBus } from './events.js';
 import { checkParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
 import { LeaseBinding } from './lease-binding.js';
+import { LogIds } from './log-ids.js';
 import { leasedStates } from './transitions.js';
 import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkStoragePlace, checkStorageUri, checkString, parseDateTime } from './validate-input.js';
 import { StorageRoots } from '../../storage/storage-location.js';
@@ -65,6 +66,8 @@ export class FluxoService {
   readonly leaseMs: number;
   readonly maxClaimWaitMs: number;
   readonly #leases: LeaseBinding;
+  /** Log line ids as the API shows them (log-ids.ts). */
+  readonly logIds: LogIds;
   readonly #storageRoots: StorageRoots;
 
   constructor(store: Store, events: EventBus, options: ServiceOptions = {}) {
@@ -73,6 +76,7 @@ export class FluxoService {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.maxClaimWaitMs = options.maxClaimWaitMs ?? 30_000;
     this.#leases = new LeaseBinding(options.leaseKey);
+    this.logIds = new LogIds(options.leaseKey);
     this.#storageRoots = options.storageRoots ?? StorageRoots.parse([]);
   }
 

@@ -1,5 +1,6 @@
 // Input checks shared by the operations: every refusal is BAD_USER_INPUT naming the argument.
 import { FluxoError } from '../../common/errors.js';
+import { secretNameProblem } from '../../common/secret-name.js';
 import { filePlaceAllowed, parseStorageLocation, type StorageRoots } from '../../storage/storage-location.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
@@ -23,12 +24,12 @@ export function checkLabels(what: string, labels: readonly string[]): string[] {
   return [...new Set(labels)].sort();
 }
 
-/** Secret names are environment-variable names; deduped and sorted like labels. */
+/** Secret names follow setSecret's rule (common/secret-name.ts); deduped and sorted like labels. */
 export function checkSecretNames(names: readonly string[]): string[] {
   if (names.length > 100) bad('secrets: at most 100 names');
   for (const name of names) {
-    if (!/^[A-Z_][A-Z0-9_]{0,127}$/.test(name)) bad(`secrets: "${name.slice(0, 80)}" must be an environment-variable name (A-Z, 0-9, "_", not starting with a digit)`);
-    if (name.startsWith('FLUXO_')) bad(`secrets: "${name}" is reserved (FLUXO_ names belong to the platform)`);
+    const problem = secretNameProblem(name);
+    if (problem) bad(`secrets: "${name.slice(0, 120)}" ${problem}`);
   }
   return [...new Set(names)].sort();
 }
@@ -43,11 +44,39 @@ export function checkOptionalInt(what: string, value: number | null | undefined,
   return value == null ? null : checkInt(what, value, min, max, 0);
 }
 
-/** Parses an ISO-8601 DateTime argument to epoch ms. */
+// RFC 3339 (the ISO-8601 profile every client sends): a date, a time, and a zone, always. Date.parse
+// alone rolls "2027-02-30" over to March 2 and reads a time without a zone as the server's local time.
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+
+/** What a refused DateTime is told. */
+export const DATE_TIME_EXPECTED = 'an ISO-8601 date-time with a time zone, like 2026-11-26T09:00:00Z or 2026-11-26T06:00:00-03:00';
+
+/**
+ * Epoch ms of an RFC 3339 date-time, or null when `value` is not one: no zone, a day the month
+ * does not have, an hour past 23, a leap second.
+ *
+ * @example parseIsoDateTime('2028-02-29T09:00:00-03:00') // 1835438400000
+ */
+export function parseIsoDateTime(value: string): number | null {
+  const m = DATE_TIME.exec(value);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return null;
+  const offsetMinutes = m[8] ? 0 : (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11]));
+  if (!m[8] && (Number(m[10]) > 23 || Number(m[11]) > 59)) return null;
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day); // years 0-99 too, which Date.UTC would move to 19xx
+  utc.setUTCHours(hour, minute, second, Math.trunc(Number(m[7] ?? 0) * 1000));
+  return utc.getTime() - offsetMinutes * 60_000;
+}
+
+/** Parses an ISO-8601 DateTime argument to epoch ms (see {@link parseIsoDateTime}). */
 export function parseDateTime(what: string, value: string | null | undefined): number | null {
   if (value == null) return null;
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) bad(`${what} must be an ISO-8601 date-time like 2026-11-26T09:00:00Z, got "${value.slice(0, 60)}"`);
+  const ms = parseIsoDateTime(value);
+  if (ms === null) bad(`${what} must be ${DATE_TIME_EXPECTED}, got "${value.slice(0, 60)}"`);
   return ms;
 }
 

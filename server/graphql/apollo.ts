@@ -36,6 +36,9 @@ function fluxoErrorIn(error: unknown): FluxoError | undefined {
 /** Apollo's own codes that fluxo keeps as they are (they are in the ErrorCode enum). */
 const passThrough = new Set(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']);
 
+/** The answer to any request carrying `extensions.persistedQuery` (APQ is off: see startApollo). */
+export const APQ_REFUSED = 'automatic persisted queries are not supported: send the operation\'s full text in "query", without extensions.persistedQuery';
+
 /** Maps any error to fluxo's formatted error; used by HTTP and WebSocket alike. */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, logger: Logger, requestId?: string): GraphQLFormattedError {
   const original = fluxoErrorIn(error) ?? unwrapResolverError(error);
@@ -52,7 +55,8 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   if (typeof code === 'string' && passThrough.has(code)) {
     return { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code } };
   }
-  if (code === 'BAD_REQUEST' || code === 'OPERATION_RESOLUTION_FAILURE' || code === 'PERSISTED_QUERY_NOT_SUPPORTED') {
+  if (code === 'PERSISTED_QUERY_NOT_SUPPORTED') return { message: APQ_REFUSED, extensions: { code: 'BAD_USER_INPUT' } };
+  if (code === 'BAD_REQUEST' || code === 'OPERATION_RESOLUTION_FAILURE') {
     return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT' } };
   }
   const sqliteBusy = original instanceof Error && /SQLITE_BUSY|database is locked|ECONNREFUSED|Connection terminated/.test(original.message);
@@ -74,6 +78,11 @@ export async function startApollo(
     schema,
     // One operation per request: batching multiplies the cost of a single request.
     allowBatchedHttpRequests: false,
+    // No automatic persisted queries (APQ). fluxo's clients always send the query text, and the
+    // proxy must read it to check the token's operation kind (it refuses hash-only requests); APQ
+    // would add only a cache of query texts and its own failure modes (a mismatched hash used to
+    // answer INTERNAL_SERVER_ERROR). Every persistedQuery request gets one coded 400 instead.
+    persistedQueries: false,
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: [shapeLimitsRule(limits)],
     introspection: !production,
@@ -93,6 +102,8 @@ export async function startApollo(
               // formatError has no request context; tag internal errors with the request id here.
               if (response.body.kind !== 'single') return;
               const errors = response.body.singleResult.errors ?? [];
+              // Apollo answers a refused persisted query with HTTP 200; it is a bad request.
+              if (requestContext.request.extensions?.persistedQuery && errors.length > 0) response.http.status = 400;
               // Nothing but "the database is unavailable": answer HTTP 503 too, so load balancers,
               // proxies and clients that only look at the status know to retry (the body keeps the code).
               if (errors.length > 0 && errors.every((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE')) response.http.status = 503;

@@ -185,7 +185,7 @@ export const resolvers: Resolvers = {
         events.on('run:changed', onRun);
         events.on('events:gap', onGap);
         try {
-          let cursor = after ? Number(after) : 0;
+          let cursor = Number(ctx.service.logIds.after(after) ?? 0);
           const run = await store.getFlowRun(tenant, id);
           if (run && isFinal(run)) ended = true;
           for (;;) {
@@ -230,8 +230,10 @@ export const resolvers: Resolvers = {
     taskRuns: (run, _, ctx) => ctx.service.store.listTaskRuns(run.tenant, run.id),
     stateHistory: (run, _, ctx) => ctx.service.store.listStateTransitions(run.tenant, run.id, null),
     logs: async (run, args, ctx) => {
-      const page = await ctx.service.store.listLogs(run.tenant, run.id, { first: args.first, after: args.after });
-      return connection(page);
+      const { logIds } = ctx.service;
+      const page = await ctx.service.store.listLogs(run.tenant, run.id, { first: args.first, after: logIds.after(args.after) });
+      // The store's cursor is its global id: shown encrypted like the lines' ids (log-ids.ts).
+      return connection({ ...page, endCursor: page.endCursor === null ? null : logIds.encode(Number(page.endCursor)) });
     },
     waitReason: async (run, _, ctx) => {
       if (run.state !== 'SCHEDULED') return null;
@@ -244,7 +246,8 @@ export const resolvers: Resolvers = {
     stateHistory: (task, _, ctx) => ctx.service.store.listStateTransitions(task.tenant, task.flowRunId, task.id),
   },
   LogLine: {
-    id: (line) => String(line.id),
+    // Never the store's id: it counts every tenant's lines (log-ids.ts).
+    id: (line, _, ctx) => ctx.service.logIds.encode(line.id),
   },
   Agent: {
     online: (agent, _, ctx) => Date.now() - agent.lastSeenAt <= 3 * ctx.service.leaseMs,

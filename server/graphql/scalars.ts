@@ -1,6 +1,14 @@
 // DateTime travels as ISO-8601 strings; inside the server times are epoch milliseconds.
-import { GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLScalarType, Kind, print } from 'graphql';
 import { FluxoError } from '../../common/errors.js';
+import { DATE_TIME_EXPECTED, parseIsoDateTime } from '../core/validate-input.js';
+
+/** The value as given when it is an RFC 3339 date-time with a zone; BAD_USER_INPUT otherwise. */
+function dateTimeInput(value: unknown): string {
+  if (typeof value === 'string' && parseIsoDateTime(value) !== null) return value;
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : JSON.stringify(value) ?? typeof value;
+  throw new FluxoError('BAD_USER_INPUT', `DateTime must be ${DATE_TIME_EXPECTED}, got ${shown}`);
+}
 
 export const DateTimeScalar = new GraphQLScalarType({
   name: 'DateTime',
@@ -9,14 +17,9 @@ export const DateTimeScalar = new GraphQLScalarType({
     if (typeof value === 'string') return value;
     throw new TypeError(`DateTime cannot represent ${typeof value}`);
   },
-  parseValue(value) {
-    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw new FluxoError('BAD_USER_INPUT', `DateTime must be an ISO-8601 string, got ${JSON.stringify(value)}`);
-    return value;
-  },
-  parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) throw new FluxoError('BAD_USER_INPUT', 'DateTime must be an ISO-8601 string');
-    return ast.value;
-  },
+  parseValue: dateTimeInput,
+  // A literal of another kind (42, true) is shown as written, and refused like any non-date string.
+  parseLiteral: (ast) => dateTimeInput(ast.kind === Kind.STRING ? ast.value : print(ast)),
 });
 
 function literalToJson(ast: import('graphql').ValueNode): unknown {
