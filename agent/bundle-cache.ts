@@ -18,7 +18,8 @@
 // could not have fetched from its own location, and concurrent fetches of one digest from two
 // locations never share one outcome.
 import { createHash, randomUUID } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FluxoError } from '../common/errors.js';
 import { codeStorageFor, isLocationRefusal, type CodeStorage } from '../storage/code-storage.js';
@@ -148,7 +149,7 @@ export class BundleCache {
 
   async #load(ref: BundleRef, location: StorageLocation): Promise<Verified> {
     const path = join(this.#cacheDir, `${ref.sha256}-${locationKey(ref.storageUri)}.mjs`);
-    const cached = await readFile(path).catch(() => null);
+    const cached = await readCached(path, ref.size);
     if (cached !== null) {
       if (matches(cached, ref)) return { path, bytes: cached };
       // A damaged or tampered cache entry: drop it and download again.
@@ -215,6 +216,25 @@ interface Verified {
   path: string;
   /** Its bytes, as hashed. */
   bytes: Uint8Array;
+}
+
+/**
+ * The cached file's bytes, or null when there is none usable. Whoever could write the cache is not
+ * trusted either: a link is not followed, a FIFO not waited on, and a file of another size is not
+ * read at all (it cannot be the bundle).
+ */
+async function readCached(path: string, size: number): Promise<Uint8Array | null> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (handle === null) return null;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.size !== size) return null;
+    const buffer = Buffer.alloc(size);
+    const { bytesRead } = await handle.read(buffer, 0, size, 0);
+    return bytesRead === size ? buffer : null;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Whether `bytes` has the registered size and sha256. */

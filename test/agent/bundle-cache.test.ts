@@ -154,6 +154,19 @@ describe('verifying at every spawn (issue 9, finding 4)', () => {
     expect(new Uint8Array(await readFile(again))).toEqual(bytes);
   });
 
+  it('neither follows nor waits on a cache entry replaced by a link to a FIFO, and serves the registered bytes', async () => {
+    const { cache, ref, bytes, storageDir } = await setup();
+    const path = await cache.fetch(ref);
+    const fifo = join(storageDir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    await rm(path);
+    await symlink(fifo, path);
+
+    const again = await cache.fetch(ref);
+
+    expect(new Uint8Array(await readFile(again))).toEqual(bytes);
+  });
+
   it('hands each run a private read-only copy of the bytes it hashed, which later changes to the cache do not reach', async () => {
     const { cache, ref, bytes } = await setup();
     const bundle = await cache.checkout(ref);
