@@ -12,7 +12,7 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** An instant, as an ISO-8601 string in UTC with milliseconds (`2026-11-26T09:05:52.123Z`). */
+  /** An instant, as an ISO-8601 string in UTC with milliseconds (`2026-11-26T09:05:52.123Z`). As input, an RFC 3339 date-time with a zone (`Z` or `-03:00`) naming a real day and time; anything else is BAD_USER_INPUT. */
   DateTime: { input: string; output: number | string; }
   /** Any JSON value (parameters, JSON Schemas). */
   JSON: { input: unknown; output: unknown; }
@@ -303,7 +303,7 @@ export type FlowRun = {
   idempotencyKey: Maybe<Scalars['String']['output']>;
   /** Routing labels. An agent takes the run only if its labels are a superset; a run without labels only goes to an agent without labels. */
   labels: Array<Scalars['String']['output']>;
-  /** Log lines, oldest first. */
+  /** Log lines, oldest first; `after` takes `pageInfo.endCursor` or any line's `id`. */
   logs: LogConnection;
   /** Validated parameters, with defaults applied. */
   parameters: Scalars['JSON']['output'];
@@ -506,7 +506,7 @@ export type LogLine = {
   __typename?: 'LogLine';
   /** The run. */
   flowRunId: Scalars['ID']['output'];
-  /** Monotonic id; use as a cursor. */
+  /** Opaque id, unique; use it as a cursor (`after`). It does not count or order lines across runs or tenants. */
   id: Scalars['ID']['output'];
   /** Severity. */
   level: LogLevel;
