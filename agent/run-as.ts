@@ -40,13 +40,14 @@ const NAME = /^[a-z_][a-z0-9_-]{0,31}\$?$/i;
 const NUMBER = /^\d{1,10}$/;
 
 /**
- * Resolves `--run-as` (`USER[:GROUP]`, `UID[:GID]`, or `self`) for an agent running as `euid`.
+ * Resolves `--run-as` (`USER[:GROUP]`, `UID[:GID]`, `FIRST-LAST[:GID]` or `self`) for an agent running as `euid`.
  * Returns null when flows run as the agent's own user. Throws BAD_USER_INPUT (setting `runAs`) for
  * root as the run user, an unknown user or group, or a switch the agent has no privilege for.
  * Creates {@link DEFAULT_RUN_USER} when a root agent needs it and it does not exist.
  *
  * @example resolveRunAs(undefined, 0) // { user: 'fluxo-run', uid: 999, gid: 999 }
  * @example resolveRunAs('10001:10001', 0) // { user: '10001', uid: 10001, gid: 10001 }
+ * @example resolveRunAs('20000-20063', 0) // { user: '20000-20063', uid: 20000, gid: 20000, lastUid: 20063 }
  */
 export function resolveRunAs(value: string | undefined, euid = process.geteuid?.() ?? -1): RunIdentity | null {
   const given = value?.trim() || undefined;
