@@ -20,7 +20,7 @@ export const PARAMETER_CHECK_MEMORY_MB = 128;
 /** Worker threads: two, so one tenant's slow job (one at a time per tenant) leaves a worker to the others. */
 const WORKERS = 2;
 /** Jobs a tenant may have waiting before it is refused with RATE_LIMITED. */
-const MAX_WAITING_PER_TENANT = 100;
+const MAX_WAITING_PER_TENANT = 1000;
 
 // From TypeScript sources (tests) the worker is the compiled one: a worker cannot load .ts.
 const workerUrl = import.meta.url.endsWith('.ts') ? new URL('../../dist/server/core/parameter-worker.js', import.meta.url) : new URL('./parameter-worker.js', import.meta.url);
@@ -94,15 +94,27 @@ class ParameterCheckPool {
     slot.job = null;
   }
 
-  /** Terminates a slot's worker, refuses its job with `refusal`, and starts a fresh worker in its place. */
+  /**
+   * Terminates a slot's worker, refuses its job with `refusal`, and starts a fresh worker in its
+   * place. A worker that failed before it was ready (it cannot load) is not restarted in a loop:
+   * the slot is dropped, and with no worker left every waiting caller is refused; the next job
+   * tries again.
+   */
   #replace(slot: Slot, refusal: (job: Job) => Error): void {
     const index = this.#slots.indexOf(slot);
     if (index < 0) return;
     const { job } = slot;
     this.#finish(slot);
-    this.#slots[index] = this.#spawn();
+    if (slot.ready) this.#slots[index] = this.#spawn();
+    else this.#slots.splice(index, 1);
     void slot.worker.terminate();
     if (job) job.reject(refusal(job));
+    if (this.#slots.length === 0) {
+      const failure = new FluxoError('INTERNAL_SERVER_ERROR', 'the parameter checker could not start');
+      for (const queue of this.#waiting.values()) for (const waiting of queue) waiting.reject(failure);
+      this.#waiting.clear();
+      this.#turns.length = 0;
+    }
     this.#pump();
   }
 
