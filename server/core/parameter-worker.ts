@@ -18,6 +18,12 @@ export interface ParameterJob {
   parameters?: unknown;
 }
 
+/** The worker's first message: it is ready, and its Linux task id (for its CPU time), or null. */
+export interface WorkerReady {
+  ready: true;
+  tid: number | null;
+}
+
 /** The answer to a job: the checked parameters, or a FluxoError as data. */
 export type ParameterAnswer =
   | { id: number; ok: true; value?: Record<string, unknown> }
@@ -57,20 +63,28 @@ function run(job: ParameterJob): ParameterAnswer {
 /**
  * Lowers this thread's CPU priority (Linux: a thread is a task with its own nice value, named by
  * /proc/thread-self), so a schema that burns its whole time budget yields the CPU to the server's
- * event loop instead of competing with it. Best effort: elsewhere the time limit alone bounds it.
+ * event loop instead of competing with it. Returns the task id (the pool reads the thread's CPU
+ * time by it), or null without procfs. Best effort: elsewhere the wall-time limit alone bounds a job.
  */
-function yieldCpu(): void {
+function yieldCpu(): number | null {
+  let tid: number;
   try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, constants.priority.PRIORITY_LOW);
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
   } catch {
-    // not Linux, or no procfs
+    return null; // not Linux, or no procfs
   }
+  if (!Number.isInteger(tid) || tid <= 0) return null;
+  try {
+    setPriority(tid, constants.priority.PRIORITY_LOW);
+  } catch {
+    // not permitted: the CPU-time limit still holds
+  }
+  return tid;
 }
 
 if (parentPort) {
   const port = parentPort;
-  yieldCpu();
+  const tid = yieldCpu();
   port.on('message', (job: ParameterJob) => port.postMessage(run(job)));
-  port.postMessage('ready');
+  port.postMessage({ ready: true, tid } satisfies WorkerReady);
 }

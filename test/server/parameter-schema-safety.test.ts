@@ -5,6 +5,7 @@
 // tenant's trivial queries from here, open-loop (one every 25 ms, not waiting for the previous).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FluxoError } from '../../common/errors.js';
+import { isLinearSchema } from '../../server/core/parameters.js';
 import type { Identity } from '../../common/identity.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { codesOf, startTestServer, type TestServer } from './authorization-harness.js';
@@ -212,5 +213,43 @@ describe('schemas of different tenants and versions never see each other', () =>
     expect(codesOf(await api.post(ana, REGISTER, { input: bundle('self-ref', schema) }))).toEqual([]);
     const bad = await api.post(ana, CREATE_RUN, { input: { flowName: 'self-ref', parameters: { a: 'abcd' } } });
     expect(codesOf(bad)).toEqual(['INVALID_PARAMETERS']);
+  });
+});
+
+describe('which schemas are checked on the event loop', () => {
+  const zodLike = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties: {
+      year: { type: 'integer', minimum: 2002, maximum: 2011, default: 2010 },
+      city: { type: 'string', pattern: '^[A-Z][a-z]+$', maxLength: 100 },
+      kind: { enum: ['a', 'b'] },
+      tags: { type: 'array', items: { type: 'string' }, maxItems: 10 },
+      point: { type: 'array', prefixItems: [{ type: 'number' }, { type: 'number' }] },
+    },
+    required: ['year'],
+    additionalProperties: false,
+  };
+  const nested = (depth: number): Record<string, unknown> => (depth === 0 ? { type: 'string' } : { type: 'object', properties: { x: nested(depth - 1) } });
+
+  it.each([
+    ['a zod-like object of bounded primitives, arrays and a pattern', zodLike],
+    ['boolean subschemas', { type: 'object', properties: { any: true }, additionalProperties: false }],
+    ['nesting 8 deep', nested(8)],
+  ])('runs %s in-process', (_name, schema) => {
+    expect(isLinearSchema(schema)).toBe(true);
+  });
+
+  it.each([
+    ['a $ref', { type: 'object', properties: { a: { $ref: '#/$defs/x' } }, $defs: { x: { type: 'string' } } }],
+    ['an $id', { $id: 'urn:x', type: 'object' }],
+    ['anyOf (nullable)', { type: 'object', properties: { a: { anyOf: [{ type: 'string' }, { type: 'null' }] } } }],
+    ['uniqueItems (quadratic)', { type: 'object', properties: { a: { type: 'array', uniqueItems: true } } }],
+    ['patternProperties', { type: 'object', patternProperties: { '^a': { type: 'string' } } }],
+    ['a keyword ajv does not know', { type: 'object', madeUp: 1 }],
+    ['nesting 9 deep', nested(9)],
+    ['properties that is not an object', { type: 'object', properties: [] }],
+  ])('sends a schema with %s to the worker pool', (_name, schema) => {
+    expect(isLinearSchema(schema)).toBe(false);
   });
 });
