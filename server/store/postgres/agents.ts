@@ -1,6 +1,6 @@
 // Agent names in PostgreSQL: registration that never takes a name from another subject, and the
 // tenant-admin's move that ends the agent's leases in the same transaction (server/core/agent-names.ts).
-// The move locks the agent's row first; a claim takes a share lock on that row before it touches a
+// The move locks the agent's row first; a claim locks that row (FOR NO KEY UPDATE) before it touches a
 // run (claim-flow-runs.ts), so a claim either commits before the move's lease update reads the runs
 // (which then ends its leases too) or waits for the move and finds the agent held by another subject.
 import { newId } from '../../../common/ids.js';

@@ -1,7 +1,9 @@
 // Claiming due runs in PostgreSQL: one statement. `FOR UPDATE SKIP LOCKED` lets many replicas and
 // agents claim at once without waiting on each other; a row another claimer holds is skipped, and
 // one that claimer already moved out of SCHEDULED fails the re-check, so a run is claimed once.
-// The share lock on the agent's row orders a claim against a move of the agent's name (agents.ts).
+// The lock on the agent's row orders a claim against a move of the agent's name (agents.ts). It is
+// the lock `seen` needs anyway (FOR NO KEY UPDATE): a share lock upgraded by `seen` deadlocked two
+// claims of one agent, each holding the share lock the other's update waited for.
 import { newToken } from '../../../common/ids.js';
 import { agentNotFound } from '../../core/agent-names.js';
 import type { Claim } from '../store.js';
@@ -17,7 +19,7 @@ export async function claimFlowRuns(db: PgDatabase, tenant: string, agent: { id:
   // (`<@`), and a run without labels only to an agent without labels.
   const rows = await db.rows<FlowRunRow & { n: number }>(prepared('claim-flow-runs', sql`
     WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
-    holder AS (SELECT id FROM agents WHERE tenant = ${tenant}::text AND id = ${agentId}::text AND subject = ${agent.subject}::text FOR SHARE),
+    holder AS (SELECT id FROM agents WHERE tenant = ${tenant}::text AND id = ${agentId}::text AND subject = ${agent.subject}::text FOR NO KEY UPDATE),
     due AS (
       SELECT id, priority, scheduled_at FROM flow_runs
       WHERE tenant = ${tenant} AND state = 'SCHEDULED' AND scheduled_at <= (SELECT now FROM clock) AND EXISTS (SELECT 1 FROM holder)
