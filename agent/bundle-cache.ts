@@ -56,6 +56,13 @@ export class BundleUnavailableError extends Error {
 /** The one message of a refused location: the same whatever the place is, or whether it exists. */
 export const LOCATION_REFUSED =
   "the bundle's storage location is refused: it is not a canonical file:/// or gs:// location inside this agent's storage roots, or not a regular file there";
+/**
+ * The one message of any failure to read a file:// bundle when the agent has no storage roots: it
+ * cannot tell the tenant's files from the host's, so whether a host file exists, is readable or is
+ * the wrong size must all read alike.
+ */
+export const UNCONFINED_FILE_FAILED =
+  'the bundle could not be read as the registered code; this agent has no storage roots, so it says no more about file:// locations (configure --storage-root)';
 /** The one message of bytes that are not the registered ones: no size, no digest of what was read. */
 export const NOT_THE_REGISTERED_CODE = 'the bundle is not the registered code: its size or sha256 differs from the registration';
 
@@ -155,7 +162,10 @@ export class BundleCache {
       // A damaged or tampered cache entry: drop it and download again.
       await rm(path, { force: true });
     }
-    const bytes = await this.#download(ref, location);
+    const bytes = await this.#download(ref, location).catch((error: unknown) => {
+      if (location.scheme === 'file' && !this.#roots.configured) throw new IntegrityError(UNCONFINED_FILE_FAILED, { cause: error });
+      throw error;
+    });
     await mkdir(this.#cacheDir, { recursive: true, mode: 0o755 });
     const temporary = `${path}.${randomUUID()}.tmp`;
     try {

@@ -56,6 +56,7 @@ async function agentFor(stack: Stack, options: Partial<AgentOptions> = {}) {
     token: await stack.token('agent'),
     name: 'in-process',
     workDir: join(stack.dir, 'agent'),
+    storageRoots: stack.storageUri,
     heartbeatSeconds: 0.25,
     cancelGraceSeconds: 1,
     ...options,

@@ -79,7 +79,8 @@ describe('the hybrid model, end to end', () => {
 
   it('fails a run whose bundle does not match its digest, without running it', async () => {
     const stack = await freshStack();
-    await stack.startAgent({ name: 'escritorio-1' });
+    // Within its storage roots an agent says why a bundle is refused (without roots it says no more).
+    await stack.startAgent({ name: 'escritorio-1', extraArgs: ['--storage-root', stack.storageUri] });
     const developer = await stack.client('developer');
     const { flow } = await developer.request<{ flow: { latestVersion: { storageUri: string } } }>(
       '{ flow(name: "long-sleep") { latestVersion { storageUri } } }',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { LOCATION_REFUSED } from '../../agent/bundle-cache.js';
+import { LOCATION_REFUSED, UNCONFINED_FILE_FAILED } from '../../agent/bundle-cache.js';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { initKeys } from '../../common/keys.js';
 import { STORAGE_URI_REFUSED } from '../../server/core/validate-input.js';
@@ -146,5 +146,25 @@ describe("an agent's storage roots", () => {
     const ok = await waitForFinal(developer, await createRun(developer, { flowName: 'hello' }));
     expect(ok.state, ok.stateMessage ?? '').toBe('SUCCESS');
     expect(own.storageUri.startsWith(`${storage}/${TENANT}/`)).toBe(true);
+  });
+
+  it('without roots, answers a host file that exists, one that does not and one it cannot read alike, so a run tells nothing of the host', async () => {
+    // Neither the server nor the agent has roots: the agent cannot tell the tenant's files from the host's.
+    const stack = await startStack();
+    await stack.startAgent({ name: 'unconfined' });
+    const developer = await stack.client('developer');
+    const probes = {
+      exists: await register(developer, 'exists', 'file:///etc/hostname'),
+      missing: await register(developer, 'missing', 'file:///etc/no-such-file-here'),
+      directory: await register(developer, 'directory', 'file:///etc/ssl'),
+    };
+    expect(Object.values(probes).every((answer) => 'registered' in answer)).toBe(true);
+
+    for (const name of Object.keys(probes)) {
+      const run = await waitForFinal(developer, await createRun(developer, { flowName: name }));
+      expect({ name, state: run.state, stateReason: run.stateReason, stateMessage: run.stateMessage }).toEqual({
+        name, state: 'FAILED', stateReason: 'integrity', stateMessage: UNCONFINED_FILE_FAILED,
+      });
+    }
   });
 });
