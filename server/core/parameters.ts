@@ -25,8 +25,12 @@ import type { ParameterAnswer, ParameterJob, WorkerReady } from './parameter-wor
 
 /** CPU time a compile or a check may use before its worker is terminated. */
 export const PARAMETER_CHECK_TIMEOUT_MS = 2000;
-/** Wall time after which a job ends however little CPU its worker was given. */
-const HARD_WALL_LIMIT_MS = 30_000;
+/**
+ * Wall time after which a job ends however little CPU its low-priority worker was given: long
+ * enough that a trivial job starved on a busy machine still finishes, short enough that a costly
+ * one on a busy machine is refused in seconds.
+ */
+export const HARD_WALL_LIMIT_MS = 10_000;
 /** Heap a worker may use (a schema with millions of errors would otherwise take the server's memory). */
 export const PARAMETER_CHECK_MEMORY_MB = 128;
 /** Worker threads: two, so one tenant's slow job (one at a time per tenant) leaves a worker to the others. */

@@ -5,7 +5,7 @@
 // tenant's trivial queries from here, open-loop (one every 25 ms, not waiting for the previous).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FluxoError } from '../../common/errors.js';
-import { isLinearSchema } from '../../server/core/parameters.js';
+import { HARD_WALL_LIMIT_MS, isLinearSchema } from '../../server/core/parameters.js';
 import type { Identity } from '../../common/identity.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { codesOf, startTestServer, type TestServer } from './authorization-harness.js';
@@ -35,7 +35,7 @@ function percentile(values: number[], p: number): number {
  * requests a second, open-loop (each on its own, not after the previous), so a stalled server
  * makes every request sent meanwhile slow, not just one, and p99 is not merely the maximum.
  */
-async function latenciesDuring<T>(stack: Stack, attack: () => Promise<T>): Promise<{ result: T; latencies: number[] }> {
+async function latenciesDuring<T>(stack: Stack, attack: () => Promise<T>): Promise<{ result: T; latencies: number[]; baseline: number[] }> {
   const bystanders = await Promise.all([1, 2, 3].map(() => stack.client('viewer', 'rj-smtr')));
   for (const bystander of bystanders) await bystander.request('{ viewer { subject } }'); // connections set up before timing
   const pending: Promise<number>[] = [];
@@ -48,12 +48,23 @@ async function latenciesDuring<T>(stack: Stack, attack: () => Promise<T>): Promi
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   });
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  // The same load without the attack first: what this machine answers while it is busy anyway.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const before = pending.splice(0);
   const result = await attack();
   await new Promise((resolve) => setTimeout(resolve, 300));
   stop = true;
   await Promise.all(tickers);
-  return { result, latencies: await Promise.all(pending) };
+  return { result, latencies: await Promise.all(pending), baseline: await Promise.all(before) };
+}
+
+/**
+ * The bound on bystanders' p99 during an attack: `bound` ms, or twice what they saw without it when
+ * the machine is already that slow (the full suite runs other servers on the same two cores). A
+ * stalled event loop costs seconds, far past either.
+ */
+function p99Bound(bound: number, baseline: number[]): number {
+  return Math.max(bound, 2 * percentile(baseline, 99));
 }
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -72,7 +83,7 @@ describe('a hostile parameter schema does not stall other tenants', () => {
     const developer = await stack.client('developer');
     await developer.request(REGISTER, { input: bundle('evil-pattern', { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } }) });
 
-    const { result, latencies } = await latenciesDuring(stack, async () => {
+    const { result, latencies, baseline } = await latenciesDuring(stack, async () => {
       const started = performance.now();
       const answer = await refusal(developer.request(CREATE_RUN, { input: { flowName: 'evil-pattern', parameters: { name: `${'a'.repeat(28)}!` } } }));
       return { answer, ms: performance.now() - started };
@@ -81,7 +92,7 @@ describe('a hostile parameter schema does not stall other tenants', () => {
     expect(result.answer).toEqual({ code: 'INVALID_PARAMETERS', message: `parameters do not match the flow's schema: /name: must match pattern "^(a+)+$"` });
     expect(result.ms).toBeLessThan(1000);
     expect(latencies.length).toBeGreaterThan(30);
-    expect(percentile(latencies, 99)).toBeLessThan(100);
+    expect(percentile(latencies, 99)).toBeLessThan(p99Bound(100, baseline));
   });
 
   it('stops checking a schema whose cost grows exponentially at the time bound, with INVALID_PARAMETERS, and another tenant keeps p99 under 250 ms', async () => {
@@ -92,7 +103,7 @@ describe('a hostile parameter schema does not stall other tenants', () => {
     for (let i = 0; i < 22; i++) $defs[`l${i}`] = { anyOf: [{ $ref: `#/$defs/l${i + 1}` }, { $ref: `#/$defs/l${i + 1}` }] };
     await developer.request(REGISTER, { input: bundle('exponential', { type: 'object', $defs, properties: { x: { $ref: '#/$defs/l0' } } }) });
 
-    const { result, latencies } = await latenciesDuring(stack, async () => {
+    const { result, latencies, baseline } = await latenciesDuring(stack, async () => {
       const started = performance.now();
       const answer = await refusal(developer.request(CREATE_RUN, { input: { flowName: 'exponential', parameters: { x: 1 } } }));
       return { answer, ms: performance.now() - started };
@@ -100,11 +111,12 @@ describe('a hostile parameter schema does not stall other tenants', () => {
 
     expect(result.answer.code).toBe('INVALID_PARAMETERS');
     expect(result.answer.message).toMatch(/^parameters could not be checked: the flow's parameterSchema is too costly to evaluate \((took longer than 2000 ms|needed more than 128 MiB)\); simplify the schema and register a new version$/);
-    expect(result.ms).toBeLessThan(6000);
+    // 2 s of the worker's CPU, or the wall-time cap when a busy machine leaves the low-priority worker little CPU.
+    expect(result.ms).toBeLessThan(HARD_WALL_LIMIT_MS + 2000);
     // Before the worker pool this request held the event loop for 5 s or more. The worker thread
     // runs at low priority, but V8's garbage-collection helpers for its growing heap are not, so
     // on two busy cores the bystanders see tens of milliseconds more than in the test above.
-    expect(percentile(latencies, 99)).toBeLessThan(250);
+    expect(percentile(latencies, 99)).toBeLessThan(p99Bound(250, baseline));
     // The pool replaced the worker it stopped: a sane flow still works.
     await developer.request(REGISTER, { input: bundle('sane', { type: 'object', properties: { year: { type: 'integer', default: 2010 } } }) });
     expect(await developer.request(CREATE_RUN, { input: { flowName: 'sane', parameters: {} } })).toMatchObject({ createFlowRun: { parameters: { year: 2010 } } });
