@@ -20,7 +20,9 @@ export interface TlsCredentials {
  * @example const tls = await loadTlsCredentials('/etc/fluxo/tls.crt', '/etc/fluxo/tls.key')
  */
 export async function loadTlsCredentials(certFile: string, keyFile: string): Promise<TlsCredentials> {
-  const [cert, key] = await Promise.all([readPem(certFile, 'certificate'), readPem(keyFile, 'private key')]);
+  // One after the other, so that with both files missing the error names the certificate every time.
+  const cert = await readPem(certFile, 'certificate');
+  const key = await readPem(keyFile, 'private key');
   checkTlsCredentials({ cert, key }, { certFile, keyFile });
   return { cert, key };
 }

@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { StorageRoots } from '../../storage/storage-location.js';
 import { BundleCache, IntegrityError, NOT_THE_REGISTERED_CODE } from '../../agent/bundle-cache.js';
 import { codeStorageFor, isLocationRefusal, type CodeStorage } from '../../storage/code-storage.js';
 import { GcsCodeStorage } from '../../storage/gcs-code-storage.js';
@@ -107,7 +108,8 @@ describe.each(adapters)('$name code storage', ({ open }) => {
 
     async function cacheOver(storage: CodeStorage) {
       const cacheDir = join(await tempDir('fluxo-cache-'), 'bundles');
-      return { cacheDir, cache: new BundleCache({ cacheDir, maxBytes: 1024 * 1024, storageFor: () => storage }) };
+      // Within its roots the cache says why it refuses a bundle (without roots, file:// failures all read alike).
+      return { cacheDir, cache: new BundleCache({ cacheDir, maxBytes: 1024 * 1024, storageFor: () => storage, storageRoots: StorageRoots.parse([storage.baseUri]) }) };
     }
 
     it('fetches and verifies a stored bundle', async () => {
