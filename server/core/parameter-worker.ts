@@ -63,7 +63,9 @@ function run(job: ParameterJob): ParameterAnswer {
 /**
  * Lowers this thread's CPU priority (Linux: a thread is a task with its own nice value, named by
  * /proc/thread-self), so a schema that burns its whole time budget yields the CPU to the server's
- * event loop instead of competing with it. Returns the task id (the pool reads the thread's CPU
+ * event loop instead of competing with it. Below normal (nice 10, a ninth of the event loop's
+ * share), not lowest: at nice 19 a busy machine starved even a trivial compile past the pool's
+ * wall-time cap. Returns the task id (the pool reads the thread's CPU
  * time by it), or null without procfs. Best effort: elsewhere the wall-time limit alone bounds a job.
  */
 function yieldCpu(): number | null {
@@ -75,7 +77,7 @@ function yieldCpu(): number | null {
   }
   if (!Number.isInteger(tid) || tid <= 0) return null;
   try {
-    setPriority(tid, constants.priority.PRIORITY_LOW);
+    setPriority(tid, constants.priority.PRIORITY_BELOW_NORMAL);
   } catch {
     // not permitted: the CPU-time limit still holds
   }

@@ -6,7 +6,6 @@ import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { createAuditForwarder } from '../../auth-proxy/audit-forwarder.js';
-import { FluxoError } from '../../common/errors.js';
 import { signIdentity, type Identity } from '../../common/identity.js';
 import { AuditLog, listTenants, readAuditEvents, type NewAuditEvent } from '../../server/core/audit-log.js';
 import { EventBus } from '../../server/core/events.js';
@@ -18,6 +17,7 @@ import type { AuditEventRecord, AuditStore } from '../../server/store/audit-stor
 import { freePort, onCleanup } from '../support/harness.js';
 import { adapters } from './adapters.js';
 import { startTestServer } from './support/in-process-server.js';
+import { refusalOf } from '../support/refusal.js';
 
 const admin: Identity = { subject: 'root', tenant: 'rj-escritorio', role: 'admin' };
 const smtrAdmin: Identity = { subject: 'ana', tenant: 'rj-smtr', role: 'tenant-admin' };
@@ -28,16 +28,6 @@ const event = (overrides: Partial<NewAuditEvent> = {}): NewAuditEvent => ({
   at: 1_700_000_000_000, tenant: 'rj-smtr', subject: 'ana', role: 'tenant-admin', action: 'query.flows', requestId: 'req-1',
   outcome: 'ALLOWED', code: null, detail: null, ...overrides,
 });
-
-const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FluxoError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a FluxoError');
-};
 
 const bundle = {
   project: 'production', name: 'hello', storageUri: 'file:///tmp/hello.mjs', sha256: 'a'.repeat(64), size: 10, entrypoint: 'main',
@@ -113,10 +103,10 @@ describe.each(adapters)('audit log on $name', ({ open }) => {
       expect(tenantsOf(await readAuditEvents(store, admin, { tenant: 'rj-cor' }, { first: 10 }))).toEqual(['rj-cor']);
       expect(tenantsOf(await readAuditEvents(store, smtrAdmin, {}, { first: 10 }))).toEqual(['rj-smtr']);
       expect(tenantsOf(await readAuditEvents(store, smtrAdmin, { tenant: 'rj-smtr' }, { first: 10 }))).toEqual(['rj-smtr']);
-      expect(await failure(readAuditEvents(store, smtrAdmin, { tenant: 'rj-cor' }, { first: 10 }))).toMatchObject({ code: 'FORBIDDEN', message: /own tenant only/ });
-      expect(await failure(readAuditEvents(store, smtrAdmin, { tenant: 'no-such-tenant' }, { first: 10 }))).toMatchObject({ code: 'FORBIDDEN' });
+      expect(await refusalOf(readAuditEvents(store, smtrAdmin, { tenant: 'rj-cor' }, { first: 10 }))).toMatchObject({ code: 'FORBIDDEN', message: /own tenant only/ });
+      expect(await refusalOf(readAuditEvents(store, smtrAdmin, { tenant: 'no-such-tenant' }, { first: 10 }))).toMatchObject({ code: 'FORBIDDEN' });
       for (const role of ['developer', 'viewer', 'agent', 'ci'] as const) {
-        expect(await failure(readAuditEvents(store, { subject: 'x', tenant: 'rj-smtr', role }, {}, { first: 10 }))).toMatchObject({ code: 'FORBIDDEN' });
+        expect(await refusalOf(readAuditEvents(store, { subject: 'x', tenant: 'rj-smtr', role }, {}, { first: 10 }))).toMatchObject({ code: 'FORBIDDEN' });
       }
     });
 
@@ -150,7 +140,7 @@ describe.each(adapters)('audit log on $name', ({ open }) => {
       await store.upsertAgent('a-agents', { name: 'x', subject: 'x', labels: [], concurrency: 1 });
       await createServiceToken(store, { ...smtrAdmin, tenant: 'c-tokens' }, { name: 'ci', role: 'ci' });
       expect(await listTenants(store, admin)).toEqual(['a-agents', 'b-flows', 'c-tokens']);
-      expect(await failure(listTenants(store, smtrAdmin))).toMatchObject({ code: 'FORBIDDEN' });
+      expect(await refusalOf(listTenants(store, smtrAdmin))).toMatchObject({ code: 'FORBIDDEN' });
     });
   });
 

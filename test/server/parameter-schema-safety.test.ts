@@ -4,11 +4,11 @@
 // versions). The stall tests run the real server and proxy as separate processes and time another
 // tenant's trivial queries from here, open-loop (one every 25 ms, not waiting for the previous).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FluxoError } from '../../common/errors.js';
 import { HARD_WALL_LIMIT_MS, isLinearSchema } from '../../server/core/parameters.js';
 import type { Identity } from '../../common/identity.js';
 import { startStack, type Stack } from '../support/stack.js';
 import { codesOf, startTestServer, type TestServer } from './authorization-harness.js';
+import { refusalOf } from '../support/refusal.js';
 
 const REGISTER = 'mutation($input: RegisterFlowInput!) { registerFlow(input: $input) { flowVersion { id number } } }';
 const CREATE_RUN = 'mutation($input: CreateFlowRunInput!) { createFlowRun(input: $input) { id parameters } }';
@@ -59,22 +59,12 @@ async function latenciesDuring<T>(stack: Stack, attack: () => Promise<T>): Promi
 }
 
 /**
- * The bound on bystanders' p99 during an attack: `bound` ms, or twice what they saw without it when
- * the machine is already that slow (the full suite runs other servers on the same two cores). A
- * stalled event loop costs seconds, far past either.
+ * The bound on bystanders' p99 during an attack: `bound` ms, or `factor` times what they saw
+ * without it when the machine is already that slow (the full suite runs other servers on the same
+ * two cores). A stalled event loop costs seconds, far past either.
  */
-function p99Bound(bound: number, baseline: number[]): number {
-  return Math.max(bound, 2 * percentile(baseline, 99));
-}
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FluxoError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a refusal');
+function p99Bound(bound: number, baseline: number[], factor = 2): number {
+  return Math.max(bound, factor * percentile(baseline, 99));
 }
 
 describe('a hostile parameter schema does not stall other tenants', () => {
@@ -85,7 +75,7 @@ describe('a hostile parameter schema does not stall other tenants', () => {
 
     const { result, latencies, baseline } = await latenciesDuring(stack, async () => {
       const started = performance.now();
-      const answer = await refusal(developer.request(CREATE_RUN, { input: { flowName: 'evil-pattern', parameters: { name: `${'a'.repeat(28)}!` } } }));
+      const answer = await refusalOf(developer.request(CREATE_RUN, { input: { flowName: 'evil-pattern', parameters: { name: `${'a'.repeat(28)}!` } } }));
       return { answer, ms: performance.now() - started };
     });
 
@@ -105,7 +95,7 @@ describe('a hostile parameter schema does not stall other tenants', () => {
 
     const { result, latencies, baseline } = await latenciesDuring(stack, async () => {
       const started = performance.now();
-      const answer = await refusal(developer.request(CREATE_RUN, { input: { flowName: 'exponential', parameters: { x: 1 } } }));
+      const answer = await refusalOf(developer.request(CREATE_RUN, { input: { flowName: 'exponential', parameters: { x: 1 } } }));
       return { answer, ms: performance.now() - started };
     });
 
@@ -116,7 +106,7 @@ describe('a hostile parameter schema does not stall other tenants', () => {
     // Before the worker pool this request held the event loop for 5 s or more. The worker thread
     // runs at low priority, but V8's garbage-collection helpers for its growing heap are not, so
     // on two busy cores the bystanders see tens of milliseconds more than in the test above.
-    expect(percentile(latencies, 99)).toBeLessThan(p99Bound(250, baseline));
+    expect(percentile(latencies, 99)).toBeLessThan(p99Bound(250, baseline, 3));
     // The pool replaced the worker it stopped: a sane flow still works.
     await developer.request(REGISTER, { input: bundle('sane', { type: 'object', properties: { year: { type: 'integer', default: 2010 } } }) });
     expect(await developer.request(CREATE_RUN, { input: { flowName: 'sane', parameters: {} } })).toMatchObject({ createFlowRun: { parameters: { year: 2010 } } });

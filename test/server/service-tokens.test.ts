@@ -4,26 +4,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createServiceTokenVerifier } from '../../auth-proxy/service-tokens.js';
-import { FluxoError } from '../../common/errors.js';
 import { IDENTITY_HEADER, PROXY_CREDENTIAL_HEADER, signIdentity, signProxyCredential, verifyIdentity, verifyProxyCredential, type Identity } from '../../common/identity.js';
 import { createServiceToken, listServiceTokens, revokeServiceToken, verifyServiceToken, type CreateServiceTokenArgs } from '../../server/core/service-tokens.js';
 import { onCleanup, waitFor } from '../support/harness.js';
 import { adapters } from './adapters.js';
 import { startTestServer } from './support/in-process-server.js';
+import { refusalOf } from '../support/refusal.js';
 
 const TENANT = 'rj-smtr';
 const tenantAdmin: Identity = { subject: 'ana@rj-smtr', tenant: TENANT, role: 'tenant-admin' };
 const otherAdmin: Identity = { subject: 'bia@rj-cor', tenant: 'rj-cor', role: 'tenant-admin' };
-
-const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FluxoError) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a FluxoError');
-};
 
 describe.each(adapters)('service tokens on $name', ({ open }) => {
   async function setup() {
@@ -62,7 +52,7 @@ describe.each(adapters)('service tokens on $name', ({ open }) => {
       { name: 'a bad label', args: { name: 't', role: 'agent', labels: ['gpu!'] }, message: /label "gpu!"/ },
     ])('refuses $name with BAD_USER_INPUT', async ({ args, message }) => {
       const store = await setup();
-      const refused = await failure(createServiceToken(store, tenantAdmin, args));
+      const refused = await refusalOf(createServiceToken(store, tenantAdmin, args));
       expect(refused.code).toBe('BAD_USER_INPUT');
       expect(refused.message).toMatch(message);
       expect((await store.serviceTokens.list(TENANT, { includeRevoked: true }, { first: 10 })).nodes).toEqual([]);
@@ -72,14 +62,14 @@ describe.each(adapters)('service tokens on $name', ({ open }) => {
       const store = await setup();
       const { record } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci' });
       await revokeServiceToken(store, tenantAdmin, record.id);
-      expect(await failure(createServiceToken(store, tenantAdmin, { name: 'ci', role: 'developer' }))).toMatchObject({ code: 'BAD_USER_INPUT', message: /already has a service token named "ci"/ });
+      expect(await refusalOf(createServiceToken(store, tenantAdmin, { name: 'ci', role: 'developer' }))).toMatchObject({ code: 'BAD_USER_INPUT', message: /already has a service token named "ci"/ });
       await expect(createServiceToken(store, otherAdmin, { name: 'ci', role: 'ci' })).resolves.toBeDefined();
     });
 
     it.each(['developer', 'viewer', 'ci', 'agent'] as const)('refuses role %s with FORBIDDEN', async (role) => {
       const store = await setup();
-      expect(await failure(createServiceToken(store, { subject: 'x', tenant: TENANT, role }, { name: 'x', role: 'viewer' }))).toMatchObject({ code: 'FORBIDDEN' });
-      expect(await failure(listServiceTokens(store, { subject: 'x', tenant: TENANT, role }, { includeRevoked: false, first: 10 }))).toMatchObject({ code: 'FORBIDDEN' });
+      expect(await refusalOf(createServiceToken(store, { subject: 'x', tenant: TENANT, role }, { name: 'x', role: 'viewer' }))).toMatchObject({ code: 'FORBIDDEN' });
+      expect(await refusalOf(listServiceTokens(store, { subject: 'x', tenant: TENANT, role }, { includeRevoked: false, first: 10 }))).toMatchObject({ code: 'FORBIDDEN' });
     });
   });
 
@@ -106,7 +96,7 @@ describe.each(adapters)('service tokens on $name', ({ open }) => {
     it('revokes once: revoking again returns the first revocation, and another tenant gets NOT_FOUND', async () => {
       const store = await setup();
       const { record } = await createServiceToken(store, tenantAdmin, { name: 'agent-1', role: 'agent' });
-      expect(await failure(revokeServiceToken(store, otherAdmin, record.id))).toMatchObject({ code: 'NOT_FOUND' });
+      expect(await refusalOf(revokeServiceToken(store, otherAdmin, record.id))).toMatchObject({ code: 'NOT_FOUND' });
       const first = await revokeServiceToken(store, tenantAdmin, record.id);
       expect(first).toMatchObject({ revokedBy: 'ana@rj-smtr' });
       expect(first.revokedAt).toEqual(expect.any(Number));
@@ -132,7 +122,7 @@ describe.each(adapters)('service tokens on $name', ({ open }) => {
       const { token } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci' });
       const wrongSecret = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
       const unknownId = `fxs_00000000-0000-7000-8000-000000000000_${token.slice(-43)}`;
-      const answers = await Promise.all([wrongSecret, unknownId, 'fxs_garbage', `${token}x`].map((t) => failure(verifyServiceToken(store, t))));
+      const answers = await Promise.all([wrongSecret, unknownId, 'fxs_garbage', `${token}x`].map((t) => refusalOf(verifyServiceToken(store, t))));
       for (const answer of answers) expect(answer).toEqual(answers[0]);
       expect(answers[0]!.code).toBe('TOKEN_INVALID');
     });
@@ -141,14 +131,14 @@ describe.each(adapters)('service tokens on $name', ({ open }) => {
       const store = await setup();
       const revoked = await createServiceToken(store, tenantAdmin, { name: 'old', role: 'ci' });
       await revokeServiceToken(store, tenantAdmin, revoked.record.id);
-      expect(await failure(verifyServiceToken(store, revoked.token))).toMatchObject({ code: 'TOKEN_REVOKED', message: /"old" was revoked at/ });
+      expect(await refusalOf(verifyServiceToken(store, revoked.token))).toMatchObject({ code: 'TOKEN_REVOKED', message: /"old" was revoked at/ });
       // Expiry is judged by the database clock: a token stored as already expired stands in for waiting.
       const secret = 'x'.repeat(43);
       const expired = await store.serviceTokens.create(TENANT, {
         id: '01900000-0000-7000-8000-000000000001', name: 'expired', role: 'ci', subject: 'service:expired', labels: [],
         secretHash: createHash('sha256').update(secret).digest('hex'), createdBy: 'test', ttlSeconds: -1,
       });
-      expect(await failure(verifyServiceToken(store, `fxs_${expired!.id}_${secret}`))).toMatchObject({ code: 'TOKEN_EXPIRED', message: /"expired" expired at/ });
+      expect(await refusalOf(verifyServiceToken(store, `fxs_${expired!.id}_${secret}`))).toMatchObject({ code: 'TOKEN_EXPIRED', message: /"expired" expired at/ });
     });
   });
 });
@@ -159,14 +149,14 @@ describe('the proxy credential and the identity header', () => {
   it('a proxy credential never passes as an identity', async () => {
     const credential = await signProxyCredential(secret);
     await expect(verifyProxyCredential(credential, secret)).resolves.toBeUndefined();
-    expect(await failure(verifyIdentity(credential, secret))).toMatchObject({ code: 'IDENTITY_MISSING' });
+    expect(await refusalOf(verifyIdentity(credential, secret))).toMatchObject({ code: 'IDENTITY_MISSING' });
   });
 
   it('an identity header never passes as a proxy credential', async () => {
     const identity = await signIdentity(tenantAdmin, secret);
-    expect(await failure(verifyProxyCredential(identity, secret))).toMatchObject({ code: 'IDENTITY_MISSING', message: /proxy credential is not valid/ });
-    expect(await failure(verifyProxyCredential(undefined, secret))).toMatchObject({ code: 'IDENTITY_MISSING', message: /no x-fluxo-proxy header/ });
-    expect(await failure(verifyProxyCredential(await signProxyCredential(new Uint8Array(32).fill(8)), secret))).toMatchObject({ code: 'IDENTITY_MISSING' });
+    expect(await refusalOf(verifyProxyCredential(identity, secret))).toMatchObject({ code: 'IDENTITY_MISSING', message: /proxy credential is not valid/ });
+    expect(await refusalOf(verifyProxyCredential(undefined, secret))).toMatchObject({ code: 'IDENTITY_MISSING', message: /no x-fluxo-proxy header/ });
+    expect(await refusalOf(verifyProxyCredential(await signProxyCredential(new Uint8Array(32).fill(8)), secret))).toMatchObject({ code: 'IDENTITY_MISSING' });
   });
 });
 
@@ -208,7 +198,7 @@ describe('the proxy verifier (createServiceTokenVerifier)', () => {
     await revokeServiceToken(store, tenantAdmin, record.id);
     // Within the cache lifetime the proxy does not ask again: this is the documented revocation delay.
     await expect(verify(token)).resolves.toMatchObject({ tokenId: record.id });
-    const refused = await waitFor(async () => (await failure(verify(token))).code === 'TOKEN_REVOKED' || undefined, { timeoutMs: 5_000, what: 'the revocation to take effect' });
+    const refused = await waitFor(async () => (await refusalOf(verify(token))).code === 'TOKEN_REVOKED' || undefined, { timeoutMs: 5_000, what: 'the revocation to take effect' });
     expect(refused).toBe(true);
   });
 
@@ -216,16 +206,16 @@ describe('the proxy verifier (createServiceTokenVerifier)', () => {
     const { store, server, secret } = await startTestServer(await openMigratedSqlite());
     const { token } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci' });
     const verify = createServiceTokenVerifier({ upstream: new URL(server.url), identitySecret: secret, cacheSeconds: 0 });
-    expect(await failure(verify('fxs_not-a-token'))).toMatchObject({ code: 'TOKEN_INVALID', message: /malformed/ });
+    expect(await refusalOf(verify('fxs_not-a-token'))).toMatchObject({ code: 'TOKEN_INVALID', message: /malformed/ });
     await server.close();
-    expect(await failure(verify(token))).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: /could not be reached/ });
+    expect(await refusalOf(verify(token))).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: /could not be reached/ });
   });
 
   it('answers SERVICE_UNAVAILABLE, naming the secret, when the server refuses the proxy credential', async () => {
     const { store, server } = await startTestServer(await openMigratedSqlite());
     const { token } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci' });
     const verify = createServiceTokenVerifier({ upstream: new URL(server.url), identitySecret: new Uint8Array(32).fill(1) });
-    expect(await failure(verify(token))).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: /same identity secret/ });
+    expect(await refusalOf(verify(token))).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: /same identity secret/ });
   });
 });
 
