@@ -22,6 +22,8 @@ const config: CodegenConfig = {
           Project: '../../server/store/records.js#ProjectRecord',
           LogLine: '../../server/store/records.js#LogRecord',
           StateTransition: '../../server/store/records.js#StateTransitionRecord',
+          Clock: '../../server/store/records.js#ClockRecord',
+          FlowSchedule: '../../server/store/records.js#FlowScheduleRecord',
         },
         avoidOptionals: { field: true, inputValue: false, object: false },
         maybeValue: 'T | null',

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { FlowRecord, FlowVersionRecord, FlowRunRecord, TaskRunRecord, AgentRecord, ProjectRecord, LogRecord, StateTransitionRecord } from '../../server/store/records.js';
+import type { FlowRecord, FlowVersionRecord, FlowRunRecord, TaskRunRecord, AgentRecord, ProjectRecord, LogRecord, StateTransitionRecord, ClockRecord, FlowScheduleRecord } from '../../server/store/records.js';
 import type { GraphQLContext } from '../../server/graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -105,6 +105,39 @@ export type AuditOutcome =
   /** Allowed, but failed (validation, conflicts, not found, server errors). */
   | 'FAILED';
 
+/** What `backfillFlowRuns` needs. */
+export type BackfillInput = {
+  /** Only this clock (its `index`); default every clock of the latest version. */
+  clock?: InputMaybe<Scalars['Int']['input']>;
+  /** Flow name. */
+  flowName: Scalars['String']['input'];
+  /** Times from this instant (inclusive)... */
+  from: Scalars['DateTime']['input'];
+  /** At most this many runs handled by this call (1-1000, default 500); continue from `nextFrom`. */
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  /** Parameters merged over each clock's own (validated against the schema). */
+  parameters?: InputMaybe<Scalars['JSON']['input']>;
+  /** Project; default `production`. */
+  project?: InputMaybe<Scalars['String']['input']>;
+  /** ... to this instant (exclusive); at most 100,000 clock times in all. */
+  to: Scalars['DateTime']['input'];
+};
+
+/** The outcome of one `backfillFlowRuns` call. */
+export type BackfillPayload = {
+  __typename?: 'BackfillPayload';
+  /** Runs this call created. */
+  created: Scalars['Int']['output'];
+  /** Runs this call found already created by an earlier backfill of the same times (nothing new). */
+  existing: Scalars['Int']['output'];
+  /** The runs of this call (created or existing), oldest time first. */
+  flowRuns: Array<FlowRun>;
+  /** Where to continue (pass as `from` with the same `to`); null when the range is done. */
+  nextFrom: Maybe<Scalars['DateTime']['output']>;
+  /** Clock times in the whole range [from, to) for the chosen clocks. */
+  total: Scalars['Int']['output'];
+};
+
 /** Long-poll for due runs. */
 export type ClaimFlowRunsInput = {
   /** The agent's id from `registerAgent`. */
@@ -128,6 +161,57 @@ export type ClaimedFlowRun = {
   leaseToken: Scalars['String']['output'];
   /** Values of the tenant secrets the run's flow version declares (`RegisterFlowInput.secrets`) that the tenant has stored. Only in this answer, only to the agent that claimed the run; names the tenant has not stored are absent (the agent may supply them from its own secrets file). */
   secrets: Array<SecretValue>;
+};
+
+/**
+ * One clock of a flow version: when the scheduler creates runs. A cron clock (`cron` and
+ * `timezone`) or an interval clock (`everySeconds` and `anchor`). See docs/schedules.md.
+ */
+export type Clock = {
+  __typename?: 'Clock';
+  /** The instant an interval clock counts from: its times are anchor + k × everySeconds. Null for a cron clock. */
+  anchor: Maybe<Scalars['DateTime']['output']>;
+  /** Cron expression (5 fields, or 6 with seconds; croner syntax), or null for an interval clock. */
+  cron: Maybe<Scalars['String']['output']>;
+  /** Seconds between runs of an interval clock (at least 60), or null for a cron clock. */
+  everySeconds: Maybe<Scalars['Int']['output']>;
+  /** Position in the version's clocks (0-based); `backfillFlowRuns(clock:)` and `fluxo runs backfill --clock N` take it. */
+  index: Scalars['Int']['output'];
+  /** Stable identity of the clock: a hash of its definition. The same clock in a later version keeps its key; scheduled runs are idempotent per (flow, key, time). */
+  key: Scalars['String']['output'];
+  /** Labels every run of this clock gets; null means the version's default labels. */
+  labels: Maybe<Array<Scalars['String']['output']>>;
+  /** The clock's next times after now (database time), at most `count` (1-100). */
+  nextTimes: Array<Scalars['DateTime']['output']>;
+  /** Parameters every run of this clock gets (validated against the version's parameter schema at registration). */
+  parameters: Scalars['JSON']['output'];
+  /** IANA time zone the cron expression is read in (the server's `--timezone` when the flow named none); null for an interval clock. */
+  timezone: Maybe<Scalars['String']['output']>;
+};
+
+
+/**
+ * One clock of a flow version: when the scheduler creates runs. A cron clock (`cron` and
+ * `timezone`) or an interval clock (`everySeconds` and `anchor`). See docs/schedules.md.
+ */
+export type ClockNextTimesArgs = {
+  count?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One clock as registered: either `cron` (with an optional `timezone`) or `everySeconds` (with an optional `anchor`). */
+export type ClockInput = {
+  /** The instant interval times count from; default the Unix epoch (so `every: 1h` runs on the hour). */
+  anchor?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Cron expression, 5 fields (minute hour day month weekday) or 6 with seconds first; croner syntax. */
+  cron?: InputMaybe<Scalars['String']['input']>;
+  /** Seconds between runs (60 to 366 days). */
+  everySeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** Labels every run of this clock gets; default: the version's default labels. */
+  labels?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Parameters every run of this clock gets; validated against the parameter schema. */
+  parameters?: InputMaybe<Scalars['JSON']['input']>;
+  /** IANA time zone for `cron` (`America/Sao_Paulo`); default: the server's `--timezone`. */
+  timezone?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** What `createFlowRun` needs. */
@@ -260,6 +344,8 @@ export type Flow = {
   name: Scalars['String']['output'];
   /** The project the flow belongs to. */
   project: Project;
+  /** The flow's schedule: the latest version's clocks and the operator's switch; null when the latest version declares no clocks. */
+  schedule: Maybe<FlowSchedule>;
   /** All versions, newest first. */
   versions: FlowVersionConnection;
 };
@@ -391,9 +477,43 @@ export type FlowRunStateType =
   /** Final unless flow-level retries remain: the flow or a task exceeded its timeout. */
   | 'TIMED_OUT';
 
+/** A flow's schedule: the latest version's clocks and whether they run. */
+export type FlowSchedule = {
+  __typename?: 'FlowSchedule';
+  /** With CATCH_UP: at most this many missed times per clock get a run. */
+  catchUpLimit: Scalars['Int']['output'];
+  /** The latest version's clocks. */
+  clocks: Array<Clock>;
+  /** The flow. */
+  flow: Flow;
+  /** What happens to times missed while no runs could be created. */
+  missedRuns: MissedRunPolicy;
+  /** The earliest time a future scheduled run of this flow is due, or null. */
+  nextRunAt: Maybe<Scalars['DateTime']['output']>;
+  /** Active or paused; survives re-registration (only the first registration that declares clocks sets it, from `RegisterFlowInput.scheduleState`). */
+  state: ScheduleState;
+  /** When the operator last paused or resumed it (null: never). */
+  stateChangedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Who last paused or resumed it. */
+  stateChangedBy: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of flow schedules. */
+export type FlowScheduleConnection = {
+  __typename?: 'FlowScheduleConnection';
+  /** Schedules on this page, by project and flow name. */
+  nodes: Array<FlowSchedule>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
 /** One registration of a flow's code: where the bundle lives and what it declares. */
 export type FlowVersion = {
   __typename?: 'FlowVersion';
+  /** With CATCH_UP: the most missed times per clock that get a run. */
+  catchUpLimit: Scalars['Int']['output'];
+  /** The clocks the version declares (empty: runs only when asked). */
+  clocks: Array<Clock>;
   /** Hash over the bundle digest and the declared settings; registering the same hash again creates nothing. */
   contentHash: Scalars['String']['output'];
   /** When the version was registered. */
@@ -408,6 +528,8 @@ export type FlowVersion = {
   flow: Flow;
   /** Opaque identifier. */
   id: Scalars['ID']['output'];
+  /** What the scheduler does with missed clock times. */
+  missedRuns: MissedRunPolicy;
   /** 1 for the first registration, then 2, 3, ... */
   number: Scalars['Int']['output'];
   /** JSON Schema (draft 2020-12) of the flow's parameters. */
@@ -473,6 +595,24 @@ export type Identity = {
   tenant: Scalars['String']['output'];
 };
 
+/** A failure of one item of a batch. */
+export type ItemError = {
+  __typename?: 'ItemError';
+  /** Stable code, as in `extensions.code`. */
+  code: ErrorCode;
+  /** What went wrong, for people. */
+  message: Scalars['String']['output'];
+};
+
+/** Where a bundle digest is already recorded. */
+export type KnownBundle = {
+  __typename?: 'KnownBundle';
+  /** Hex sha256 of the bundle. */
+  sha256: Scalars['String']['output'];
+  /** Where a version records it. */
+  storageUri: Scalars['String']['output'];
+};
+
 /** A lease the agent holds. */
 export type LeaseInput = {
   /** The run. */
@@ -534,6 +674,13 @@ export type LogLineInput = {
   timestamp: Scalars['DateTime']['input'];
 };
 
+/** What the scheduler does with clock times that passed while it could not create runs (the server was down, or the schedule was paused and resumed). */
+export type MissedRunPolicy =
+  /** Create runs for the most recent missed times, at most `catchUpLimit` per clock, oldest first. */
+  | 'CATCH_UP'
+  /** Default: create nothing for missed times; the next run is the next time after now. */
+  | 'SKIP';
+
 /** Which agent goes to which token subject. */
 export type MoveAgentInput = {
   /** The agent's name. */
@@ -544,6 +691,8 @@ export type MoveAgentInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Create one run per clock time in [from, to) of a flow's latest version (developer, tenant-admin, admin), in batches; each run has an idempotency key, so the same backfill twice creates nothing new. */
+  backfillFlowRuns: BackfillPayload;
   /** Cancel a run (developer, tenant-admin, admin): Scheduled becomes Cancelled; Submitted or Running becomes Cancelling. */
   cancelFlowRun: FlowRun;
   /** Claim due runs matching the agent's labels, waiting up to `waitMs` (agent). */
@@ -563,10 +712,16 @@ export type Mutation = {
    * writes LEASE_LOST. Moving to the subject that holds it changes nothing.
    */
   moveAgent: Agent;
+  /** Pause a flow's schedule (developer, tenant-admin, admin): the scheduler creates nothing more and its future SCHEDULED runs are removed. Pausing a paused schedule changes nothing. */
+  pauseSchedule: FlowSchedule;
   /** Register or update the calling agent (agent). A name another token subject registered answers AGENT_NAME_TAKEN. */
   registerAgent: Agent;
   /** Record a flow version (developer, ci, tenant-admin, admin). Idempotent on the content hash. */
   registerFlow: RegisterFlowPayload;
+  /** Record many flow versions (at most 100) in one request (developer, ci, tenant-admin, admin); each item succeeds or fails alone, in order. */
+  registerFlows: Array<RegisterFlowsItem>;
+  /** Resume a flow's schedule (developer, tenant-admin, admin). Under SKIP the next run is the next time after now; under CATCH_UP the missed times get runs, up to the limit. */
+  resumeSchedule: FlowSchedule;
   /** Revoke a service token (tenant-admin, admin). Revoking twice returns the same record. */
   revokeServiceToken: ServiceToken;
   /** Compare-and-set a run's state under a lease (agent). */
@@ -577,6 +732,11 @@ export type Mutation = {
   setTaskRunStates: Scalars['Int']['output'];
   /** Append log lines under a lease (agent). Returns how many were stored. */
   writeLogs: Scalars['Int']['output'];
+};
+
+
+export type MutationBackfillFlowRunsArgs = {
+  input: BackfillInput;
 };
 
 
@@ -615,6 +775,12 @@ export type MutationMoveAgentArgs = {
 };
 
 
+export type MutationPauseScheduleArgs = {
+  flowName: Scalars['String']['input'];
+  project?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationRegisterAgentArgs = {
   input: RegisterAgentInput;
 };
@@ -622,6 +788,17 @@ export type MutationRegisterAgentArgs = {
 
 export type MutationRegisterFlowArgs = {
   input: RegisterFlowInput;
+};
+
+
+export type MutationRegisterFlowsArgs = {
+  inputs: Array<RegisterFlowInput>;
+};
+
+
+export type MutationResumeScheduleArgs = {
+  flowName: Scalars['String']['input'];
+  project?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -685,8 +862,12 @@ export type Query = {
   flowVersion: Maybe<FlowVersion>;
   /** Flows of the caller's tenant, by name. */
   flows: FlowConnection;
+  /** Which of these bundle digests (at most 1,000) a flow version of the caller's tenant already records, with where it lives (developer, ci, tenant-admin, admin). `fluxo register` uploads only the others. */
+  knownBundles: Array<KnownBundle>;
   /** Projects of the caller's tenant. */
   projects: Array<Project>;
+  /** Flows whose latest version declares clocks, by project and name; `project` and `state` filter. */
+  schedules: FlowScheduleConnection;
   /** Names of the caller's tenant's secrets, never their values (tenant-admin, admin, developer). */
   secrets: Array<TenantSecret>;
   /** Service tokens of the caller's tenant (tenant-admin, admin). */
@@ -742,6 +923,19 @@ export type QueryFlowsArgs = {
 };
 
 
+export type QueryKnownBundlesArgs = {
+  sha256: Array<Scalars['String']['input']>;
+};
+
+
+export type QuerySchedulesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  project?: InputMaybe<Scalars['String']['input']>;
+  state?: InputMaybe<ScheduleState>;
+};
+
+
 export type QueryServiceTokensArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -760,12 +954,16 @@ export type RegisterAgentInput = {
 
 /** What `registerFlow` records. The bundle must already be uploaded to `storageUri`. */
 export type RegisterFlowInput = {
+  /** With CATCH_UP, the most missed times per clock that get a run (1-1000). Default 10. */
+  catchUpLimit?: InputMaybe<Scalars['Int']['input']>;
   /** Default routing labels. */
   defaultLabels?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Description. */
   description?: InputMaybe<Scalars['String']['input']>;
   /** Export that holds the flow. */
   entrypoint: Scalars['String']['input'];
+  /** What the scheduler does with missed clock times. Default SKIP. Part of the content hash. */
+  missedRuns?: InputMaybe<MissedRunPolicy>;
   /** Flow name (letters, digits, `-`, `_`, `.`; at most 100). */
   name: Scalars['String']['input'];
   /** JSON Schema of the parameters; defaults to an object with no required properties. */
@@ -776,6 +974,10 @@ export type RegisterFlowInput = {
   retries?: InputMaybe<Scalars['Int']['input']>;
   /** Seconds between attempts. Default 10. */
   retryDelaySeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** How the flow's schedule starts when this is the first registration that declares clocks (default ACTIVE; a staging registration wants PAUSED). Afterwards the operator's switch is kept. Not part of the content hash. */
+  scheduleState?: InputMaybe<ScheduleState>;
+  /** Clocks: when the scheduler creates runs (at most 50). Part of the content hash. */
+  schedules?: InputMaybe<Array<ClockInput>>;
   /** Names of the secrets the flow needs (environment-variable style: `DB_PASSWORD`). */
   secrets?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Hex sha256 of the bundle. */
@@ -788,13 +990,27 @@ export type RegisterFlowInput = {
   timeoutSeconds?: InputMaybe<Scalars['Int']['input']>;
 };
 
-/** The outcome of `registerFlow`. */
 export type RegisterFlowPayload = {
   __typename?: 'RegisterFlowPayload';
   /** False when nothing changed and the existing version was returned. */
   created: Scalars['Boolean']['output'];
   /** The new version, or the existing one with the same content hash. */
   flowVersion: FlowVersion;
+};
+
+/** The outcome of one item of `registerFlows`: a version, or an error. */
+export type RegisterFlowsItem = {
+  __typename?: 'RegisterFlowsItem';
+  /** True when a new version was recorded; false when it existed or the item failed. */
+  created: Scalars['Boolean']['output'];
+  /** Why the item failed; null when it did not. The other items are not affected. */
+  error: Maybe<ItemError>;
+  /** The new or existing version; null when the item failed. */
+  flowVersion: Maybe<FlowVersion>;
+  /** The item's flow name, as sent. */
+  name: Scalars['String']['output'];
+  /** The item's project, as sent. */
+  project: Scalars['String']['output'];
 };
 
 /** Roles the proxy can put in an identity. See docs/security.md for the full table. */
@@ -811,6 +1027,13 @@ export type Role =
   | 'TENANT_ADMIN'
   /** Read everything in its tenant. */
   | 'VIEWER';
+
+/** The operator's switch of a flow's schedule. */
+export type ScheduleState =
+  /** The scheduler creates runs for the clocks. */
+  | 'ACTIVE'
+  /** The scheduler creates nothing; its future scheduled runs were removed. */
+  | 'PAUSED';
 
 /** A secret's value, handed to the agent that claimed a run which declares it. */
 export type SecretValue = {
@@ -1090,9 +1313,13 @@ export type ResolversTypes = {
   AuditEventConnection: ResolverTypeWrapper<AuditEventConnection>;
   AuditEventFilter: AuditEventFilter;
   AuditOutcome: AuditOutcome;
+  BackfillInput: BackfillInput;
+  BackfillPayload: ResolverTypeWrapper<Omit<BackfillPayload, 'flowRuns'> & { flowRuns: Array<ResolversTypes['FlowRun']> }>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ClaimFlowRunsInput: ClaimFlowRunsInput;
   ClaimedFlowRun: ResolverTypeWrapper<Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  Clock: ResolverTypeWrapper<ClockRecord>;
+  ClockInput: ClockInput;
   CreateFlowRunInput: CreateFlowRunInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: ResolverTypeWrapper<CreateServiceTokenPayload>;
@@ -1105,6 +1332,8 @@ export type ResolversTypes = {
   FlowRunFilter: FlowRunFilter;
   FlowRunStateEvent: ResolverTypeWrapper<Omit<FlowRunStateEvent, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
   FlowRunStateType: FlowRunStateType;
+  FlowSchedule: ResolverTypeWrapper<FlowScheduleRecord>;
+  FlowScheduleConnection: ResolverTypeWrapper<Omit<FlowScheduleConnection, 'nodes'> & { nodes: Array<ResolversTypes['FlowSchedule']> }>;
   FlowVersion: ResolverTypeWrapper<FlowVersionRecord>;
   FlowVersionConnection: ResolverTypeWrapper<Omit<FlowVersionConnection, 'nodes'> & { nodes: Array<ResolversTypes['FlowVersion']> }>;
   HeartbeatInput: HeartbeatInput;
@@ -1112,12 +1341,15 @@ export type ResolversTypes = {
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Identity: ResolverTypeWrapper<Identity>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ItemError: ResolverTypeWrapper<ItemError>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  KnownBundle: ResolverTypeWrapper<KnownBundle>;
   LeaseInput: LeaseInput;
   LogConnection: ResolverTypeWrapper<Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversTypes['LogLine']> }>;
   LogLevel: LogLevel;
   LogLine: ResolverTypeWrapper<LogRecord>;
   LogLineInput: LogLineInput;
+  MissedRunPolicy: MissedRunPolicy;
   MoveAgentInput: MoveAgentInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -1126,7 +1358,9 @@ export type ResolversTypes = {
   RegisterAgentInput: RegisterAgentInput;
   RegisterFlowInput: RegisterFlowInput;
   RegisterFlowPayload: ResolverTypeWrapper<Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversTypes['FlowVersion'] }>;
+  RegisterFlowsItem: ResolverTypeWrapper<Omit<RegisterFlowsItem, 'flowVersion'> & { flowVersion?: Maybe<ResolversTypes['FlowVersion']> }>;
   Role: Role;
+  ScheduleState: ScheduleState;
   SecretValue: ResolverTypeWrapper<SecretValue>;
   ServiceToken: ResolverTypeWrapper<ServiceToken>;
   ServiceTokenConnection: ResolverTypeWrapper<ServiceTokenConnection>;
@@ -1150,9 +1384,13 @@ export type ResolversParentTypes = {
   AuditEvent: AuditEvent;
   AuditEventConnection: AuditEventConnection;
   AuditEventFilter: AuditEventFilter;
+  BackfillInput: BackfillInput;
+  BackfillPayload: Omit<BackfillPayload, 'flowRuns'> & { flowRuns: Array<ResolversParentTypes['FlowRun']> };
   Boolean: Scalars['Boolean']['output'];
   ClaimFlowRunsInput: ClaimFlowRunsInput;
   ClaimedFlowRun: Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  Clock: ClockRecord;
+  ClockInput: ClockInput;
   CreateFlowRunInput: CreateFlowRunInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: CreateServiceTokenPayload;
@@ -1163,6 +1401,8 @@ export type ResolversParentTypes = {
   FlowRunConnection: Omit<FlowRunConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['FlowRun']> };
   FlowRunFilter: FlowRunFilter;
   FlowRunStateEvent: Omit<FlowRunStateEvent, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  FlowSchedule: FlowScheduleRecord;
+  FlowScheduleConnection: Omit<FlowScheduleConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['FlowSchedule']> };
   FlowVersion: FlowVersionRecord;
   FlowVersionConnection: Omit<FlowVersionConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['FlowVersion']> };
   HeartbeatInput: HeartbeatInput;
@@ -1170,7 +1410,9 @@ export type ResolversParentTypes = {
   ID: Scalars['ID']['output'];
   Identity: Identity;
   Int: Scalars['Int']['output'];
+  ItemError: ItemError;
   JSON: Scalars['JSON']['output'];
+  KnownBundle: KnownBundle;
   LeaseInput: LeaseInput;
   LogConnection: Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['LogLine']> };
   LogLine: LogRecord;
@@ -1183,6 +1425,7 @@ export type ResolversParentTypes = {
   RegisterAgentInput: RegisterAgentInput;
   RegisterFlowInput: RegisterFlowInput;
   RegisterFlowPayload: Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversParentTypes['FlowVersion'] };
+  RegisterFlowsItem: Omit<RegisterFlowsItem, 'flowVersion'> & { flowVersion?: Maybe<ResolversParentTypes['FlowVersion']> };
   SecretValue: SecretValue;
   ServiceToken: ServiceToken;
   ServiceTokenConnection: ServiceTokenConnection;
@@ -1239,12 +1482,32 @@ export type AuditEventConnectionResolvers<ContextType = GraphQLContext, ParentTy
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
+export type BackfillPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BackfillPayload'] = ResolversParentTypes['BackfillPayload']> = {
+  created?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  existing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  flowRuns?: Resolver<Array<ResolversTypes['FlowRun']>, ParentType, ContextType>;
+  nextFrom?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type ClaimedFlowRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ClaimedFlowRun'] = ResolversParentTypes['ClaimedFlowRun']> = {
   flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
   leaseExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   leaseSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   leaseToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   secrets?: Resolver<Array<ResolversTypes['SecretValue']>, ParentType, ContextType>;
+};
+
+export type ClockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Clock'] = ResolversParentTypes['Clock']> = {
+  anchor?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  cron?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  everySeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  labels?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  nextTimes?: Resolver<Array<ResolversTypes['DateTime']>, ParentType, ContextType, RequireFields<ClockNextTimesArgs, 'count'>>;
+  parameters?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  timezone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type CreateServiceTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateServiceTokenPayload'] = ResolversParentTypes['CreateServiceTokenPayload']> = {
@@ -1262,6 +1525,7 @@ export type FlowResolvers<ContextType = GraphQLContext, ParentType extends Resol
   latestVersion?: Resolver<ResolversTypes['FlowVersion'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   project?: Resolver<ResolversTypes['Project'], ParentType, ContextType>;
+  schedule?: Resolver<Maybe<ResolversTypes['FlowSchedule']>, ParentType, ContextType>;
   versions?: Resolver<ResolversTypes['FlowVersionConnection'], ParentType, ContextType, RequireFields<FlowVersionsArgs, 'first'>>;
 };
 
@@ -1305,7 +1569,25 @@ export type FlowRunStateEventResolvers<ContextType = GraphQLContext, ParentType 
   flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
 };
 
+export type FlowScheduleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowSchedule'] = ResolversParentTypes['FlowSchedule']> = {
+  catchUpLimit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  clocks?: Resolver<Array<ResolversTypes['Clock']>, ParentType, ContextType>;
+  flow?: Resolver<ResolversTypes['Flow'], ParentType, ContextType>;
+  missedRuns?: Resolver<ResolversTypes['MissedRunPolicy'], ParentType, ContextType>;
+  nextRunAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ScheduleState'], ParentType, ContextType>;
+  stateChangedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  stateChangedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type FlowScheduleConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowScheduleConnection'] = ResolversParentTypes['FlowScheduleConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['FlowSchedule']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
 export type FlowVersionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowVersion'] = ResolversParentTypes['FlowVersion']> = {
+  catchUpLimit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  clocks?: Resolver<Array<ResolversTypes['Clock']>, ParentType, ContextType>;
   contentHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   defaultLabels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1313,6 +1595,7 @@ export type FlowVersionResolvers<ContextType = GraphQLContext, ParentType extend
   entrypoint?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   flow?: Resolver<ResolversTypes['Flow'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  missedRuns?: Resolver<ResolversTypes['MissedRunPolicy'], ParentType, ContextType>;
   number?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   parameterSchema?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   retries?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1344,9 +1627,19 @@ export type IdentityResolvers<ContextType = GraphQLContext, ParentType extends R
   tenant?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type ItemErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ItemError'] = ResolversParentTypes['ItemError']> = {
+  code?: Resolver<ResolversTypes['ErrorCode'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
+
+export type KnownBundleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['KnownBundle'] = ResolversParentTypes['KnownBundle']> = {
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  storageUri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
 
 export type LogConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LogConnection'] = ResolversParentTypes['LogConnection']> = {
   nodes?: Resolver<Array<ResolversTypes['LogLine']>, ParentType, ContextType>;
@@ -1364,6 +1657,7 @@ export type LogLineResolvers<ContextType = GraphQLContext, ParentType extends Re
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  backfillFlowRuns?: Resolver<ResolversTypes['BackfillPayload'], ParentType, ContextType, RequireFields<MutationBackfillFlowRunsArgs, 'input'>>;
   cancelFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCancelFlowRunArgs, 'id'>>;
   claimFlowRuns?: Resolver<Array<ResolversTypes['ClaimedFlowRun']>, ParentType, ContextType, RequireFields<MutationClaimFlowRunsArgs, 'input'>>;
   createFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCreateFlowRunArgs, 'input'>>;
@@ -1371,8 +1665,11 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   deleteSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteSecretArgs, 'name'>>;
   heartbeat?: Resolver<ResolversTypes['HeartbeatPayload'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'input'>>;
   moveAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationMoveAgentArgs, 'input'>>;
+  pauseSchedule?: Resolver<ResolversTypes['FlowSchedule'], ParentType, ContextType, RequireFields<MutationPauseScheduleArgs, 'flowName' | 'project'>>;
   registerAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationRegisterAgentArgs, 'input'>>;
   registerFlow?: Resolver<ResolversTypes['RegisterFlowPayload'], ParentType, ContextType, RequireFields<MutationRegisterFlowArgs, 'input'>>;
+  registerFlows?: Resolver<Array<ResolversTypes['RegisterFlowsItem']>, ParentType, ContextType, RequireFields<MutationRegisterFlowsArgs, 'inputs'>>;
+  resumeSchedule?: Resolver<ResolversTypes['FlowSchedule'], ParentType, ContextType, RequireFields<MutationResumeScheduleArgs, 'flowName' | 'project'>>;
   revokeServiceToken?: Resolver<ResolversTypes['ServiceToken'], ParentType, ContextType, RequireFields<MutationRevokeServiceTokenArgs, 'id'>>;
   setFlowRunState?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationSetFlowRunStateArgs, 'input'>>;
   setSecret?: Resolver<ResolversTypes['TenantSecret'], ParentType, ContextType, RequireFields<MutationSetSecretArgs, 'input'>>;
@@ -1399,7 +1696,9 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   flowRuns?: Resolver<ResolversTypes['FlowRunConnection'], ParentType, ContextType, RequireFields<QueryFlowRunsArgs, 'first'>>;
   flowVersion?: Resolver<Maybe<ResolversTypes['FlowVersion']>, ParentType, ContextType, RequireFields<QueryFlowVersionArgs, 'id'>>;
   flows?: Resolver<ResolversTypes['FlowConnection'], ParentType, ContextType, RequireFields<QueryFlowsArgs, 'first'>>;
+  knownBundles?: Resolver<Array<ResolversTypes['KnownBundle']>, ParentType, ContextType, RequireFields<QueryKnownBundlesArgs, 'sha256'>>;
   projects?: Resolver<Array<ResolversTypes['Project']>, ParentType, ContextType>;
+  schedules?: Resolver<ResolversTypes['FlowScheduleConnection'], ParentType, ContextType, RequireFields<QuerySchedulesArgs, 'first'>>;
   secrets?: Resolver<Array<ResolversTypes['TenantSecret']>, ParentType, ContextType>;
   serviceTokens?: Resolver<ResolversTypes['ServiceTokenConnection'], ParentType, ContextType, RequireFields<QueryServiceTokensArgs, 'first' | 'includeRevoked'>>;
   tenants?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1409,6 +1708,14 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
 export type RegisterFlowPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RegisterFlowPayload'] = ResolversParentTypes['RegisterFlowPayload']> = {
   created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   flowVersion?: Resolver<ResolversTypes['FlowVersion'], ParentType, ContextType>;
+};
+
+export type RegisterFlowsItemResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RegisterFlowsItem'] = ResolversParentTypes['RegisterFlowsItem']> = {
+  created?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['ItemError']>, ParentType, ContextType>;
+  flowVersion?: Resolver<Maybe<ResolversTypes['FlowVersion']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  project?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SecretValueResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SecretValue'] = ResolversParentTypes['SecretValue']> = {
@@ -1475,7 +1782,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AgentConnection?: AgentConnectionResolvers<ContextType>;
   AuditEvent?: AuditEventResolvers<ContextType>;
   AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
+  BackfillPayload?: BackfillPayloadResolvers<ContextType>;
   ClaimedFlowRun?: ClaimedFlowRunResolvers<ContextType>;
+  Clock?: ClockResolvers<ContextType>;
   CreateServiceTokenPayload?: CreateServiceTokenPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Flow?: FlowResolvers<ContextType>;
@@ -1483,11 +1792,15 @@ export type Resolvers<ContextType = GraphQLContext> = {
   FlowRun?: FlowRunResolvers<ContextType>;
   FlowRunConnection?: FlowRunConnectionResolvers<ContextType>;
   FlowRunStateEvent?: FlowRunStateEventResolvers<ContextType>;
+  FlowSchedule?: FlowScheduleResolvers<ContextType>;
+  FlowScheduleConnection?: FlowScheduleConnectionResolvers<ContextType>;
   FlowVersion?: FlowVersionResolvers<ContextType>;
   FlowVersionConnection?: FlowVersionConnectionResolvers<ContextType>;
   HeartbeatPayload?: HeartbeatPayloadResolvers<ContextType>;
   Identity?: IdentityResolvers<ContextType>;
+  ItemError?: ItemErrorResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  KnownBundle?: KnownBundleResolvers<ContextType>;
   LogConnection?: LogConnectionResolvers<ContextType>;
   LogLine?: LogLineResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
@@ -1495,6 +1808,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Project?: ProjectResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RegisterFlowPayload?: RegisterFlowPayloadResolvers<ContextType>;
+  RegisterFlowsItem?: RegisterFlowsItemResolvers<ContextType>;
   SecretValue?: SecretValueResolvers<ContextType>;
   ServiceToken?: ServiceTokenResolvers<ContextType>;
   ServiceTokenConnection?: ServiceTokenConnectionResolvers<ContextType>;

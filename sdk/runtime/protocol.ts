@@ -25,6 +25,26 @@ export interface FlowDefinition {
   retries: number;
   retryDelaySeconds: number;
   timeoutSeconds: number | null;
+  /** Clocks (absent in bundles built before schedules existed: treat as []). */
+  schedules?: ClockDefinition[];
+  /** What the scheduler does with missed times. @default 'skip' */
+  missedRuns?: 'skip' | 'catch-up';
+  /** With 'catch-up': the most missed times per clock that get a run. @default 10 */
+  catchUpLimit?: number;
+}
+
+/**
+ * One clock as the SDK normalises it (what `fluxo register` sends as `ClockInput`): `cron` (with
+ * `timezone` when the flow named one; else the server's zone) or `everySeconds` (with `anchor`,
+ * an ISO instant, when named).
+ */
+export interface ClockDefinition {
+  cron?: string;
+  timezone?: string;
+  everySeconds?: number;
+  anchor?: string;
+  parameters: Record<string, unknown>;
+  labels?: string[];
 }
 
 /** A task-run state change as the child reports it. */

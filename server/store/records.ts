@@ -37,7 +37,52 @@ export interface FlowVersionRecord {
   retryDelaySeconds: number;
   timeoutSeconds: number | null;
   description: string | null;
+  /** The clocks the version declares, server-normalised (empty: no schedule). */
+  clocks: ClockRecord[];
+  missedRuns: MissedRunPolicy;
+  /** With CATCH_UP: the most missed times per clock that get a run. */
+  catchUpLimit: number;
   createdAt: number;
+}
+
+/** What the scheduler does with clock times that passed while it could not create runs. */
+export type MissedRunPolicy = 'SKIP' | 'CATCH_UP';
+
+/** The operator's switch of a flow's schedule. */
+export type ScheduleState = 'ACTIVE' | 'PAUSED';
+
+/**
+ * One clock of a flow version as stored: a cron clock (`cron`, `timezone`) or an interval clock
+ * (`everySeconds`, `anchor`). The server fills defaults (the zone, the anchor) at registration, so
+ * a stored clock never depends on later server settings.
+ */
+export interface ClockRecord {
+  /** sha256 (hex, first 16 chars) of the normalised definition: the same clock keeps its key across versions. */
+  key: string;
+  /** Position in the version's clocks. */
+  index: number;
+  cron: string | null;
+  timezone: string | null;
+  everySeconds: number | null;
+  /** Epoch ms. */
+  anchor: number | null;
+  /** Parameters each run of the clock gets, validated at registration. */
+  parameters: Record<string, unknown>;
+  /** Labels each run gets; null: the version's default labels. */
+  labels: string[] | null;
+}
+
+/** A flow's schedule: its latest version (with the clocks) and the operator's switch. */
+export interface FlowScheduleRecord {
+  tenant: string;
+  flowId: string;
+  state: ScheduleState;
+  stateChangedAt: number | null;
+  stateChangedBy: string | null;
+  /** The flow's latest version; its `clocks` are the schedule's clocks. */
+  version: FlowVersionRecord;
+  /** Epoch ms of the earliest future SCHEDULED run the scheduler created for the flow, or null. */
+  nextRunAt: number | null;
 }
 
 export interface FlowRunRecord {
@@ -54,6 +99,8 @@ export interface FlowRunRecord {
   labels: string[];
   priority: number;
   idempotencyKey: string | null;
+  /** The clock key when the scheduler created the run (not a backfill, not a user): pausing and new clocks remove such runs while still SCHEDULED and unclaimed. */
+  clockKey: string | null;
   scheduledAt: number;
   createdAt: number;
   startedAt: number | null;

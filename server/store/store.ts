@@ -9,8 +9,12 @@ import type {
   FlowRecord,
   FlowRunRecord,
   FlowRunStateType,
+  ClockRecord,
+  FlowScheduleRecord,
   FlowVersionRecord,
   LogLevel,
+  MissedRunPolicy,
+  ScheduleState,
   LogRecord,
   ProjectRecord,
   StateTransitionRecord,
@@ -44,6 +48,15 @@ export interface NewFlowVersion {
   retryDelaySeconds: number;
   timeoutSeconds: number | null;
   description: string | null;
+  /** Part of the content hash, like every setting above but `storageUri`. */
+  clocks: ClockRecord[];
+  missedRuns: MissedRunPolicy;
+  catchUpLimit: number;
+  /**
+   * How the flow's schedule starts when it has no switch yet and `clocks` is not empty (the first
+   * registration that declares clocks). Never changes an existing switch. Not hashed.
+   */
+  scheduleState: ScheduleState;
 }
 
 export interface NewFlowRun {
@@ -56,6 +69,30 @@ export interface NewFlowRun {
   scheduledAt: number | null;
   idempotencyKey: string | null;
   actor: string;
+}
+
+/** A run the scheduler materialises: idempotent on `idempotencyKey` (one per flow, clock and time). */
+export interface NewScheduledRun extends NewFlowRun {
+  tenant: string;
+  clockKey: string;
+  idempotencyKey: string;
+  scheduledAt: number;
+}
+
+/** An active schedule whose horizon needs filling, as the scheduler reads it. */
+export interface DueSchedule {
+  tenant: string;
+  flowId: string;
+  /** The latest version (clocks, missed-run policy, default labels). */
+  version: FlowVersionRecord;
+  /** Per clock key: the instant (epoch ms) up to which runs were created, exclusive; absent when never filled. */
+  filledThrough: Map<string, number>;
+}
+
+/** Filters of {@link Store.listFlowSchedules}. */
+export interface FlowScheduleFilter {
+  project?: string | null | undefined;
+  state?: ScheduleState | null | undefined;
 }
 
 export interface FlowRunFilter {
@@ -180,7 +217,12 @@ export interface Store {
   listProjects(tenant: string): Promise<ProjectRecord[]>;
   getProject(tenant: string, id: string): Promise<ProjectRecord | null>;
 
-  /** Records a version unless the flow's latest version has the same content hash (then returns it, created false). */
+  /**
+   * Records a version unless the flow's latest version has the same content hash (then returns it,
+   * created false). A new version whose clocks differ from the latest one's deletes, in the same
+   * transaction, the SCHEDULED unclaimed runs the scheduler created for clock keys the new version
+   * no longer has (never runs that started, finished, or were created by a user or a backfill).
+   */
   registerFlowVersion(tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }>;
   getFlow(tenant: string, id: string): Promise<FlowRecord | null>;
   findFlow(tenant: string, project: string, name: string): Promise<FlowRecord | null>;
@@ -188,6 +230,30 @@ export interface Store {
   getFlowVersion(tenant: string, id: string): Promise<FlowVersionRecord | null>;
   getLatestFlowVersion(tenant: string, flowId: string): Promise<FlowVersionRecord | null>;
   listFlowVersions(tenant: string, flowId: string, page: PageRequest): Promise<Page<FlowVersionRecord>>;
+
+  /** `{ sha256, storageUri }` of the given digests that some flow version of the tenant records (one per digest). */
+  findKnownBundles(tenant: string, sha256s: string[]): Promise<{ sha256: string; storageUri: string }[]>;
+
+  /** The schedule of a flow whose latest version declares clocks; null otherwise. */
+  getFlowSchedule(tenant: string, flowId: string): Promise<FlowScheduleRecord | null>;
+  /** Schedules of the tenant (flows whose latest version declares clocks), by project name then flow name. */
+  listFlowSchedules(tenant: string, filter: FlowScheduleFilter, page: PageRequest): Promise<Page<FlowScheduleRecord>>;
+  /**
+   * Sets the operator's switch. Pausing deletes the flow's SCHEDULED unclaimed runs the scheduler
+   * created that are due after now, and forgets the clocks' fill marks; resuming under SKIP starts
+   * the clocks from now (no burst), under CATCH_UP from where they stopped. Same state: no change.
+   * Null when the flow has no schedule.
+   */
+  setScheduleState(tenant: string, flowId: string, state: ScheduleState, actor: string): Promise<FlowScheduleRecord | null>;
+  /** Active schedules (all tenants) whose horizon ends before `horizonEnd`, oldest need first, at most `limit`. */
+  listDueSchedules(horizonEnd: number, limit: number): Promise<DueSchedule[]>;
+  /**
+   * Inserts the scheduler's runs, skipping any whose idempotency key exists (a restart, another
+   * replica or an earlier fill made it), and records each touched clock's new fill mark — all in
+   * one transaction. Runs for a flow whose schedule is no longer ACTIVE, or whose latest version
+   * no longer has the clock, are not created. Returns the runs created.
+   */
+  createScheduledRuns(runs: NewScheduledRun[], filled: { tenant: string; flowId: string; clockKey: string; filledThrough: number }[]): Promise<FlowRunRecord[]>;
 
   /** Creates a run, or returns the run created earlier with the same idempotency key (created false). */
   createFlowRun(tenant: string, input: NewFlowRun): Promise<{ run: FlowRunRecord; created: boolean }>;
