@@ -239,21 +239,29 @@ export interface Store {
   /** Schedules of the tenant (flows whose latest version declares clocks), by project name then flow name. */
   listFlowSchedules(tenant: string, filter: FlowScheduleFilter, page: PageRequest): Promise<Page<FlowScheduleRecord>>;
   /**
-   * Sets the operator's switch. Pausing deletes the flow's SCHEDULED unclaimed runs the scheduler
-   * created that are due after now, and forgets the clocks' fill marks; resuming under SKIP starts
-   * the clocks from now (no burst), under CATCH_UP from where they stopped. Same state: no change.
-   * Null when the flow has no schedule.
+   * Sets the operator's switch, in one transaction. Pausing deletes the flow's runs the scheduler
+   * created that are still SCHEDULED, unclaimed, on their first attempt and due after now (with
+   * their state history), and lowers each clock's fill mark to now; runs already due stay (they
+   * wait for an agent; cancel them if unwanted). Resuming under SKIP moves every clock's fill mark
+   * up to now (no burst of missed runs); under CATCH_UP it leaves the marks where the pause left
+   * them. The same state again changes nothing. Null when the flow has no schedule.
    */
   setScheduleState(tenant: string, flowId: string, state: ScheduleState, actor: string): Promise<FlowScheduleRecord | null>;
-  /** Active schedules (all tenants) whose horizon ends before `horizonEnd`, oldest need first, at most `limit`. */
-  listDueSchedules(horizonEnd: number, limit: number): Promise<DueSchedule[]>;
+  /**
+   * Active schedules (all tenants) whose refill time has come (`refillAt <= now`, see
+   * createScheduledRuns) or that have a clock never filled, most overdue first, at most `limit`.
+   */
+  listDueSchedules(now: number, limit: number): Promise<DueSchedule[]>;
   /**
    * Inserts the scheduler's runs, skipping any whose idempotency key exists (a restart, another
-   * replica or an earlier fill made it), and records each touched clock's new fill mark — all in
-   * one transaction. Runs for a flow whose schedule is no longer ACTIVE, or whose latest version
-   * no longer has the clock, are not created. Returns the runs created.
+   * replica or an earlier fill made it), and records each touched clock's new fill mark
+   * (`filledThrough`: runs exist for every clock time before it) and refill time (`refillAt`: when
+   * the scheduler must look at the clock again) — all in one transaction, with a `— → SCHEDULED`
+   * transition by `server:scheduler` per created run, published like createFlowRun's changes.
+   * Runs and marks for a flow whose schedule is no longer ACTIVE, or whose latest version no
+   * longer has the clock, are dropped (a pause or a registration won the race). Returns the runs created.
    */
-  createScheduledRuns(runs: NewScheduledRun[], filled: { tenant: string; flowId: string; clockKey: string; filledThrough: number }[]): Promise<FlowRunRecord[]>;
+  createScheduledRuns(runs: NewScheduledRun[], filled: { tenant: string; flowId: string; clockKey: string; filledThrough: number; refillAt: number }[]): Promise<FlowRunRecord[]>;
 
   /** Creates a run, or returns the run created earlier with the same idempotency key (created false). */
   createFlowRun(tenant: string, input: NewFlowRun): Promise<{ run: FlowRunRecord; created: boolean }>;
