@@ -13,6 +13,8 @@ export const permissions = {
   registerFlow: ['admin', 'tenant-admin', 'developer', 'ci'],
   createFlowRun: ['admin', 'tenant-admin', 'developer'],
   cancelFlowRun: ['admin', 'tenant-admin', 'developer'],
+  /** Pause and resume flow schedules: the operator's switch (CI registers clocks, never flips it). */
+  manageSchedules: ['admin', 'tenant-admin', 'developer'],
   agentWork: ['agent'],
   manageServiceTokens: ['admin', 'tenant-admin'],
   manageAgents: ['admin', 'tenant-admin'],
