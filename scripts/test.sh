@@ -23,5 +23,8 @@ npx tsc -p tsconfig.json
 echo "== ensuring fake-gcs-server (GCS emulator for test/storage)"
 FLUXO_FAKE_GCS_BIN="$(bash scripts/ensure-fake-gcs.sh)"; export FLUXO_FAKE_GCS_BIN
 
+echo "== ensuring actionlint (lints the GitHub Action and the example workflow in test/ci)"
+FLUXO_ACTIONLINT_BIN="$(bash scripts/ensure-actionlint.sh)"; export FLUXO_ACTIONLINT_BIN
+
 echo "== running tests"
 npx vitest run "$@"
