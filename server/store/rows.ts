@@ -3,13 +3,17 @@
 // SQLite keeps JSON as text and decodes it first (sqlite/rows.ts).
 import type {
   AgentRecord,
+  ClockRecord,
   FlowRecord,
   FlowRunRecord,
   FlowRunStateType,
+  FlowScheduleRecord,
   FlowVersionRecord,
+  MissedRunPolicy,
   LogLevel,
   LogRecord,
   ProjectRecord,
+  ScheduleState,
   StateTransitionRecord,
   TaskRunRecord,
 } from './records.js';
@@ -23,7 +27,8 @@ export const toFlow = (r: FlowRow): FlowRecord => ({ id: r.id, tenant: r.tenant,
 export interface FlowVersionRow {
   id: string; tenant: string; flow_id: string; number: number; content_hash: string; storage_uri: string; sha256: string;
   size: number; entrypoint: string; parameter_schema: Record<string, unknown>; default_labels: string[]; secrets: string[]; retries: number;
-  retry_delay_seconds: number; timeout_seconds: number | null; description: string | null; created_at: number;
+  retry_delay_seconds: number; timeout_seconds: number | null; description: string | null; clocks: ClockRecord[]; missed_runs: string;
+  catch_up_limit: number; created_at: number;
 }
 export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
   id: r.id,
@@ -42,13 +47,16 @@ export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
   retryDelaySeconds: r.retry_delay_seconds,
   timeoutSeconds: r.timeout_seconds,
   description: r.description,
+  clocks: r.clocks,
+  missedRuns: r.missed_runs as MissedRunPolicy,
+  catchUpLimit: r.catch_up_limit,
   createdAt: r.created_at,
 });
 
 export interface FlowRunRow {
   id: string; tenant: string; flow_id: string; flow_version_id: string; state: string; state_reason: string | null;
   state_message: string | null; version: number; attempt: number; parameters: unknown; labels: string[]; priority: number;
-  idempotency_key: string | null; scheduled_at: number; created_at: number; started_at: number | null; ended_at: number | null;
+  idempotency_key: string | null; clock_key: string | null; scheduled_at: number; created_at: number; started_at: number | null; ended_at: number | null;
   exit_code: number | null; signal: string | null; agent_id: string | null; lease_token: string | null; lease_expires_at: number | null;
 }
 export const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
@@ -65,6 +73,7 @@ export const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
   labels: r.labels,
   priority: r.priority,
   idempotencyKey: r.idempotency_key,
+  clockKey: r.clock_key,
   scheduledAt: r.scheduled_at,
   createdAt: r.created_at,
   startedAt: r.started_at,
@@ -136,4 +145,20 @@ export const toAgent = (r: AgentRow): AgentRecord => ({
   concurrency: r.concurrency,
   lastSeenAt: r.last_seen_at,
   createdAt: r.created_at,
+});
+
+/** A flow_schedules row (the switch and the scheduler's bookkeeping; clock_keys decoded). */
+export interface FlowScheduleRow {
+  flow_id: string; tenant: string; project_name: string; flow_name: string; state: string; state_changed_at: number | null;
+  state_changed_by: string | null; clock_keys: string[]; refill_at: number | null;
+}
+/** A schedule record from its row, the flow's latest version and the earliest future scheduler run. */
+export const toFlowSchedule = (r: FlowScheduleRow, version: FlowVersionRecord, nextRunAt: number | null): FlowScheduleRecord => ({
+  tenant: r.tenant,
+  flowId: r.flow_id,
+  state: r.state as ScheduleState,
+  stateChangedAt: r.state_changed_at,
+  stateChangedBy: r.state_changed_by,
+  version,
+  nextRunAt,
 });

@@ -124,7 +124,19 @@ describe.each(adapters)('label filter on $name', ({ name, open }) => {
           await store.db.rows(sql`INSERT INTO schema_migrations VALUES (${m.version}, ${m.name}, 0)`);
         }
       }
-      const { version } = await store.registerFlowVersion(tenant, { ...bundle('a'), contentHash: 'h', parameterSchema: {}, defaultLabels: [], secrets: [], retries: 0, retryDelaySeconds: 0, timeoutSeconds: null, description: null });
+      // The flow and its version straight into the tables too: registerFlowVersion writes columns of later migrations.
+      const version = { flowId: 'flow-a', id: 'version-a' };
+      const setupRows = [
+        `INSERT INTO projects (id, tenant, name, created_at) VALUES ('project-p', '${tenant}', 'production', 0)`,
+        `INSERT INTO flows (id, tenant, project_id, name, created_at) VALUES ('flow-a', '${tenant}', 'project-p', 'a', 0)`,
+        `INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema, default_labels,
+           retries, retry_delay_seconds, created_at)
+         VALUES ('version-a', '${tenant}', 'flow-a', 1, 'h', 'file:///tmp/a.mjs', '${'a'.repeat(64)}', 100, 'main', '{}', ${store instanceof SqliteStore ? `'[]'` : `'{}'`}, 0, 0, 0)`,
+      ];
+      for (const statement of setupRows) {
+        if (store instanceof SqliteStore) store.db.exec(statement);
+        else if (store instanceof PostgresStore) await store.db.exec(statement);
+      }
       for (const [i, [id, runLabels]] of Object.entries(labels).entries()) {
         const values = [id, tenant, version.flowId, version.id, 1000 + i];
         if (store instanceof SqliteStore) {

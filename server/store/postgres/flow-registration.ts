@@ -1,11 +1,13 @@
 // Registering a flow version in PostgreSQL: the project and flow are created on first use, and the
 // flow's row is locked while the next version number is chosen, so two registrations of one flow
-// at once get numbers n and n+1 (or one no-op), never a duplicate.
+// at once get numbers n and n+1 (or one no-op), never a duplicate. A new version's clocks update the
+// flow's schedule in the same transaction (schedules.ts).
 import { newId } from '../../../common/ids.js';
 import type { FlowVersionRecord } from '../records.js';
 import type { NewFlowVersion } from '../store.js';
 import type { PgDatabase } from './database.js';
 import { pgText, toFlowVersion, type FlowVersionRow } from './rows.js';
+import { applyVersionClocks } from './schedules.js';
 import { NOW_MS, sql } from './sql.js';
 
 export async function registerFlowVersion(db: PgDatabase, tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }> {
@@ -18,11 +20,13 @@ export async function registerFlowVersion(db: PgDatabase, tenant: string, input:
     if (latest && latest.content_hash === input.contentHash) return { version: toFlowVersion(latest), created: false };
     const row = await tx.row<FlowVersionRow>(sql`
       INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
-        default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, created_at)
+        default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, clocks, missed_runs, catch_up_limit, created_at)
       VALUES (${newId()}, ${tenant}, ${flow.id}, ${(latest?.number ?? 0) + 1}, ${input.contentHash}, ${input.storageUri}, ${input.sha256},
         ${input.size}, ${input.entrypoint}, ${JSON.stringify(input.parameterSchema)}::json, ${input.defaultLabels}::text[], ${input.secrets}::text[], ${input.retries},
-        ${input.retryDelaySeconds}, ${input.timeoutSeconds}::integer, ${pgText(input.description)}::text, ${NOW_MS})
+        ${input.retryDelaySeconds}, ${input.timeoutSeconds}::integer, ${pgText(input.description)}::text, ${JSON.stringify(input.clocks)}::json,
+        ${input.missedRuns}::text, ${input.catchUpLimit}::integer, ${NOW_MS})
       RETURNING *`);
+    await applyVersionClocks(tx, tenant, { id: flow.id, project: input.project, name: input.name }, input, latest ? toFlowVersion(latest) : null);
     return { version: toFlowVersion(row!), created: true };
   });
 }

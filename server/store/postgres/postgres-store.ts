@@ -8,10 +8,11 @@ import { FluxoError } from '../../../common/errors.js';
 import { newId, newToken } from '../../../common/ids.js';
 import { decodeCursor, pageOf, pageSize } from '../cursor.js';
 import type {
-  AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
+  AgentRecord, FlowRecord, FlowRunRecord, FlowScheduleRecord, FlowVersionRecord, LogRecord, ProjectRecord, ScheduleState, StateTransitionRecord,
+  TaskRunRecord,
 } from '../records.js';
 import type {
-  ChangeWatch, FlowRunFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, RemoteChange, Store,
+  ChangeWatch, DueSchedule, FlowRunFilter, FlowScheduleFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, RemoteChange, Store,
   TenantRetention,
 } from '../store.js';
 import { advisoryLocks } from './advisory-locks.js';
@@ -33,6 +34,7 @@ import {
 } from './rows.js';
 import * as retention from './retention.js';
 import * as runWrites from './run-writes.js';
+import * as schedules from './schedules.js';
 import { PostgresServiceTokens } from './service-tokens.js';
 import { PostgresSecretsStore } from './secrets.js';
 import { join, NOW_MS, prepared, raw, sql, type Sql } from './sql.js';
@@ -163,7 +165,33 @@ export class PostgresStore implements Store {
     return pageOf(rows.map(toFlowVersion), first, (v) => [v.number, v.id]);
   }
 
+  async findKnownBundles(tenant: string, sha256s: string[]): Promise<{ sha256: string; storageUri: string }[]> {
+    return schedules.findKnownBundles(this.db, tenant, sha256s);
+  }
+
+  async getFlowSchedule(tenant: string, flowId: string): Promise<FlowScheduleRecord | null> {
+    return schedules.getFlowSchedule(this.db, tenant, flowId);
+  }
+
+  async listFlowSchedules(tenant: string, filter: FlowScheduleFilter, page: PageRequest): Promise<Page<FlowScheduleRecord>> {
+    return schedules.listFlowSchedules(this.db, tenant, filter, page);
+  }
+
+  async setScheduleState(tenant: string, flowId: string, state: ScheduleState, actor: string): Promise<FlowScheduleRecord | null> {
+    return schedules.setScheduleState(this.db, tenant, flowId, state, actor);
+  }
+
+  async listDueSchedules(now: number, limit: number): Promise<DueSchedule[]> {
+    return schedules.listDueSchedules(this.db, now, limit);
+  }
+
   // Writers that other replicas must hear of hand their committed result to the publisher.
+
+  async createScheduledRuns(...args: Parameters<Store['createScheduledRuns']>): Promise<FlowRunRecord[]> {
+    const runs = await schedules.createScheduledRuns(this.db, ...args);
+    this.#publisher.runs(runs);
+    return runs;
+  }
 
   async createFlowRun(tenant: string, input: Parameters<Store['createFlowRun']>[1]) {
     const result = await runWrites.createFlowRun(this.db, tenant, input);

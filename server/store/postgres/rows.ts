@@ -17,13 +17,14 @@ const columns = {
   flows: ['id', 'tenant', 'project_id', 'name', 'created_at'],
   flow_versions: [
     'id', 'tenant', 'flow_id', 'number', 'content_hash', 'storage_uri', 'sha256', 'size', 'entrypoint', 'parameter_schema', 'default_labels',
-    'secrets', 'retries', 'retry_delay_seconds', 'timeout_seconds', 'description', 'created_at',
+    'secrets', 'retries', 'retry_delay_seconds', 'timeout_seconds', 'description', 'created_at', 'clocks', 'missed_runs', 'catch_up_limit',
   ],
   flow_runs: [
     'id', 'tenant', 'flow_id', 'flow_version_id', 'state', 'state_reason', 'state_message', 'version', 'attempt', 'parameters', 'labels',
     'priority', 'idempotency_key', 'scheduled_at', 'created_at', 'started_at', 'ended_at', 'exit_code', 'signal', 'agent_id', 'lease_token',
-    'lease_expires_at',
+    'lease_expires_at', 'clock_key',
   ],
+  flow_schedules: ['flow_id', 'tenant', 'project_name', 'flow_name', 'state', 'state_changed_at', 'state_changed_by', 'clock_keys', 'refill_at'],
   agents: ['id', 'tenant', 'name', 'subject', 'labels', 'concurrency', 'last_seen_at', 'created_at'],
 } as const;
 

@@ -7,11 +7,12 @@ import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
 import { assertSchemaKnown, decodeCursor, pageOf, pageSize } from '../cursor.js';
 import type {
-  AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord, ProjectRecord, StateTransitionRecord, TaskRunRecord,
+  AgentRecord, FlowRecord, FlowRunRecord, FlowScheduleRecord, FlowVersionRecord, LogRecord, ProjectRecord, ScheduleState, StateTransitionRecord,
+  TaskRunRecord,
 } from '../records.js';
 import { soleLeader } from '../sole-leader.js';
 import type {
-  ChangeWatch, FlowRunFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, Store, TenantRetention,
+  ChangeWatch, DueSchedule, FlowRunFilter, FlowScheduleFilter, LeaderElection, LeaderElectionOptions, NewFlowVersion, Page, PageRequest, PruneCounts, Store, TenantRetention,
 } from '../store.js';
 import * as agents from './agents.js';
 import { SqliteAudit } from './audit.js';
@@ -19,6 +20,7 @@ import { migrations } from './migrations/index.js';
 import { SqliteServiceTokens } from './service-tokens.js';
 import { SqliteSecretsStore } from './secrets.js';
 import * as retention from './retention.js';
+import * as schedules from './schedules.js';
 import { statement } from './statements.js';
 import * as runWrites from './run-writes.js';
 import {
@@ -104,11 +106,12 @@ export class SqliteStore implements Store {
       const id = newId();
       statement(db, 
         `INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
-           default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
+           default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, clocks, missed_runs, catch_up_limit, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
       ).run(id, tenant, flow.id, (latest?.number ?? 0) + 1, input.contentHash, input.storageUri, input.sha256, input.size, input.entrypoint,
         JSON.stringify(input.parameterSchema), JSON.stringify(input.defaultLabels), JSON.stringify(input.secrets), input.retries, input.retryDelaySeconds,
-        input.timeoutSeconds, input.description);
+        input.timeoutSeconds, input.description, JSON.stringify(input.clocks), input.missedRuns, input.catchUpLimit);
+      schedules.applyVersionClocks(db, tenant, { id: flow.id, project: input.project, name: input.name }, input, latest ? toFlowVersion(latest) : null);
       return { version: toFlowVersion(statement(db, 'SELECT * FROM flow_versions WHERE id = ?').get(id) as FlowVersionRow), created: true };
     }).immediate();
   }
@@ -156,6 +159,30 @@ export class SqliteStore implements Store {
       )
       .all(tenant, flowId, after?.[0] ?? null, after?.[0] ?? null, first + 1) as FlowVersionRow[];
     return pageOf(rows.map(toFlowVersion), first, (v) => [v.number, v.id]);
+  }
+
+  async findKnownBundles(tenant: string, sha256s: string[]): Promise<{ sha256: string; storageUri: string }[]> {
+    return schedules.findKnownBundles(this.db, tenant, sha256s);
+  }
+
+  async getFlowSchedule(tenant: string, flowId: string): Promise<FlowScheduleRecord | null> {
+    return schedules.getFlowSchedule(this.db, tenant, flowId);
+  }
+
+  async listFlowSchedules(tenant: string, filter: FlowScheduleFilter, page: PageRequest): Promise<Page<FlowScheduleRecord>> {
+    return schedules.listFlowSchedules(this.db, tenant, filter, page);
+  }
+
+  async setScheduleState(tenant: string, flowId: string, state: ScheduleState, actor: string): Promise<FlowScheduleRecord | null> {
+    return schedules.setScheduleState(this.db, tenant, flowId, state, actor);
+  }
+
+  async listDueSchedules(now: number, limit: number): Promise<DueSchedule[]> {
+    return schedules.listDueSchedules(this.db, now, limit);
+  }
+
+  async createScheduledRuns(...args: Parameters<Store['createScheduledRuns']>): Promise<FlowRunRecord[]> {
+    return schedules.createScheduledRuns(this.db, ...args);
   }
 
   async createFlowRun(tenant: string, input: Parameters<Store['createFlowRun']>[1]) {

@@ -4,6 +4,7 @@ import { retention } from './002-retention.js';
 import { flowRunLabels } from './003-flow-run-labels.js';
 import { serviceTokensAndAudit } from './004-service-tokens-and-audit.js';
 import { tenantSecrets } from './005-tenant-secrets.js';
+import { schedules } from './006-schedules.js';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets];
+export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules];
