@@ -60,7 +60,11 @@ function countsOf(result) {
   return { new: count('new', 'new'), unchanged: count('unchanged', 'unchanged'), failed: count('failed', 'failed') };
 }
 
-/** Why fluxo reported nothing, on one line: the last lines of its stderr, else its exit code. */
+/**
+ * Why fluxo reported nothing, on one line: its `error: ...` line (fluxo's and commander's errors
+ * both start so; the usage text after a usage error says nothing more), else its last line, else
+ * its exit code.
+ */
 function reasonWithoutResult() {
   let errors = '';
   try {
@@ -70,7 +74,7 @@ function reasonWithoutResult() {
   }
   const lines = errors.split('\n').map((line) => line.trim()).filter(Boolean);
   if (lines.length === 0) return exitCode === '0' ? 'fluxo printed no result' : `fluxo exited with ${exitCode || 'an unknown code'} and printed nothing`;
-  return oneLine(lines.slice(-3).join(' · '), 500);
+  return oneLine(lines.find((line) => line.startsWith('error:')) ?? lines.at(-1), 500);
 }
 
 function tableOf(result) {
