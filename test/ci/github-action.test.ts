@@ -2,7 +2,7 @@
 // workflow in a scratch repository that uses the action locally with every input (actionlint checks
 // a local action's inputs and outputs against its action.yml). Negative cases prove the check bites:
 // a misspelt input, a missing required input and an unknown output each fail it.
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tempDir } from '../support/harness.js';
@@ -70,6 +70,12 @@ describe('the GitHub Action and the example workflow under actionlint', () => {
 
   it('passes the example workflow users copy', async () => {
     expect(await actionlint(['examples/github/register-flows.yml'], repoRoot)).toEqual({ exitCode: 0, output: '' });
+  });
+
+  it('shows the example workflow verbatim in the guide users copy it from', async () => {
+    const workflow = await readFile(join(repoRoot, 'examples', 'github', 'register-flows.yml'), 'utf8');
+    const guide = await readFile(join(repoRoot, 'docs', 'from-git-to-production.md'), 'utf8');
+    expect(guide).toContain(`\`\`\`yaml\n${workflow}\`\`\`\n`);
   });
 
   it('passes a workflow that uses the action locally with every input and output', async () => {
