@@ -174,7 +174,8 @@ describe('the register action, run as a runner runs it', () => {
     expect(step(run, 'Summarize').outputs.reported).toBe('false');
     expect(step(run, 'Fail on failed flows').outcome).toBe('failure');
     const last = run.commands.filter((c) => c.command === 'error').at(-1);
-    expect(last?.message).toMatch(/^fluxo register exited with \d+ before reporting any flow: .*(UNAUTHENTICATED|token)/i);
+    // Exit 3 (unauthorized) and fluxo's own error line, not the usage text.
+    expect(last?.message).toMatch(/^fluxo register exited with 3 before reporting any flow: error: \[TOKEN_INVALID\] /);
     expect(run.summary).toContain('fluxo register failed before reporting any flow');
   });
 
