@@ -24,7 +24,7 @@ append(env.GITHUB_STEP_SUMMARY, result ? tableOf(result) : failureWithoutResult(
 if (result) {
   // Annotations: each failed flow shows on the run's page without opening the log.
   for (const flow of result.flows.filter((f) => f.status === 'failed')) {
-    process.stdout.write(`::error title=${command(`fluxo register: ${displayPath(flow.path)}`, true)}::${command(`${flowLabel(flow)}: ${reasonOf(flow)}`)}\n`);
+    process.stdout.write(`::error title=${command(`fluxo register: ${displayPath(flow.path)}`, true)}::${command(flow.name ? `${flow.name}: ${reasonOf(flow)}` : reasonOf(flow))}\n`);
   }
   process.stdout.write(`${totalsOf(result)}\n`);
 }
