@@ -21,6 +21,7 @@ import { AuditLog } from './core/audit-log.js';
 import { auditPlugin, auditWebSocketOperation } from './graphql/audit-plugin.js';
 import { createInternalRoutes } from './internal-routes.js';
 import { startLeaderServices } from './services/leader-services.js';
+import type { Scheduler } from './services/scheduler.js';
 import { DEFAULT_RETENTION_DAYS } from './services/retention.js';
 import { buildSchema, formatError, startApollo } from './graphql/apollo.js';
 import { defaultLimits, prepareOperation } from './graphql/limits.js';
@@ -60,14 +61,20 @@ export interface ServerOptions {
   secretsKeyring?: SecretsKeyring | undefined;
   /** Where each tenant's bundles may live; registerFlow refuses any other storageUri. @default unconfined */
   storageRoots?: StorageRoots | undefined;
+  /** The zone of cron clocks that name none (`--timezone`). @default 'UTC' */
+  timezone?: string;
+  /** How far ahead the scheduler creates runs (`--schedule-horizon`). @default 3600000 */
+  scheduleHorizonMs?: number;
+  /** Time between scheduler passes (`--scheduler-interval-ms`; a registration or resume wakes it too). @default 5000 */
+  schedulerIntervalMs?: number;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
   service: FluxoService;
-  /** Whether this replica runs the leader's services (the lease reaper, retention) right now. */
-  readonly leader: { readonly isLeader: boolean };
+  /** Whether this replica runs the leader's services (the lease reaper, retention, the scheduler) right now. */
+  readonly leader: { readonly isLeader: boolean; readonly scheduler: Scheduler | null };
   /** Steps down as leader, stops listening and closes every connection; later calls wait for the first. */
   close(): Promise<void>;
 }
@@ -81,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     leaseMs: options.leaseMs ?? 30_000,
     leaseKey: leaseKeyFrom(identitySecret),
     ...(options.storageRoots ? { storageRoots: options.storageRoots } : {}),
+    ...(options.timezone ? { timezone: options.timezone } : {}),
   });
   const audit = new AuditLog(store.audit);
   const internal = createInternalRoutes({ store, identitySecret, audit, logger });
@@ -213,6 +221,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     retryMs: options.leaderRetryMs ?? 5_000,
     reaperIntervalMs: options.reaperIntervalMs ?? 1_000,
     retention: { defaultDays: options.retentionDays ?? DEFAULT_RETENTION_DAYS, intervalMs: options.retentionIntervalMs ?? 3_600_000 },
+    scheduler: { horizonMs: options.scheduleHorizonMs ?? 3_600_000, intervalMs: options.schedulerIntervalMs ?? 5_000 },
     ...(options.onLeaderChange ? { onChange: options.onLeaderChange } : {}),
   });
   try {

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { tenantProblem } from '../../auth-proxy/claims.js';
+import { checkTimeZone, parseEvery } from '../../common/clocks.js';
 import { FluxoError } from '../../common/errors.js';
 import { DEFAULT_KEYS_DIR, findSecretsKeyring, keyPaths, loadIdentitySecret } from '../../common/keys.js';
 import { createLogger } from '../../common/logger.js';
@@ -26,6 +27,9 @@ interface ServerStartOptions {
   retentionIntervalSeconds: string;
   production: boolean;
   storageRoot: string[];
+  timezone: string;
+  scheduleHorizon: string;
+  schedulerIntervalMs: string;
 }
 
 function intOption(name: string, value: string, min: number, max: number): number {
@@ -71,6 +75,9 @@ export function registerServerCommand(program: Command): void {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option('--timezone <iana>', 'time zone of cron clocks that name none, e.g. America/Sao_Paulo (env FLUXO_TIMEZONE)', process.env.FLUXO_TIMEZONE ?? 'UTC')
+    .option('--schedule-horizon <duration>', 'how far ahead the scheduler creates runs (at least 3 per clock), 1m to 7d, e.g. 1h, 90m (env FLUXO_SCHEDULE_HORIZON)', process.env.FLUXO_SCHEDULE_HORIZON ?? '1h')
+    .option('--scheduler-interval-ms <n>', 'time between scheduler passes; registrations and resumes wake it at once (env FLUXO_SCHEDULER_INTERVAL_MS)', process.env.FLUXO_SCHEDULER_INTERVAL_MS ?? '5000')
     .option('--production', 'production mode: no GraphQL introspection, no field suggestions in errors (default when NODE_ENV=production)', process.env.NODE_ENV === 'production')
     .action(async (options: ServerStartOptions) => {
       const logger = createLogger('server');
@@ -83,6 +90,9 @@ export function registerServerCommand(program: Command): void {
       const storageRoots = parseServerStorageRoots(options.storageRoot.length > 0 ? options.storageRoot : (process.env.FLUXO_STORAGE_ROOTS ?? '').split(','));
       if (storageRoots.configured) logger.info({ storageRoots: storageRoots.describe() }, 'bundle locations confined to the storage roots');
       else logger.warn('no storage roots (--storage-root): any tenant may register a bundle at any file:/// or gs:// location; configure them on a shared server');
+      const timezone = scheduleTimeZone(options.timezone);
+      const scheduleHorizonMs = scheduleHorizon(options.scheduleHorizon);
+      const schedulerIntervalMs = intOption('scheduler-interval-ms', options.schedulerIntervalMs, 50, 600_000);
       const store = openStore(options.database);
       const { applied, current } = await store.migrate();
       if (applied.length) logger.info({ applied, current }, 'migrated the database');
@@ -100,6 +110,9 @@ export function registerServerCommand(program: Command): void {
         retentionIntervalMs: intOption('retention-interval-seconds', options.retentionIntervalSeconds, 1, 7 * 86_400) * 1000,
         production: options.production,
         storageRoots,
+        timezone,
+        scheduleHorizonMs,
+        schedulerIntervalMs,
       });
       logger.info({ url: running.url, database: describeDatabase(options.database), production: options.production }, 'ready');
       const shutdown = async (): Promise<void> => {
@@ -176,6 +189,28 @@ export function registerServerCommand(program: Command): void {
         process.stdout.write(`${tenant}: ${retentionDays === null ? 'follows the server default' : retentionDays === 0 ? 'kept forever' : `kept ${retentionDays} days`}\n`);
       });
     });
+}
+
+/** `--timezone`: an IANA zone, checked at start. */
+function scheduleTimeZone(value: string): string {
+  try {
+    checkTimeZone(value);
+  } catch (error) {
+    throw new FluxoError('BAD_USER_INPUT', `--timezone: ${(error as Error).message}`, { cause: error });
+  }
+  return value;
+}
+
+/** `--schedule-horizon` in ms: a duration from a minute to 7 days. */
+function scheduleHorizon(value: string): number {
+  let seconds: number;
+  try {
+    seconds = parseEvery(value);
+  } catch (error) {
+    throw new FluxoError('BAD_USER_INPUT', `--schedule-horizon: ${(error as Error).message}`, { cause: error });
+  }
+  if (seconds < 60 || seconds > 7 * 86_400) throw new FluxoError('BAD_USER_INPUT', `--schedule-horizon must be from 1m to 7d, got "${value}"`);
+  return seconds * 1000;
 }
 
 /** `--storage-root` entries; a mistake stops the server at start with BAD_USER_INPUT. */

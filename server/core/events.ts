@@ -17,6 +17,8 @@ export interface ServerEvents {
    * whoever waits for an event should read the store again rather than keep waiting.
    */
   'events:gap': [];
+  /** Schedules may need the scheduler (a version with other clocks, a resume): it fills at once instead of at its next interval. */
+  'schedules:changed': [];
 }
 
 export class EventBus extends EventEmitter<ServerEvents> {

@@ -9,6 +9,7 @@ import type { Claim, HeartbeatResult, LogLineWrite, Store, TaskStateWrite } from
 import { agentNameTaken, agentNotFound, checkSubject } from './agent-names.js';
 import { actorOf, authorize } from './authorize.js';
 import { EventBus } from './events.js';
+import { hashedScheduleSettings, scheduleSettings, Schedules, wakeScheduler, type ScheduleArgs } from './schedules.js';
 import { checkParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
 import { LeaseBinding } from './lease-binding.js';
@@ -26,9 +27,11 @@ export interface ServiceOptions {
   leaseKey?: Uint8Array;
   /** Where each tenant's bundles may live (`--storage-root`). @default unconfined: any canonical file:/// or gs:// URI */
   storageRoots?: StorageRoots;
+  /** The zone of cron clocks that name none (`--timezone`); stored with each clock at registration. @default 'UTC' */
+  timezone?: string;
 }
 
-export interface RegisterFlowArgs {
+export interface RegisterFlowArgs extends ScheduleArgs {
   project: string;
   name: string;
   storageUri: string;
@@ -69,6 +72,10 @@ export class FluxoService {
   /** Log line ids as the API shows them (log-ids.ts). */
   readonly logIds: LogIds;
   readonly #storageRoots: StorageRoots;
+  /** The zone of cron clocks that name none. */
+  readonly timezone: string;
+  /** Reading schedules, pausing and resuming them, backfills (schedules.ts). */
+  readonly schedules: Schedules;
 
   constructor(store: Store, events: EventBus, options: ServiceOptions = {}) {
     this.store = store;
@@ -78,6 +85,8 @@ export class FluxoService {
     this.#leases = new LeaseBinding(options.leaseKey);
     this.logIds = new LogIds(options.leaseKey);
     this.#storageRoots = options.storageRoots ?? StorageRoots.parse([]);
+    this.timezone = options.timezone ?? 'UTC';
+    this.schedules = new Schedules(store, events);
   }
 
   async registerFlow(identity: Identity, args: RegisterFlowArgs): Promise<{ version: FlowVersionRecord; created: boolean }> {
@@ -107,11 +116,15 @@ export class FluxoService {
       timeoutSeconds: checkOptionalInt('timeoutSeconds', args.timeoutSeconds, 1, 7 * 86_400),
       description: args.description == null ? null : checkString('description', args.description, 10_000),
     };
+    const schedule = await scheduleSettings(identity.tenant, parameterSchema, args, this.timezone);
     // The content hash covers the bundle and every declared setting except where it is stored:
-    // re-uploading the same bytes elsewhere is not a new version.
+    // re-uploading the same bytes elsewhere is not a new version. Schedule settings enter it only
+    // when the version declares clocks, so versions registered before schedules keep their hash.
     const { storageUri: _uri, ...hashed } = settings;
-    const contentHash = createHash('sha256').update(JSON.stringify(hashed)).digest('hex');
-    return this.store.registerFlowVersion(identity.tenant, { project, name, contentHash, ...settings });
+    const contentHash = createHash('sha256').update(JSON.stringify({ ...hashed, ...hashedScheduleSettings(schedule) })).digest('hex');
+    const registered = await this.store.registerFlowVersion(identity.tenant, { project, name, contentHash, ...settings, ...schedule });
+    if (registered.created) wakeScheduler(this.events);
+    return registered;
   }
 
   async createFlowRun(identity: Identity, args: CreateFlowRunArgs): Promise<FlowRunRecord> {

@@ -12,6 +12,8 @@ import { connection } from './connection.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
 import { securityMutations, securityQueries } from './service-token-resolvers.js';
 import { secretMutations, secretQueries } from './secret-resolvers.js';
+import { registrationMutations, registrationQueries } from './registration-resolvers.js';
+import { flowScheduleField, scheduleMutations, scheduleQueries, scheduleTypes } from './schedule-resolvers.js';
 
 function reading(ctx: GraphQLContext): string {
   authorize(ctx.identity, 'read');
@@ -60,6 +62,8 @@ export const resolvers: Resolvers = {
     agents: async (_, args, ctx) => connection(await ctx.service.store.listAgents(reading(ctx), { first: args.first, after: args.after })),
     ...securityQueries,
     ...secretQueries,
+    ...registrationQueries,
+    ...scheduleQueries,
   },
 
   Mutation: {
@@ -101,6 +105,8 @@ export const resolvers: Resolvers = {
     heartbeat: async (_, { input }, ctx) => ({ ...(await ctx.service.heartbeat(ctx.identity, input)), leaseSeconds: Math.floor(ctx.service.leaseMs / 1000) }),
     ...securityMutations,
     ...secretMutations,
+    ...registrationMutations,
+    ...scheduleMutations,
   },
 
   Subscription: {
@@ -219,7 +225,9 @@ export const resolvers: Resolvers = {
     project: (flow, _, ctx) => must(ctx.service.store.getProject(flow.tenant, flow.projectId), 'project'),
     latestVersion: (flow, _, ctx) => must(ctx.service.store.getLatestFlowVersion(flow.tenant, flow.id), `latest version of ${flow.name}`),
     versions: async (flow, args, ctx) => connection(await ctx.service.store.listFlowVersions(flow.tenant, flow.id, { first: args.first, after: args.after })),
+    ...flowScheduleField,
   },
+  ...scheduleTypes,
   FlowVersion: {
     flow: (version, _, ctx) => must(ctx.service.store.getFlow(version.tenant, version.flowId), 'flow'),
   },
