@@ -189,23 +189,24 @@ export function createScheduledRuns(db: Database, runs: NewScheduledRun[], fille
       INSERT INTO flow_runs (id, tenant, flow_id, flow_version_id, state, version, attempt, parameters, labels, priority,
         idempotency_key, clock_key, scheduled_at, created_at)
       VALUES (?, ?, ?, ?, 'SCHEDULED', 1, 1, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (tenant, idempotency_key) DO NOTHING`);
+      ON CONFLICT (tenant, idempotency_key) DO NOTHING
+      RETURNING *`);
     const label = statement(db, 'INSERT OR IGNORE INTO flow_run_labels (tenant, label, created_at, flow_run_id) SELECT ?, value, ?, ? FROM json_each(?)');
     const transition = statement(db, `
       INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, actor, attempt, at)
       VALUES (?, ?, NULL, NULL, 'SCHEDULED', '${SCHEDULER}', 1, ?)`);
-    const read = statement(db, 'SELECT * FROM flow_runs WHERE id = ?');
     const created: FlowRunRecord[] = [];
     for (const run of runs) {
       if (!clocksOf(run.tenant, run.flowId)?.has(run.clockKey)) continue;
       const id = newId();
       const labels = JSON.stringify(run.labels);
-      const inserted = insert.run(id, run.tenant, run.flowId, run.flowVersionId, JSON.stringify(run.parameters ?? null), labels, run.priority,
-        run.idempotencyKey, run.clockKey, run.scheduledAt, now).changes === 1;
-      if (!inserted) continue;
+      const row = insert.get(id, run.tenant, run.flowId, run.flowVersionId, JSON.stringify(run.parameters ?? null), labels, run.priority,
+        run.idempotencyKey, run.clockKey, run.scheduledAt, now) as FlowRunRow | undefined;
+      // No row: the key exists (an earlier fill, or a restart of this one).
+      if (!row) continue;
       if (run.labels.length > 0) label.run(run.tenant, now, id, labels);
       transition.run(run.tenant, id, now);
-      created.push(toFlowRun(read.get(id) as FlowRunRow));
+      created.push(toFlowRun(row));
     }
     const mark = statement(db, `
       INSERT INTO schedule_clocks (flow_id, clock_key, tenant, filled_through, refill_at) VALUES (?, ?, ?, ?, ?)
