@@ -5,7 +5,8 @@ import { runContext, type RunContext } from './context.js';
 import { assertName, checkNumber, checkTimeout } from './options.js';
 import { FlowFailure, TaskTimeoutError, serializeFailure } from './runtime/failure.js';
 import { FLOW_MARKER, RUNTIME_PROTOCOL_VERSION, type FlowDefinition, type FlowHandle, type RuntimeHost } from './runtime/protocol.js';
-import { describeIssue, type OutputOf, type ParameterSchema } from './standard-schema.js';
+import { checkSchedules, type ClockOptions, type MissedRuns } from './schedules.js';
+import { describeIssue, type InputOf, type OutputOf, type ParameterSchema } from './standard-schema.js';
 
 /** What a flow declares. Flow-level settings travel to the server with every registration. */
 export interface FlowOptions<S extends ParameterSchema | undefined = undefined> {
@@ -31,7 +32,31 @@ export interface FlowOptions<S extends ParameterSchema | undefined = undefined> 
   retryDelaySeconds?: number;
   /** Whole seconds the run may take; the agent kills the process past it. @default null (no limit) */
   timeoutSeconds?: number | null;
+  /**
+   * Clocks: when the server's scheduler creates runs of this flow, each with its own parameters and
+   * labels (at most 50). Cron clocks read local times in a zone; interval clocks count absolute
+   * time from an anchor. Registering the flow registers its clocks; operators pause and resume
+   * them (`fluxo schedules pause`). See docs/schedules.md. @default [] (runs only when asked)
+   *
+   * @example
+   * schedules: [
+   *   { cron: '0 3 * * *', timezone: 'America/Sao_Paulo', parameters: { orgao: 'smtr' }, labels: ['rj-smtr'] },
+   *   { every: '15m', anchor: '2026-01-01T00:05:00-03:00' },
+   * ]
+   */
+  schedules?: ClockOptions<ClockParametersOf<S>>[];
+  /**
+   * Clock times missed while the server was down or the schedule paused: 'skip' creates no run
+   * for them; 'catch-up' creates runs for the most recent ones, at most `catchUpLimit` per clock,
+   * oldest first. @default 'skip'
+   */
+  missedRuns?: MissedRuns;
+  /** With missedRuns 'catch-up': the most missed times per clock that get a run, 1 to 1000. @default 10 */
+  catchUpLimit?: number;
 }
+
+/** What a clock's `parameters` hold: the flow's parameters as `fluxo run` takes them (defaults may be left out). */
+export type ClockParametersOf<S> = S extends ParameterSchema ? InputOf<S> : Record<string, never>;
 
 /** The parameters a flow function receives. */
 export type ParametersOf<S> = S extends ParameterSchema ? OutputOf<S> : Record<string, never>;
@@ -86,6 +111,7 @@ export function flow<S extends ParameterSchema | undefined, R>(
     retries: checkNumber(owner, 'retries', options.retries, { integer: true, min: 0, fallback: 0 }),
     retryDelaySeconds: checkNumber(owner, 'retryDelaySeconds', options.retryDelaySeconds, { integer: true, min: 0, fallback: 10 }),
     timeoutSeconds: checkTimeout(owner, options.timeoutSeconds, true),
+    ...checkSchedules(owner, options),
   });
   // The keys a closed schema allows: the SDK refuses others exactly as the server and `fluxo run` do.
   const { properties, additionalProperties } = definition.parameterSchema;

@@ -44,6 +44,9 @@ describe('defining a flow', () => {
       retries: 0,
       retryDelaySeconds: 10,
       timeoutSeconds: null,
+      schedules: [],
+      missedRuns: 'skip',
+      catchUpLimit: 10,
     });
   });
 
