@@ -1,0 +1,13 @@
+// Resolvers of bulk registration (merged into resolvers.ts): `registerFlows` and `knownBundles`,
+// which `fluxo register` uses to register a repository of flows in a few requests. Arguments go
+// straight to core/register-flows.ts, which checks roles and input.
+import type { MutationResolvers, QueryResolvers } from '../../schema/generated/graphql.js';
+import { knownBundles, registerFlows } from '../core/register-flows.js';
+
+export const registrationQueries: Pick<QueryResolvers, 'knownBundles'> = {
+  knownBundles: (_, { sha256 }, ctx) => knownBundles(ctx.service, ctx.identity, sha256),
+};
+
+export const registrationMutations: Pick<MutationResolvers, 'registerFlows'> = {
+  registerFlows: (_, { inputs }, ctx) => registerFlows(ctx.service, ctx.identity, inputs),
+};
