@@ -58,6 +58,15 @@ export function checkTimeZone(timezone: string): void {
 }
 
 /**
+ * The zone's canonical IANA spelling (`america/sao_paulo` → `America/Sao_Paulo`), so one zone
+ * written two ways is one clock. Throws FluxoError BAD_USER_INPUT for an unknown zone.
+ */
+export function canonicalTimeZone(timezone: string): string {
+  zoneOf(timezone);
+  return new Intl.DateTimeFormat('en-US', { timeZone: timezone }).resolvedOptions().timeZone;
+}
+
+/**
  * '90s', '15m', '1h30m', '2h', '1d' → seconds, between 60 s and 366 days; throws FluxoError
  * BAD_USER_INPUT.
  */
@@ -213,7 +222,10 @@ function* cronTimesAfter(clock: CronTiming, after: number): Generator<number> {
 
 /** Parsed patterns by expression. They match wall times in UTC, so one serves every zone. */
 const patterns = new Map<string, Cron>();
-const MAX_PATTERNS = 10_000;
+// croner keeps an 80 KB year table in every parsed pattern, so the cache is bounded by memory:
+// 500 patterns hold ~40 MB. An office has far fewer distinct expressions than clocks; a pattern
+// evicted is parsed again (microseconds).
+const MAX_PATTERNS = 500;
 
 function patternOf(cron: string): Cron {
   const cached = patterns.get(cron);
@@ -228,6 +240,10 @@ function patternOf(cron: string): Cron {
   if (!cron.trim().startsWith('@') && fields.length !== 5 && fields.length !== 6) {
     throw badInput(`cron ${JSON.stringify(cron)} has ${fields.length} fields: use 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)`);
   }
+  // At most one run a minute, like interval clocks (60 s minimum): a seconds field names one second.
+  if (fields.length === 6 && !/^\d{1,2}$/.test(fields[0]!)) {
+    throw badInput(`cron ${JSON.stringify(cron)} fires more than once a minute: its seconds field must be one second (0-59), e.g. "30 ${fields.slice(1).join(' ')}"`);
+  }
   let pattern: Cron;
   try {
     // No function: croner starts no timer. utcOffset 0 is plain UTC, without Intl (see the top).
@@ -236,25 +252,9 @@ function patternOf(cron: string): Cron {
     const reason = (error instanceof Error ? error.message : String(error)).replace(/^CronPattern:\s*/, '');
     throw badInput(`cron ${JSON.stringify(cron)} is not valid: ${reason}`, error);
   }
-  shareYearTable(pattern);
   if (patterns.size >= MAX_PATTERNS) patterns.delete(patterns.keys().next().value as string);
   patterns.set(cron, pattern);
   return pattern;
-}
-
-let sharedYears: number[] | undefined;
-
-/**
- * croner 11 keeps a 10,000-entry year table in every parsed pattern (80 KB): 10,000 cached
- * patterns would hold 800 MB. A pattern without a year field (starYear) has a table of all ones, so they share one
- * (croner only reads it after parsing). Left alone if croner's internals ever look different.
- */
-function shareYearTable(pattern: Cron): void {
-  const parsed = (pattern as unknown as { _states?: { pattern?: { starYear?: unknown; year?: unknown } } })._states?.pattern;
-  const years = parsed?.year;
-  if (parsed?.starYear !== true || !Array.isArray(years)) return;
-  if (sharedYears === undefined) sharedYears = years as number[];
-  else if (years.length === sharedYears.length) parsed.year = sharedYears;
 }
 
 // --- Zones -----------------------------------------------------------------------------------

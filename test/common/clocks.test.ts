@@ -3,6 +3,7 @@
 import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
 import {
+  canonicalTimeZone,
   checkCron,
   checkEverySeconds,
   checkTimeZone,
@@ -199,6 +200,8 @@ describe('refusing bad clocks', () => {
   it.each([
     ['a 7-field cron (with years)', () => checkCron('0 0 0 * * * 2030', 'UTC'), 'cron "0 0 0 * * * 2030" has 7 fields: use 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)'],
     ['a 4-field cron', () => checkCron('0 0 * *', 'UTC'), 'cron "0 0 * *" has 4 fields'],
+    ['a cron firing every second', () => checkCron('* * * * * *', 'UTC'), 'cron "* * * * * *" fires more than once a minute: its seconds field must be one second (0-59), e.g. "30 * * * * *"'],
+    ['a cron firing every 10 seconds', () => checkCron('*/10 * * * * *', 'UTC'), 'cron "*/10 * * * * *" fires more than once a minute'],
     ['an empty cron', () => checkCron('  ', 'UTC'), 'cron "  " is empty'],
     ['a minute out of range', () => checkCron('61 * * * *', 'UTC'), 'cron "61 * * * *" is not valid: Invalid value for minute: 61'],
     ['letters croner refuses', () => checkCron('0 3 * * FUNDAY', 'UTC'), 'cron "0 3 * * FUNDAY" is not valid'],
@@ -233,5 +236,19 @@ describe('refusing bad clocks', () => {
       expect(() => checkCron(cron, SP)).not.toThrow();
     }
     for (const zone of ['UTC', 'America/Sao_Paulo', 'Europe/Lisbon', 'Etc/GMT+3']) expect(() => checkTimeZone(zone)).not.toThrow();
+  });
+});
+
+describe('canonicalTimeZone', () => {
+  it.each([
+    ['america/sao_paulo', 'America/Sao_Paulo'],
+    ['America/Sao_Paulo', 'America/Sao_Paulo'],
+    ['utc', 'UTC'],
+  ])('spells %s as %s, so one zone written two ways is one clock', (zone, canonical) => {
+    expect(canonicalTimeZone(zone)).toBe(canonical);
+  });
+
+  it('refuses an unknown zone with BAD_USER_INPUT', () => {
+    expect(() => canonicalTimeZone('Mars/Base')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining('unknown time zone "Mars/Base"') }));
   });
 });
