@@ -222,6 +222,7 @@ export interface Store {
    * created false). A new version whose clocks differ from the latest one's deletes, in the same
    * transaction, the SCHEDULED unclaimed runs the scheduler created for clock keys the new version
    * no longer has (never runs that started, finished, or were created by a user or a backfill).
+   * Such runs of the clocks it keeps move to the new version (its code, its labels), keeping id and time.
    */
   registerFlowVersion(tenant: string, input: NewFlowVersion): Promise<{ version: FlowVersionRecord; created: boolean }>;
   getFlow(tenant: string, id: string): Promise<FlowRecord | null>;

@@ -21,6 +21,7 @@ interface VersionOptions {
   sha256?: string;
   scheduleState?: ScheduleState;
   missedRuns?: 'SKIP' | 'CATCH_UP';
+  defaultLabels?: string[];
   tenant?: string;
 }
 
@@ -28,16 +29,17 @@ interface VersionOptions {
 async function register(store: Store, name: string, keys: string[], options: VersionOptions = {}): Promise<{ version: FlowVersionRecord; created: boolean }> {
   const sha256 = options.sha256 ?? 'a'.repeat(64);
   const missedRuns = options.missedRuns ?? 'SKIP';
+  const defaultLabels = options.defaultLabels ?? [];
   const input: NewFlowVersion = {
     project: options.project ?? 'production',
     name,
-    contentHash: `${sha256}:${keys.join(',')}:${missedRuns}`,
+    contentHash: `${sha256}:${keys.join(',')}:${missedRuns}:${defaultLabels.join(',')}`,
     storageUri: `file:///bundles/${sha256}.mjs`,
     sha256,
     size: 100,
     entrypoint: 'main',
     parameterSchema: {},
-    defaultLabels: [],
+    defaultLabels,
     secrets: [],
     retries: 0,
     retryDelaySeconds: 0,
@@ -169,6 +171,31 @@ describe.each(adapters)('schedules in the store on $name', ({ name: adapter, ope
       // Clock a's mark is gone; c was never filled, so the schedule is due at once.
       expect(await marksOf(store, version.flowId, now)).toEqual(new Map([['b', now + 3 * MINUTE]]));
       expect((await store.listDueSchedules(now, 10)).map((d) => d.version.id)).toEqual([next.version.id]);
+    });
+
+    it('move the untouched scheduler runs of the clocks that stay to the new version, with its labels', async () => {
+      const store = await setup();
+      const first = (await register(store, 'hello', ['a'], { defaultLabels: ['old'] })).version;
+      const now = await store.now();
+      const runs = [scheduled(first, 'a', now - MINUTE, ['old']), scheduled(first, 'a', now + MINUTE, ['old']), scheduled(first, 'a', now + 2 * MINUTE, ['old'])];
+      await store.createScheduledRuns(runs, [mark(first, 'a', now + 3 * MINUTE, now + MINUTE)]);
+      const agent = (await store.upsertAgent(tenant, { name: 'a1', subject: 'agent-1', labels: ['old'], concurrency: 5 }))!;
+      const [claim] = await store.claimFlowRuns(tenant, { id: agent.id, subject: 'agent-1' }, ['old'], 1, 30_000);
+      const user = await store.createFlowRun(tenant, { flowId: first.flowId, flowVersionId: first.id, parameters: {}, labels: ['old'], priority: 0, scheduledAt: now + MINUTE, idempotencyKey: null, actor: 'user:ana' });
+
+      const second = (await register(store, 'hello', ['a'], { defaultLabels: ['new'] })).version;
+      const byId = new Map((await allRuns(store, first.flowId)).map((r) => [r.id, r]));
+      expect(byId.size).toBe(4);
+      expect(byId.get(claim!.run.id)).toMatchObject({ flowVersionId: first.id, labels: ['old'], state: 'SUBMITTED' });
+      expect(byId.get(user.run.id)).toMatchObject({ flowVersionId: first.id, labels: ['old'] });
+      const moved = [...byId.values()].filter((r) => r.flowVersionId === second.id);
+      expect(moved.map((r) => r.scheduledAt).sort()).toEqual([now + MINUTE, now + 2 * MINUTE]);
+      expect(moved.every((r) => r.labels.length === 1 && r.labels[0] === 'new' && r.clockKey === 'a')).toBe(true);
+      const labelled = async (label: string) => (await store.listFlowRuns(tenant, { label }, { first: 50 })).nodes.map((r) => r.id).sort();
+      expect(await labelled('new')).toEqual(moved.map((r) => r.id).sort());
+      expect(await labelled('old')).toEqual([claim!.run.id, user.run.id].sort());
+      // Same ids, times and keys: asking again creates nothing.
+      expect(await store.createScheduledRuns(runs, [])).toEqual([]);
     });
 
     it('delete nothing when a new version keeps the same clocks', async () => {

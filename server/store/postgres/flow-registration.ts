@@ -18,15 +18,16 @@ export async function registerFlowVersion(db: PgDatabase, tenant: string, input:
     const flow = (await tx.row<{ id: string }>(sql`SELECT id FROM flows WHERE project_id = ${project.id} AND name = ${input.name} FOR UPDATE`))!;
     const latest = await tx.row<FlowVersionRow>(sql`SELECT * FROM flow_versions WHERE flow_id = ${flow.id} ORDER BY number DESC LIMIT 1`);
     if (latest && latest.content_hash === input.contentHash) return { version: toFlowVersion(latest), created: false };
+    const versionId = newId();
     const row = await tx.row<FlowVersionRow>(sql`
       INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
         default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, clocks, missed_runs, catch_up_limit, created_at)
-      VALUES (${newId()}, ${tenant}, ${flow.id}, ${(latest?.number ?? 0) + 1}, ${input.contentHash}, ${input.storageUri}, ${input.sha256},
+      VALUES (${versionId}, ${tenant}, ${flow.id}, ${(latest?.number ?? 0) + 1}, ${input.contentHash}, ${input.storageUri}, ${input.sha256},
         ${input.size}, ${input.entrypoint}, ${JSON.stringify(input.parameterSchema)}::json, ${input.defaultLabels}::text[], ${input.secrets}::text[], ${input.retries},
         ${input.retryDelaySeconds}, ${input.timeoutSeconds}::integer, ${pgText(input.description)}::text, ${JSON.stringify(input.clocks)}::json,
         ${input.missedRuns}::text, ${input.catchUpLimit}::integer, ${NOW_MS})
       RETURNING *`);
-    await applyVersionClocks(tx, tenant, { id: flow.id, project: input.project, name: input.name }, input, latest ? toFlowVersion(latest) : null);
+    await applyVersionClocks(tx, tenant, { id: flow.id, project: input.project, name: input.name }, input, versionId, latest ? toFlowVersion(latest) : null);
     return { version: toFlowVersion(row!), created: true };
   });
 }

@@ -55,12 +55,14 @@ async function deleteSchedulerRuns(tx: Executor, flowId: string, where: Sql): Pr
 
 /**
  * Registration's part in schedules, inside registerFlowVersion's transaction (the flow's row
- * locked) after a new version was inserted: creates the switch the first time the flow declares
- * clocks, records the new clock keys, and when they differ from the previous version's removes the
- * scheduler's untouched runs and fill marks of the clocks that are gone.
+ * locked) after a new version (`versionId`) was inserted: creates the switch the first time the
+ * flow declares clocks, records the new clock keys, and when they differ from the previous
+ * version's removes the scheduler's untouched runs and fill marks of the clocks that are gone. The
+ * untouched runs of the clocks that stay move to the new version (see {@link moveSchedulerRuns}).
  */
 export async function applyVersionClocks(
-  tx: Executor, tenant: string, flow: { id: string; project: string; name: string }, input: NewFlowVersion, previous: FlowVersionRecord | null,
+  tx: Executor, tenant: string, flow: { id: string; project: string; name: string }, input: NewFlowVersion, versionId: string,
+  previous: FlowVersionRecord | null,
 ): Promise<void> {
   const keys = [...new Set(input.clocks.map((c) => c.key))];
   // The schedule row's lock comes before the deletes: a fill holding it commits first, and its runs are then deleted too.
@@ -77,7 +79,41 @@ export async function applyVersionClocks(
     await deleteSchedulerRuns(tx, flow.id, sql`NOT (clock_key = ANY(${keys}::text[]))`);
     await tx.rows(sql`DELETE FROM schedule_clocks WHERE flow_id = ${flow.id} AND NOT (clock_key = ANY(${keys}::text[]))`);
   }
+  if (keys.length > 0) await moveSchedulerRuns(tx, flow.id, input, versionId);
   if (schedule) await updateRefillAt(tx, [flow.id]);
+}
+
+/**
+ * Points the untouched scheduler runs of the clocks a new version keeps at that version, with the
+ * labels it gives them (the clock's, else the version's defaults): a fix registered at 02:50 runs
+ * at 03:00, rather than the code the run was materialised with an hour earlier. Moving keeps each
+ * run's id, time and idempotency key, so nothing is missed or created twice; deleting and refilling
+ * could lose a run due between the registration and the next fill under SKIP. Runs a user or a
+ * backfill created keep their version. The conditions are on the updated row itself, so a run a
+ * claim takes meanwhile is re-checked after the claim's lock and left alone.
+ */
+async function moveSchedulerRuns(tx: Executor, flowId: string, input: NewFlowVersion, versionId: string): Promise<void> {
+  const clocks = [...new Map(input.clocks.map((c) => [c.key, c])).values()];
+  await tx.rows(sql`
+    WITH target AS (
+      SELECT * FROM unnest(${clocks.map((c) => c.key)}::text[], ${clocks.map((c) => JSON.stringify(c.labels ?? input.defaultLabels))}::text[])
+        AS t(clock_key, labels)
+    ),
+    moved AS (
+      UPDATE flow_runs r SET flow_version_id = ${versionId}, labels = ARRAY(SELECT json_array_elements_text(target.labels::json))
+      FROM flow_runs previous, target
+      WHERE r.flow_id = ${flowId} AND r.state = 'SCHEDULED' AND r.clock_key IS NOT NULL AND r.clock_key = target.clock_key
+        AND r.agent_id IS NULL AND r.attempt = 1 AND previous.id = r.id
+      RETURNING r.id, r.tenant, r.created_at, r.labels, previous.labels AS old_labels
+    ),
+    unlabelled AS (
+      DELETE FROM flow_run_labels l USING moved, unnest(moved.old_labels) AS x(label)
+      WHERE x.label <> ALL(moved.labels) AND l.tenant = moved.tenant AND l.label = x.label AND l.created_at = moved.created_at AND l.flow_run_id = moved.id
+    )
+    INSERT INTO flow_run_labels (tenant, label, created_at, flow_run_id)
+    SELECT DISTINCT moved.tenant, x.label, moved.created_at, moved.id FROM moved, unnest(moved.labels) AS x(label)
+    WHERE x.label <> ALL(moved.old_labels)
+    ON CONFLICT DO NOTHING`);
 }
 
 export async function findKnownBundles(db: PgDatabase, tenant: string, sha256s: string[]): Promise<{ sha256: string; storageUri: string }[]> {

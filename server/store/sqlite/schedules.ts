@@ -50,12 +50,14 @@ function deleteSchedulerRuns(db: Database, flowId: string, where: string, ...arg
 
 /**
  * Registration's part in schedules, inside registerFlowVersion's transaction after a new version
- * was inserted: creates the switch the first time the flow declares clocks, records the new
- * clock keys, and when they differ from the previous version's removes the scheduler's untouched
- * runs and fill marks of the clocks that are gone.
+ * (`versionId`) was inserted: creates the switch the first time the flow declares clocks, records
+ * the new clock keys, and when they differ from the previous version's removes the scheduler's
+ * untouched runs and fill marks of the clocks that are gone. The untouched runs of the clocks
+ * that stay move to the new version (see {@link moveSchedulerRuns}).
  */
 export function applyVersionClocks(
-  db: Database, tenant: string, flow: { id: string; project: string; name: string }, input: NewFlowVersion, previous: FlowVersionRecord | null,
+  db: Database, tenant: string, flow: { id: string; project: string; name: string }, input: NewFlowVersion, versionId: string,
+  previous: FlowVersionRecord | null,
 ): void {
   const keys = [...new Set(input.clocks.map((c) => c.key))];
   const exists = statement(db, 'SELECT 1 FROM flow_schedules WHERE flow_id = ?').get(flow.id) !== undefined;
@@ -72,7 +74,30 @@ export function applyVersionClocks(
     deleteSchedulerRuns(db, flow.id, 'clock_key NOT IN (SELECT value FROM json_each(?))', list);
     statement(db, 'DELETE FROM schedule_clocks WHERE flow_id = ? AND clock_key NOT IN (SELECT value FROM json_each(?))').run(flow.id, list);
   }
+  moveSchedulerRuns(db, flow.id, input, versionId);
   if (exists || keys.length > 0) updateRefillAt(db, flow.id);
+}
+
+/**
+ * Points the untouched scheduler runs of the clocks a new version keeps at that version, with the
+ * labels it gives them (the clock's, else the version's defaults): a fix registered at 02:50 runs
+ * at 03:00, rather than the code the run was materialised with an hour earlier. Moving keeps each
+ * run's id, time and idempotency key, so nothing is missed or created twice; deleting and refilling
+ * could lose a run due between the registration and the next fill under SKIP. Runs a user or a
+ * backfill created keep the version they were created with.
+ */
+function moveSchedulerRuns(db: Database, flowId: string, input: NewFlowVersion, versionId: string): void {
+  const runs = `SELECT id FROM flow_runs WHERE flow_id = ? AND state = 'SCHEDULED' AND clock_key IS NOT NULL AND clock_key = ? AND agent_id IS NULL AND attempt = 1`;
+  for (const clock of new Map(input.clocks.map((c) => [c.key, c])).values()) {
+    const labels = JSON.stringify(clock.labels ?? input.defaultLabels);
+    // The label filter's rows follow the labels (migration 003): out with the old, in with the new.
+    statement(db, `DELETE FROM flow_run_labels WHERE (tenant, label, created_at, flow_run_id) IN (
+      SELECT r.tenant, l.value, r.created_at, r.id FROM flow_runs r, json_each(r.labels) AS l WHERE r.id IN (${runs}) AND r.labels <> ?)`)
+      .run(flowId, clock.key, labels);
+    statement(db, `UPDATE flow_runs SET flow_version_id = ?, labels = ? WHERE id IN (${runs})`).run(versionId, labels, flowId, clock.key);
+    statement(db, `INSERT OR IGNORE INTO flow_run_labels (tenant, label, created_at, flow_run_id)
+      SELECT r.tenant, l.value, r.created_at, r.id FROM flow_runs r, json_each(r.labels) AS l WHERE r.id IN (${runs})`).run(flowId, clock.key);
+  }
 }
 
 export function findKnownBundles(db: Database, tenant: string, sha256s: string[]): { sha256: string; storageUri: string }[] {

@@ -111,7 +111,7 @@ export class SqliteStore implements Store {
       ).run(id, tenant, flow.id, (latest?.number ?? 0) + 1, input.contentHash, input.storageUri, input.sha256, input.size, input.entrypoint,
         JSON.stringify(input.parameterSchema), JSON.stringify(input.defaultLabels), JSON.stringify(input.secrets), input.retries, input.retryDelaySeconds,
         input.timeoutSeconds, input.description, JSON.stringify(input.clocks), input.missedRuns, input.catchUpLimit);
-      schedules.applyVersionClocks(db, tenant, { id: flow.id, project: input.project, name: input.name }, input, latest ? toFlowVersion(latest) : null);
+      schedules.applyVersionClocks(db, tenant, { id: flow.id, project: input.project, name: input.name }, input, id, latest ? toFlowVersion(latest) : null);
       return { version: toFlowVersion(statement(db, 'SELECT * FROM flow_versions WHERE id = ?').get(id) as FlowVersionRow), created: true };
     }).immediate();
   }
