@@ -27,7 +27,7 @@ export interface SchedulerOptions {
   refillSlackMs?: number;
   /** Time between passes; a registration or a resume wakes it at once. @default 5000 */
   intervalMs?: number;
-  /** Runs written per transaction. @default 500 */
+  /** Runs written per transaction (each a short write transaction; requests run in between). @default 250 */
   batchSize?: number;
   logger: Logger;
 }
@@ -140,7 +140,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.horizonMs = options.horizonMs ?? 3_600_000;
     this.refillSlackMs = options.refillSlackMs ?? Math.floor(this.horizonMs / 10);
     this.intervalMs = options.intervalMs ?? 5_000;
-    this.#batchSize = options.batchSize ?? 500;
+    this.#batchSize = options.batchSize ?? 250;
     if (!(this.horizonMs > 0) || !(this.refillSlackMs >= 0) || !(this.intervalMs > 0) || !(this.#batchSize > 0)) throw new TypeError('scheduler: horizonMs, intervalMs and batchSize must be positive, refillSlackMs not negative');
   }
 
@@ -214,6 +214,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         created += runs.length;
         if (runs.length > 0) this.#events.runsChanged(runs);
         this.emit('fill:batch', { runs: batch.runs.length, created: runs.length });
+        // SQLite writes synchronously: let requests in between two batches, or a large fill
+        // would hold the event loop (and every API call) for its whole length.
+        await new Promise((resolve) => setImmediate(resolve));
       };
       for (let page = 0; ; page++) {
         if (this.#stopped && injectedNow === undefined) break;
