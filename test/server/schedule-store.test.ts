@@ -3,9 +3,10 @@
 // scheduler's idempotent fills and fill marks, the due list, known bundles and schedule pages.
 import { describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../server/store/postgres/postgres-store.js';
+import { openSqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 import type { ClockRecord, FlowRunRecord, FlowVersionRecord, ScheduleState } from '../../server/store/records.js';
 import type { NewFlowVersion, NewScheduledRun, RemoteChange, Store } from '../../server/store/store.js';
-import { onCleanup, waitFor } from '../support/harness.js';
+import { onCleanup, tempDir, waitFor } from '../support/harness.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
 import { adapters } from './adapters.js';
 
@@ -269,6 +270,59 @@ describe.each(adapters)('schedules in the store on $name', ({ name: adapter, ope
         { what: 'the scheduled runs notification' },
       );
       expect(heard).toBe(true);
+    });
+  });
+
+  describe('two replicas at once', () => {
+    /** Two stores on one database, as two server processes would open it. */
+    async function twoReplicas(): Promise<[Store, Store]> {
+      const stores: [Store, Store] = adapter === 'postgres'
+        ? await freshPostgresDatabase().then((url) => [openPostgresStore(url), openPostgresStore(url)])
+        : await tempDir().then((dir) => [openSqliteStore(`${dir}/fluxo.db`), openSqliteStore(`${dir}/fluxo.db`)]);
+      for (const store of stores) onCleanup(() => store.close());
+      await stores[0].migrate();
+      return stores;
+    }
+
+    const countPerKey = (runs: FlowRunRecord[]) => {
+      const perKey = new Map<string | null, number>();
+      for (const run of runs) perKey.set(run.idempotencyKey, (perKey.get(run.idempotencyKey) ?? 0) + 1);
+      return perKey;
+    };
+
+    it('create each run once when both fill the same clocks', async () => {
+      const [one, two] = await twoReplicas();
+      const { version } = await register(one, 'hello', ['a', 'b']);
+      const now = await one.now();
+      const times = Array.from({ length: 60 }, (_, i) => now + (i + 1) * MINUTE);
+      const fill = (keys: string[]) => keys.flatMap((k) => times.map((at) => scheduled(version, k, at)));
+      const marks = [mark(version, 'a', now + 61 * MINUTE, now + 30 * MINUTE), mark(version, 'b', now + 61 * MINUTE, now + 30 * MINUTE)];
+      const [first, second] = await Promise.all([one.createScheduledRuns(fill(['a', 'b']), marks), two.createScheduledRuns(fill(['b', 'a']), marks)]);
+      expect(first.length + second.length).toBe(120);
+      const perKey = countPerKey(await allRuns(one, version.flowId));
+      expect(perKey.size).toBe(120);
+      expect([...perKey.values()].every((n) => n === 1)).toBe(true);
+    });
+
+    it('leave no untouched run of a removed clock, nor a future one of a paused schedule, whichever commits first', async () => {
+      const [one, two] = await twoReplicas();
+      for (let round = 0; round < 5; round++) {
+        const name = `flow-${round}`;
+        const { version } = await register(one, name, ['a', 'b']);
+        const now = await one.now();
+        const fill = ['a', 'b'].flatMap((k) => [1, 2, 3].map((i) => scheduled(version, k, now + i * MINUTE)));
+        const marks = ['a', 'b'].map((k) => mark(version, k, now + 4 * MINUTE, now + 2 * MINUTE));
+        // The scheduler read the old version; a registration drops clock a and an operator pauses, meanwhile.
+        await Promise.all([
+          two.createScheduledRuns(fill, marks),
+          register(one, name, ['b']),
+          round % 2 === 0 ? one.setScheduleState(tenant, version.flowId, 'PAUSED', 'ana') : Promise.resolve(null),
+        ]);
+        const left = await allRuns(one, version.flowId);
+        expect(left.filter((r) => r.clockKey === 'a')).toEqual([]);
+        if (round % 2 === 0) expect(left.filter((r) => r.scheduledAt > now)).toEqual([]);
+        else expect(left.map((r) => r.clockKey)).toEqual(['b', 'b', 'b']);
+      }
     });
   });
 
