@@ -23,6 +23,8 @@ export const EXIT = {
    * later (a tenant-admin moved it: `fluxo agents move`). Restarting with the same token cannot help.
    */
   agentNameTaken: 7,
+  /** `fluxo register`: at least one module or flow failed (the others were registered; the summary says which and why). */
+  registrationFailed: 8,
   /** Anything unexpected. */
   internal: 70,
 } as const;

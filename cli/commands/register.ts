@@ -1,58 +1,24 @@
-// `fluxo register PATHS --project P`: bundle each flow module, upload the bundle content-addressed
-// (`bundles/<sha256>.mjs`, create-only) and record one flow version per exported flow. The server
-// creates a version only when the content hash differs, so CI can register on every push.
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Command } from 'commander';
-import type { GraphQLClient } from '../../client/graphql-client.js';
+// `fluxo register PATHS... --project P`: bundle every flow module under PATHS (files, directories,
+// globs), upload the bundles the server does not have yet (content-addressed, create-only) and
+// record one flow version per exported flow whose content changed. CI runs it on every push: an
+// unchanged repository uploads nothing and creates nothing. The work is in ../register-modules.ts.
+import { Option, type Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
-import { codeStorageFor } from '../../storage/code-storage.js';
 import { clientFrom, parseLabels, withApiOptions, type ApiOptions } from '../api-options.js';
-import { loadFlowFile } from '../load-flows.js';
+import { EXIT } from '../exit-codes.js';
+import { progressLine, type Progress } from '../progress.js';
+import { registerFlowFiles, type RegisteredFlow, type RegistrationPhase, type RegistrationReport } from '../register-modules.js';
 
-/** What `fluxo register` reports per flow. */
-export interface RegisteredFlow {
-  path: string;
-  name: string;
-  exportName: string;
-  flowVersionId: string;
-  version: number;
-  /** False when the same content was registered before and the existing version came back. */
-  created: boolean;
-  storageUri: string;
-  sha256: string;
-  size: number;
-}
-
-export interface RegisterFlowFilesOptions {
-  paths: string[];
-  project: string;
-  /**
-   * Code storage base URI (`file:///dir`, `gs://bucket/prefix`) or a local directory; `{tenant}`
-   * in it is replaced by the caller's tenant (`gs://fluxo-code/{tenant}`).
-   */
-  storage: string;
-  /** Overrides every flow's own labels when given. */
-  labels?: string[] | undefined;
-}
-
-const REGISTER_FLOW = /* GraphQL */ `
-  mutation RegisterFlow($input: RegisterFlowInput!) {
-    registerFlow(input: $input) {
-      created
-      flowVersion { id number }
-    }
-  }
-`;
-
-interface RegisterFlowData {
-  registerFlow: { created: boolean; flowVersion: { id: string; number: number } };
-}
+export { registerFlowFiles, type RegisteredFlow, type RegistrationReport };
+export type { RegisterFlowFilesOptions } from '../register-modules.js';
 
 interface RegisterCommandOptions extends ApiOptions {
   project: string;
   labels?: string;
   storage?: string;
+  schedules?: string;
+  concurrency?: string;
+  cache: boolean;
 }
 
 /** Registers `fluxo register`. */
@@ -60,93 +26,86 @@ export function registerRegisterCommand(program: Command): void {
   withApiOptions(
     program
       .command('register')
-      .description('bundle flow modules, upload them to code storage and register their flows')
-      .argument('<paths...>', 'flow modules (.ts or .js); every exported flow is registered')
+      .description('bundle flow modules, upload new bundles to code storage and register their flows')
+      .argument('<paths...>', 'flow modules (.ts .mts .js .mjs), directories (walked, skipping node_modules, dot-directories, *.test.* and .d.ts) or globs; every exported flow is registered')
       .requiredOption('--project <name>', 'project to register into (env FLUXO_PROJECT)', process.env.FLUXO_PROJECT || undefined)
       .option('--labels <a,b>', "default routing labels, replacing the flows' own")
-      .option('--storage <uri>', "code storage: file:///dir, gs://bucket/prefix or a local directory; {tenant} becomes the caller's tenant, e.g. gs://fluxo-code/{tenant} (env FLUXO_STORAGE)", process.env.FLUXO_STORAGE || undefined),
+      .option('--storage <uri>', "code storage: file:///dir, gs://bucket/prefix or a local directory; {tenant} becomes the caller's tenant, e.g. gs://fluxo-code/{tenant} (env FLUXO_STORAGE)", process.env.FLUXO_STORAGE || undefined)
+      .option('--schedules <state>', 'how the schedule of a flow registered with clocks for the first time starts: active or paused (later registrations keep the operator\'s switch)')
+      .option('--concurrency <n>', 'bundles loaded and uploaded at once (default: the number of CPUs, at least 2)')
+      .addOption(new Option('--no-cache', 'bundle and load every module again, ignoring the registration cache ($FLUXO_CACHE_DIR, else $XDG_CACHE_HOME/fluxo, else ~/.cache/fluxo)')),
   ).action(async (paths: string[], options: RegisterCommandOptions) => {
     if (!options.storage) throw new FluxoError('BAD_USER_INPUT', 'no code storage: pass --storage or set FLUXO_STORAGE');
+    const scheduleState = parseScheduleState(options.schedules);
+    const concurrency = parseConcurrency(options.concurrency);
     const client = clientFrom(options);
+    const progress = phaseProgress();
+    let report: RegistrationReport;
     try {
-      const registered = await registerFlowFiles(client, {
+      report = await registerFlowFiles(client, {
         paths,
         project: options.project,
         storage: options.storage,
         labels: options.labels === undefined ? undefined : parseLabels(options.labels),
+        scheduleState,
+        concurrency,
+        cacheDir: options.cache ? undefined : false,
+        onProgress: progress.update,
       });
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(registered, null, 2)}\n`);
-      } else {
-        for (const flow of registered) process.stdout.write(`${flow.created ? 'registered' : 'unchanged'} ${flow.name} v${flow.version}\n`);
-      }
     } finally {
+      progress.done();
       await client.close();
     }
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : humanReport(report));
+    if (report.summary.failed > 0) process.exitCode = EXIT.registrationFailed;
   });
 }
 
-/**
- * Bundles, uploads and registers every flow of every path, in order. Every path is bundled and
- * loaded before anything is uploaded, so one module that fails to load registers nothing at all.
- *
- * @example
- * await registerFlowFiles(client, { paths: ['examples/retry.ts'], project: 'production', storage: 'file:///var/lib/fluxo/code' });
- */
-export async function registerFlowFiles(client: GraphQLClient, options: RegisterFlowFilesOptions): Promise<RegisteredFlow[]> {
-  const storage = codeStorageFor(toStorageUri(await withTenant(client, options.storage)));
-  const registered: RegisteredFlow[] = [];
-  const modules = [];
-  for (const path of options.paths) modules.push({ path, ...(await loadFlowFile(path)) });
-  for (const { path, bundle, flows } of modules) {
-    const { uri } = await storage.put(`bundles/${bundle.sha256}.mjs`, bundle.bytes);
-    for (const { exportName, handle } of flows) {
-      const { definition } = handle;
-      const { registerFlow } = await client.request<RegisterFlowData>(REGISTER_FLOW, {
-        input: {
-          project: options.project,
-          name: definition.name,
-          storageUri: uri,
-          sha256: bundle.sha256,
-          size: bundle.bytes.byteLength,
-          entrypoint: exportName,
-          parameterSchema: definition.parameterSchema,
-          defaultLabels: options.labels ?? definition.labels,
-          // Bundles built by an SDK older than secrets have none.
-          secrets: definition.secrets ?? [],
-          retries: definition.retries,
-          retryDelaySeconds: definition.retryDelaySeconds,
-          timeoutSeconds: definition.timeoutSeconds,
-          description: definition.description,
-        },
-      });
-      registered.push({
-        path,
-        name: definition.name,
-        exportName,
-        flowVersionId: registerFlow.flowVersion.id,
-        version: registerFlow.flowVersion.number,
-        created: registerFlow.created,
-        storageUri: uri,
-        sha256: bundle.sha256,
-        size: bundle.bytes.byteLength,
-      });
-    }
+/** `--schedules active|paused` as the API's ScheduleState. */
+function parseScheduleState(value: string | undefined): 'ACTIVE' | 'PAUSED' | undefined {
+  if (value === undefined) return undefined;
+  const state = value.trim().toLowerCase();
+  if (state === 'active') return 'ACTIVE';
+  if (state === 'paused') return 'PAUSED';
+  throw new FluxoError('BAD_USER_INPUT', `--schedules must be active or paused, not "${value}"`);
+}
+
+function parseConcurrency(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new FluxoError('BAD_USER_INPUT', `--concurrency must be an integer from 1 to 64, not "${value}"`);
+  return n;
+}
+
+/** One progress line on a terminal's stderr, relabelled as the phases go: "bundling 120/800". */
+function phaseProgress(): { update: (phase: RegistrationPhase, done: number, total: number) => void; done: () => void } {
+  let current: { phase: RegistrationPhase; line: Progress } | undefined;
+  return {
+    update(phase, done, total) {
+      if (current?.phase !== phase) {
+        current?.line.done();
+        current = { phase, line: progressLine(phase) };
+      }
+      if (total > 0) current.line.update(done, total);
+    },
+    done() {
+      current?.line.done();
+    },
+  };
+}
+
+/** New flows and failures (with their reasons), then "N new, M unchanged, F failed[, S skipped]". */
+function humanReport({ summary, flows }: RegistrationReport): string {
+  const lines: string[] = [];
+  for (const flow of flows) {
+    if (flow.status === 'new') lines.push(`new ${flow.name} v${flow.version} (${flow.path})`);
   }
-  return registered;
-}
-
-/**
- * Fills `{tenant}` in a storage template (`gs://fluxo-code/{tenant}`, the same template as the
- * server's `--storage-root`) with the caller's tenant, which the `viewer` query tells.
- */
-async function withTenant(client: GraphQLClient, storage: string): Promise<string> {
-  if (!storage.includes('{tenant}')) return storage;
-  const { viewer } = await client.request<{ viewer: { tenant: string } }>('query Viewer { viewer { tenant } }');
-  return storage.replaceAll('{tenant}', viewer.tenant);
-}
-
-/** A URI as is; a plain path becomes a `file://` URI of its absolute form. */
-function toStorageUri(storage: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(storage) ? storage : pathToFileURL(resolve(storage)).href;
+  for (const flow of flows) {
+    if (flow.status !== 'failed') continue;
+    const what = flow.name === null ? flow.path : `${flow.name} (${flow.path})`;
+    lines.push(`failed ${what}: [${flow.error?.code}] ${flow.error?.message}`);
+  }
+  const skipped = summary.skipped > 0 ? `, ${summary.skipped} skipped` : '';
+  lines.push(`${summary.new} new, ${summary.unchanged} unchanged, ${summary.failed} failed${skipped}`);
+  return `${lines.join('\n')}\n`;
 }
