@@ -218,14 +218,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         // would hold the event loop (and every API call) for its whole length.
         await new Promise((resolve) => setImmediate(resolve));
       };
+      // Stopping abandons the pass between schedules: what was written is consistent (marks go
+      // with their runs), and the next leader continues from it.
+      const stopping = (): boolean => this.#stopped && injectedNow === undefined;
       for (let page = 0; ; page++) {
-        if (this.#stopped && injectedNow === undefined) break;
+        if (stopping()) break;
         const due = (await this.#store.listDueSchedules(now, DUE_PAGE)).filter((s) => !seen.has(`${s.tenant}\0${s.flowId}`));
         if (due.length === 0) break;
         if (page === 0) {
           this.emit('fill:started', { now, schedules: due.length });
         }
         for (const schedule of due) {
+          if (stopping()) break;
           seen.add(`${schedule.tenant}\0${schedule.flowId}`);
           schedules++;
           for (const piece of this.#plan(schedule, now)) {

@@ -10,7 +10,7 @@ import { FluxoService, type RegisterFlowArgs } from '../../server/core/service.j
 import { Scheduler } from '../../server/services/scheduler.js';
 import type { FlowRunRecord } from '../../server/store/records.js';
 import type { Store } from '../../server/store/store.js';
-import { onCleanup } from '../support/harness.js';
+import { onCleanup, waitFor } from '../support/harness.js';
 import { startTestServer } from './authorization-harness.js';
 import { adapters } from './adapters.js';
 
@@ -182,6 +182,29 @@ describe.each(adapters)('schedules on $name', ({ open }) => {
       expect(await runsOf(store, version.flowId)).toHaveLength(63);
       // Ten minutes on, the horizon moved ten minutes: ten more minute runs, no more hourly ones.
       expect(await scheduler.fillOnce(now + 10 * MINUTE)).toMatchObject({ created: 10 });
+    });
+
+    it('started, fills when a registration wakes it, runs one pass at a time, and stops listening on stop()', async () => {
+      const { register, store, events } = await setup();
+      const scheduler = new Scheduler(store, events, { logger: pino({ level: 'silent' }), intervalMs: 600_000 });
+      let active = 0;
+      let most = 0;
+      scheduler.on('fill:started', () => (most = Math.max(most, ++active)));
+      scheduler.on('fill:finished', (report) => {
+        if (report.schedules > 0) active--;
+      });
+      scheduler.start();
+      onCleanup(() => scheduler.stop());
+      const { version } = await register({ schedules: [{ everySeconds: 300 }] });
+      // Not the interval (ten minutes): the registration's wake.
+      await waitFor(async () => (await runsOf(store, version.flowId)).length >= 12, { what: 'the woken fill' });
+      const now = (await store.now()) + 2 * HOUR;
+      const reports = await Promise.all([scheduler.fillOnce(now), scheduler.fillOnce(now), scheduler.fillOnce(now)]);
+      expect(reports[0]!.created).toBeGreaterThanOrEqual(13);
+      expect(reports.slice(1).map((r) => r.created)).toEqual([0, 0]);
+      expect(most).toBe(1);
+      await scheduler.stop();
+      expect(events.listenerCount('schedules:changed')).toBe(0);
     });
 
     it('fills past the horizon by the refill slack, and refills only when the slack is used up', async () => {
