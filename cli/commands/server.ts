@@ -203,13 +203,15 @@ function scheduleTimeZone(value: string): string {
 
 /** `--schedule-horizon` in ms: a duration from a minute to 7 days. */
 function scheduleHorizon(value: string): number {
+  const refused = (cause?: unknown): FluxoError =>
+    new FluxoError('BAD_USER_INPUT', `--schedule-horizon must be a duration from 1m to 7d, like 1h, 90m or 2d, got "${value.slice(0, 40)}"`, cause === undefined ? {} : { cause });
   let seconds: number;
   try {
     seconds = parseEvery(value);
   } catch (error) {
-    throw new FluxoError('BAD_USER_INPUT', `--schedule-horizon: ${(error as Error).message}`, { cause: error });
+    throw refused(error);
   }
-  if (seconds < 60 || seconds > 7 * 86_400) throw new FluxoError('BAD_USER_INPUT', `--schedule-horizon must be from 1m to 7d, got "${value}"`);
+  if (seconds > 7 * 86_400) throw refused();
   return seconds * 1000;
 }
 

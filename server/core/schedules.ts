@@ -2,7 +2,7 @@
 // operator's switch (pause, resume), and backfills. The scheduler service that turns clocks into
 // runs is server/services/scheduler.ts; this module holds the operations users call.
 import { createHash } from 'node:crypto';
-import { checkCron, clockTimesBetween, type ClockTiming } from '../../common/clocks.js';
+import { checkCron, clockTimesBetween, MAX_EVERY_SECONDS, MIN_EVERY_SECONDS, type ClockTiming } from '../../common/clocks.js';
 import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
 import type { ClockRecord, FlowRecord, FlowRunRecord, FlowScheduleRecord, MissedRunPolicy, ScheduleState } from '../store/records.js';
@@ -40,9 +40,6 @@ export interface ScheduleSettings {
 
 /** Most clocks one version may declare. */
 export const MAX_CLOCKS = 50;
-/** Shortest and longest interval: a minute (the scheduler's grain) and a leap year. */
-export const MIN_EVERY_SECONDS = 60;
-export const MAX_EVERY_SECONDS = 31_622_400;
 /** Most clock times one backfill range may hold (all chosen clocks together). */
 export const MAX_BACKFILL_TIMES = 100_000;
 

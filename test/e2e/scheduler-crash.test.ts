@@ -6,11 +6,13 @@
 // Size: FLUXO_SCHEDULER_CRASH_FLOWS (default 300).
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { initKeys } from '../../common/keys.js';
+import { IDENTITY_HEADER, signIdentity } from '../../common/identity.js';
+import { initKeys, keyPaths, loadIdentitySecret } from '../../common/keys.js';
 import { startDaemon, type Daemon } from '../support/daemon.js';
-import { tempDir, waitFor } from '../support/harness.js';
-import { checkOneRunPerTime, registerScheduledFlows, type TimeCount } from './scheduled-flows.js';
+import { cliPath, tempDir, waitFor } from '../support/harness.js';
+import { checkOneRunPerTime, developer, registerScheduledFlows, type TimeCount } from './scheduled-flows.js';
 
 const FLOWS = Number(process.env.FLUXO_SCHEDULER_CRASH_FLOWS ?? 300);
 const HORIZON_MS = 6 * 3_600_000;
@@ -81,5 +83,40 @@ describe('scheduler crash', () => {
     expect(keys).toBe(runs);
     for (const count of killedMidFill) expect(count).toBeLessThan(runs);
     console.info(`scheduler crash: ${FLOWS} schedules, killed mid-fill at ${killedMidFill.join(', ')} runs; ${runs} runs in the end, one per (schedule, time)`);
+  });
+});
+
+describe('the scheduler\'s server flags', () => {
+  it.each([
+    [['--timezone', 'America/Atlantis'], /--timezone: unknown time zone "America\/Atlantis"/],
+    [['--schedule-horizon', '30s'], /--schedule-horizon must be a duration from 1m to 7d/],
+    [['--schedule-horizon', '8d'], /--schedule-horizon must be a duration from 1m to 7d, like 1h, 90m or 2d, got "8d"/],
+    [['--scheduler-interval-ms', '0'], /--scheduler-interval-ms must be an integer from 50 to 600000/],
+  ])('refuses to start with %j: exit 2, the flag named', async (flags, message) => {
+    const dir = await tempDir();
+    await initKeys(join(dir, 'keys'));
+    const result = await execa(process.execPath, [cliPath, 'server', 'start', '--port', '0', '--database', join(dir, 'db'), '--keys-dir', join(dir, 'keys'), ...flags], { reject: false, timeout: 30_000 });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('--timezone (or FLUXO_TIMEZONE) is the zone of cron clocks registered without one', async () => {
+    const dir = await tempDir();
+    const keysDir = join(dir, 'keys');
+    await initKeys(keysDir);
+    const server = await startDaemon(['server', 'start', '--port', '0', '--database', join(dir, 'fluxo.db'), '--keys-dir', keysDir], { env: { FLUXO_TIMEZONE: 'America/Sao_Paulo' } });
+    const secret = await loadIdentitySecret(keyPaths(keysDir).identitySecret);
+    const response = await fetch(`${String(server.ready.url)}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: await signIdentity(developer, secret) },
+      body: JSON.stringify({
+        query: 'mutation($input: RegisterFlowInput!) { registerFlow(input: $input) { flowVersion { clocks { cron timezone nextTimes(count: 2) } } } }',
+        variables: { input: { project: 'production', name: 'diaria', storageUri: 'file:///tmp/diaria.mjs', sha256: 'e'.repeat(64), size: 10, entrypoint: 'main', schedules: [{ cron: '0 3 * * *' }] } },
+      }),
+    });
+    const answer = (await response.json()) as { data: { registerFlow: { flowVersion: { clocks: { cron: string; timezone: string; nextTimes: string[] }[] } } } };
+    const [clock] = answer.data.registerFlow.flowVersion.clocks;
+    expect(clock).toMatchObject({ cron: '0 3 * * *', timezone: 'America/Sao_Paulo' });
+    for (const time of clock!.nextTimes) expect(time).toMatch(/T06:00:00\.000Z$/);
   });
 });
