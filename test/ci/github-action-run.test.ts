@@ -19,12 +19,19 @@ const FLOWS: Record<string, string> = {
     "export const hello = flow('ci-hello', { description: 'Says hello' }, async () => 'hello');",
     '',
   ].join('\n'),
+  // A helper without a flow: a directory walk skips it.
+  'flows/lib/answer.ts': 'export const answer = (): number => 42;\n',
   'flows/reports/daily.ts': [
     "import { flow, task } from 'fluxo';",
+    "import { answer } from '../lib/answer.js';",
     '',
-    "const count = task('count', async (): Promise<number> => 42);",
+    "const count = task('count', async (): Promise<number> => answer());",
     '',
-    "export const daily = flow('ci-daily-report', { retries: 1 }, async () => count());",
+    'export const daily = flow(',
+    "  'ci-daily-report',",
+    "  { retries: 1, schedules: [{ cron: '0 3 * * *', timezone: 'America/Sao_Paulo' }] },",
+    '  async () => count(),',
+    ');',
     '',
   ].join('\n'),
 };
@@ -78,6 +85,16 @@ function rowOf(summary: string, flow: string): string[] | undefined {
   return line?.split(' | ').map((cell) => cell.replace(/^\| | \|$/g, '').trim());
 }
 
+/** Each scheduled flow's schedule state in `project` (ACTIVE, PAUSED). */
+async function scheduleStates(project: string): Promise<Record<string, string>> {
+  const client = await stack.client('developer');
+  const { schedules } = await client.request<{ schedules: { nodes: { state: string; flow: { name: string } }[] } }>(
+    'query($project: String) { schedules(project: $project, first: 10) { nodes { state flow { name } } } }',
+    { project },
+  );
+  return Object.fromEntries(schedules.nodes.map((s) => [s.flow.name, s.state]));
+}
+
 async function latestVersions(project: string): Promise<Record<string, number>> {
   const listed = await stack.cli(['flows', 'list', '--project', project, '--json'], { role: 'developer' });
   expect(listed, listed.stderr).toMatchObject({ exitCode: 0 });
@@ -120,7 +137,7 @@ describe('the register action, run as a runner runs it', () => {
     expect(run.summary).toContain('| Flow | Path | Status | Version | Reason |');
     expect(rowOf(run.summary, 'ci-hello')).toEqual(['ci-hello', '`flows/hello.ts`', '🆕 new', '1', '']);
     expect(rowOf(run.summary, 'ci-daily-report')).toEqual(['ci-daily-report', '`flows/reports/daily.ts`', '🆕 new', '1', '']);
-    expect(run.summary).toMatch(/\*\*2 new, 0 unchanged, 0 failed \(project production; 2 bundles uploaded\)\*\*/);
+    expect(run.summary).toMatch(/\*\*2 new, 0 unchanged, 0 failed, 1 skipped \(project production; 2 bundles uploaded\)\*\*/);
 
     // The token was masked before anything ran, and no step printed it otherwise.
     expect(run.masks).toEqual([ciToken]);
@@ -128,6 +145,7 @@ describe('the register action, run as a runner runs it', () => {
     expect(printed).not.toContain(ciToken);
 
     expect(await latestVersions('production')).toEqual({ 'ci-daily-report': 1, 'ci-hello': 1 });
+    expect(await scheduleStates('production')).toEqual({ 'ci-daily-report': 'ACTIVE' });
   });
 
   it('reports every flow unchanged on a second run, naming them by glob and file', async () => {
@@ -158,7 +176,7 @@ describe('the register action, run as a runner runs it', () => {
     expect(broken).toContain('no-such-package');
     expect(rowOf(run.summary, 'ci-hello')?.[2]).toBe('✔️ unchanged');
     expect(rowOf(run.summary, 'ci-daily-report')?.[2]).toBe('✔️ unchanged');
-    expect(run.summary).toMatch(/\*\*0 new, 2 unchanged, 1 failed/);
+    expect(run.summary).toMatch(/\*\*0 new, 2 unchanged, 1 failed, 1 skipped \(project production; 0 bundles uploaded\)\*\*/);
 
     // Annotations: one for the module, one for the job.
     const errors = run.commands.filter((c) => c.command === 'error');
@@ -185,5 +203,8 @@ describe('the register action, run as a runner runs it', () => {
     expect(run.outputs).toEqual({ new: '2', unchanged: '0', failed: '0' });
     expect(run.summary).toContain('### fluxo register → staging');
     expect(await latestVersions('staging')).toEqual({ 'ci-daily-report': 1, 'ci-hello': 1 });
+    // The new schedule starts paused in staging; production's stays as it was.
+    expect(await scheduleStates('staging')).toEqual({ 'ci-daily-report': 'PAUSED' });
+    expect(await scheduleStates('production')).toEqual({ 'ci-daily-report': 'ACTIVE' });
   });
 });
