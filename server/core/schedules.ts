@@ -174,6 +174,15 @@ export interface BackfillResult {
   flowRuns: FlowRunRecord[];
 }
 
+/** How many times of `timing` lie in [from, to), at most `cap`: arithmetic for an interval clock. */
+function countClockTimes(timing: ClockTiming, from: number, to: number, cap: number): number {
+  if (!('everySeconds' in timing)) return clockTimesBetween(timing, from, to, cap).length;
+  const period = timing.everySeconds * 1000;
+  const first = Math.ceil((from - timing.anchor) / period);
+  const last = Math.ceil((to - timing.anchor) / period) - 1;
+  return Math.max(0, Math.min(cap, last - first + 1));
+}
+
 /** Tells the scheduler its work may have changed (a registration, a resume). */
 export function wakeScheduler(events: EventBus): void {
   events.emit('schedules:changed');
@@ -257,15 +266,18 @@ export class Schedules {
       clocks = [chosen];
     }
 
-    // Every time of the range, counted against the bound before anything is created.
-    const due: { at: number; clock: ClockRecord }[] = [];
+    // Every time of the range is counted against the bound before anything is created.
+    let total = 0;
     for (const clock of clocks) {
-      const times = clockTimesBetween(clockTiming(clock), from, to, MAX_BACKFILL_TIMES + 1 - due.length);
-      for (const at of times) due.push({ at, clock });
-      if (due.length > MAX_BACKFILL_TIMES) {
+      total += countClockTimes(clockTiming(clock), from, to, MAX_BACKFILL_TIMES + 1 - total);
+      if (total > MAX_BACKFILL_TIMES) {
         bad(`[${args.from}, ${args.to}) holds more than ${MAX_BACKFILL_TIMES.toLocaleString('en-US')} clock times${clocks.length > 1 ? ` of ${clocks.length} clocks` : ''}; backfill a shorter range${clocks.length > 1 ? ' or one clock' : ''}`);
       }
     }
+    // This call's times are among each clock's first limit + 1: a page of a long range costs a page.
+    // (A clock with more has entries past the page, so `end < due.length` says whether more follow.)
+    const due: { at: number; clock: ClockRecord }[] = [];
+    for (const clock of clocks) for (const at of clockTimesBetween(clockTiming(clock), from, to, limit + 1)) due.push({ at, clock });
     due.sort((a, b) => a.at - b.at || a.clock.index - b.clock.index);
     let end = Math.min(limit, due.length);
     if (end < due.length) {
@@ -305,6 +317,6 @@ export class Schedules {
       if (created) createdRuns.push(run);
     }
     if (createdRuns.length > 0) this.#events.runsChanged(createdRuns);
-    return { total: due.length, created: createdRuns.length, existing: runs.length - createdRuns.length, nextFrom: end < due.length ? due[end]!.at : null, flowRuns: runs };
+    return { total, created: createdRuns.length, existing: runs.length - createdRuns.length, nextFrom: end < due.length ? due[end]!.at : null, flowRuns: runs };
   }
 }

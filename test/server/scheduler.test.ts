@@ -430,6 +430,28 @@ describe.each(adapters)('schedules on $name', ({ open }) => {
       expect(await runsOf(store, version.flowId)).toHaveLength(15);
     });
 
+    it('pages a long range of an interval and a cron clock: every time once, in order, each total what is left', async () => {
+      const { register, service } = await setup();
+      const { version } = await register({ schedules: [{ everySeconds: 420, anchor: '2026-01-01T00:03:00Z' }, { cron: '*/5 * * * *', timezone: 'America/New_York' }] });
+      const indexOf = new Map(version.clocks.map((c) => [c.key, c.index]));
+      const from = at('2026-03-08T05:00:00Z');
+      const to = at('2026-03-08T09:00:00Z');
+      // 7-minute times from 00:03Z, and every 5 minutes; the range starts on a 7-minute time, ends on both (exclusive).
+      const expected = [
+        ...Array.from({ length: 240 }, (_, i) => from + i * MINUTE).filter((t) => (t - at('2026-01-01T00:03:00Z')) % (7 * MINUTE) === 0).map((t) => [t, 0]),
+        ...Array.from({ length: 48 }, (_, i) => [from + i * 5 * MINUTE, 1]),
+      ].sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+      let cursor: number | null = from;
+      const seen: number[][] = [];
+      while (cursor !== null) {
+        const page = await service.schedules.backfill(developer, { flowName: 'captura', from: iso(cursor), to: iso(to), limit: 7 });
+        expect(page.total).toBe(expected.filter(([t]) => t! >= cursor!).length);
+        seen.push(...page.flowRuns.map((r) => [r.scheduledAt, indexOf.get(r.idempotencyKey!.split(':')[2]!)!]));
+        cursor = page.nextFrom;
+      }
+      expect(seen).toEqual(expected);
+    });
+
     it('the runs of a backfill are claimed oldest first', async () => {
       const { register, service } = await setup();
       await register({ schedules: [{ everySeconds: 3600 }] });
