@@ -2,7 +2,7 @@
 // checkout of a flows repository as the workspace, the GITHUB_* environment and file commands,
 // `bash --noprofile --norc -eo pipefail` per step) against a real fluxo stack (server and proxy
 // processes) with a CI service token made by `fluxo token create --role ci`.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, tempDir } from '../support/harness.js';
@@ -104,6 +104,10 @@ async function latestVersions(project: string): Promise<Record<string, number>> 
 
 describe('the register action, run as a runner runs it', () => {
   beforeAll(async () => {
+    // The action runs `npm ci` in its own checkout (this repository) when node_modules is older
+    // than the lock file; here that would delete node_modules under every other running test.
+    const [lock, installed] = await Promise.all([stat(join(repoRoot, 'package-lock.json')), stat(join(repoRoot, 'node_modules', '.package-lock.json'))]);
+    if (lock.mtimeMs > installed.mtimeMs) throw new Error('package-lock.json is newer than node_modules: run npm ci (or npm install) before this test');
     stack = await startStack();
     const created = await stack.cli(['token', 'create', '--name', 'github-ci', '--role', 'ci', '--ttl', '1d', '--json'], { role: 'tenant-admin' });
     expect(created, created.stderr).toMatchObject({ exitCode: 0 });
