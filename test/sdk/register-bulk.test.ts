@@ -22,10 +22,10 @@ beforeAll(async () => {
 });
 
 /** `fluxo register` with a private registration cache (a fresh one unless given). */
-async function register(args: string[], { cacheDir, api }: { cacheDir?: string; api?: string } = {}) {
+async function register(args: string[], { cacheDir, api, role = 'developer' }: { cacheDir?: string; api?: string; role?: 'developer' | 'ci' } = {}) {
   const env: Record<string, string> = { FLUXO_CACHE_DIR: cacheDir ?? (await tempDir('fluxo-cache-')) };
   if (api) env.FLUXO_API = api;
-  return stack.cli(['register', ...args, '--storage', stack.storageUri], { env });
+  return stack.cli(['register', ...args, '--storage', stack.storageUri], { env, role });
 }
 
 function reportOf(stdout: string): RegistrationReport {
@@ -211,6 +211,16 @@ describe('fluxo register against a real server', () => {
     const client = await stack.client('viewer');
     const { flow } = await client.request<{ flow: { schedule: { state: string } | null } }>('query { flow(project: "bulk-staging", name: "daily-extract") { schedule { state } } }');
     expect(flow.schedule).toEqual({ state: 'PAUSED' });
+  });
+
+  it('works with a ci token, the role a GitHub Action holds', async () => {
+    const result = await register(['examples/sleep.ts', '--project', 'bulk-ci', '--json'], { role: 'ci' });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(reportOf(result.stdout).flows.map(({ name, status, version }) => ({ name, status, version }))).toEqual([
+      { name: 'fail-always', status: 'new', version: 1 },
+      { name: 'long-sleep', status: 'new', version: 1 },
+    ]);
   });
 
   it('refuses a --schedules value other than active or paused', async () => {
