@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { Identity } from '../../common/identity.js';
 import { EventBus } from '../../server/core/events.js';
 import { FluxoService, type RegisterFlowArgs } from '../../server/core/service.js';
-import { Scheduler } from '../../server/services/scheduler.js';
-import type { FlowRunRecord } from '../../server/store/records.js';
+import { planClock, Scheduler } from '../../server/services/scheduler.js';
+import type { ClockRecord, FlowRunRecord } from '../../server/store/records.js';
 import type { Store } from '../../server/store/store.js';
 import { onCleanup, waitFor } from '../support/harness.js';
 import { startTestServer } from './authorization-harness.js';
@@ -486,6 +486,34 @@ describe.each(adapters)('schedules on $name', ({ open }) => {
       await expect(service.schedules.backfill(developer, input)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/declares no clocks/) });
       await expect(service.schedules.backfill({ subject: 'v', tenant, role: 'viewer' }, input)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     });
+  });
+});
+
+describe('planning one clock', () => {
+  const clock = (over: Partial<ClockRecord>): ClockRecord => ({ key: 'k', index: 0, cron: null, timezone: null, everySeconds: null, anchor: null, parameters: {}, labels: null, ...over });
+  const skip = { missedRuns: 'SKIP' as const, catchUpLimit: 10 };
+
+  it('caps a clock at 5,000 times a pass and continues from its mark at the next pass (every minute over four days)', () => {
+    const everyMinute = clock({ cron: '* * * * *', timezone: 'UTC' });
+    const now = at('2030-01-01T00:00:00Z');
+    const first = planClock(everyMinute, undefined, now, skip, 4 * DAY, 0);
+    expect(first.times).toHaveLength(5_000);
+    expect(first.filledThrough).toBe(now + 4_999 * MINUTE + 1);
+    expect(first.refillAt).toBe(now + 1_000);
+    const second = planClock(everyMinute, first.filledThrough, now + 1_000, skip, 4 * DAY, 0);
+    expect(second.times[0]).toBe(now + 5_000 * MINUTE);
+    expect(second.times.at(-1)).toBe(now + 4 * DAY);
+    expect(second.filledThrough).toBe(now + 1_000 + 4 * DAY);
+  });
+
+  it('keeps three future times of a daily clock, refilling when the third-to-last is due', () => {
+    const daily = clock({ everySeconds: 86_400, anchor: 0 });
+    const now = at('2030-01-01T12:00:00Z');
+    const first = planClock(daily, undefined, now, skip, HOUR, 0);
+    expect(first.times.map(iso)).toEqual(['2030-01-02T00:00:00.000Z', '2030-01-03T00:00:00.000Z', '2030-01-04T00:00:00.000Z']);
+    expect(iso(first.refillAt)).toBe('2030-01-02T00:00:00.000Z');
+    const next = planClock(daily, first.filledThrough, first.refillAt, skip, HOUR, 0);
+    expect(next.times.map(iso)).toEqual(['2030-01-05T00:00:00.000Z']);
   });
 });
 
