@@ -23,9 +23,9 @@ describe('following a run from the CLI', () => {
     const stack = await startStack();
     const registered = await stack.cli(['register', join(repoRoot, 'examples', 'retry.ts'), join(repoRoot, 'examples', 'sleep.ts'), '--project', 'production', '--storage', stack.storageUri]);
     expect(registered.exitCode, registered.stderr).toBe(0);
-    expect(registered.stdout).toMatch(/registered flaky-retry v1/);
+    expect(registered.stdout).toMatch(/^new flaky-retry v1 /m);
     const again = await stack.cli(['register', join(repoRoot, 'examples', 'retry.ts'), '--project', 'production', '--storage', stack.storageUri]);
-    expect(again.stdout).toMatch(/unchanged flaky-retry v1/);
+    expect(again.stdout).toMatch(/^0 new, 1 unchanged, 0 failed$/m);
     await stack.startAgent();
 
     const ok = await stack.cli(['runs', 'create', 'flaky-retry', '--watch']);

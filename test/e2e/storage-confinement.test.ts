@@ -42,7 +42,7 @@ async function register(client: GraphQLClient, name: string, storageUri: string,
 async function registerWithCli(stack: Stack, storage: string, tenant: string): Promise<{ storageUri: string; sha256: string; size: number }> {
   const result = await stack.cli(['register', hello, '--project', 'production', '--storage', `${storage}/{tenant}`, '--json'], { tenant });
   expect(result, result.stderr).toMatchObject({ exitCode: 0 });
-  const [flow] = JSON.parse(result.stdout) as { storageUri: string; sha256: string; size: number }[];
+  const [flow] = (JSON.parse(result.stdout) as { flows: { storageUri: string; sha256: string; size: number }[] }).flows;
   return flow!;
 }
 
