@@ -127,6 +127,8 @@ export function createFlowLoader(threads: number): FlowLoader {
     request: LoadRequest;
     resolve: (flows: FlowOfBundle[]) => void;
     reject: (error: Error) => void;
+    /** Already sent again after its thread ended under it. */
+    retried: boolean;
   }
   interface Lane {
     worker: Worker;
@@ -153,13 +155,20 @@ export function createFlowLoader(threads: number): FlowLoader {
       }
       pump();
     });
-    // A module that throws later (a timer) or exits ends its thread: its load fails, others go on.
+    // A module that exits, or throws later (from a timer), ends its thread. The load in flight then
+    // may be an innocent one that came after the culprit: it goes once more to a fresh thread, and
+    // fails only if it ends that one too.
     const ended = (reason: string): void => {
       if (!lanes.delete(lane)) return;
       const job = lane.job;
       lane.job = null;
-      job?.reject(new FluxoError('BAD_USER_INPUT', `cannot load ${job.request.label}: ${reason}`));
       void lane.worker.terminate();
+      if (job && !job.retried) {
+        job.retried = true;
+        waiting.unshift(job);
+      } else {
+        job?.reject(new FluxoError('BAD_USER_INPUT', `cannot load ${job.request.label}: ${reason}`));
+      }
       pump();
     };
     lane.worker.on('error', (error) => ended(error.message));
@@ -185,7 +194,7 @@ export function createFlowLoader(threads: number): FlowLoader {
   return {
     load(bytes, label) {
       return new Promise<FlowOfBundle[]>((resolve, reject) => {
-        waiting.push({ request: { id: nextId++, bytes, label }, resolve, reject });
+        waiting.push({ request: { id: nextId++, bytes, label }, resolve, reject, retried: false });
         pump();
       });
     },

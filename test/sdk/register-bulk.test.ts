@@ -126,6 +126,20 @@ describe('fluxo register against a real server', () => {
     ]);
   });
 
+  it('fails only the module that exits or throws from a timer while loading, not the ones loaded after it on the same thread', async () => {
+    const { flowsDir } = await repository(3, 500);
+    // Sorted before the generated flows, so with one loader thread they are loaded first.
+    await writeFile(join(flowsDir, 'group-5', 'a-exits.ts'), "import { flow } from 'fluxo';\nprocess.exit(3);\nexport const f = flow('exits', async () => 1);\n");
+    await writeFile(join(flowsDir, 'group-5', 'b-late-throw.ts'), "import { flow } from 'fluxo';\nsetTimeout(() => { throw new Error('late'); }, 5);\nexport const f = flow('late-throw', async () => 1);\n");
+    const result = await register([relative(repoRoot, flowsDir), '--project', 'bulk-threads', '--concurrency', '1', '--json']);
+    expect(result.exitCode).toBe(8);
+    const report = reportOf(result.stdout);
+    expect(report.summary).toMatchObject({ new: 4, failed: 1 });
+    expect(report.flows.filter((flow) => flow.status === 'failed')).toEqual([
+      expect.objectContaining({ path: expect.stringMatching(/a-exits\.ts$/), error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('ended its thread (exit code 3)') } }),
+    ]);
+  });
+
   it(`registers ${MODULES} modules, then again unchanged (cache or not) without uploading or creating anything`, { timeout: 300_000 }, async () => {
     // Indices no other test uses: a digest another project of the tenant records is not uploaded again.
     const { flowsDir } = await repository(MODULES, 1000);
