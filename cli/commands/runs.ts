@@ -1,10 +1,11 @@
-// `fluxo runs list | get | create | cancel`: flow runs through the API.
+// `fluxo runs list | get | create | cancel | backfill`: flow runs through the API (backfill: backfill.ts).
 import type { Command } from 'commander';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { parseLabels, withApiOptions, withClient, type ApiOptions } from '../api-options.js';
 import { EXIT } from '../exit-codes.js';
 import { formatDuration, formatInstant, printFields, printJson, printTable } from '../format.js';
+import { addBackfillCommand } from './backfill.js';
 import { followRun, formatLogLine, runNotFound, type RunStatus } from './logs.js';
 
 /** Every flow-run state, as `--state` accepts them. */
@@ -107,7 +108,7 @@ interface CreateOptions extends ApiOptions {
 
 /** Registers `fluxo runs ...`. */
 export function registerRunsCommand(program: Command): void {
-  const runs = program.command('runs').description('list, inspect, create and cancel flow runs');
+  const runs = program.command('runs').description('list, inspect, create, cancel and backfill flow runs');
 
   withApiOptions(
     runs
@@ -205,6 +206,8 @@ export function registerRunsCommand(program: Command): void {
         process.stdout.write(`run ${run.id}: ${run.state}\n`);
       }),
   );
+
+  addBackfillCommand(runs);
 }
 
 async function listRuns(client: GraphQLClient, filter: Record<string, unknown>, limit: number): Promise<RunSummary[]> {
