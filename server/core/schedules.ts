@@ -2,7 +2,7 @@
 // operator's switch (pause, resume), and backfills. The scheduler service that turns clocks into
 // runs is server/services/scheduler.ts; this module holds the operations users call.
 import { createHash } from 'node:crypto';
-import { checkCron, clockTimesBetween, MAX_EVERY_SECONDS, MIN_EVERY_SECONDS, type ClockTiming } from '../../common/clocks.js';
+import { canonicalTimeZone, checkCron, clockTimesBetween, MAX_EVERY_SECONDS, MIN_EVERY_SECONDS, type ClockTiming } from '../../common/clocks.js';
 import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
 import type { ClockRecord, FlowRecord, FlowRunRecord, FlowScheduleRecord, MissedRunPolicy, ScheduleState } from '../store/records.js';
@@ -95,10 +95,10 @@ export async function normaliseClocks(tenant: string, parameterSchema: Record<st
       if (input.anchor != null) bad(`${where}: anchor belongs to an everySeconds clock, not a cron clock`);
       cron = String(input.cron).trim().replace(/\s+/g, ' ');
       if (cron.length === 0 || cron.length > 200) bad(`${where}: cron must be 1 to 200 characters`);
-      const zone = input.timezone ?? defaultTimeZone;
-      timezone = zone;
       try {
-        checkCron(cron, zone);
+        // The canonical spelling: `america/sao_paulo` and `America/Sao_Paulo` are one clock (one key).
+        timezone = canonicalTimeZone(input.timezone ?? defaultTimeZone);
+        checkCron(cron, timezone);
       } catch (error) {
         within(where, error);
       }

@@ -139,6 +139,14 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
     return typeof value === 'number' && Number.isFinite(value) ? Math.max(1, value) : PLAIN_LIST_SIZE;
   };
 
+  const computedItems = (field: GraphQLField<unknown, unknown>, node: FieldNode): number => {
+    const argument = field.args.find((a) => a.name === 'count');
+    if (!argument) return 0;
+    const given = node.arguments?.find((a) => a.name.value === 'count');
+    const value = given ? valueFromAST(given.value, argument.type, values) : argument.defaultValue;
+    return typeof value === 'number' && Number.isFinite(value) ? Math.max(1, value) : PLAIN_LIST_SIZE;
+  };
+
   const queryType = schema.getQueryType();
   // Introspection's entry points are no field of Query, but their lists cost like any other.
   const fieldOf = (parent: GraphQLObjectType | null, name: string): GraphQLField<unknown, unknown> | undefined => {
@@ -153,6 +161,8 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
       if (selection.kind === Kind.FIELD) {
         const field = fieldOf(parent, selection.name.value);
         total += 1;
+        // A computed leaf list (`Clock.nextTimes(count:)`) costs one per item it computes.
+        if (field && !selection.selectionSet) total += computedItems(field, selection);
         if (!selection.selectionSet || !field) continue;
         const named = getNamedType(field.type);
         const children = costOf(selection.selectionSet, isObjectType(named) ? named : null);

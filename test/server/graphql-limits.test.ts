@@ -71,6 +71,12 @@ describe.each([
     expect(await refusal(`{ flowRuns(first: 500) { nodes { taskRuns { stateHistory { at } } } } }`)).toMatch(/estimated cost of 5051001; the limit is 50000/);
   });
 
+  it('counts each time a computed list (Clock.nextTimes) computes', async () => {
+    // schedules 1 + 100 × (nodes 1 + clocks 1 + 100 × (nextTimes 1 + 100 computed))
+    expect(await refusal('{ schedules(first: 100) { nodes { clocks { nextTimes(count: 100) } } } }')).toMatch(/estimated cost of 1010201; the limit is 50000/);
+    expect(codesOf(await send(api, '{ schedules(first: 10) { nodes { clocks { nextTimes(count: 3) } } } }'))).toEqual([]);
+  });
+
   it('counts the lists of introspection like any other', async () => {
     expect(codesOf(await send(api, '{ __type(name: "FlowRun") { fields { name } } }'))).toEqual([]);
     expect(await refusal('{ __schema { types { fields { type { fields { name } } } } } }')).toMatch(/estimated cost of 1020102; the limit is 50000/);

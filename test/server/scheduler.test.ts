@@ -111,6 +111,14 @@ describe.each(adapters)('schedules on $name', ({ open }) => {
       });
       expect(reordered.created).toBe(true);
       expect(reordered.version.clocks.map((c) => c.key)).toEqual([version.clocks[1]!.key, version.clocks[2]!.key, version.clocks[0]!.key]);
+      // A zone spelt in other letters is the same zone: the same clock, the same key.
+      const respelt = await register({
+        schedules: [{ everySeconds: 900 }, { cron: '0 6 * * 1', timezone: 'america/new_york' }, { cron: '0 3 * * *', parameters: { ano: 2021, orgao: 'smtr' }, labels: ['a', 'b'] }],
+        missedRuns: 'CATCH_UP',
+        catchUpLimit: 4,
+      });
+      expect(respelt).toMatchObject({ created: false, version: { id: reordered.version.id } });
+      expect(respelt.version.clocks[1]).toMatchObject({ timezone: 'America/New_York' });
     });
 
     it.each([
