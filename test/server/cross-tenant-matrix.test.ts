@@ -66,12 +66,15 @@ async function ok<T>(answer: Promise<Answer>): Promise<T> {
   return data as T;
 }
 
+/** The digest of tenant B's bundle (knownBundles must not tell another tenant it exists). */
+const B_BUNDLE = randomBytes(32).toString('hex');
+
 /** Tenant B: a flow with a version, a run held by B's agent with task runs and logs, a service token and a secret. */
 async function buildTenantB(): Promise<TenantB> {
   const [developer, agent, admin] = [as('developer', B), as('agent', B), as('tenant-admin', B)];
   const registered = await ok<{ registerFlow: { flowVersion: { id: string; flow: { id: string } } } }>(api.post(developer,
     `mutation ($input: RegisterFlowInput!) { registerFlow(input: $input) { flowVersion { id flow { id } } } }`,
-    { input: { project: 'matrix-project', name: 'matrix-flow', storageUri: 'gs://tenant-b-bundles/matrix.mjs', sha256: 'b'.repeat(64), size: 100, entrypoint: 'flow', secrets: ['MATRIX_SECRET'] } }));
+    { input: { project: 'matrix-project', name: 'matrix-flow', storageUri: 'gs://tenant-b-bundles/matrix.mjs', sha256: B_BUNDLE, size: 100, entrypoint: 'flow', secrets: ['MATRIX_SECRET'], schedules: [{ cron: '0 3 * * *' }] } }));
   const { registerAgent } = await ok<{ registerAgent: { id: string } }>(api.post(agent, `mutation { registerAgent(input: { name: "matrix-agent", labels: [] }) { id } }`));
   const { createFlowRun } = await ok<{ createFlowRun: { id: string } }>(api.post(developer, `mutation { createFlowRun(input: { flowName: "matrix-flow", project: "matrix-project" }) { id } }`));
   const { claimFlowRuns } = await ok<{ claimFlowRuns: { leaseToken: string }[] }>(api.post(agent,
@@ -112,7 +115,7 @@ async function snapshotOfB(): Promise<unknown> {
   return Promise.all([
     ok(api.post(admin, `{
       projects { id name createdAt }
-      flows(first: 10) { nodes { id name createdAt versions(first: 10) { nodes { id number storageUri sha256 size secrets createdAt } } } }
+      flows(first: 10) { nodes { id name createdAt schedule { state nextRunAt } versions(first: 10) { nodes { id number storageUri sha256 size secrets createdAt } } } }
       agents(first: 10) { nodes { id name labels concurrency createdAt } }
       serviceTokens(includeRevoked: true, first: 10) { nodes { id name role revokedAt } }
       secrets { name updatedAt updatedBy }
@@ -135,6 +138,7 @@ type Mode = 'real' | 'random';
 /** A random value shaped like `value` (same length, same alphabet), for the "does not exist" call. */
 function lookalike(value: string): string {
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-7/.test(value)) return newId();
+  if (/^[0-9a-f]{64}$/.test(value)) return randomBytes(32).toString('hex');
   const alphabet = /^[A-Z0-9_]+$/.test(value) ? 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' : /^[a-z0-9-]+$/.test(value) ? 'abcdefghijklmnopqrstuvwxyz' : null;
   if (alphabet === null) return newToken().slice(0, value.length);
   return Array.from(randomBytes(value.length), (byte, i) => (i === 0 || /[A-Za-z]/.test(value[i]!) ? alphabet[byte % alphabet.length] : value[i])).join('');
@@ -154,6 +158,14 @@ const identifiers: Record<string, (tenant: TenantB) => string> = {
   'CreateServiceTokenInput.name': (t) => t.tokenName,
   'SetSecretInput.name': (t) => t.secretName,
   'Mutation.deleteSecret.name': (t) => t.secretName,
+  'Mutation.pauseSchedule.project': (t) => t.project,
+  'Mutation.pauseSchedule.flowName': (t) => t.flowName,
+  'Mutation.resumeSchedule.project': (t) => t.project,
+  'Mutation.resumeSchedule.flowName': (t) => t.flowName,
+  'BackfillInput.project': (t) => t.project,
+  'BackfillInput.flowName': (t) => t.flowName,
+  'Query.schedules.project': (t) => t.project,
+  'Query.knownBundles.sha256': () => B_BUNDLE,
   'AuditEventFilter.subject': () => 'developer@matrix',
   'SetFlowRunStateInput.leaseToken': (t) => t.leaseToken,
   'SetTaskRunStatesInput.leaseToken': (t) => t.leaseToken,
@@ -181,6 +193,8 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
   'RegisterAgentInput.labels': () => [],
   'MoveAgentInput.toSubject': () => 'service:matrix-mover',
   'Subscription.flowRunLogs.after': () => undefined,
+  'BackfillInput.from': () => '2026-01-01T00:00:00Z',
+  'BackfillInput.to': () => '2026-01-08T00:00:00Z',
 };
 
 /** Root `id` arguments whose return type does not name the object. */
