@@ -5,12 +5,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== system packages the tests use"
-# libfaketime skews an agent's clock in the fault tests (Debian package faketime).
-if [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ]; then
+# libfaketime skews an agent's clock in the fault tests (Debian package faketime); shellcheck is
+# what actionlint runs over the GitHub Action's scripts (test/ci).
+missing=()
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || missing+=(faketime)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get update -qq && apt-get install -y -qq faketime) >/dev/null
+    (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null
   else
-    echo "the fault tests need libfaketime: run 'apt-get install faketime' as root" >&2
+    echo "the tests need ${missing[*]}: run 'apt-get install ${missing[*]}' as root" >&2
   fi
 fi
 

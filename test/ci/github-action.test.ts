@@ -104,4 +104,12 @@ describe('the GitHub Action and the example workflow under actionlint', () => {
     expect(result.exitCode).toBe(1);
     expect(result.output).toMatch(/property "registered" is not defined/);
   });
+
+  it('runs shellcheck over run: scripts (apt-get install shellcheck), so a script bug fails the lint', async () => {
+    // Without shellcheck on PATH actionlint skips this pass silently: the unquoted variable below
+    // (SC2086) is what proves it ran.
+    const result = await lintInScratchRepository(workflowUsing(ALL_INPUTS).replace('echo "$NEW $UNCHANGED $FAILED"', 'echo $NEW $UNCHANGED $FAILED'));
+    expect(result.exitCode, 'shellcheck must be installed: apt-get install shellcheck').toBe(1);
+    expect(result.output).toMatch(/SC2086/);
+  });
 });
