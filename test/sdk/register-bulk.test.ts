@@ -134,10 +134,15 @@ describe('fluxo register against a real server', () => {
     const result = await register([relative(repoRoot, flowsDir), '--project', 'bulk-threads', '--concurrency', '1', '--json']);
     expect(result.exitCode).toBe(8);
     const report = reportOf(result.stdout);
-    expect(report.summary).toMatchObject({ new: 4, failed: 1 });
-    expect(report.flows.filter((flow) => flow.status === 'failed')).toEqual([
-      expect.objectContaining({ path: expect.stringMatching(/a-exits\.ts$/), error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('ended its thread (exit code 3)') } }),
-    ]);
+    // The generated flows, loaded on the same thread after the culprits, all register.
+    expect(report.flows.filter((flow) => flow.status === 'new' && flow.name !== 'late-throw')).toHaveLength(3);
+    const failed = report.flows.filter((flow) => flow.status === 'failed');
+    expect(failed[0]).toEqual(expect.objectContaining({ path: expect.stringMatching(/a-exits\.ts$/), error: { code: 'BAD_USER_INPUT', message: expect.stringContaining('ended its thread (exit code 3)') } }));
+    // The timer's throw lands after its module loaded (registered) or, on a busy machine, while the
+    // loader still works on that module (then it is that module's failure): never another's.
+    expect(failed.slice(1)).toEqual(
+      failed.length === 2 ? [expect.objectContaining({ path: expect.stringMatching(/b-late-throw\.ts$/), error: expect.objectContaining({ message: expect.stringContaining('late') }) })] : [],
+    );
   });
 
   it(`registers ${MODULES} modules, then again unchanged (cache or not) without uploading or creating anything`, { timeout: 300_000 }, async () => {
