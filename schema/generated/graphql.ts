@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { FlowRecord, FlowVersionRecord, FlowRunRecord, TaskRunRecord, AgentRecord, ProjectRecord, LogRecord, StateTransitionRecord, ClockRecord, FlowScheduleRecord } from '../../server/store/records.js';
+import type { FlowRecord, FlowVersionRecord, FlowRunRecord, TaskRunRecord, AgentRecord, ProjectRecord, LogRecord, StateTransitionRecord, ClockRecord, FlowScheduleRecord, ConcurrencyLimitRecord, NotificationRuleRecord, NotificationDeliveryRecord } from '../../server/store/records.js';
 import type { GraphQLContext } from '../../server/graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -161,6 +161,8 @@ export type ClaimedFlowRun = {
   leaseToken: Scalars['String']['output'];
   /** Values of the tenant secrets the run's flow version declares (`RegisterFlowInput.secrets`) that the tenant has stored. Only in this answer, only to the agent that claimed the run; names the tenant has not stored are absent (the agent may supply them from its own secrets file). */
   secrets: Array<SecretValue>;
+  /** For a restarted run (`restartFlowRun`): the stored results of tasks that succeeded in earlier attempts. The child returns such a result, read back and verified by the agent, instead of running the task again (same key and inputs). */
+  storedResults: Array<StoredTaskResult>;
 };
 
 /**
@@ -214,6 +216,28 @@ export type ClockInput = {
   timezone?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** What a due run does while its flow's concurrency limit is full. */
+export type ConcurrencyFullPolicy =
+  /** Wait for a free slot (default). */
+  | 'QUEUE'
+  /** End the new run CANCELLED with reason `concurrency-skip` (skip if running). */
+  | 'SKIP';
+
+/** An operator's limit on how many runs hold an agent at once. */
+export type ConcurrencyLimit = {
+  __typename?: 'ConcurrencyLimit';
+  /** At most this many runs in SUBMITTED, RUNNING or CANCELLING. */
+  limit: Scalars['Int']['output'];
+  /** Runs holding a slot now. */
+  running: Scalars['Int']['output'];
+  /** `tenant`, or `label:<label>` (every run carrying the label counts). */
+  scope: Scalars['String']['output'];
+  /** When it was last set. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** Who last set it. */
+  updatedBy: Scalars['String']['output'];
+};
+
 /** What `createFlowRun` needs. */
 export type CreateFlowRunInput = {
   /** The flow by id... */
@@ -236,6 +260,22 @@ export type CreateFlowRunInput = {
   scheduledAt?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** What `createNotificationRule` needs. */
+export type CreateNotificationRuleInput = {
+  /** The message format. */
+  channel: NotificationChannel;
+  /** The flow to watch; omit for every flow of the tenant. */
+  flowName?: InputMaybe<Scalars['String']['input']>;
+  /** The events to send (at least one). */
+  on: Array<NotificationEvent>;
+  /** Project of `flowName`; default `production`. */
+  project?: InputMaybe<Scalars['String']['input']>;
+  /** WEBHOOK only: the name of a tenant secret (`fluxo secrets set`) whose value signs each delivery. */
+  signingSecret?: InputMaybe<Scalars['String']['input']>;
+  /** The receiver: an https:// URL (http:// only to a loopback address when the server allows it). */
+  url: Scalars['String']['input'];
+};
+
 /** What `createServiceToken` needs. */
 export type CreateServiceTokenInput = {
   /** Informational labels. */
@@ -256,6 +296,15 @@ export type CreateServiceTokenPayload = {
   /** The bearer value (`fxs_...`). Shown only here: store it now. */
   token: Scalars['String']['output'];
 };
+
+/** Where a delivery stands. */
+export type DeliveryState =
+  /** The receiver answered 2xx. */
+  | 'DELIVERED'
+  /** Given up after the last attempt. */
+  | 'FAILED'
+  /** Not delivered yet; retried with backoff. */
+  | 'PENDING';
 
 /**
  * Stable error codes, found in `errors[].extensions.code`. Clients switch on these; the
@@ -395,6 +444,8 @@ export type FlowRun = {
   parameters: Scalars['JSON']['output'];
   /** Higher runs are claimed first among due runs. */
   priority: Scalars['Int']['output'];
+  /** The run this one re-runs (`rerunFlowRun`), or null. */
+  rerunOf: Maybe<Scalars['ID']['output']>;
   /** When the run is due. */
   scheduledAt: Scalars['DateTime']['output'];
   /** The signal that ended the child, when one did. */
@@ -413,6 +464,8 @@ export type FlowRun = {
   taskRuns: Array<TaskRun>;
   /** Increments on every write; pass it as `expectedVersion` for compare-and-set. */
   version: Scalars['Int']['output'];
+  /** Why a SCHEDULED run still waits, as data (the same cause as `waitReason`); null when it does not wait. */
+  wait: Maybe<WaitCause>;
   /** For a Scheduled run whose time has passed: why it still waits. */
   waitReason: Maybe<Scalars['String']['output']>;
 };
@@ -514,6 +567,8 @@ export type FlowVersion = {
   catchUpLimit: Scalars['Int']['output'];
   /** The clocks the version declares (empty: runs only when asked). */
   clocks: Array<Clock>;
+  /** At most this many runs of the flow hold an agent at once (SUBMITTED, RUNNING, CANCELLING); null: no limit. */
+  concurrencyLimit: Maybe<Scalars['Int']['output']>;
   /** Hash over the bundle digest and the declared settings; registering the same hash again creates nothing. */
   contentHash: Scalars['String']['output'];
   /** When the version was registered. */
@@ -548,6 +603,8 @@ export type FlowVersion = {
   storageUri: Scalars['String']['output'];
   /** Seconds the whole run may take; null means no limit. */
   timeoutSeconds: Maybe<Scalars['Int']['output']>;
+  /** What a due run does while the flow's limit is full. */
+  whenConcurrencyFull: ConcurrencyFullPolicy;
 };
 
 /** A page of flow versions. */
@@ -699,8 +756,14 @@ export type Mutation = {
   claimFlowRuns: Array<ClaimedFlowRun>;
   /** Create a flow run (developer, tenant-admin, admin). */
   createFlowRun: FlowRun;
+  /** Create a notification rule (tenant-admin, admin, developer). */
+  createNotificationRule: NotificationRule;
   /** Issue a revocable service token in the caller's tenant (tenant-admin, admin). */
   createServiceToken: CreateServiceTokenPayload;
+  /** Delete a concurrency limit (tenant-admin, admin). False when there was none. */
+  deleteConcurrencyLimit: Scalars['Boolean']['output'];
+  /** Delete a notification rule (tenant-admin, admin, developer). False when there was none. */
+  deleteNotificationRule: Scalars['Boolean']['output'];
   /** Delete a tenant secret (tenant-admin, admin). False when there was none. */
   deleteSecret: Scalars['Boolean']['output'];
   /** Renew leases and learn about cancellations (agent). */
@@ -720,10 +783,16 @@ export type Mutation = {
   registerFlow: RegisterFlowPayload;
   /** Record many flow versions (at most 100) in one request (developer, ci, tenant-admin, admin); each item succeeds or fails alone, in order. */
   registerFlows: Array<RegisterFlowsItem>;
+  /** Create a new run of the same flow version with the run's parameters, `parameters` merged over them (developer, tenant-admin, admin). */
+  rerunFlowRun: FlowRun;
+  /** Restart a run that ended FAILED, CRASHED, TIMED_OUT or CANCELLED (developer, tenant-admin, admin): a new attempt of the same run, SCHEDULED now; tasks that succeeded before return their stored results instead of running again. */
+  restartFlowRun: FlowRun;
   /** Resume a flow's schedule (developer, tenant-admin, admin). Under SKIP the next run is the next time after now; under CATCH_UP the missed times get runs, up to the limit. */
   resumeSchedule: FlowSchedule;
   /** Revoke a service token (tenant-admin, admin). Revoking twice returns the same record. */
   revokeServiceToken: ServiceToken;
+  /** Set the tenant's (`tenant`) or a label's (`label:<label>`) concurrency limit (tenant-admin, admin); 1-10000. */
+  setConcurrencyLimit: ConcurrencyLimit;
   /** Compare-and-set a run's state under a lease (agent). */
   setFlowRunState: FlowRun;
   /** Store or replace a tenant secret, encrypted (tenant-admin, admin). */
@@ -755,8 +824,23 @@ export type MutationCreateFlowRunArgs = {
 };
 
 
+export type MutationCreateNotificationRuleArgs = {
+  input: CreateNotificationRuleInput;
+};
+
+
 export type MutationCreateServiceTokenArgs = {
   input: CreateServiceTokenInput;
+};
+
+
+export type MutationDeleteConcurrencyLimitArgs = {
+  scope: Scalars['String']['input'];
+};
+
+
+export type MutationDeleteNotificationRuleArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -796,6 +880,17 @@ export type MutationRegisterFlowsArgs = {
 };
 
 
+export type MutationRerunFlowRunArgs = {
+  id: Scalars['ID']['input'];
+  parameters?: InputMaybe<Scalars['JSON']['input']>;
+};
+
+
+export type MutationRestartFlowRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationResumeScheduleArgs = {
   flowName: Scalars['String']['input'];
   project?: InputMaybe<Scalars['String']['input']>;
@@ -804,6 +899,12 @@ export type MutationResumeScheduleArgs = {
 
 export type MutationRevokeServiceTokenArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetConcurrencyLimitArgs = {
+  limit: Scalars['Int']['input'];
+  scope: Scalars['String']['input'];
 };
 
 
@@ -824,6 +925,85 @@ export type MutationSetTaskRunStatesArgs = {
 
 export type MutationWriteLogsArgs = {
   input: WriteLogsInput;
+};
+
+/** Where a rule sends its messages. */
+export type NotificationChannel =
+  /** A Discord webhook. */
+  | 'DISCORD'
+  /** A Slack incoming webhook. */
+  | 'SLACK'
+  /** A generic JSON POST signed with HMAC-SHA256 (`X-Fluxo-Signature`), with an idempotency id (`X-Fluxo-Delivery`). */
+  | 'WEBHOOK';
+
+/** One message for one event of one run, and its attempts. */
+export type NotificationDelivery = {
+  __typename?: 'NotificationDelivery';
+  /** Attempts so far. */
+  attempts: Scalars['Int']['output'];
+  /** When it was created (in the transaction that recorded the event). */
+  createdAt: Scalars['DateTime']['output'];
+  /** When the receiver accepted it. */
+  deliveredAt: Maybe<Scalars['DateTime']['output']>;
+  /** The event. */
+  event: NotificationEvent;
+  /** The run. */
+  flowRun: Maybe<FlowRun>;
+  /** Opaque identifier, also the idempotency id sent with it (`X-Fluxo-Delivery`). */
+  id: Scalars['ID']['output'];
+  /** The last failed attempt's HTTP status or error. */
+  lastError: Maybe<Scalars['String']['output']>;
+  /** When the next attempt is due (PENDING only). */
+  nextAttemptAt: Maybe<Scalars['DateTime']['output']>;
+  /** The rule; null when it was deleted since. */
+  rule: Maybe<NotificationRule>;
+  /** Where it stands. */
+  state: DeliveryState;
+};
+
+/** A page of deliveries. */
+export type NotificationDeliveryConnection = {
+  __typename?: 'NotificationDeliveryConnection';
+  /** Deliveries, newest first. */
+  nodes: Array<NotificationDelivery>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
+};
+
+/** The run events a notification rule can be sent for. */
+export type NotificationEvent =
+  /** The run ended CANCELLED. */
+  | 'CANCELLED'
+  /** The run ended CRASHED (no retries left). */
+  | 'CRASHED'
+  /** The run ended FAILED (no retries left). */
+  | 'FAILED'
+  /** A SCHEDULED run had not started this many minutes after its time (the server's `--late-after-minutes`). */
+  | 'LATE'
+  /** The run ended SUCCESS. */
+  | 'SUCCESS'
+  /** The run ended TIMED_OUT (no retries left). */
+  | 'TIMED_OUT';
+
+/** A notification rule of the tenant. */
+export type NotificationRule = {
+  __typename?: 'NotificationRule';
+  /** The message format. */
+  channel: NotificationChannel;
+  /** When it was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Who created it. */
+  createdBy: Scalars['String']['output'];
+  /** The flow it watches; null for every flow of the tenant. */
+  flow: Maybe<Flow>;
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** The events it sends. */
+  on: Array<NotificationEvent>;
+  /** WEBHOOK: the name of the tenant secret whose value signs deliveries. */
+  signingSecret: Maybe<Scalars['String']['output']>;
+  /** The URL with its path hidden (`https://hooks.slack.com/…`): the whole URL is a credential. */
+  target: Scalars['String']['output'];
 };
 
 /** Cursor-based page information. */
@@ -852,6 +1032,8 @@ export type Query = {
   agents: AgentConnection;
   /** The audit log, newest first: the caller's tenant for a tenant-admin; every tenant (or `filter.tenant`) for an admin. */
   auditEvents: AuditEventConnection;
+  /** The tenant's concurrency limits (operators set them with `setConcurrencyLimit`). */
+  concurrencyLimits: Array<ConcurrencyLimit>;
   /** One flow by id, or by project and name. */
   flow: Maybe<Flow>;
   /** One flow run. An agent may read only runs it holds a lease on. */
@@ -864,6 +1046,10 @@ export type Query = {
   flows: FlowConnection;
   /** Which of these bundle digests (at most 1,000) a flow version of the caller's tenant already records, with where it lives (developer, ci, tenant-admin, admin). `fluxo register` uploads only the others. */
   knownBundles: Array<KnownBundle>;
+  /** Notification deliveries, newest first; `failed: true` for the failed ones only. */
+  notificationDeliveries: NotificationDeliveryConnection;
+  /** The tenant's notification rules. */
+  notificationRules: Array<NotificationRule>;
   /** Projects of the caller's tenant. */
   projects: Array<Project>;
   /** Flows whose latest version declares clocks, by project and name; `project` and `state` filter. */
@@ -928,6 +1114,13 @@ export type QueryKnownBundlesArgs = {
 };
 
 
+export type QueryNotificationDeliveriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  failed?: InputMaybe<Scalars['Boolean']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
 export type QuerySchedulesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -956,6 +1149,8 @@ export type RegisterAgentInput = {
 export type RegisterFlowInput = {
   /** With CATCH_UP, the most missed times per clock that get a run (1-1000). Default 10. */
   catchUpLimit?: InputMaybe<Scalars['Int']['input']>;
+  /** Runs of the flow that may hold an agent at once (1-1000); null: no limit. Part of the content hash. */
+  concurrencyLimit?: InputMaybe<Scalars['Int']['input']>;
   /** Default routing labels. */
   defaultLabels?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Description. */
@@ -988,6 +1183,8 @@ export type RegisterFlowInput = {
   storageUri: Scalars['String']['input'];
   /** Run timeout in seconds; null for none. */
   timeoutSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** QUEUE (default): a due run waits for a free slot; SKIP: it ends CANCELLED with reason `concurrency-skip`. Part of the content hash when a limit is set. */
+  whenConcurrencyFull?: InputMaybe<ConcurrencyFullPolicy>;
 };
 
 export type RegisterFlowPayload = {
@@ -1140,6 +1337,21 @@ export type StateTransition = {
   toState: FlowRunStateType;
 };
 
+/** A task result an earlier attempt stored. */
+export type StoredTaskResult = {
+  __typename?: 'StoredTaskResult';
+  /** sha256 of the task's inputs then. */
+  inputsHash: Scalars['String']['output'];
+  /** Hex sha256 of the stored bytes. */
+  sha256: Scalars['String']['output'];
+  /** Size in bytes. */
+  size: Scalars['Int']['output'];
+  /** The task run key (`extract#1`). */
+  taskKey: Scalars['String']['output'];
+  /** Where the result lives. */
+  uri: Scalars['String']['output'];
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /** Log lines of one run as they arrive, starting after `after` (a log id), or from the beginning. */
@@ -1159,6 +1371,27 @@ export type SubscriptionFlowRunStateChangedArgs = {
   id: Scalars['ID']['input'];
 };
 
+/** Where a task's result lives: in the agency's result storage, written by its agent. The server never reads it. */
+export type TaskResult = {
+  __typename?: 'TaskResult';
+  /** Hex sha256 of the stored bytes; the agent verifies it before returning the result to a restarted run. */
+  sha256: Scalars['String']['output'];
+  /** Size in bytes. */
+  size: Scalars['Int']['output'];
+  /** `file:///...` or `gs://...`. */
+  uri: Scalars['String']['output'];
+};
+
+/** Where an agent stored a task's result. */
+export type TaskResultInput = {
+  /** Hex sha256 of the stored bytes. */
+  sha256: Scalars['String']['input'];
+  /** Size in bytes (at most 64 MiB). */
+  size: Scalars['Int']['input'];
+  /** `file:///...` or `gs://...` in the agent's result storage. */
+  uri: Scalars['String']['input'];
+};
+
 /** One execution of a task inside a flow run, across its attempts. */
 export type TaskRun = {
   __typename?: 'TaskRun';
@@ -1168,10 +1401,14 @@ export type TaskRun = {
   endedAt: Maybe<Scalars['DateTime']['output']>;
   /** Opaque identifier. */
   id: Scalars['ID']['output'];
+  /** sha256 (hex) of the task's canonical JSON inputs; null when they are not JSON. A restart reuses a stored result only for the same key and inputs. */
+  inputsHash: Maybe<Scalars['String']['output']>;
   /** Unique within the flow run: the task's name and its call count (`extract#1`). */
   key: Scalars['String']['output'];
   /** Index in a mapped call, or null. */
   mapIndex: Maybe<Scalars['Int']['output']>;
+  /** Where the agent stored the task's result (never the data itself); null when it stored none. */
+  result: Maybe<TaskResult>;
   /** When the first attempt started. */
   startedAt: Maybe<Scalars['DateTime']['output']>;
   /** Current state. */
@@ -1188,12 +1425,16 @@ export type TaskRun = {
 export type TaskRunStateInput = {
   /** Attempt number (1-based). */
   attempt: Scalars['Int']['input'];
+  /** sha256 (hex) of the task's canonical JSON inputs, when they are JSON. */
+  inputsHash?: InputMaybe<Scalars['String']['input']>;
   /** Key unique within the flow run. */
   key: Scalars['String']['input'];
   /** Index in a mapped call. */
   mapIndex?: InputMaybe<Scalars['Int']['input']>;
   /** Message (the error, for a failure). */
   message?: InputMaybe<Scalars['String']['input']>;
+  /** With SUCCESS: where the agent stored the task's result. */
+  result?: InputMaybe<TaskResultInput>;
   /** New state. */
   state: FlowRunStateType;
   /** Task name. */
@@ -1221,6 +1462,44 @@ export type TokenKind =
   | 'AGENT'
   /** A person or a machine acting as one (OIDC access tokens, fluxo user tokens, CI and user service tokens). */
   | 'USER';
+
+/** Why a run waits, as data. */
+export type WaitCause = {
+  __typename?: 'WaitCause';
+  /** The agents whose labels match the run's, with when each was last seen. */
+  agents: Array<Agent>;
+  /** The cause. */
+  kind: WaitCauseKind;
+  /** For a concurrency cause: the limit. */
+  limit: Maybe<Scalars['Int']['output']>;
+  /** For a concurrency cause: the limit's scope (`flow`, `label:rj-smtr`, `tenant`). */
+  limitScope: Maybe<Scalars['String']['output']>;
+  /** The same cause as a sentence (`FlowRun.waitReason`). */
+  message: Scalars['String']['output'];
+  /** For a concurrency cause: runs holding a slot of that limit now. */
+  running: Maybe<Scalars['Int']['output']>;
+};
+
+/** Why a SCHEDULED run is not running yet. */
+export type WaitCauseKind =
+  /** Every online matching agent runs as many runs as its own `--concurrency`. */
+  | 'AGENTS_BUSY'
+  /** Agents with matching labels exist, but none was seen within the online window. */
+  | 'AGENTS_OFFLINE'
+  /** Nothing stops it: an agent will claim it at its next request. */
+  | 'CLAIMABLE'
+  /** The flow's concurrency limit is full. */
+  | 'FLOW_CONCURRENCY'
+  /** A label's concurrency limit is full (`limitScope` names it). */
+  | 'LABEL_CONCURRENCY'
+  /** No agent of the tenant has labels matching the run's. */
+  | 'NO_MATCHING_AGENT'
+  /** Its time has not come. */
+  | 'SCHEDULED_LATER'
+  /** Its flow's schedule is paused (a run the scheduler created before the pause, or a retry). */
+  | 'SCHEDULE_PAUSED'
+  /** The tenant's concurrency limit is full. */
+  | 'TENANT_CONCURRENCY';
 
 /** A batch of log lines for one run. */
 export type WriteLogsInput = {
@@ -1320,10 +1599,14 @@ export type ResolversTypes = {
   ClaimedFlowRun: ResolverTypeWrapper<Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
   Clock: ResolverTypeWrapper<ClockRecord>;
   ClockInput: ClockInput;
+  ConcurrencyFullPolicy: ConcurrencyFullPolicy;
+  ConcurrencyLimit: ResolverTypeWrapper<ConcurrencyLimitRecord>;
   CreateFlowRunInput: CreateFlowRunInput;
+  CreateNotificationRuleInput: CreateNotificationRuleInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: ResolverTypeWrapper<CreateServiceTokenPayload>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeliveryState: DeliveryState;
   ErrorCode: ErrorCode;
   Flow: ResolverTypeWrapper<FlowRecord>;
   FlowConnection: ResolverTypeWrapper<Omit<FlowConnection, 'nodes'> & { nodes: Array<ResolversTypes['Flow']> }>;
@@ -1352,6 +1635,11 @@ export type ResolversTypes = {
   MissedRunPolicy: MissedRunPolicy;
   MoveAgentInput: MoveAgentInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  NotificationChannel: NotificationChannel;
+  NotificationDelivery: ResolverTypeWrapper<NotificationDeliveryRecord>;
+  NotificationDeliveryConnection: ResolverTypeWrapper<Omit<NotificationDeliveryConnection, 'nodes'> & { nodes: Array<ResolversTypes['NotificationDelivery']> }>;
+  NotificationEvent: NotificationEvent;
+  NotificationRule: ResolverTypeWrapper<NotificationRuleRecord>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Project: ResolverTypeWrapper<ProjectRecord>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1368,12 +1656,17 @@ export type ResolversTypes = {
   SetSecretInput: SetSecretInput;
   SetTaskRunStatesInput: SetTaskRunStatesInput;
   StateTransition: ResolverTypeWrapper<StateTransitionRecord>;
+  StoredTaskResult: ResolverTypeWrapper<StoredTaskResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TaskResult: ResolverTypeWrapper<TaskResult>;
+  TaskResultInput: TaskResultInput;
   TaskRun: ResolverTypeWrapper<TaskRunRecord>;
   TaskRunStateInput: TaskRunStateInput;
   TenantSecret: ResolverTypeWrapper<TenantSecret>;
   TokenKind: TokenKind;
+  WaitCause: ResolverTypeWrapper<Omit<WaitCause, 'agents'> & { agents: Array<ResolversTypes['Agent']> }>;
+  WaitCauseKind: WaitCauseKind;
   WriteLogsInput: WriteLogsInput;
 };
 
@@ -1391,7 +1684,9 @@ export type ResolversParentTypes = {
   ClaimedFlowRun: Omit<ClaimedFlowRun, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
   Clock: ClockRecord;
   ClockInput: ClockInput;
+  ConcurrencyLimit: ConcurrencyLimitRecord;
   CreateFlowRunInput: CreateFlowRunInput;
+  CreateNotificationRuleInput: CreateNotificationRuleInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: CreateServiceTokenPayload;
   DateTime: Scalars['DateTime']['output'];
@@ -1419,6 +1714,9 @@ export type ResolversParentTypes = {
   LogLineInput: LogLineInput;
   MoveAgentInput: MoveAgentInput;
   Mutation: Record<PropertyKey, never>;
+  NotificationDelivery: NotificationDeliveryRecord;
+  NotificationDeliveryConnection: Omit<NotificationDeliveryConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['NotificationDelivery']> };
+  NotificationRule: NotificationRuleRecord;
   PageInfo: PageInfo;
   Project: ProjectRecord;
   Query: Record<PropertyKey, never>;
@@ -1433,11 +1731,15 @@ export type ResolversParentTypes = {
   SetSecretInput: SetSecretInput;
   SetTaskRunStatesInput: SetTaskRunStatesInput;
   StateTransition: StateTransitionRecord;
+  StoredTaskResult: StoredTaskResult;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  TaskResult: TaskResult;
+  TaskResultInput: TaskResultInput;
   TaskRun: TaskRunRecord;
   TaskRunStateInput: TaskRunStateInput;
   TenantSecret: TenantSecret;
+  WaitCause: Omit<WaitCause, 'agents'> & { agents: Array<ResolversParentTypes['Agent']> };
   WriteLogsInput: WriteLogsInput;
 };
 
@@ -1496,6 +1798,7 @@ export type ClaimedFlowRunResolvers<ContextType = GraphQLContext, ParentType ext
   leaseSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   leaseToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   secrets?: Resolver<Array<ResolversTypes['SecretValue']>, ParentType, ContextType>;
+  storedResults?: Resolver<Array<ResolversTypes['StoredTaskResult']>, ParentType, ContextType>;
 };
 
 export type ClockResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Clock'] = ResolversParentTypes['Clock']> = {
@@ -1508,6 +1811,14 @@ export type ClockResolvers<ContextType = GraphQLContext, ParentType extends Reso
   nextTimes?: Resolver<Array<ResolversTypes['DateTime']>, ParentType, ContextType, RequireFields<ClockNextTimesArgs, 'count'>>;
   parameters?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   timezone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type ConcurrencyLimitResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConcurrencyLimit'] = ResolversParentTypes['ConcurrencyLimit']> = {
+  limit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  running?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  scope?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type CreateServiceTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateServiceTokenPayload'] = ResolversParentTypes['CreateServiceTokenPayload']> = {
@@ -1548,6 +1859,7 @@ export type FlowRunResolvers<ContextType = GraphQLContext, ParentType extends Re
   logs?: Resolver<ResolversTypes['LogConnection'], ParentType, ContextType, RequireFields<FlowRunLogsArgs, 'first'>>;
   parameters?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rerunOf?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   scheduledAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   signal?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -1557,6 +1869,7 @@ export type FlowRunResolvers<ContextType = GraphQLContext, ParentType extends Re
   stateReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   taskRuns?: Resolver<Array<ResolversTypes['TaskRun']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  wait?: Resolver<Maybe<ResolversTypes['WaitCause']>, ParentType, ContextType>;
   waitReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
@@ -1588,6 +1901,7 @@ export type FlowScheduleConnectionResolvers<ContextType = GraphQLContext, Parent
 export type FlowVersionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowVersion'] = ResolversParentTypes['FlowVersion']> = {
   catchUpLimit?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   clocks?: Resolver<Array<ResolversTypes['Clock']>, ParentType, ContextType>;
+  concurrencyLimit?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   contentHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   defaultLabels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1605,6 +1919,7 @@ export type FlowVersionResolvers<ContextType = GraphQLContext, ParentType extend
   size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   storageUri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   timeoutSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  whenConcurrencyFull?: Resolver<ResolversTypes['ConcurrencyFullPolicy'], ParentType, ContextType>;
 };
 
 export type FlowVersionConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowVersionConnection'] = ResolversParentTypes['FlowVersionConnection']> = {
@@ -1661,7 +1976,10 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   cancelFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCancelFlowRunArgs, 'id'>>;
   claimFlowRuns?: Resolver<Array<ResolversTypes['ClaimedFlowRun']>, ParentType, ContextType, RequireFields<MutationClaimFlowRunsArgs, 'input'>>;
   createFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCreateFlowRunArgs, 'input'>>;
+  createNotificationRule?: Resolver<ResolversTypes['NotificationRule'], ParentType, ContextType, RequireFields<MutationCreateNotificationRuleArgs, 'input'>>;
   createServiceToken?: Resolver<ResolversTypes['CreateServiceTokenPayload'], ParentType, ContextType, RequireFields<MutationCreateServiceTokenArgs, 'input'>>;
+  deleteConcurrencyLimit?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteConcurrencyLimitArgs, 'scope'>>;
+  deleteNotificationRule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteNotificationRuleArgs, 'id'>>;
   deleteSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteSecretArgs, 'name'>>;
   heartbeat?: Resolver<ResolversTypes['HeartbeatPayload'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'input'>>;
   moveAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationMoveAgentArgs, 'input'>>;
@@ -1669,12 +1987,44 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   registerAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationRegisterAgentArgs, 'input'>>;
   registerFlow?: Resolver<ResolversTypes['RegisterFlowPayload'], ParentType, ContextType, RequireFields<MutationRegisterFlowArgs, 'input'>>;
   registerFlows?: Resolver<Array<ResolversTypes['RegisterFlowsItem']>, ParentType, ContextType, RequireFields<MutationRegisterFlowsArgs, 'inputs'>>;
+  rerunFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationRerunFlowRunArgs, 'id'>>;
+  restartFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationRestartFlowRunArgs, 'id'>>;
   resumeSchedule?: Resolver<ResolversTypes['FlowSchedule'], ParentType, ContextType, RequireFields<MutationResumeScheduleArgs, 'flowName' | 'project'>>;
   revokeServiceToken?: Resolver<ResolversTypes['ServiceToken'], ParentType, ContextType, RequireFields<MutationRevokeServiceTokenArgs, 'id'>>;
+  setConcurrencyLimit?: Resolver<ResolversTypes['ConcurrencyLimit'], ParentType, ContextType, RequireFields<MutationSetConcurrencyLimitArgs, 'limit' | 'scope'>>;
   setFlowRunState?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationSetFlowRunStateArgs, 'input'>>;
   setSecret?: Resolver<ResolversTypes['TenantSecret'], ParentType, ContextType, RequireFields<MutationSetSecretArgs, 'input'>>;
   setTaskRunStates?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationSetTaskRunStatesArgs, 'input'>>;
   writeLogs?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationWriteLogsArgs, 'input'>>;
+};
+
+export type NotificationDeliveryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotificationDelivery'] = ResolversParentTypes['NotificationDelivery']> = {
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  event?: Resolver<ResolversTypes['NotificationEvent'], ParentType, ContextType>;
+  flowRun?: Resolver<Maybe<ResolversTypes['FlowRun']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  rule?: Resolver<Maybe<ResolversTypes['NotificationRule']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['DeliveryState'], ParentType, ContextType>;
+};
+
+export type NotificationDeliveryConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotificationDeliveryConnection'] = ResolversParentTypes['NotificationDeliveryConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['NotificationDelivery']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type NotificationRuleResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NotificationRule'] = ResolversParentTypes['NotificationRule']> = {
+  channel?: Resolver<ResolversTypes['NotificationChannel'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  flow?: Resolver<Maybe<ResolversTypes['Flow']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  on?: Resolver<Array<ResolversTypes['NotificationEvent']>, ParentType, ContextType>;
+  signingSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1691,12 +2041,15 @@ export type ProjectResolvers<ContextType = GraphQLContext, ParentType extends Re
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   agents?: Resolver<ResolversTypes['AgentConnection'], ParentType, ContextType, RequireFields<QueryAgentsArgs, 'first'>>;
   auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
+  concurrencyLimits?: Resolver<Array<ResolversTypes['ConcurrencyLimit']>, ParentType, ContextType>;
   flow?: Resolver<Maybe<ResolversTypes['Flow']>, ParentType, ContextType, Partial<QueryFlowArgs>>;
   flowRun?: Resolver<Maybe<ResolversTypes['FlowRun']>, ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
   flowRuns?: Resolver<ResolversTypes['FlowRunConnection'], ParentType, ContextType, RequireFields<QueryFlowRunsArgs, 'first'>>;
   flowVersion?: Resolver<Maybe<ResolversTypes['FlowVersion']>, ParentType, ContextType, RequireFields<QueryFlowVersionArgs, 'id'>>;
   flows?: Resolver<ResolversTypes['FlowConnection'], ParentType, ContextType, RequireFields<QueryFlowsArgs, 'first'>>;
   knownBundles?: Resolver<Array<ResolversTypes['KnownBundle']>, ParentType, ContextType, RequireFields<QueryKnownBundlesArgs, 'sha256'>>;
+  notificationDeliveries?: Resolver<ResolversTypes['NotificationDeliveryConnection'], ParentType, ContextType, RequireFields<QueryNotificationDeliveriesArgs, 'first'>>;
+  notificationRules?: Resolver<Array<ResolversTypes['NotificationRule']>, ParentType, ContextType>;
   projects?: Resolver<Array<ResolversTypes['Project']>, ParentType, ContextType>;
   schedules?: Resolver<ResolversTypes['FlowScheduleConnection'], ParentType, ContextType, RequireFields<QuerySchedulesArgs, 'first'>>;
   secrets?: Resolver<Array<ResolversTypes['TenantSecret']>, ParentType, ContextType>;
@@ -1752,17 +2105,33 @@ export type StateTransitionResolvers<ContextType = GraphQLContext, ParentType ex
   toState?: Resolver<ResolversTypes['FlowRunStateType'], ParentType, ContextType>;
 };
 
+export type StoredTaskResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StoredTaskResult'] = ResolversParentTypes['StoredTaskResult']> = {
+  inputsHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  taskKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  uri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   flowRunLogs?: SubscriptionResolver<ResolversTypes['LogLine'], "flowRunLogs", ParentType, ContextType, RequireFields<SubscriptionFlowRunLogsArgs, 'id'>>;
   flowRunStateChanged?: SubscriptionResolver<ResolversTypes['FlowRunStateEvent'], "flowRunStateChanged", ParentType, ContextType, RequireFields<SubscriptionFlowRunStateChangedArgs, 'id'>>;
+};
+
+export type TaskResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TaskResult'] = ResolversParentTypes['TaskResult']> = {
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  uri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type TaskRunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TaskRun'] = ResolversParentTypes['TaskRun']> = {
   attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  inputsHash?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   mapIndex?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  result?: Resolver<Maybe<ResolversTypes['TaskResult']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   state?: Resolver<ResolversTypes['FlowRunStateType'], ParentType, ContextType>;
   stateHistory?: Resolver<Array<ResolversTypes['StateTransition']>, ParentType, ContextType>;
@@ -1777,6 +2146,15 @@ export type TenantSecretResolvers<ContextType = GraphQLContext, ParentType exten
   updatedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type WaitCauseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['WaitCause'] = ResolversParentTypes['WaitCause']> = {
+  agents?: Resolver<Array<ResolversTypes['Agent']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['WaitCauseKind'], ParentType, ContextType>;
+  limit?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  limitScope?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  running?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   Agent?: AgentResolvers<ContextType>;
   AgentConnection?: AgentConnectionResolvers<ContextType>;
@@ -1785,6 +2163,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   BackfillPayload?: BackfillPayloadResolvers<ContextType>;
   ClaimedFlowRun?: ClaimedFlowRunResolvers<ContextType>;
   Clock?: ClockResolvers<ContextType>;
+  ConcurrencyLimit?: ConcurrencyLimitResolvers<ContextType>;
   CreateServiceTokenPayload?: CreateServiceTokenPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Flow?: FlowResolvers<ContextType>;
@@ -1804,6 +2183,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   LogConnection?: LogConnectionResolvers<ContextType>;
   LogLine?: LogLineResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  NotificationDelivery?: NotificationDeliveryResolvers<ContextType>;
+  NotificationDeliveryConnection?: NotificationDeliveryConnectionResolvers<ContextType>;
+  NotificationRule?: NotificationRuleResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
@@ -1813,9 +2195,12 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ServiceToken?: ServiceTokenResolvers<ContextType>;
   ServiceTokenConnection?: ServiceTokenConnectionResolvers<ContextType>;
   StateTransition?: StateTransitionResolvers<ContextType>;
+  StoredTaskResult?: StoredTaskResultResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TaskResult?: TaskResultResolvers<ContextType>;
   TaskRun?: TaskRunResolvers<ContextType>;
   TenantSecret?: TenantSecretResolvers<ContextType>;
+  WaitCause?: WaitCauseResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

@@ -15,6 +15,10 @@ export const permissions = {
   cancelFlowRun: ['admin', 'tenant-admin', 'developer'],
   /** Pause and resume flow schedules: the operator's switch (CI registers clocks, never flips it). */
   manageSchedules: ['admin', 'tenant-admin', 'developer'],
+  /** Tenant and label concurrency limits: they shape every agency's share of the machines. */
+  manageLimits: ['admin', 'tenant-admin'],
+  /** Notification rules (where run events are sent) and their deliveries. */
+  manageNotifications: ['admin', 'tenant-admin', 'developer'],
   agentWork: ['agent'],
   manageServiceTokens: ['admin', 'tenant-admin'],
   manageAgents: ['admin', 'tenant-admin'],

@@ -42,7 +42,65 @@ export interface FlowVersionRecord {
   missedRuns: MissedRunPolicy;
   /** With CATCH_UP: the most missed times per clock that get a run. */
   catchUpLimit: number;
+  /** Runs of the flow that may hold an agent at once; null: no limit. */
+  concurrencyLimit: number | null;
+  whenConcurrencyFull: ConcurrencyFullPolicy;
   createdAt: number;
+}
+
+/** What a due run does while its flow's concurrency limit is full. */
+export type ConcurrencyFullPolicy = 'QUEUE' | 'SKIP';
+
+/** An operator's concurrency limit: `tenant` or `label:<label>`. */
+export interface ConcurrencyLimitRecord {
+  tenant: string;
+  scope: string;
+  limit: number;
+  /** Runs holding a slot now (SUBMITTED, RUNNING, CANCELLING). */
+  running: number;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+/** Where an agent stored a task's result. */
+export interface TaskResultRecord {
+  uri: string;
+  sha256: string;
+  size: number;
+}
+
+export type NotificationEvent = 'FAILED' | 'CRASHED' | 'TIMED_OUT' | 'CANCELLED' | 'SUCCESS' | 'LATE';
+export type NotificationChannel = 'WEBHOOK' | 'SLACK' | 'DISCORD';
+export type DeliveryState = 'PENDING' | 'DELIVERED' | 'FAILED';
+
+export interface NotificationRuleRecord {
+  id: string;
+  tenant: string;
+  /** Null: every flow of the tenant. */
+  flowId: string | null;
+  on: NotificationEvent[];
+  channel: NotificationChannel;
+  /** The whole URL: a credential, never shown in full. */
+  url: string;
+  /** WEBHOOK: the tenant secret whose value signs deliveries. */
+  signingSecret: string | null;
+  createdAt: number;
+  createdBy: string;
+}
+
+export interface NotificationDeliveryRecord {
+  id: string;
+  tenant: string;
+  /** Null once the rule was deleted. */
+  ruleId: string | null;
+  event: NotificationEvent;
+  flowRunId: string;
+  state: DeliveryState;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+  nextAttemptAt: number | null;
 }
 
 /** What the scheduler does with clock times that passed while it could not create runs. */
@@ -101,6 +159,8 @@ export interface FlowRunRecord {
   idempotencyKey: string | null;
   /** The clock key when the scheduler created the run (not a backfill, not a user): pausing and new clocks remove such runs while still SCHEDULED and unclaimed. */
   clockKey: string | null;
+  /** The run this one re-runs (`rerunFlowRun`), or null. */
+  rerunOf: string | null;
   scheduledAt: number;
   createdAt: number;
   startedAt: number | null;
@@ -124,6 +184,10 @@ export interface TaskRunRecord {
   attempts: number;
   startedAt: number | null;
   endedAt: number | null;
+  /** Where the agent stored the task's result (SUCCESS only), or null. */
+  result: TaskResultRecord | null;
+  /** sha256 of the task's canonical JSON inputs, or null when they are not JSON. */
+  inputsHash: string | null;
 }
 
 export interface StateTransitionRecord {
