@@ -7,6 +7,7 @@ import { FluxoError } from '../../common/errors.js';
 import { clientFrom, parseLabels, withApiOptions, type ApiOptions } from '../api-options.js';
 import { EXIT } from '../exit-codes.js';
 import { progressLine, type Progress } from '../progress.js';
+import { parseScheduleState } from './schedules.js';
 import { registerFlowFiles, type RegisteredFlow, type RegistrationPhase, type RegistrationReport } from '../register-modules.js';
 
 export { registerFlowFiles, type RegisteredFlow, type RegistrationReport };
@@ -36,7 +37,7 @@ export function registerRegisterCommand(program: Command): void {
       .addOption(new Option('--no-cache', 'bundle and load every module again, ignoring the registration cache ($FLUXO_CACHE_DIR, else $XDG_CACHE_HOME/fluxo, else ~/.cache/fluxo)')),
   ).action(async (paths: string[], options: RegisterCommandOptions) => {
     if (!options.storage) throw new FluxoError('BAD_USER_INPUT', 'no code storage: pass --storage or set FLUXO_STORAGE');
-    const scheduleState = parseScheduleState(options.schedules);
+    const scheduleState = options.schedules === undefined ? undefined : parseScheduleState(options.schedules, '--schedules');
     const concurrency = parseConcurrency(options.concurrency);
     const client = clientFrom(options);
     const progress = phaseProgress();
@@ -61,14 +62,6 @@ export function registerRegisterCommand(program: Command): void {
   });
 }
 
-/** `--schedules active|paused` as the API's ScheduleState. */
-function parseScheduleState(value: string | undefined): 'ACTIVE' | 'PAUSED' | undefined {
-  if (value === undefined) return undefined;
-  const state = value.trim().toLowerCase();
-  if (state === 'active') return 'ACTIVE';
-  if (state === 'paused') return 'PAUSED';
-  throw new FluxoError('BAD_USER_INPUT', `--schedules must be active or paused, not "${value}"`);
-}
 
 function parseConcurrency(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

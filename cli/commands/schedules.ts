@@ -142,7 +142,7 @@ export async function listSchedules(client: GraphQLClient, project: string | nul
 /** `active` / `PAUSED` → the API's enum; BAD_USER_INPUT otherwise. */
 export function parseScheduleState(value: string, option: string): 'ACTIVE' | 'PAUSED' {
   const state = value.trim().toUpperCase();
-  if (state !== 'ACTIVE' && state !== 'PAUSED') throw new FluxoError('BAD_USER_INPUT', `${option} must be active or paused, got ${JSON.stringify(value)}`);
+  if (state !== 'ACTIVE' && state !== 'PAUSED') throw new FluxoError('BAD_USER_INPUT', `${option} must be active or paused, not ${JSON.stringify(value)}`);
   return state;
 }
 

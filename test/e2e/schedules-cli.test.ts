@@ -101,7 +101,7 @@ describe('fluxo schedules and fluxo runs backfill', () => {
     it.each([
       [['schedules', 'pause', 'no-such-flow'], 4, 'NOT_FOUND'],
       [['schedules', 'pause', FLOW, '--project', 'staging'], 4, 'NOT_FOUND'],
-      [['schedules', 'list', '--state', 'sleeping'], 2, '--state must be active or paused, got "sleeping"'],
+      [['schedules', 'list', '--state', 'sleeping'], 2, '--state must be active or paused, not "sleeping"'],
     ])('refuses fluxo %j with exit %i', async (args, exitCode, message) => {
       const result = await stack.cli(args);
       expect(result.exitCode).toBe(exitCode);
