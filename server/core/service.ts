@@ -17,6 +17,7 @@ import { LogIds } from './log-ids.js';
 import { leasedStates } from './transitions.js';
 import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkStoragePlace, checkStorageUri, checkString, parseDateTime } from './validate-input.js';
 import { StorageRoots } from '../../storage/storage-location.js';
+import { checkTaskResult } from './task-result-input.js';
 
 export interface ServiceOptions {
   /** Lease length granted on claim and heartbeat. @default 30000 */
@@ -296,6 +297,7 @@ export class FluxoService {
       if (!['RUNNING', 'RETRYING', 'SUCCESS', 'FAILED', 'TIMED_OUT'].includes(s.state)) {
         throw new FluxoError('BAD_USER_INPUT', `task state ${s.state} is not one of RUNNING, RETRYING, SUCCESS, FAILED, TIMED_OUT`);
       }
+      checkTaskResult(s);
     }
     const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
     return this.store.setTaskRunStates(identity.tenant, args.flowRunId, leaseToken, args.states, actorOf(identity));

@@ -14,6 +14,8 @@ import { securityMutations, securityQueries } from './service-token-resolvers.js
 import { secretMutations, secretQueries } from './secret-resolvers.js';
 import { registrationMutations, registrationQueries } from './registration-resolvers.js';
 import { flowScheduleField, scheduleMutations, scheduleQueries, scheduleTypes } from './schedule-resolvers.js';
+import { restartMutations } from './restart-resolvers.js';
+import { storedResultsFor } from '../core/restart.js';
 
 function reading(ctx: GraphQLContext): string {
   authorize(ctx.identity, 'read');
@@ -78,14 +80,20 @@ export const resolvers: Resolvers = {
     claimFlowRuns: async (_, { input }, ctx) => {
       const claims = await handOutSecrets(ctx.service, ctx.secrets, ctx.identity, await ctx.service.claimFlowRuns(ctx.identity, input, ctx.signal));
       const leaseSeconds = Math.floor(ctx.service.leaseMs / 1000);
-      return claims.map((c) => ({ flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: c.secrets }));
+      return Promise.all(claims.map(async (c) => ({
+        flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: c.secrets,
+        storedResults: await storedResultsFor(ctx.service, c.run),
+      })));
     },
     setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
     setTaskRunStates: (_, { input }, ctx) =>
       ctx.service.setTaskRunStates(ctx.identity, {
         flowRunId: input.flowRunId,
         leaseToken: input.leaseToken,
-        states: input.states.map((s) => ({ key: s.key, taskName: s.taskName, mapIndex: s.mapIndex ?? null, attempt: s.attempt, state: s.state, message: s.message ?? null })),
+        states: input.states.map((s) => ({
+          key: s.key, taskName: s.taskName, mapIndex: s.mapIndex ?? null, attempt: s.attempt, state: s.state, message: s.message ?? null,
+          result: s.result ?? null, inputsHash: s.inputsHash ?? null,
+        })),
       }),
     writeLogs: async (_, { input }, ctx) => {
       const stored = await ctx.service.writeLogs(ctx.identity, {
@@ -107,6 +115,7 @@ export const resolvers: Resolvers = {
     ...secretMutations,
     ...registrationMutations,
     ...scheduleMutations,
+    ...restartMutations,
   },
 
   Subscription: {

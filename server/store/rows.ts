@@ -56,7 +56,7 @@ export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
 export interface FlowRunRow {
   id: string; tenant: string; flow_id: string; flow_version_id: string; state: string; state_reason: string | null;
   state_message: string | null; version: number; attempt: number; parameters: unknown; labels: string[]; priority: number;
-  idempotency_key: string | null; clock_key: string | null; scheduled_at: number; created_at: number; started_at: number | null; ended_at: number | null;
+  idempotency_key: string | null; clock_key: string | null; rerun_of: string | null; scheduled_at: number; created_at: number; started_at: number | null; ended_at: number | null;
   exit_code: number | null; signal: string | null; agent_id: string | null; lease_token: string | null; lease_expires_at: number | null;
 }
 export const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
@@ -74,6 +74,7 @@ export const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
   priority: r.priority,
   idempotencyKey: r.idempotency_key,
   clockKey: r.clock_key,
+  rerunOf: r.rerun_of ?? null,
   scheduledAt: r.scheduled_at,
   createdAt: r.created_at,
   startedAt: r.started_at,
@@ -88,6 +89,7 @@ export const toFlowRun = (r: FlowRunRow): FlowRunRecord => ({
 export interface TaskRunRow {
   id: string; tenant: string; flow_run_id: string; key: string; task_name: string; map_index: number | null; state: string;
   state_message: string | null; attempts: number; started_at: number | null; ended_at: number | null;
+  result_uri: string | null; result_sha256: string | null; result_size: number | null; inputs_hash: string | null;
 }
 export const toTaskRun = (r: TaskRunRow): TaskRunRecord => ({
   id: r.id,
@@ -101,6 +103,10 @@ export const toTaskRun = (r: TaskRunRow): TaskRunRecord => ({
   attempts: r.attempts,
   startedAt: r.started_at,
   endedAt: r.ended_at,
+  result: r.result_uri !== null && r.result_sha256 !== null && r.result_size !== null
+    ? { uri: r.result_uri, sha256: r.result_sha256, size: Number(r.result_size) }
+    : null,
+  inputsHash: r.inputs_hash,
 });
 
 export interface StateTransitionRow {

@@ -18,6 +18,7 @@ import type {
   LogRecord,
   ProjectRecord,
   StateTransitionRecord,
+  TaskResultRecord,
   TaskRunRecord,
 } from './records.js';
 
@@ -69,6 +70,8 @@ export interface NewFlowRun {
   scheduledAt: number | null;
   idempotencyKey: string | null;
   actor: string;
+  /** The run this one re-runs (`rerunFlowRun`). @default null */
+  rerunOf?: string | null;
 }
 
 /** A run the scheduler materialises: idempotent on `idempotencyKey` (one per flow, clock and time). */
@@ -129,6 +132,16 @@ export interface TaskStateWrite {
   attempt: number;
   state: FlowRunStateType;
   message: string | null;
+  /** With SUCCESS: where the agent stored the task's result. Every write sets it (null clears it). @default null */
+  result?: TaskResultRecord | null;
+  /** sha256 of the task's canonical JSON inputs. @default null */
+  inputsHash?: string | null;
+}
+
+/** A task result a restarted run may return instead of running the task (ClaimedFlowRun.storedResults). */
+export interface StoredTaskResultRecord extends TaskResultRecord {
+  taskKey: string;
+  inputsHash: string;
 }
 
 export interface LogLineWrite {
@@ -283,6 +296,15 @@ export interface Store {
   /** User cancellation. */
   cancelFlowRun(tenant: string, id: string, actor: string): Promise<FlowRunRecord>;
   setTaskRunStates(tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): Promise<number>;
+  /**
+   * Restart (restart.ts): a FAILED, CRASHED, TIMED_OUT or CANCELLED run becomes SCHEDULED now with
+   * attempt + 1, its agent and lease cleared, version + 1, and a transition with reason 'restart'
+   * by `actor`; its task runs stay (they point at the stored results). NOT_FOUND for no such run,
+   * ILLEGAL_TRANSITION from any other state.
+   */
+  restartFlowRun(tenant: string, id: string, actor: string): Promise<FlowRunRecord>;
+  /** The run's SUCCESS task runs that have a stored result and an inputs hash, by key. */
+  listStoredResults(tenant: string, flowRunId: string): Promise<StoredTaskResultRecord[]>;
   /** Appends lines once per (run, batchId). Returns the stored lines (empty for a repeated batch). */
   writeLogs(tenant: string, flowRunId: string, leaseToken: string, batchId: string, lines: LogLineWrite[]): Promise<LogRecord[]>;
   /** Renews the live leases `agentId` holds among `leases` (run id and token); every other one is reported lost. */

@@ -32,6 +32,7 @@ import {
   columnsOf, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
   type AgentRow, type FlowRow, type FlowRunRow, type FlowVersionRow, type LogRow, type ProjectRow, type StateTransitionRow, type TaskRunRow,
 } from './rows.js';
+import * as restart from './restart.js';
 import * as retention from './retention.js';
 import * as runWrites from './run-writes.js';
 import * as schedules from './schedules.js';
@@ -254,6 +255,16 @@ export class PostgresStore implements Store {
 
   async setTaskRunStates(...args: Parameters<Store['setTaskRunStates']>) {
     return setTaskRunStates(this.db, ...args);
+  }
+
+  async restartFlowRun(tenant: string, id: string, actor: string) {
+    const run = await restart.restartFlowRun(this.db, tenant, id, actor);
+    this.#publisher.runs([run]);
+    return run;
+  }
+
+  async listStoredResults(tenant: string, flowRunId: string) {
+    return restart.listStoredResults(this.db, tenant, flowRunId);
   }
 
   async writeLogs(...args: Parameters<Store['writeLogs']>) {

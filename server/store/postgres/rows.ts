@@ -22,7 +22,7 @@ const columns = {
   flow_runs: [
     'id', 'tenant', 'flow_id', 'flow_version_id', 'state', 'state_reason', 'state_message', 'version', 'attempt', 'parameters', 'labels',
     'priority', 'idempotency_key', 'scheduled_at', 'created_at', 'started_at', 'ended_at', 'exit_code', 'signal', 'agent_id', 'lease_token',
-    'lease_expires_at', 'clock_key',
+    'lease_expires_at', 'clock_key', 'rerun_of',
   ],
   flow_schedules: ['flow_id', 'tenant', 'project_name', 'flow_name', 'state', 'state_changed_at', 'state_changed_by', 'clock_keys', 'refill_at'],
   agents: ['id', 'tenant', 'name', 'subject', 'labels', 'concurrency', 'last_seen_at', 'created_at'],

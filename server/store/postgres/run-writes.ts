@@ -103,10 +103,10 @@ export async function createFlowRun(db: PgDatabase, tenant: string, input: NewFl
     WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     inserted AS (
       INSERT INTO flow_runs (id, tenant, flow_id, flow_version_id, state, version, attempt, parameters, labels, priority,
-        idempotency_key, scheduled_at, created_at)
+        idempotency_key, scheduled_at, created_at, rerun_of)
       SELECT ${newId()}::text, ${tenant}::text, ${input.flowId}::text, ${input.flowVersionId}::text, 'SCHEDULED', 1, 1,
         ${JSON.stringify(input.parameters ?? null)}::json, ${input.labels}::text[], ${input.priority}::integer,
-        ${pgText(input.idempotencyKey)}::text, COALESCE(${input.scheduledAt}::bigint, clock.now), clock.now
+        ${pgText(input.idempotencyKey)}::text, COALESCE(${input.scheduledAt}::bigint, clock.now), clock.now, ${input.rerunOf ?? null}::text
       FROM clock
       ON CONFLICT (tenant, idempotency_key) DO NOTHING
       RETURNING *

@@ -19,11 +19,15 @@ export async function setTaskRunStates(db: PgDatabase, tenant: string, flowRunId
       await tx.rows(sql`
         WITH previous AS (SELECT state FROM task_runs WHERE flow_run_id = ${flowRunId} AND key = ${key}),
         upserted AS (
-          INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at)
+          INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
+            result_uri, result_sha256, result_size, inputs_hash)
           VALUES (${newId()}, ${tenant}, ${flowRunId}, ${key}, ${pgText(s.taskName)}, ${s.mapIndex}::integer, ${s.state}, ${message},
-            ${s.attempt}::integer, ${now}::bigint, ${final ? now : null}::bigint)
+            ${s.attempt}::integer, ${now}::bigint, ${final ? now : null}::bigint, ${pgText(s.result?.uri ?? null)}::text,
+            ${s.result?.sha256 ?? null}::text, ${s.result?.size ?? null}::bigint, ${s.inputsHash ?? null}::text)
           ON CONFLICT (flow_run_id, key) DO UPDATE SET state = EXCLUDED.state, state_message = EXCLUDED.state_message,
-            attempts = GREATEST(task_runs.attempts, EXCLUDED.attempts), ended_at = EXCLUDED.ended_at
+            attempts = GREATEST(task_runs.attempts, EXCLUDED.attempts), ended_at = EXCLUDED.ended_at,
+            result_uri = EXCLUDED.result_uri, result_sha256 = EXCLUDED.result_sha256, result_size = EXCLUDED.result_size,
+            inputs_hash = EXCLUDED.inputs_hash
           RETURNING id
         )
         INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, reason, message, actor, attempt, at)

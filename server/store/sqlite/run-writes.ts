@@ -60,10 +60,10 @@ export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): 
     const id = newId();
     statement(db, 
       `INSERT INTO flow_runs (id, tenant, flow_id, flow_version_id, state, version, attempt, parameters, labels, priority,
-         idempotency_key, scheduled_at, created_at)
-       VALUES (?, ?, ?, ?, 'SCHEDULED', 1, 1, ?, ?, ?, ?, ?, ?)`,
+         idempotency_key, scheduled_at, created_at, rerun_of)
+       VALUES (?, ?, ?, ?, 'SCHEDULED', 1, 1, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(id, tenant, input.flowId, input.flowVersionId, JSON.stringify(input.parameters), JSON.stringify(input.labels),
-      input.priority, input.idempotencyKey, input.scheduledAt ?? now, now);
+      input.priority, input.idempotencyKey, input.scheduledAt ?? now, now, input.rerunOf ?? null);
     // The label filter's index (migration 003), in step with the run.
     if (input.labels.length > 0) {
       statement(db, 'INSERT OR IGNORE INTO flow_run_labels (tenant, label, created_at, flow_run_id) SELECT ?, value, ?, ? FROM json_each(?)')
@@ -202,15 +202,19 @@ export function setTaskRunStates(db: Database, tenant: string, flowRunId: string
       if (!existing) {
         taskRunId = newId();
         statement(db, 
-          `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null);
+          `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
+             result_uri, result_sha256, result_size, inputs_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null,
+          s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null, s.inputsHash ?? null);
       } else {
         taskRunId = existing.id;
         statement(db, 
-          `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END
+          `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END,
+             result_uri = ?, result_sha256 = ?, result_size = ?, inputs_hash = ?
            WHERE id = ?`,
-        ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, taskRunId);
+        ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null,
+          s.inputsHash ?? null, taskRunId);
       }
       recordTransition(db, {
         tenant, flowRunId, taskRunId, from: existing?.state ?? null, to: s.state, message: s.message, actor, attempt: s.attempt, at: now,

@@ -17,6 +17,7 @@ import type {
 import * as agents from './agents.js';
 import { SqliteAudit } from './audit.js';
 import { migrations } from './migrations/index.js';
+import * as restart from './restart.js';
 import { SqliteServiceTokens } from './service-tokens.js';
 import { SqliteSecretsStore } from './secrets.js';
 import * as retention from './retention.js';
@@ -246,6 +247,14 @@ export class SqliteStore implements Store {
 
   async writeLogs(...args: Parameters<Store['writeLogs']>) {
     return runWrites.writeLogs(this.db, ...args);
+  }
+
+  async restartFlowRun(tenant: string, id: string, actor: string) {
+    return restart.restartFlowRun(this.db, tenant, id, actor);
+  }
+
+  async listStoredResults(tenant: string, flowRunId: string) {
+    return restart.listStoredResults(this.db, tenant, flowRunId);
   }
 
   async heartbeat(...args: Parameters<Store['heartbeat']>) {
