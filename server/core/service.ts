@@ -9,6 +9,7 @@ import type { Claim, HeartbeatResult, LogLineWrite, Store, TaskStateWrite } from
 import { agentNameTaken, agentNotFound, checkSubject } from './agent-names.js';
 import { actorOf, authorize } from './authorize.js';
 import { EventBus } from './events.js';
+import { concurrencySettings, type ConcurrencyArgs } from './limits.js';
 import { hashedScheduleSettings, scheduleSettings, Schedules, wakeScheduler, type ScheduleArgs } from './schedules.js';
 import { checkParameterSchema, validateParameters } from './parameters.js';
 import type { FlowRunStateType } from '../store/records.js';
@@ -32,7 +33,7 @@ export interface ServiceOptions {
   timezone?: string;
 }
 
-export interface RegisterFlowArgs extends ScheduleArgs {
+export interface RegisterFlowArgs extends ScheduleArgs, ConcurrencyArgs {
   project: string;
   name: string;
   storageUri: string;
@@ -118,12 +119,15 @@ export class FluxoService {
       description: args.description == null ? null : checkString('description', args.description, 10_000),
     };
     const schedule = await scheduleSettings(identity.tenant, parameterSchema, args, this.timezone);
+    const concurrency = concurrencySettings(args);
     // The content hash covers the bundle and every declared setting except where it is stored:
     // re-uploading the same bytes elsewhere is not a new version. Schedule settings enter it only
     // when the version declares clocks, so versions registered before schedules keep their hash.
     const { storageUri: _uri, ...hashed } = settings;
-    const contentHash = createHash('sha256').update(JSON.stringify({ ...hashed, ...hashedScheduleSettings(schedule) })).digest('hex');
-    const registered = await this.store.registerFlowVersion(identity.tenant, { project, name, contentHash, ...settings, ...schedule });
+    // A flow limit enters it only when set, so flows without one keep their hash.
+    const hashedConcurrency = concurrency.concurrencyLimit === null ? {} : concurrency;
+    const contentHash = createHash('sha256').update(JSON.stringify({ ...hashed, ...hashedScheduleSettings(schedule), ...hashedConcurrency })).digest('hex');
+    const registered = await this.store.registerFlowVersion(identity.tenant, { project, name, contentHash, ...settings, ...schedule, ...concurrency });
     if (registered.created) wakeScheduler(this.events);
     return registered;
   }
@@ -253,7 +257,8 @@ export class FluxoService {
     for (;;) {
       if (signal?.aborted) return [];
       // The store checks the holder again in the claim's transaction: the name may move while this waits.
-      const claims = await this.store.claimFlowRuns(identity.tenant, agent, agent.labels, max, this.leaseMs);
+      // Runs a SKIP flow limit ended inside the claim changed too: publish them like the claimed ones.
+      const claims = await this.store.claimFlowRuns(identity.tenant, agent, agent.labels, max, this.leaseMs, (skipped) => this.events.runsChanged(skipped));
       if (claims.length > 0) {
         this.events.runsChanged(claims.map((c) => c.run));
         return claims.map((claim) => ({ ...claim, leaseToken: this.#leases.bind(identity.subject, claim.leaseToken) }));

@@ -4,7 +4,7 @@ import { kindToGraphQL, roleToGraphQL } from '../../common/identity.js';
 import type { Resolvers } from '../../schema/generated/graphql.js';
 import { authorize } from '../core/authorize.js';
 import { handOutSecrets } from '../core/claim-secrets.js';
-import { waitReasonOf } from '../core/wait-reason.js';
+import { explainWait, isOnline } from '../core/wait-reason.js';
 import { finalStates, type FlowRunRecord, type LogRecord } from '../store/records.js';
 import { parseDateTime } from '../core/validate-input.js';
 import type { GraphQLContext } from './context.js';
@@ -14,6 +14,7 @@ import { securityMutations, securityQueries } from './service-token-resolvers.js
 import { secretMutations, secretQueries } from './secret-resolvers.js';
 import { registrationMutations, registrationQueries } from './registration-resolvers.js';
 import { flowScheduleField, scheduleMutations, scheduleQueries, scheduleTypes } from './schedule-resolvers.js';
+import { limitMutations, limitQueries } from './limits-resolvers.js';
 import { restartMutations } from './restart-resolvers.js';
 import { storedResultsFor } from '../core/restart.js';
 
@@ -66,6 +67,7 @@ export const resolvers: Resolvers = {
     ...secretQueries,
     ...registrationQueries,
     ...scheduleQueries,
+    ...limitQueries,
   },
 
   Mutation: {
@@ -115,6 +117,7 @@ export const resolvers: Resolvers = {
     ...secretMutations,
     ...registrationMutations,
     ...scheduleMutations,
+    ...limitMutations,
     ...restartMutations,
   },
 
@@ -252,12 +255,8 @@ export const resolvers: Resolvers = {
       // The store's cursor is its global id: shown encrypted like the lines' ids (log-ids.ts).
       return connection({ ...page, endCursor: page.endCursor === null ? null : logIds.encode(Number(page.endCursor)) });
     },
-    waitReason: async (run, _, ctx) => {
-      if (run.state !== 'SCHEDULED') return null;
-      const store = ctx.service.store;
-      const [now, agents, busy] = await Promise.all([store.now(), store.listAgents(run.tenant, { first: 500 }), store.countLeasedRuns(run.tenant)]);
-      return waitReasonOf(run, now, agents.nodes, busy, ctx.service.leaseMs);
-    },
+    waitReason: async (run, _, ctx) => (await explainWait(ctx.service.store, run, ctx.service.leaseMs))?.message ?? null,
+    wait: (run, _, ctx) => explainWait(ctx.service.store, run, ctx.service.leaseMs),
   },
   TaskRun: {
     stateHistory: (task, _, ctx) => ctx.service.store.listStateTransitions(task.tenant, task.flowRunId, task.id),
@@ -267,6 +266,7 @@ export const resolvers: Resolvers = {
     id: (line, _, ctx) => ctx.service.logIds.encode(line.id),
   },
   Agent: {
-    online: (agent, _, ctx) => Date.now() - agent.lastSeenAt <= 3 * ctx.service.leaseMs,
+    // Database time, as last_seen_at: a server whose clock drifts still tells online agents apart.
+    online: async (agent, _, ctx) => isOnline(agent, await ctx.service.store.now(), ctx.service.leaseMs),
   },
 };

@@ -4,6 +4,7 @@
 import type {
   AgentRecord,
   ClockRecord,
+  ConcurrencyFullPolicy,
   FlowRecord,
   FlowRunRecord,
   FlowRunStateType,
@@ -28,7 +29,7 @@ export interface FlowVersionRow {
   id: string; tenant: string; flow_id: string; number: number; content_hash: string; storage_uri: string; sha256: string;
   size: number; entrypoint: string; parameter_schema: Record<string, unknown>; default_labels: string[]; secrets: string[]; retries: number;
   retry_delay_seconds: number; timeout_seconds: number | null; description: string | null; clocks: ClockRecord[]; missed_runs: string;
-  catch_up_limit: number; created_at: number;
+  catch_up_limit: number; concurrency_limit: number | null; when_concurrency_full: string; created_at: number;
 }
 export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
   id: r.id,
@@ -50,6 +51,8 @@ export const toFlowVersion = (r: FlowVersionRow): FlowVersionRecord => ({
   clocks: r.clocks,
   missedRuns: r.missed_runs as MissedRunPolicy,
   catchUpLimit: r.catch_up_limit,
+  concurrencyLimit: r.concurrency_limit ?? null,
+  whenConcurrencyFull: (r.when_concurrency_full ?? 'QUEUE') as ConcurrencyFullPolicy,
   createdAt: r.created_at,
 });
 

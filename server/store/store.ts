@@ -2,6 +2,7 @@
 // and PostgreSQL implement it. Every method is scoped by tenant,
 // which callers take from the verified identity only. Times are epoch ms of the database clock.
 import type { AuditStore } from './audit-store.js';
+import type { LimitsStore } from './limits-store.js';
 import type { SecretsStore } from './secrets-store.js';
 import type { ServiceTokensStore } from './service-tokens-store.js';
 import type {
@@ -10,6 +11,7 @@ import type {
   FlowRunRecord,
   FlowRunStateType,
   ClockRecord,
+  ConcurrencyFullPolicy,
   FlowScheduleRecord,
   FlowVersionRecord,
   LogLevel,
@@ -53,6 +55,9 @@ export interface NewFlowVersion {
   clocks: ClockRecord[];
   missedRuns: MissedRunPolicy;
   catchUpLimit: number;
+  /** Runs of the flow that may hold a slot at once (absent or null: no limit) and what a due run does when full (default QUEUE); hashed when a limit is set. */
+  concurrencyLimit?: number | null;
+  whenConcurrencyFull?: ConcurrencyFullPolicy;
   /**
    * How the flow's schedule starts when it has no switch yet and `clocks` is not empty (the first
    * registration that declares clocks). Never changes an existing switch. Not hashed.
@@ -221,6 +226,8 @@ export interface Store {
   readonly audit: AuditStore;
   /** Sealed tenant secrets (secrets-store.ts). */
   readonly secrets: SecretsStore;
+  /** Operators' concurrency limits (limits-store.ts). */
+  readonly limits: LimitsStore;
   /** Applies pending migrations; refuses a database migrated by a newer fluxo. */
   migrate(): Promise<{ applied: number[]; current: number }>;
   /** The database clock, epoch ms. */
@@ -289,8 +296,15 @@ export interface Store {
   /**
    * Atomically claims up to `max` due runs whose labels are a subset of `labels` for the agent, in a
    * transaction that also checks `agent.subject` still holds it (NOT_FOUND otherwise: its name moved).
+   * Concurrency limits hold inside the claim (limits-store.ts): a run is claimed only while its
+   * flow's, each of its labels' and the tenant's limit has a free slot, counting the runs claimed
+   * earlier in the same call; a blocked run does not stop later ones. A due run whose flow limit is
+   * full and whose version says SKIP ends CANCELLED (`concurrency-skip`) in the same transaction and
+   * is handed to `onSkipped`, so the caller can publish it.
    */
-  claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number): Promise<Claim[]>;
+  claimFlowRuns(
+    tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void,
+  ): Promise<Claim[]>;
   /** Compare-and-set under a lease; applies flow-level retries. Throws FluxoError on refusal. */
   setFlowRunState(tenant: string, write: StateWrite): Promise<FlowRunRecord>;
   /** User cancellation. */

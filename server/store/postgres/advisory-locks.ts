@@ -13,3 +13,11 @@ export const advisoryLocks = {
    */
   leader: BASE + 2n,
 } as const;
+
+/**
+ * The class (first key) of the transaction-level lock a claim takes, with `hashtext(tenant)` as the
+ * second key, when the tenant has concurrency limits: such claims of one tenant run one at a time,
+ * so each counts what the previous ones claimed (claim-flow-runs.ts). Two-key locks live in a
+ * space of their own, apart from the one-key locks above.
+ */
+export const CLAIM_LIMITS_LOCK_CLASS = 0x666c7578;

@@ -21,11 +21,12 @@ export async function registerFlowVersion(db: PgDatabase, tenant: string, input:
     const versionId = newId();
     const row = await tx.row<FlowVersionRow>(sql`
       INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
-        default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, clocks, missed_runs, catch_up_limit, created_at)
+        default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, clocks, missed_runs, catch_up_limit,
+        concurrency_limit, when_concurrency_full, created_at)
       VALUES (${versionId}, ${tenant}, ${flow.id}, ${(latest?.number ?? 0) + 1}, ${input.contentHash}, ${input.storageUri}, ${input.sha256},
         ${input.size}, ${input.entrypoint}, ${JSON.stringify(input.parameterSchema)}::json, ${input.defaultLabels}::text[], ${input.secrets}::text[], ${input.retries},
         ${input.retryDelaySeconds}, ${input.timeoutSeconds}::integer, ${pgText(input.description)}::text, ${JSON.stringify(input.clocks)}::json,
-        ${input.missedRuns}::text, ${input.catchUpLimit}::integer, ${NOW_MS})
+        ${input.missedRuns}::text, ${input.catchUpLimit}::integer, ${input.concurrencyLimit ?? null}::integer, ${input.whenConcurrencyFull ?? 'QUEUE'}::text, ${NOW_MS})
       RETURNING *`);
     await applyVersionClocks(tx, tenant, { id: flow.id, project: input.project, name: input.name }, input, versionId, latest ? toFlowVersion(latest) : null);
     return { version: toFlowVersion(row!), created: true };

@@ -38,6 +38,7 @@ import * as runWrites from './run-writes.js';
 import * as schedules from './schedules.js';
 import { PostgresServiceTokens } from './service-tokens.js';
 import { PostgresSecretsStore } from './secrets.js';
+import { PostgresLimitsStore } from './limits.js';
 import { join, NOW_MS, prepared, raw, sql, type Sql } from './sql.js';
 import { setTaskRunStates } from './task-runs.js';
 
@@ -75,6 +76,7 @@ export class PostgresStore implements Store {
   readonly serviceTokens: PostgresServiceTokens;
   readonly audit: PostgresAudit;
   readonly secrets: PostgresSecretsStore;
+  readonly limits: PostgresLimitsStore;
   /**
    * This store's name in the notifications it sends: one per process (per store), so its own
    * listener skips what the local event bus already delivered.
@@ -90,6 +92,7 @@ export class PostgresStore implements Store {
     this.serviceTokens = new PostgresServiceTokens(db);
     this.audit = new PostgresAudit(db);
     this.secrets = new PostgresSecretsStore(db);
+    this.limits = new PostgresLimitsStore(db);
     this.#onNotifyError = options.onNotifyError;
     this.#publisher = new ChangePublisher(db, this.origin, (error) =>
       this.#onNotifyError?.(new Error(`could not notify the other replicas of a change: ${error.message}`, { cause: error })),
@@ -235,9 +238,11 @@ export class PostgresStore implements Store {
     return row?.at ?? null;
   }
 
-  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number) {
-    const claims = await claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs);
-    this.#publisher.runs(claims.map((c) => c.run));
+  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void) {
+    const skipped: FlowRunRecord[] = [];
+    const claims = await claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs, skipped);
+    this.#publisher.runs([...claims.map((c) => c.run), ...skipped]);
+    if (skipped.length > 0) onSkipped?.(skipped);
     return claims;
   }
 

@@ -18,6 +18,7 @@ const columns = {
   flow_versions: [
     'id', 'tenant', 'flow_id', 'number', 'content_hash', 'storage_uri', 'sha256', 'size', 'entrypoint', 'parameter_schema', 'default_labels',
     'secrets', 'retries', 'retry_delay_seconds', 'timeout_seconds', 'description', 'created_at', 'clocks', 'missed_runs', 'catch_up_limit',
+    'concurrency_limit', 'when_concurrency_full',
   ],
   flow_runs: [
     'id', 'tenant', 'flow_id', 'flow_version_id', 'state', 'state_reason', 'state_message', 'version', 'attempt', 'parameters', 'labels',

@@ -7,9 +7,11 @@ import { FluxoError } from '../../../common/errors.js';
 import { newId, newToken } from '../../../common/ids.js';
 import { agentNotFound } from '../../core/agent-names.js';
 import { cancelTarget, decideStateWrite, endsAttempt, leasedStates, shouldRetry } from '../../core/transitions.js';
-import type { FlowRunRecord, FlowRunStateType, LogRecord } from '../records.js';
+import { CLAIM_SCAN_LIMIT, ClaimGate, hasOperatorLimits, skipMessage } from '../claim-gate.js';
+import type { ConcurrencyFullPolicy, FlowRunRecord, FlowRunStateType, LogRecord } from '../records.js';
 import type { Claim, HeartbeatResult, LogLineWrite, NewFlowRun, StateWrite, TaskStateWrite } from '../store.js';
 import { NOW_MS, toFlowRun, type FlowRunRow } from './rows.js';
+import { countHoldingSlots, readOperatorLimits } from './limits.js';
 import { statement } from './statements.js';
 
 const nowMs = (db: Database): number => (statement(db, `SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
@@ -74,42 +76,87 @@ export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): 
   }).immediate();
 }
 
-export function claimFlowRuns(db: Database, tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number): Claim[] {
+interface CandidateRow {
+  id: string;
+  flow_id: string;
+  labels: string;
+  concurrency_limit: number | null;
+  when_concurrency_full: string;
+}
+
+export function claimFlowRuns(
+  db: Database, tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number,
+  onSkipped?: (runs: FlowRunRecord[]) => void,
+): Claim[] {
   const agentId = agent.id;
-  return db.transaction(() => {
+  const skipped: FlowRunRecord[] = [];
+  const claims = db.transaction(() => {
     const now = nowMs(db);
     // Who holds the agent now: its name may have moved since the caller checked (agent-names.ts).
     const holder = statement(db, 'SELECT subject FROM agents WHERE tenant = ? AND id = ?').get(tenant, agentId) as { subject: string } | undefined;
     if (holder?.subject !== agent.subject) throw agentNotFound(agentId);
     // Labels are routing only: a run goes to an agent whose labels are a superset of the run's,
-    // and a run without labels only to an agent without labels.
-    const due = statement(db, 
-        `SELECT id FROM flow_runs
-         WHERE tenant = ? AND state = 'SCHEDULED' AND scheduled_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM json_each(flow_runs.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(?)))
-           AND (labels <> '[]' OR ? = 0)
-         ORDER BY priority DESC, scheduled_at, id
+    // and a run without labels only to an agent without labels. The version's flow limit comes
+    // along (a primary-key lookup per run), so a claim without limits reads no counts.
+    const due = (limit: number): CandidateRow[] => statement(db,
+        `SELECT r.id, r.flow_id, r.labels, v.concurrency_limit, v.when_concurrency_full
+         FROM flow_runs r JOIN flow_versions v ON v.id = r.flow_version_id
+         WHERE r.tenant = ? AND r.state = 'SCHEDULED' AND r.scheduled_at <= ?
+           AND NOT EXISTS (SELECT 1 FROM json_each(r.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(?)))
+           AND (r.labels <> '[]' OR ? = 0)
+         ORDER BY r.priority DESC, r.scheduled_at, r.id
          LIMIT ?`,
       )
-      .all(tenant, now, JSON.stringify(labels), labels.length, max) as { id: string }[];
-    const claims: Claim[] = [];
+      .all(tenant, now, JSON.stringify(labels), labels.length, limit) as CandidateRow[];
+    const operatorLimits = readOperatorLimits(db, tenant);
+    let candidates = due(max);
+    let gate: ClaimGate | null = null;
+    if (hasOperatorLimits(operatorLimits) || candidates.some((c) => c.concurrency_limit !== null)) {
+      // Limits apply: read past blocked runs (up to CLAIM_SCAN_LIMIT) so they do not stop later ones.
+      gate = new ClaimGate(operatorLimits, countHoldingSlots(db, tenant));
+      candidates = due(Math.max(max, CLAIM_SCAN_LIMIT));
+    }
+    const claimed: Claim[] = [];
     const actor = `agent:${agent.subject}`;
     const update = statement(db, 
       `UPDATE flow_runs SET state = 'SUBMITTED', version = version + 1, agent_id = ?, lease_token = ?, lease_expires_at = ?,
          state_reason = NULL, state_message = NULL
        WHERE id = ? AND state = 'SCHEDULED'`,
     );
-    for (const { id } of due) {
+    for (const row of candidates) {
+      if (claimed.length >= max) break;
+      const { id } = row;
+      const candidate = { flowId: row.flow_id, labels: JSON.parse(row.labels) as string[], concurrencyLimit: row.concurrency_limit, whenConcurrencyFull: row.when_concurrency_full as ConcurrencyFullPolicy };
+      const decision = gate?.decide(candidate) ?? { kind: 'claim' as const };
+      if (decision.kind === 'wait') continue;
+      if (decision.kind === 'skip') {
+        skipped.push(skipRun(db, tenant, id, skipMessage(decision.full), now));
+        continue;
+      }
       const leaseToken = newToken();
       const leaseExpiresAt = now + leaseMs;
       if (update.run(agentId, leaseToken, leaseExpiresAt, id).changes !== 1) continue;
-      const row = mustGetRun(db, tenant, id);
-      recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'SUBMITTED', actor, attempt: row.attempt, at: now });
-      claims.push({ run: toFlowRun(row), leaseToken, leaseExpiresAt });
+      gate?.take(candidate);
+      const current = mustGetRun(db, tenant, id);
+      recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'SUBMITTED', actor, attempt: current.attempt, at: now });
+      claimed.push({ run: toFlowRun(current), leaseToken, leaseExpiresAt });
     }
     statement(db, 'UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, agentId);
-    return claims;
+    return claimed;
   }).immediate();
+  if (skipped.length > 0) onSkipped?.(skipped);
+  return claims;
+}
+
+/** Ends a due run whose flow limit is full and says SKIP: CANCELLED with reason `concurrency-skip`. */
+function skipRun(db: Database, tenant: string, id: string, message: string, now: number): FlowRunRecord {
+  const row = mustGetRun(db, tenant, id);
+  statement(db,
+    `UPDATE flow_runs SET state = 'CANCELLED', state_reason = 'concurrency-skip', state_message = ?, version = version + 1, ended_at = ?
+     WHERE id = ? AND state = 'SCHEDULED'`,
+  ).run(message, now, id);
+  recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'CANCELLED', reason: 'concurrency-skip', message, actor: 'server:concurrency', attempt: row.attempt, at: now });
+  return toFlowRun(mustGetRun(db, tenant, id));
 }
 
 /** After an attempt ends in a retryable state with retries left, schedules the next attempt. */

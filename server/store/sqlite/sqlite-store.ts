@@ -20,6 +20,7 @@ import { migrations } from './migrations/index.js';
 import * as restart from './restart.js';
 import { SqliteServiceTokens } from './service-tokens.js';
 import { SqliteSecretsStore } from './secrets.js';
+import { SqliteLimitsStore } from './limits.js';
 import * as retention from './retention.js';
 import * as schedules from './schedules.js';
 import { statement } from './statements.js';
@@ -49,12 +50,14 @@ export class SqliteStore implements Store {
   readonly serviceTokens: SqliteServiceTokens;
   readonly audit: SqliteAudit;
   readonly secrets: SqliteSecretsStore;
+  readonly limits: SqliteLimitsStore;
 
   constructor(db: Database) {
     this.db = db;
     this.serviceTokens = new SqliteServiceTokens(db);
     this.audit = new SqliteAudit(db);
     this.secrets = new SqliteSecretsStore(db);
+    this.limits = new SqliteLimitsStore(db);
   }
 
   async migrate(): Promise<{ applied: number[]; current: number }> {
@@ -107,11 +110,13 @@ export class SqliteStore implements Store {
       const id = newId();
       statement(db, 
         `INSERT INTO flow_versions (id, tenant, flow_id, number, content_hash, storage_uri, sha256, size, entrypoint, parameter_schema,
-           default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, clocks, missed_runs, catch_up_limit, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
+           default_labels, secrets, retries, retry_delay_seconds, timeout_seconds, description, clocks, missed_runs, catch_up_limit,
+           concurrency_limit, when_concurrency_full, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${NOW_MS})`,
       ).run(id, tenant, flow.id, (latest?.number ?? 0) + 1, input.contentHash, input.storageUri, input.sha256, input.size, input.entrypoint,
         JSON.stringify(input.parameterSchema), JSON.stringify(input.defaultLabels), JSON.stringify(input.secrets), input.retries, input.retryDelaySeconds,
-        input.timeoutSeconds, input.description, JSON.stringify(input.clocks), input.missedRuns, input.catchUpLimit);
+        input.timeoutSeconds, input.description, JSON.stringify(input.clocks), input.missedRuns, input.catchUpLimit,
+        input.concurrencyLimit ?? null, input.whenConcurrencyFull ?? 'QUEUE');
       schedules.applyVersionClocks(db, tenant, { id: flow.id, project: input.project, name: input.name }, input, id, latest ? toFlowVersion(latest) : null);
       return { version: toFlowVersion(statement(db, 'SELECT * FROM flow_versions WHERE id = ?').get(id) as FlowVersionRow), created: true };
     }).immediate();
@@ -229,8 +234,8 @@ export class SqliteStore implements Store {
     return row.at;
   }
 
-  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number) {
-    return runWrites.claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs);
+  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void) {
+    return runWrites.claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs, onSkipped);
   }
 
   async setFlowRunState(tenant: string, write: Parameters<Store['setFlowRunState']>[1]) {
