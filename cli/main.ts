@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Register>> = {
   audit: async () => (await import('./commands/audit.js')).registerAuditCommand,
   keys: async () => (await import('./commands/keys.js')).registerKeysCommand,
   secrets: async () => (await import('./commands/secrets.js')).registerSecretsCommand,
+  notifications: async () => (await import('./commands/notifications.js')).registerNotificationsCommand,
   agent: async () => (await import('./commands/agent.js')).registerAgentCommand,
   agents: async () => (await import('./commands/agents.js')).registerAgentsCommand,
   run: async () => (await import('./commands/run.js')).registerRunCommand,

@@ -15,6 +15,7 @@ import { readBody, refuse } from './http-responses.js';
 import { relayRemoteChanges } from './core/remote-events.js';
 import { SecretCipher } from './core/secret-cipher.js';
 import { TenantSecrets } from './core/secrets.js';
+import { Notifications } from './core/notifications.js';
 import { leaseKeyFrom } from './core/lease-binding.js';
 import { FluxoService } from './core/service.js';
 import { AuditLog } from './core/audit-log.js';
@@ -67,6 +68,22 @@ export interface ServerOptions {
   scheduleHorizonMs?: number;
   /** Time between scheduler passes (`--scheduler-interval-ms`; a registration or resume wakes it too). @default 5000 */
   schedulerIntervalMs?: number;
+  /** Notification settings (`--public-url`, `--allow-http-webhooks`, `--late-after-minutes`, `--notification-backoff`, `--notifier-interval-ms`). */
+  notifications?: NotificationServerOptions;
+}
+
+/** The server's notification settings (docs/operators.md#notifications). */
+export interface NotificationServerOptions {
+  /** Base URL of the UI behind the proxy; run links are `<publicUrl>/runs/<id>`. @default none (no links) */
+  publicUrl?: string | undefined;
+  /** Accept http:// receivers on a loopback address (tests, local receivers). @default false */
+  allowHttpWebhooks?: boolean;
+  /** A SCHEDULED run this long past its time is LATE. @default 900000 */
+  lateAfterMs?: number;
+  /** Waits between delivery attempts; attempts = waits + 1. @default 5 s, 30 s, 2 min, 10 min, 1 h */
+  backoffMs?: number[];
+  /** Time between notifier passes. @default 1000 */
+  intervalMs?: number;
 }
 
 export interface RunningServer {
@@ -93,6 +110,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const audit = new AuditLog(store.audit);
   const internal = createInternalRoutes({ store, identitySecret, audit, logger });
   const secrets = new TenantSecrets(store.secrets, options.secretsKeyring ? new SecretCipher(options.secretsKeyring) : null);
+  const notify = options.notifications ?? {};
+  const notifications = new Notifications(store, { secretsAvailable: options.secretsKeyring !== undefined, allowHttpWebhooks: notify.allowHttpWebhooks ?? false });
   const schema = buildSchema();
   const production = options.production ?? false;
   const apollo = await startApollo(schema, logger, [auditPlugin(audit, logger)], { production });
@@ -145,7 +164,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
-    const context: GraphQLContext = { identity, service, secrets, requestId, signal: aborter.signal };
+    const context: GraphQLContext = { identity, service, secrets, notifications, requestId, signal: aborter.signal };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => context,
@@ -179,7 +198,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       context: (ctx) => {
         const identity = identities.get(ctx.extra.request)!;
         const aborter = new AbortController();
-        return { identity, service, secrets, requestId: (ctx.extra.request.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID(), signal: aborter.signal } satisfies GraphQLContext;
+        return { identity, service, secrets, notifications, requestId: (ctx.extra.request.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID(), signal: aborter.signal } satisfies GraphQLContext;
       },
       // The same parsing, validation and limits as Apollo applies over HTTP.
       onSubscribe: (_ctx, _id, payload) => prepareOperation({ schema, limits: defaultLimits, production }, payload),
@@ -222,6 +241,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     reaperIntervalMs: options.reaperIntervalMs ?? 1_000,
     retention: { defaultDays: options.retentionDays ?? DEFAULT_RETENTION_DAYS, intervalMs: options.retentionIntervalMs ?? 3_600_000 },
     scheduler: { horizonMs: options.scheduleHorizonMs ?? 3_600_000, intervalMs: options.schedulerIntervalMs ?? 5_000 },
+    notifier: {
+      secrets,
+      publicUrl: notify.publicUrl,
+      ...(notify.lateAfterMs !== undefined ? { lateAfterMs: notify.lateAfterMs } : {}),
+      ...(notify.backoffMs !== undefined ? { backoffMs: notify.backoffMs } : {}),
+      ...(notify.intervalMs !== undefined ? { intervalMs: notify.intervalMs } : {}),
+    },
     ...(options.onLeaderChange ? { onChange: options.onLeaderChange } : {}),
   });
   try {

@@ -12,8 +12,9 @@ import { DEFAULT_RETENTION_DAYS, pruneHistory } from '../../server/services/rete
 import type { Store } from '../../server/store/store.js';
 import { StorageRoots } from '../../storage/storage-location.js';
 import { formatTable, printJson } from '../format.js';
+import { notificationFlags, notificationServerOptions, type NotificationFlags } from './notifications.js';
 
-interface ServerStartOptions {
+interface ServerStartOptions extends NotificationFlags {
   host: string;
   port: string;
   database: string;
@@ -79,6 +80,11 @@ export function registerServerCommand(program: Command): void {
     .option('--schedule-horizon <duration>', 'how far ahead the scheduler creates runs (at least 3 per clock), 1m to 7d, e.g. 1h, 90m (env FLUXO_SCHEDULE_HORIZON)', process.env.FLUXO_SCHEDULE_HORIZON ?? '1h')
     .option('--scheduler-interval-ms <n>', 'time between scheduler passes; registrations and resumes wake it at once (env FLUXO_SCHEDULER_INTERVAL_MS)', process.env.FLUXO_SCHEDULER_INTERVAL_MS ?? '5000')
     .option('--production', 'production mode: no GraphQL introspection, no field suggestions in errors (default when NODE_ENV=production)', process.env.NODE_ENV === 'production')
+    .option(...notificationFlags.publicUrl)
+    .option(...notificationFlags.allowHttpWebhooks)
+    .option(...notificationFlags.lateAfterMinutes)
+    .option(...notificationFlags.notificationBackoff)
+    .option(...notificationFlags.notifierIntervalMs)
     .action(async (options: ServerStartOptions) => {
       const logger = createLogger('server');
       const secretFile = options.identitySecretFile ?? (options.keysDir ? keyPaths(options.keysDir).identitySecret : undefined);
@@ -93,6 +99,7 @@ export function registerServerCommand(program: Command): void {
       const timezone = scheduleTimeZone(options.timezone);
       const scheduleHorizonMs = scheduleHorizon(options.scheduleHorizon);
       const schedulerIntervalMs = intOption('scheduler-interval-ms', options.schedulerIntervalMs, 50, 600_000);
+      const notifications = notificationServerOptions(options);
       const store = openStore(options.database);
       const { applied, current } = await store.migrate();
       if (applied.length) logger.info({ applied, current }, 'migrated the database');
@@ -113,6 +120,7 @@ export function registerServerCommand(program: Command): void {
         timezone,
         scheduleHorizonMs,
         schedulerIntervalMs,
+        notifications,
       });
       logger.info({ url: running.url, database: describeDatabase(options.database), production: options.production }, 'ready');
       const shutdown = async (): Promise<void> => {

@@ -14,6 +14,7 @@ import { securityMutations, securityQueries } from './service-token-resolvers.js
 import { secretMutations, secretQueries } from './secret-resolvers.js';
 import { registrationMutations, registrationQueries } from './registration-resolvers.js';
 import { flowScheduleField, scheduleMutations, scheduleQueries, scheduleTypes } from './schedule-resolvers.js';
+import { notificationMutations, notificationQueries, notificationTypes } from './notification-resolvers.js';
 import { limitMutations, limitQueries } from './limits-resolvers.js';
 import { restartMutations } from './restart-resolvers.js';
 import { storedResultsFor } from '../core/restart.js';
@@ -67,6 +68,7 @@ export const resolvers: Resolvers = {
     ...secretQueries,
     ...registrationQueries,
     ...scheduleQueries,
+    ...notificationQueries,
     ...limitQueries,
   },
 
@@ -117,6 +119,7 @@ export const resolvers: Resolvers = {
     ...secretMutations,
     ...registrationMutations,
     ...scheduleMutations,
+    ...notificationMutations,
     ...limitMutations,
     ...restartMutations,
   },
@@ -240,6 +243,7 @@ export const resolvers: Resolvers = {
     ...flowScheduleField,
   },
   ...scheduleTypes,
+  ...notificationTypes,
   FlowVersion: {
     flow: (version, _, ctx) => must(ctx.service.store.getFlow(version.tenant, version.flowId), 'flow'),
   },

@@ -6,6 +6,7 @@
 import type { Logger } from '../../common/logger.js';
 import type { FluxoService } from '../core/service.js';
 import { startLeaseReaper } from './lease-reaper.js';
+import { startNotifier, type NotifierOptions } from './notifier.js';
 import { startRetention, type RetentionServiceOptions } from './retention.js';
 import { startScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 
@@ -21,6 +22,8 @@ export interface LeaderServicesOptions {
   retention: Omit<RetentionServiceOptions, 'logger'>;
   /** Scheduler settings (it fills schedules' horizons on the leader). @default its defaults */
   scheduler?: Omit<SchedulerOptions, 'logger'>;
+  /** Notifier settings (it sends notification deliveries on the leader); absent: no notifier. */
+  notifier?: Omit<NotifierOptions, 'logger'>;
   /** Told on every change of leadership (tests, metrics). */
   onChange?: (leader: boolean) => void;
 }
@@ -48,11 +51,12 @@ export function startLeaderServices(options: LeaderServicesOptions): LeaderServi
     const reaper = startLeaseReaper(service, options.reaperIntervalMs, logger);
     const retention = startRetention(service.store, { ...options.retention, logger });
     const scheduler = startScheduler(service.store, service.events, { ...options.scheduler, logger });
+    const notifier = options.notifier ? startNotifier(service.store, service.events, { ...options.notifier, logger }) : null;
     running = {
       scheduler,
       async stop() {
         reaper.stop();
-        await Promise.all([retention.stop(), scheduler.stop()]);
+        await Promise.all([retention.stop(), scheduler.stop(), notifier?.stop()]);
       },
     };
   };
@@ -60,7 +64,7 @@ export function startLeaderServices(options: LeaderServicesOptions): LeaderServi
     retryMs: options.retryMs,
     onChange: (leader) => {
       if (leader) {
-        logger.info({ services: ['lease-reaper', 'retention', 'scheduler'] }, 'became the leader');
+        logger.info({ services: ['lease-reaper', 'retention', 'scheduler', ...(options.notifier ? ['notifier'] : [])] }, 'became the leader');
         start();
       } else {
         // Stepping down on shutdown is routine; losing the lead while running is worth a warning.

@@ -4,6 +4,7 @@
 import type { AuditStore } from './audit-store.js';
 import type { LimitsStore } from './limits-store.js';
 import type { SecretsStore } from './secrets-store.js';
+import type { NotificationsStore } from './notifications-store.js';
 import type { ServiceTokensStore } from './service-tokens-store.js';
 import type {
   AgentRecord,
@@ -226,6 +227,8 @@ export interface Store {
   readonly audit: AuditStore;
   /** Sealed tenant secrets (secrets-store.ts). */
   readonly secrets: SecretsStore;
+  /** Notification rules, deliveries and the notifier's outbox step (notifications-store.ts). */
+  readonly notifications: NotificationsStore;
   /** Operators' concurrency limits (limits-store.ts). */
   readonly limits: LimitsStore;
   /** Applies pending migrations; refuses a database migrated by a newer fluxo. */

@@ -21,6 +21,7 @@ import * as restart from './restart.js';
 import { SqliteServiceTokens } from './service-tokens.js';
 import { SqliteSecretsStore } from './secrets.js';
 import { SqliteLimitsStore } from './limits.js';
+import { SqliteNotificationsStore } from './notifications.js';
 import * as retention from './retention.js';
 import * as schedules from './schedules.js';
 import { statement } from './statements.js';
@@ -51,6 +52,7 @@ export class SqliteStore implements Store {
   readonly audit: SqliteAudit;
   readonly secrets: SqliteSecretsStore;
   readonly limits: SqliteLimitsStore;
+  readonly notifications: SqliteNotificationsStore;
 
   constructor(db: Database) {
     this.db = db;
@@ -58,6 +60,7 @@ export class SqliteStore implements Store {
     this.audit = new SqliteAudit(db);
     this.secrets = new SqliteSecretsStore(db);
     this.limits = new SqliteLimitsStore(db);
+    this.notifications = new SqliteNotificationsStore(db);
   }
 
   async migrate(): Promise<{ applied: number[]; current: number }> {

@@ -7,6 +7,7 @@ import { serviceTokensAndAudit } from './004-service-tokens-and-audit.js';
 import { tenantSecrets } from './005-tenant-secrets.js';
 import { schedules } from './006-schedules.js';
 import { concurrencyLimits } from './007-concurrency-limits.js';
+import { notifications } from './008-notifications.js';
 import { taskResults } from './009-task-results.js';
 
 export interface Migration {
@@ -15,4 +16,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, taskResults];
+export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, notifications, taskResults];
