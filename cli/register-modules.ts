@@ -298,6 +298,10 @@ async function registerAll(client: GraphQLClient, modules: ModuleState[], option
         timeoutSeconds: definition.timeoutSeconds,
         description: definition.description,
         ...scheduleInput(definition.schedules, definition.missedRuns, definition.catchUpLimit),
+        // Bundles built before concurrency limits have none: no limit.
+        ...(definition.concurrency
+          ? { concurrencyLimit: definition.concurrency.limit, whenConcurrencyFull: definition.concurrency.whenFull === 'skip' ? 'SKIP' : 'QUEUE' }
+          : {}),
         scheduleState: options.scheduleState,
       };
       pending.push({ line, input, bytes: Buffer.byteLength(JSON.stringify(input)) });

@@ -53,6 +53,23 @@ export interface FlowOptions<S extends ParameterSchema | undefined = undefined> 
   missedRuns?: MissedRuns;
   /** With missedRuns 'catch-up': the most missed times per clock that get a run, 1 to 1000. @default 10 */
   catchUpLimit?: number;
+  /**
+   * How many runs of this flow may hold an agent at once, across every agent (1 to 1000), and what
+   * a due run does while they all do: 'queue' waits for a free slot, 'skip' ends the new run
+   * CANCELLED with reason `concurrency-skip` ("skip if running"). The server enforces it when an
+   * agent claims runs. See docs/operators.md. @default no limit
+   *
+   * @example concurrency: { limit: 1, whenFull: 'skip' }
+   */
+  concurrency?: FlowConcurrency;
+}
+
+/** A flow's concurrency limit (`FlowOptions.concurrency`). */
+export interface FlowConcurrency {
+  /** Runs of the flow holding an agent at once, 1 to 1000. */
+  limit: number;
+  /** What a due run does while the limit is full. @default 'queue' */
+  whenFull?: 'queue' | 'skip';
 }
 
 /** What a clock's `parameters` hold: the flow's parameters as `fluxo run` takes them (defaults may be left out). */
@@ -112,6 +129,7 @@ export function flow<S extends ParameterSchema | undefined, R>(
     retryDelaySeconds: checkNumber(owner, 'retryDelaySeconds', options.retryDelaySeconds, { integer: true, min: 0, fallback: 10 }),
     timeoutSeconds: checkTimeout(owner, options.timeoutSeconds, true),
     ...checkSchedules(owner, options),
+    ...checkConcurrency(owner, options.concurrency),
   });
   // The keys a closed schema allows: the SDK refuses others exactly as the server and `fluxo run` do.
   const { properties, additionalProperties } = definition.parameterSchema;
@@ -197,4 +215,20 @@ function checkLabels(owner: string, labels: unknown): string[] {
     throw new TypeError(`${owner}: labels must be an array of non-empty strings without commas`);
   }
   return [...new Set(labels as string[])];
+}
+
+/** Checks `concurrency` at definition time; absent from the definition when not set (bundles stay as they were). */
+function checkConcurrency(owner: string, concurrency: unknown): Pick<FlowDefinition, 'concurrency'> {
+  if (concurrency === undefined) return {};
+  if (typeof concurrency !== 'object' || concurrency === null || Array.isArray(concurrency)) {
+    throw new TypeError(`${owner}: concurrency must be an object like { limit: 1, whenFull: 'queue' }`);
+  }
+  const { limit, whenFull = 'queue', ...rest } = concurrency as { limit?: unknown; whenFull?: unknown };
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new TypeError(`${owner}: concurrency has unknown option(s) ${unknown.join(', ')} (known: limit, whenFull)`);
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new TypeError(`${owner}: concurrency.limit must be an integer from 1 to 1000 (got ${String(limit)})`);
+  }
+  if (whenFull !== 'queue' && whenFull !== 'skip') throw new TypeError(`${owner}: concurrency.whenFull must be 'queue' or 'skip' (got ${String(whenFull)})`);
+  return { concurrency: { limit, whenFull } };
 }

@@ -6,6 +6,7 @@ import { parseLabels, withApiOptions, withClient, type ApiOptions } from '../api
 import { EXIT } from '../exit-codes.js';
 import { formatDuration, formatInstant, printFields, printJson, printTable } from '../format.js';
 import { addBackfillCommand } from './backfill.js';
+import { addWhyCommand } from './why.js';
 import { followRun, formatLogLine, runNotFound, type RunStatus } from './logs.js';
 
 /** Every flow-run state, as `--state` accepts them. */
@@ -208,6 +209,7 @@ export function registerRunsCommand(program: Command): void {
   );
 
   addBackfillCommand(runs);
+  addWhyCommand(runs);
 }
 
 async function listRuns(client: GraphQLClient, filter: Record<string, unknown>, limit: number): Promise<RunSummary[]> {

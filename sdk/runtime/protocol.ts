@@ -31,6 +31,8 @@ export interface FlowDefinition {
   missedRuns?: 'skip' | 'catch-up';
   /** With 'catch-up': the most missed times per clock that get a run. @default 10 */
   catchUpLimit?: number;
+  /** The flow's concurrency limit, enforced by the server's claim (absent: none). */
+  concurrency?: { limit: number; whenFull: 'queue' | 'skip' };
 }
 
 /**
