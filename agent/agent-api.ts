@@ -18,6 +18,8 @@ export interface ClaimedRun {
   leaseSeconds: number;
   /** Values of the declared secrets the tenant stored on the server; held in memory only, never written anywhere. */
   secrets: { name: string; value: string }[];
+  /** A restarted run's stored task results (where they are, never the data). Absent from older servers. */
+  storedResults?: { taskKey: string; inputsHash: string; uri: string; sha256: string; size: number }[];
   flowRun: {
     id: string;
     version: number;
@@ -55,6 +57,7 @@ const CLAIM = /* GraphQL */ `
       leaseExpiresAt
       leaseSeconds
       secrets { name value }
+      storedResults { taskKey inputsHash uri sha256 size }
       flowRun {
         id version attempt parameters
         flowVersion { storageUri sha256 size entrypoint timeoutSeconds secrets }

@@ -9,6 +9,7 @@ import { backoffDelay, sleep } from './backoff.js';
 import { BundleCache } from './bundle-cache.js';
 import type { AgentConfig } from './config.js';
 import { AgentEventEmitter } from './events.js';
+import { ResultStorage } from './result-storage.js';
 import { FlowRunExecution } from './flow-run-execution.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { isTokenRefusal } from './relay.js';
@@ -88,6 +89,9 @@ async function register(api: AgentApi, config: AgentConfig, events: AgentEventEm
   }
 }
 
+/** Runs one claim request may ask for (see the claim loop). */
+const MAX_CLAIM_BATCH = 50;
+
 class Agent implements RunningAgent {
   readonly agentId: string;
   readonly events: AgentEventEmitter;
@@ -96,6 +100,8 @@ class Agent implements RunningAgent {
   readonly #api: AgentApi;
   readonly #cache: BundleCache;
   readonly #spoolBudget: SpoolBudget;
+  /** Where task results go (agent/result-storage.ts). */
+  readonly #results: ResultStorage;
   /** Who each run's process runs as (agent/run-as.ts); undefined: the agent's own user. */
   readonly #runUsers: RunUsers | undefined;
   readonly #runs = new Map<string, FlowRunExecution>();
@@ -123,6 +129,7 @@ class Agent implements RunningAgent {
     this.events = events;
     this.#cache = new BundleCache({ cacheDir: config.cacheDir, maxBytes: config.maxBundleBytes, storageRoots: config.storageRoots, tenant });
     this.#spoolBudget = new SpoolBudget(config.spoolMaxBytes);
+    this.#results = new ResultStorage(config.resultStorage, async () => tenant ?? (await api.viewer()).tenant);
     this.#runUsers = config.runAs ? new RunUsers(config.runAs) : undefined;
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -244,7 +251,9 @@ class Agent implements RunningAgent {
       }
       let claimed: ClaimedRun[];
       try {
-        claimed = await this.#api.claimFlowRuns({ agentId: this.agentId, max: free, waitMs: this.#config.claimWaitMs }, signal);
+        // At most MAX_CLAIM_BATCH per request: the answer's nested lists (secrets, stored results)
+        // keep the operation under the server's cost limit; more free slots just claim again at once.
+        claimed = await this.#api.claimFlowRuns({ agentId: this.agentId, max: Math.min(free, MAX_CLAIM_BATCH), waitMs: this.#config.claimWaitMs }, signal);
         failures = 0;
       } catch (error) {
         if (signal.aborted) break;
@@ -274,6 +283,7 @@ class Agent implements RunningAgent {
       events: this.events,
       onFatal: (error) => this.#fatal(error),
       spoolBudget: this.#spoolBudget,
+      results: this.#results,
       ...(this.#runUsers ? { runUsers: this.#runUsers } : {}),
     });
     this.#runs.set(run.flowRunId, run);

@@ -4,7 +4,8 @@
 import { readSecretsFile } from './flow-secrets.js';
 import { readFileSync, statSync } from 'node:fs';
 import { homedir, hostname, tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { FluxoError } from '../common/errors.js';
 import { resolveRunAs, type RunIdentity } from './run-as.js';
 import { StorageRoots } from '../storage/storage-location.js';
@@ -58,6 +59,12 @@ export interface AgentOptions {
    * 0 keeps only two batches per run in memory. @default 268435456 (256 MiB)
    */
   spoolMaxBytes?: number | string | undefined;
+  /**
+   * Where the agent stores task results (agent/result-storage.ts): `file:///absolute/dir` or
+   * `gs://bucket[/prefix]`. Only the agent writes it; flows reach it over IPC.
+   * @default `file://<workDir>/results`, else `results` next to the default bundle cache
+   */
+  resultStorage?: string | undefined;
   /** Port of the local `/healthz` and `/metrics` endpoint; unset: no port is opened. @default undefined */
   metricsPort?: number | string | undefined;
   /** Address that port binds to. @default 127.0.0.1 */
@@ -113,6 +120,8 @@ export interface AgentConfig {
   /** Where runs' task states and log lines wait on disk while the server is unreachable. */
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
+  /** Base URI of the task-result storage (file:///… or gs://…). */
+  readonly resultStorage: string;
   /** null: no health and metrics port. */
   readonly metricsPort: number | null;
   readonly metricsHost: string;
@@ -209,6 +218,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     childEntry: options.childEntry,
     spoolDir,
     spoolMaxBytes: integer('spoolMaxBytes', options.spoolMaxBytes, AGENT_DEFAULTS.spoolMaxBytes, 0, Number.MAX_SAFE_INTEGER),
+    resultStorage: resultStorageOf(options.resultStorage, workDir ? join(workDir, 'results') : join(dirname(cacheDir), 'results')),
     metricsPort,
     metricsHost,
     caFile,
@@ -267,6 +277,20 @@ function readTokenFile(path: string, runAs: RunIdentity | null): string {
     throw bad('tokenFile', `cannot read token file ${path}: ${(error as Error).message}`, error);
   }
   return text.split('\n')[0]!.trim();
+}
+
+/** The result storage URI: file:///absolute or gs://bucket[/prefix]; a default directory becomes a file:// URI. */
+function resultStorageOf(value: string | undefined, defaultDir: string): string {
+  const uri = value?.trim() || pathToFileURL(defaultDir).href;
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch (error) {
+    throw bad('resultStorage', `"${uri}" is not a URI (use file:///absolute/dir or gs://bucket/prefix)`, error);
+  }
+  if (url.protocol === 'gs:' && url.hostname !== '') return uri;
+  if (url.protocol === 'file:' && (url.hostname === '' || url.hostname === 'localhost') && url.pathname.length > 1) return uri;
+  throw bad('resultStorage', `"${uri}" is not a file:///absolute/dir or gs://bucket/prefix URI`);
 }
 
 function defaultCacheDir(): string {

@@ -17,6 +17,8 @@ import type { AgentEventEmitter } from './events.js';
 import { finalStateOf, type FinalState } from './final-state.js';
 import { RunRelay, isTokenRefusal } from './relay.js';
 import { spawnFlowRun, type FlowRunChild } from './spawn-flow-run.js';
+import type { ResultStorage, StoredResultPointer } from './result-storage.js';
+import type { TaskStateEvent } from '../sdk/runtime/protocol.js';
 import { SpoolBudget } from './spool.js';
 
 export interface FlowRunExecutionDeps {
@@ -30,6 +32,8 @@ export interface FlowRunExecutionDeps {
   runUsers?: RunUsers;
   /** The agent's spool byte budget (shared by its runs; the directory is `config.spoolDir`). @default one of the run's own */
   spoolBudget?: SpoolBudget;
+  /** Where task results are stored and read back. @default none: results are neither stored nor restored */
+  results?: ResultStorage;
 }
 
 const FINAL_STATES = new Set<FlowRunStateType>(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
@@ -54,6 +58,11 @@ export class FlowRunExecution {
   #agentStopping = false;
   #forgotten = false;
   #fence: NodeJS.Timeout | undefined;
+  /** Task states wait here while an earlier one's result is being stored, so the run's order holds. */
+  #order: Promise<void> = Promise.resolve();
+  #ordering = 0;
+  /** The stored results of a restarted run, by inputs hash and task key. */
+  readonly #stored = new Map<string, StoredResultPointer>();
   /** Masks the run's secret values in every text that leaves the agent (identity until they are known). */
   #mask: Masker = (text) => text;
 
@@ -63,6 +72,7 @@ export class FlowRunExecution {
     this.flowRunId = claim.flowRun.id;
     this.attempt = claim.flowRun.attempt;
     this.#version = claim.flowRun.version;
+    for (const r of claim.storedResults ?? []) this.#stored.set(`${r.inputsHash} ${r.taskKey}`, { uri: r.uri, sha256: r.sha256, size: r.size });
     this.#relay = new RunRelay({
       api: deps.api,
       flowRunId: this.flowRunId,
@@ -213,8 +223,14 @@ export class FlowRunExecution {
         beforeStart: () => this.#markRunning(),
         // Secret values never leave the agent: not in log lines, not in task failure messages (nor, masked
         // here, in the spool that holds them while the server is unreachable).
-        onTaskState: (event) => this.#relay.taskState(event.message === null ? event : { ...event, message: redact(event.message) }),
-        onLog: (event) => this.#relay.log({ ...event, message: redact(event.message) }),
+        onTaskState: (event) => this.#inOrder(() => this.#taskState(event.message === null ? event : { ...event, message: redact(event.message) })),
+        onLog: (event) => this.#inOrder(() => this.#relay.log({ ...event, message: redact(event.message) })),
+        ...(this.#deps.results && this.#stored.size > 0
+          ? {
+              storedResults: [...this.#stored.keys()].map((k) => ({ inputsHash: k.slice(0, k.indexOf(' ')), taskKey: k.slice(k.indexOf(' ') + 1) })),
+              readResult: (taskKey: string, inputsHash: string) => this.#readResult(taskKey, inputsHash),
+            }
+          : {}),
       });
       this.#child = child;
       // A cancellation or a stop that arrived while the child was being spawned.
@@ -228,6 +244,7 @@ export class FlowRunExecution {
       if (this.#forgotten) return this.#finished({ ...finalStateOf(outcome), message: 'the run was dropped (lease lost)' }, false);
       // A child our cancellation stopped ends CANCELLED; one that ended on its own while the
       // cancellation was on its way is reported as it ended (the server accepts CANCELLING → SUCCESS).
+      await this.#order;
       await this.#relay.close();
       const final = finalStateOf(outcome);
       await this.#finish({ ...final, message: final.message === null ? null : redact(final.message) });
@@ -237,6 +254,63 @@ export class FlowRunExecution {
       await rm(cwd, { recursive: true, force: true }).catch((error: unknown) => {
         this.#deps.events.emit('agent:warning', { message: `could not remove ${cwd}`, flowRunId: this.flowRunId, error: coerceError(error) });
       });
+    }
+  }
+
+  /**
+   * Runs `step` after every earlier relay step: at once when nothing waits (the common case, no
+   * promise per log line), else chained behind the result being stored.
+   */
+  #inOrder(step: () => void | Promise<void>): void {
+    if (this.#ordering === 0) {
+      const pending = step();
+      if (!(pending instanceof Promise)) return;
+      this.#ordering++;
+      this.#order = pending.catch(() => undefined).finally(() => void this.#ordering--);
+      return;
+    }
+    this.#ordering++;
+    this.#order = this.#order.then(step).catch(() => undefined).finally(() => void this.#ordering--);
+  }
+
+  /**
+   * Relays a task state. A SUCCESS with a result is stored first, then reported with its pointer; a
+   * restored one is reported with the pointer it was read from. A result that cannot be stored is
+   * a warning, never a lost state.
+   */
+  #taskState(event: TaskStateEvent): void | Promise<void> {
+    const { result: carried, restored, ...state } = event;
+    const results = this.#deps.results;
+    if (state.state === 'SUCCESS' && restored && state.inputsHash !== undefined) {
+      this.#relay.taskState(state, this.#stored.get(`${state.inputsHash} ${state.key}`) ?? null);
+      return;
+    }
+    if (state.state !== 'SUCCESS' || carried === undefined || !results) {
+      this.#relay.taskState(state);
+      return;
+    }
+    return results.store({ flowRunId: this.flowRunId, attempt: this.attempt, taskKey: state.key, json: carried.json }).then(
+      (pointer) => this.#relay.taskState(state, pointer),
+      (error: unknown) => {
+        this.#warn(`could not store the result of task ${state.key} in ${results.baseUri}; a restart will run it again`, coerceError(error));
+        this.#relay.taskState(state);
+      },
+    );
+  }
+
+  /** The child asks for a stored result: read it and check it against the server's record; null (and a warning) otherwise. */
+  async #readResult(taskKey: string, inputsHash: string): Promise<string | null> {
+    const pointer = this.#stored.get(`${inputsHash} ${taskKey}`);
+    if (!pointer || !this.#deps.results) return null;
+    try {
+      return await this.#deps.results.read(pointer);
+    } catch (error) {
+      // Never hand the flow bytes that are not the recorded ones: it runs the task again instead.
+      this.#stored.delete(`${inputsHash} ${taskKey}`);
+      const message = `the stored result of task ${taskKey} was not returned (${coerceError(error).message}); the task runs again`;
+      this.#warn(message);
+      this.#relay.log({ level: 'WARNING', stream: 'logger', message: `fluxo agent: ${message}`, taskRunKey: taskKey, timestamp: new Date().toISOString() });
+      return null;
     }
   }
 

@@ -88,7 +88,8 @@ export class RunRelay {
     return !this.#abort.signal.aborted;
   }
 
-  taskState(event: TaskStateEvent): void {
+  /** Queues a task state; `result` is where the agent stored the task's result (SUCCESS only). */
+  taskState(event: TaskStateEvent, result: { uri: string; sha256: string; size: number } | null = null): void {
     if (!this.active) return;
     this.#flushDropped();
     // Task states are few and decide what the run's page shows: they are never dropped.
@@ -101,6 +102,8 @@ export class RunRelay {
         state: event.state,
         message: event.message,
         timestamp: event.timestamp,
+        ...(event.inputsHash === undefined ? {} : { inputsHash: event.inputsHash }),
+        ...(result === null ? {} : { result }),
       },
     }, true);
     this.#nudge();

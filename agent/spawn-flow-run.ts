@@ -15,6 +15,7 @@ import {
   type LogEvent,
   type SerializedFailure,
   type StartMessage,
+  type StoredResultMessage,
   type TaskStateEvent,
 } from '../sdk/runtime/protocol.js';
 import { CHILD_ENV_ALLOW_LIST } from './config.js';
@@ -71,6 +72,10 @@ export interface SpawnFlowRunOptions {
   beforeStart?: () => Promise<boolean>;
   onTaskState?: (event: TaskStateEvent) => void;
   onLog?: (event: LogEvent) => void;
+  /** A restarted run's stored results the child may ask for (in the start message). @default [] */
+  storedResults?: { taskKey: string; inputsHash: string }[];
+  /** Answers the child's `read-result`: the verified JSON text, or null (the task then runs again). */
+  readResult?: (taskKey: string, inputsHash: string) => Promise<string | null>;
 }
 
 /** Why the agent itself ended the child, if it did. */
@@ -215,6 +220,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
       bundlePath: options.bundlePath,
       entrypoint: options.entrypoint,
       parameters: options.parameters,
+      ...(options.storedResults?.length ? { storedResults: options.storedResults } : {}),
     };
     try {
       await subprocess.sendMessage(start);
@@ -259,6 +265,17 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
           case 'result':
             result = message.ok ? { ok: true } : { ok: false, failure: message.failure };
             break;
+          case 'read-result': {
+            const { requestId, taskKey, inputsHash } = message;
+            void (async () => {
+              const json = await (options.readResult?.(taskKey, inputsHash) ?? Promise.resolve(null)).catch(() => null);
+              const answer: StoredResultMessage = json === null
+                ? { type: 'stored-result', requestId, error: 'no verified stored result' }
+                : { type: 'stored-result', requestId, json };
+              await subprocess.sendMessage(answer).catch(() => undefined);
+            })();
+            break;
+          }
           default:
             problem ??= `unexpected IPC message ${JSON.stringify(raw).slice(0, 200)}`;
         }

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { now, runContext, type RunContext } from './context.js';
 import { assertName, checkNumber, checkTimeout } from './options.js';
+import { inputsHashOf, parseResultJson, resultJsonOf } from './result-json.js';
 import { TaskTimeoutError } from './runtime/failure.js';
 import type { TaskRunState } from './runtime/protocol.js';
 
@@ -29,6 +30,11 @@ export type Task<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
  * of that name in the flow run): it reports RUNNING, then SUCCESS; on a throw RETRYING and a new
  * RUNNING attempt after `retryDelaySeconds` while retries remain, else FAILED (TIMED_OUT for a
  * timeout) and the error propagates to the caller.
+ *
+ * Under an agent, a SUCCESS carries the return value when it is JSON (sdk/result-json.ts; at most
+ * 64 MiB) and the agent stores it. In a restarted run, a call with the same key and the same
+ * arguments (sha256 of their canonical JSON) as a task that succeeded before returns the stored
+ * value instead of running, reported as SUCCESS "restored from result storage".
  *
  * @example
  * const extract = task('extract', { retries: 2, retryDelaySeconds: 5 }, async (url: string) => {
@@ -66,14 +72,37 @@ export function task<A extends unknown[], R>(
     context.taskCalls.set(name, count);
     const key = `${name}#${count}`;
     const scope: RunContext = { host: context.host, taskCalls: context.taskCalls, taskKey: key };
-    const report = (attempt: number, state: TaskRunState, message: string | null = null): void =>
-      context.host.taskState({ key, taskName: name, mapIndex: null, attempt, state, message, timestamp: now() });
+    const { host } = context;
+    const inputsHash = host.storesResults || host.storedResult ? inputsHashOf(args) : null;
+    const hashed = inputsHash === null ? {} : { inputsHash };
+    const report = (attempt: number, state: TaskRunState, message: string | null = null, extra: object = {}): void =>
+      host.taskState({ key, taskName: name, mapIndex: null, attempt, state, message, timestamp: now(), ...hashed, ...extra });
+
+    const stored = inputsHash === null ? null : host.storedResult?.(key, inputsHash) ?? null;
+    if (stored !== null) {
+      const json = await stored;
+      if (json !== null) {
+        // Parsed before reporting: a result that does not parse is no result, and the task runs.
+        let value: unknown;
+        let parsed = true;
+        try {
+          value = parseResultJson(json);
+        } catch {
+          parsed = false;
+        }
+        if (parsed) {
+          report(1, 'SUCCESS', 'restored from result storage', { restored: true });
+          return value as Awaited<R>;
+        }
+      }
+    }
 
     for (let attempt = 1; ; attempt += 1) {
       report(attempt, 'RUNNING');
       try {
         const value = await runContext.run(scope, () => attemptOnce(this, args));
-        report(attempt, 'SUCCESS');
+        const json = host.storesResults ? resultJsonOf(value) : null;
+        report(attempt, 'SUCCESS', null, json === null ? {} : { result: { json } });
         return value;
       } catch (error) {
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -1,4 +1,5 @@
-// `fluxo runs list | get | create | cancel | backfill`: flow runs through the API (backfill: backfill.ts).
+// `fluxo runs list | get | create | cancel | backfill | restart | rerun`: flow runs through the API
+// (backfill: backfill.ts; restart, rerun: restart.ts).
 import type { Command } from 'commander';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
@@ -7,6 +8,7 @@ import { EXIT } from '../exit-codes.js';
 import { formatDuration, formatInstant, printFields, printJson, printTable } from '../format.js';
 import { addBackfillCommand } from './backfill.js';
 import { addWhyCommand } from './why.js';
+import { addRestartCommands } from './restart.js';
 import { followRun, formatLogLine, runNotFound, type RunStatus } from './logs.js';
 
 /** Every flow-run state, as `--state` accepts them. */
@@ -109,7 +111,7 @@ interface CreateOptions extends ApiOptions {
 
 /** Registers `fluxo runs ...`. */
 export function registerRunsCommand(program: Command): void {
-  const runs = program.command('runs').description('list, inspect, create, cancel and backfill flow runs');
+  const runs = program.command('runs').description('list, inspect, create, cancel, backfill, restart and rerun flow runs');
 
   withApiOptions(
     runs
@@ -210,6 +212,7 @@ export function registerRunsCommand(program: Command): void {
 
   addBackfillCommand(runs);
   addWhyCommand(runs);
+  addRestartCommands(runs);
 }
 
 async function listRuns(client: GraphQLClient, filter: Record<string, unknown>, limit: number): Promise<RunSummary[]> {

@@ -16,6 +16,7 @@ import {
   type RuntimeHost,
   type SerializedFailure,
   type StartMessage,
+  type StoredResultMessage,
 } from './protocol.js';
 
 let finishing = false;
@@ -86,10 +87,46 @@ async function load(start: StartMessage): Promise<FlowHandle | SerializedFailure
   return handle;
 }
 
-const host: RuntimeHost = {
-  taskState: (event) => send({ type: 'task-state', ...event }),
-  log: (event) => send({ type: 'log', ...event }),
-};
+/**
+ * The host a flow runs with: task states (with results) and logs go to the agent over IPC, and a
+ * restarted run's stored results come back from it on request. The agent reads and verifies them;
+ * the child never touches result storage.
+ */
+function hostFor(start: StartMessage): RuntimeHost {
+  const stored = new Set((start.storedResults ?? []).map((r) => `${r.inputsHash} ${r.taskKey}`));
+  const waiting = new Map<number, (json: string | null) => void>();
+  let nextRequest = 1;
+  if (stored.size > 0) {
+    process.on('message', (message: unknown) => {
+      const answer = message as StoredResultMessage;
+      if (answer?.type !== 'stored-result') return;
+      const resolve = waiting.get(answer.requestId);
+      waiting.delete(answer.requestId);
+      resolve?.('json' in answer && typeof answer.json === 'string' ? answer.json : null);
+    });
+  }
+  return {
+    storesResults: true,
+    taskState: (event) => send({ type: 'task-state', ...event }),
+    log: (event) => send({ type: 'log', ...event }),
+    storedResult: (taskKey, inputsHash) => {
+      if (!stored.has(`${inputsHash} ${taskKey}`)) return null;
+      // Each stored result is handed out once: a second call with the same key cannot happen in
+      // one run (keys count calls), so this only guards against a confused bundle.
+      stored.delete(`${inputsHash} ${taskKey}`);
+      const requestId = nextRequest++;
+      return new Promise<string | null>((resolve) => {
+        waiting.set(requestId, resolve);
+        send({ type: 'read-result', requestId, taskKey, inputsHash }, (error) => {
+          if (error) {
+            waiting.delete(requestId);
+            resolve(null);
+          }
+        });
+      });
+    },
+  };
+}
 
 async function main(): Promise<void> {
   if (!process.send) protocolError('must be spawned with an IPC channel (by a fluxo agent)');
@@ -114,7 +151,7 @@ async function main(): Promise<void> {
     return;
   }
   try {
-    await handle.run(start.parameters, host);
+    await handle.run(start.parameters, hostFor(start));
     finish({ type: 'result', ok: true }, CHILD_EXIT.success);
   } catch (error) {
     const failure = failureOf(error);

@@ -59,6 +59,12 @@ export interface TaskStateEvent {
   message: string | null;
   /** ISO-8601, child clock (informational). */
   timestamp: string;
+  /** sha256 (hex) of the canonical JSON of the task's arguments; absent when they are not JSON (sdk/result-json.ts). */
+  inputsHash?: string;
+  /** With SUCCESS, in a child whose host stores results: the return value's JSON ('' for undefined); absent when not JSON or over 64 MiB. */
+  result?: { json: string };
+  /** With SUCCESS: the value came from result storage (the agent reports the stored result's pointer again). */
+  restored?: boolean;
 }
 
 /** A log line as the child reports it. */
@@ -85,6 +91,14 @@ export interface SerializedFailure {
 export interface RuntimeHost {
   taskState(event: TaskStateEvent): void;
   log(event: LogEvent): void;
+  /** True when the host keeps task results (the child under an agent): tasks then send them with SUCCESS. */
+  readonly storesResults?: boolean;
+  /**
+   * A result an earlier attempt stored for this task key and inputs hash: null at once when there is
+   * none (no await on the common path), else a promise of its JSON text, or null when it cannot be
+   * read back verified (the task then runs again). Absent in hosts without result storage.
+   */
+  storedResult?(taskKey: string, inputsHash: string): Promise<string | null> | null;
 }
 
 /** The shape every exported flow has, whichever copy of the SDK created it. */
@@ -108,13 +122,21 @@ export interface StartMessage {
   bundlePath: string;
   entrypoint: string;
   parameters: unknown;
+  /** A restarted run's stored results the child may ask for (`read-result`), by task key and inputs hash. @default [] */
+  storedResults?: { taskKey: string; inputsHash: string }[];
 }
+
+/** Agent -> child: the answer to a `read-result` request (JSON text, or why there is none). */
+export type StoredResultMessage =
+  | { type: 'stored-result'; requestId: number; json: string }
+  | { type: 'stored-result'; requestId: number; error: string };
 
 /** Child -> agent messages. */
 export type ChildMessage =
   | { type: 'ready'; protocolVersion: number }
   | ({ type: 'task-state' } & TaskStateEvent)
   | ({ type: 'log' } & LogEvent)
+  | { type: 'read-result'; requestId: number; taskKey: string; inputsHash: string }
   | { type: 'result'; ok: true }
   | { type: 'result'; ok: false; failure: SerializedFailure };
 

@@ -139,6 +139,15 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
     return typeof value === 'number' && Number.isFinite(value) ? Math.max(1, value) : PLAIN_LIST_SIZE;
   };
 
+  // A list whose size the request bounds with `input.max` (claimFlowRuns) holds at most that many.
+  const inputMax = (field: GraphQLField<unknown, unknown>, node: FieldNode): number | null => {
+    const argument = field.args.find((a) => a.name === 'input');
+    const given = node.arguments?.find((a) => a.name.value === 'input');
+    if (!argument || !given) return null;
+    const value = valueFromAST(given.value, argument.type, values) as { max?: unknown } | undefined;
+    return typeof value?.max === 'number' && Number.isFinite(value.max) ? Math.min(PLAIN_LIST_SIZE, Math.max(1, value.max)) : null;
+  };
+
   const computedItems = (field: GraphQLField<unknown, unknown>, node: FieldNode): number => {
     const argument = field.args.find((a) => a.name === 'count');
     if (!argument) return 0;
@@ -168,7 +177,7 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
         const children = costOf(selection.selectionSet, isObjectType(named) ? named : null);
         const first = pageSize(field, selection);
         const countedByConnection = selection.name.value === 'nodes' && parent?.name.endsWith('Connection') === true;
-        const times = first ?? (isListType(getNullableType(field.type)) && !countedByConnection ? PLAIN_LIST_SIZE : 1);
+        const times = first ?? (isListType(getNullableType(field.type)) && !countedByConnection ? (inputMax(field, selection) ?? PLAIN_LIST_SIZE) : 1);
         total += times * children;
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const condition = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;

@@ -1,0 +1,91 @@
+// Where the agent keeps task results: the agency's own storage (`--result-storage`, file:// or
+// gs://), written only by the agent. The child sends a result's JSON over IPC and asks for stored
+// ones the same way, so flow code never needs (nor gets) write access here. The server records only
+// each object's URI, sha256 and size; before a restarted run gets a result back, the agent checks
+// both against the bytes it read, and anything else makes the task run again.
+import { createHash } from 'node:crypto';
+import { codeStorageFor, type CodeStorage } from '../storage/code-storage.js';
+import { MAX_RESULT_BYTES } from '../sdk/result-json.js';
+
+/** A stored result's pointer, as the server records it. */
+export interface StoredResultPointer {
+  uri: string;
+  sha256: string;
+  size: number;
+}
+
+/** Thrown when a stored result cannot be returned: missing, unreadable, or not the recorded bytes. */
+export class StoredResultRejected extends Error {
+  override readonly name = 'StoredResultRejected';
+}
+
+/**
+ * The agent's result storage.
+ *
+ * @example
+ * const results = new ResultStorage('file:///var/lib/fluxo/results', () => Promise.resolve('rj-smtr'));
+ * const pointer = await results.store({ flowRunId, attempt: 1, taskKey: 'extract#1', json: '[1,2]' });
+ * const json = await results.read(pointer); // '[1,2]', or StoredResultRejected
+ */
+export class ResultStorage {
+  readonly baseUri: string;
+  readonly #storage: CodeStorage;
+  readonly #tenant: () => Promise<string>;
+
+  /** `tenant` is asked once, when the first result is stored (the agent's token names it). */
+  constructor(baseUri: string, tenant: () => Promise<string>) {
+    this.#storage = codeStorageFor(baseUri);
+    this.baseUri = this.#storage.baseUri;
+    let known: Promise<string> | undefined;
+    this.#tenant = () => (known ??= tenant().catch((error: unknown) => {
+      known = undefined;
+      throw error;
+    }));
+  }
+
+  /** Writes a result under `<tenant>/<run>/<attempt>/<task key>.json` (create-only) and returns its pointer. */
+  async store(result: { flowRunId: string; attempt: number; taskKey: string; json: string }): Promise<StoredResultPointer> {
+    const bytes = Buffer.from(result.json, 'utf8');
+    if (bytes.length > MAX_RESULT_BYTES) throw new RangeError(`the result of ${result.taskKey} is ${bytes.length} bytes, over the ${MAX_RESULT_BYTES}-byte limit`);
+    const key = `${safeSegment(await this.#tenant())}/${safeSegment(result.flowRunId)}/${result.attempt}/${safeSegment(result.taskKey)}.json`;
+    const { uri } = await this.#storage.put(key, bytes);
+    return { uri, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  }
+
+  /** The JSON text at `pointer`, only when its bytes have the recorded size and sha256. */
+  async read(pointer: StoredResultPointer): Promise<string> {
+    if (!this.#owns(pointer.uri)) throw new StoredResultRejected(`${pointer.uri} is not in this agent's result storage (${this.baseUri})`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#storage.get(pointer.uri, { maxBytes: Math.min(pointer.size, MAX_RESULT_BYTES) });
+    } catch (error) {
+      throw new StoredResultRejected(`cannot read ${pointer.uri}: ${(error as Error).message}`, { cause: error });
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (bytes.length !== pointer.size || sha256 !== pointer.sha256) {
+      throw new StoredResultRejected(`${pointer.uri} is ${bytes.length} bytes with sha256 ${sha256}, the server recorded ${pointer.size} bytes with sha256 ${pointer.sha256}`);
+    }
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch (error) {
+      throw new StoredResultRejected(`${pointer.uri} is not UTF-8`, { cause: error });
+    }
+  }
+
+  /** Only objects under this agent's own base are read: the server's record alone never picks a path. */
+  #owns(uri: string): boolean {
+    const base = this.baseUri.endsWith('/') ? this.baseUri : `${this.baseUri}/`;
+    return uri.startsWith(base) && !uri.slice(base.length).split(/[/#]/)[0]!.startsWith('..') && !uri.includes('/../');
+  }
+}
+
+/**
+ * A storage-key segment for any string: letters, digits, '.' and '-' stay; every other byte is
+ * `_` and two hex digits, so distinct task keys (`a#1`, `a_1`) never share an object.
+ */
+export function safeSegment(text: string): string {
+  const escaped = [...Buffer.from(text, 'utf8')]
+    .map((byte) => (/[A-Za-z0-9.-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `_${byte.toString(16).padStart(2, '0')}`))
+    .join('');
+  return escaped === '.' || escaped === '..' ? escaped.replaceAll('.', '_2e') : escaped;
+}
