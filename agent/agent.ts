@@ -90,7 +90,7 @@ async function register(api: AgentApi, config: AgentConfig, events: AgentEventEm
 }
 
 /** Runs one claim request may ask for (see the claim loop). */
-const MAX_CLAIM_BATCH = 50;
+export const MAX_CLAIM_BATCH = 50;
 
 class Agent implements RunningAgent {
   readonly agentId: string;
