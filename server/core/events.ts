@@ -3,6 +3,7 @@
 // remote-events.ts feeds it what the other replicas committed (LISTEN/NOTIFY), so a long-poll or a
 // subscription on any replica hears of changes made through any other.
 import { EventEmitter, on } from 'node:events';
+import { mayFreeWork } from '../store/limits-store.js';
 import type { FlowRunRecord, LogRecord } from '../store/records.js';
 
 export interface ServerEvents {
@@ -10,7 +11,7 @@ export interface ServerEvents {
   'run:changed': [run: FlowRunRecord];
   /** Log lines were stored for a run. */
   'run:logs': [runId: string, lines: LogRecord[]];
-  /** A tenant may have claimable work (a run became SCHEDULED). */
+  /** A tenant may have claimable work (a run became SCHEDULED, or one ended and freed a concurrency slot). */
   'work:available': [tenant: string];
   /**
    * Events from other replicas may have been missed (the connection that hears them was down):
@@ -32,7 +33,7 @@ export class EventBus extends EventEmitter<ServerEvents> {
     const tenants = new Set<string>();
     for (const run of runs) {
       this.emit('run:changed', run);
-      if (run.state === 'SCHEDULED') tenants.add(run.tenant);
+      if (mayFreeWork(run)) tenants.add(run.tenant);
     }
     for (const tenant of tenants) this.emit('work:available', tenant);
   }

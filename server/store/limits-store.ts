@@ -1,10 +1,16 @@
 // Where operators' concurrency limits rest (table concurrency_limits, migration 007): one row per
 // tenant and scope, `tenant` or `label:<label>`. The claim reads them in its own transaction
 // (sqlite/run-writes.ts, postgres/claim-flow-runs.ts); this interface is the operators' side.
-import type { ConcurrencyLimitRecord } from './records.js';
+import { finalStates, type ConcurrencyLimitRecord, type FlowRunRecord } from './records.js';
 
 /** The states in which a run holds a slot of every limit it counts against. */
 export const SLOT_STATES = ['SUBMITTED', 'RUNNING', 'CANCELLING'] as const;
+
+/**
+ * True when a changed run may let a waiting claim take work: it became SCHEDULED, or it ended and
+ * so freed a slot of the limits a due run may be waiting on. Long-polling claims wake on these.
+ */
+export const mayFreeWork = (run: FlowRunRecord): boolean => run.state === 'SCHEDULED' || finalStates.has(run.state);
 
 /** Operators' concurrency limits of a tenant. */
 export interface LimitsStore {

@@ -176,7 +176,7 @@ export interface StoreChange {
  * Deliberately small: ids only, the receiver reads the records it needs.
  */
 export type RemoteChange =
-  /** Runs changed state; `workAvailable` when one of them became SCHEDULED (claimable now or later). */
+  /** Runs changed state; `workAvailable` when one of them became SCHEDULED (claimable now or later) or ended (freeing a concurrency slot). */
   | { kind: 'runs'; tenant: string; runIds: string[]; workAvailable: boolean }
   /** Log lines with ids from `fromId` to `toId` were stored for a run. */
   | { kind: 'logs'; tenant: string; flowRunId: string; fromId: number; toId: number }

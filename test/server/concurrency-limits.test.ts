@@ -110,6 +110,20 @@ describe.each(adapters)('concurrency limits on $name', ({ open }) => {
       expect((await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 4 })).map((c) => c.run.id)).toEqual([next.id]);
     });
 
+    it('wakes a claim waiting on a full flow as soon as the running run ends', async () => {
+      const { service } = await setup();
+      await service.registerFlow(developer, flow('once', { concurrencyLimit: 1 }));
+      const first = await service.createFlowRun(developer, { flowName: 'once' });
+      const second = await service.createFlowRun(developer, { flowName: 'once' });
+      const agent = await agentWith(service, 'a1');
+      const [claim] = await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 4 });
+      expect(claim?.run.id).toBe(first.id);
+      // A long-poll far longer than the test's timeout: only the freed slot can end it in time.
+      const waiting = service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 4, waitMs: 30_000 });
+      await complete(service, claim!);
+      expect((await waiting).map((c) => c.run.id)).toEqual([second.id]);
+    }, 20_000);
+
     it('does not let a blocked run stop a later run of another flow', async () => {
       const { service } = await setup();
       await service.registerFlow(developer, flow('limited', { concurrencyLimit: 1 }));

@@ -8,6 +8,7 @@
 // Payloads are small (tenant and ids; PostgreSQL's limit is 8,000 bytes): receivers read the records.
 // Every payload carries this replica's `origin`, so its own listener can skip what it already
 // emitted on its local bus.
+import { mayFreeWork } from '../limits-store.js';
 import type { FlowRunRecord, LogRecord } from '../records.js';
 import type { PgDatabase } from './database.js';
 import { sql } from './sql.js';
@@ -69,7 +70,7 @@ export class ChangePublisher {
       let pending = this.#runs.get(run.tenant);
       if (!pending) this.#runs.set(run.tenant, (pending = { ids: new Set(), work: false }));
       pending.ids.add(run.id);
-      if (run.state === 'SCHEDULED') pending.work = true;
+      if (mayFreeWork(run)) pending.work = true;
     }
     if (runs.length > 0) this.#schedule();
   }
