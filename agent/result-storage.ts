@@ -32,9 +32,12 @@ export class ResultStorage {
   readonly #storage: CodeStorage;
   readonly #tenant: () => Promise<string>;
 
-  /** `tenant` is asked once, when the first result is stored (the agent's token names it). */
-  constructor(baseUri: string, tenant: () => Promise<string>) {
-    this.#storage = codeStorageFor(baseUri);
+  /**
+   * `storage` is the base URI (or an opened storage); `tenant` is asked once, when the first result
+   * is stored (the agent's token names it).
+   */
+  constructor(storage: string | CodeStorage, tenant: () => Promise<string>) {
+    this.#storage = typeof storage === 'string' ? codeStorageFor(storage) : storage;
     this.baseUri = this.#storage.baseUri;
     let known: Promise<string> | undefined;
     this.#tenant = () => (known ??= tenant().catch((error: unknown) => {
