@@ -131,21 +131,42 @@ export function startNotifier(store: Store, events: EventBus, options: NotifierO
     }
   };
 
+  let filling: Promise<void> | null = null;
+  let refill = false;
+  /** Takes due deliveries into the free slots and starts sending them (not waiting for the sends). */
+  const fill = async (): Promise<void> => {
+    if (filling) {
+      refill = true;
+      return filling;
+    }
+    filling = (async () => {
+      do {
+        refill = false;
+        const free = concurrency - inFlight.size;
+        if (free <= 0 || stopped) return;
+        const due = await store.notifications.takeDue(free, timeoutMs + 5_000);
+        for (const d of due) {
+          const sending: Promise<void> = send(d)
+            .catch((error: unknown) => logger.warn({ delivery: d.id, err: (error as Error).message }, 'notifier: recording an attempt failed; it is retried after its hold'))
+            .finally(() => {
+              inFlight.delete(sending);
+              // A freed slot takes the next due delivery at once, not at the next pass.
+              if (!stopped) void fill().catch(() => undefined);
+            });
+          inFlight.add(sending);
+        }
+        if (due.length === free) refill = true;
+      } while (refill && !stopped && inFlight.size < concurrency);
+    })().finally(() => {
+      filling = null;
+    });
+    return filling;
+  };
+
   const passOnce = async (): Promise<void> => {
     await store.notifications.enqueueTransitions({ batchSize: 5_000, settleMs });
     await store.notifications.enqueueLate(lateAfterMs, 500);
-    const free = concurrency - inFlight.size;
-    if (free <= 0 || stopped) return;
-    for (const d of await store.notifications.takeDue(free, timeoutMs + 5_000)) {
-      const sending: Promise<void> = send(d)
-        .catch((error: unknown) => logger.warn({ delivery: d.id, err: (error as Error).message }, 'notifier: recording an attempt failed; it is retried after its hold'))
-        .finally(() => {
-          inFlight.delete(sending);
-          // A freed slot may have work waiting.
-          wake();
-        });
-      inFlight.add(sending);
-    }
+    await fill();
   };
 
   const pass = async (): Promise<void> => {
@@ -200,6 +221,7 @@ export function startNotifier(store: Store, events: EventBus, options: NotifierO
       if (wakeTimer) clearTimeout(wakeTimer);
       aborter.abort();
       await running?.catch(() => undefined);
+      await filling?.catch(() => undefined);
       await Promise.allSettled([...inFlight]);
       await dispatcher.close().catch(() => undefined);
     },

@@ -46,8 +46,8 @@ async function finish(store: Store, version: FlowVersionRecord, end: FlowRunStat
 }
 
 async function resetCursor(store: Store): Promise<void> {
-  if (store instanceof SqliteStore) store.db.prepare('UPDATE notifier_cursor SET last_id = 0').run();
-  else if (store instanceof PostgresStore) await store.db.rows(sql`UPDATE notifier_cursor SET last_id = 0`);
+  if (store instanceof SqliteStore) store.db.prepare('UPDATE notifier_cursor SET last_id = 0, read_id = 0').run();
+  else if (store instanceof PostgresStore) await store.db.rows(sql`UPDATE notifier_cursor SET last_id = 0, read_id = 0`);
   else throw new Error('unknown store');
 }
 

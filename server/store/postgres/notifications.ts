@@ -1,9 +1,11 @@
 // Notification rules, deliveries and the notifier's outbox step in PostgreSQL (migration 008).
 //
 // Identity values are taken before commit, so transitions can become visible out of id order: a
-// transaction holding id 5 may commit after the one holding id 6. The cursor therefore moves only
-// past transitions older than `settleMs`, and newer ones are read again on the next pass; the
-// unique (rule, run, event, attempt) key makes a second read create nothing.
+// transaction holding id 5 may commit after the one holding id 6. The cursor therefore keeps two
+// marks: `read_id`, how far transitions were read, and `last_id`, which moves only past
+// transitions older than `settleMs`; each pass reads new transitions after `read_id` and the
+// window between the two again. A re-read transition whose deliveries exist is skipped in SQL,
+// and the unique (rule, run, event, attempt) key makes any other second read create nothing.
 import { newId } from '../../../common/ids.js';
 import { decodeCursor, pageOf, pageSize } from '../cursor.js';
 import {
@@ -85,12 +87,16 @@ export class PostgresNotificationsStore implements NotificationsStore {
   async enqueueTransitions(options: EnqueueOptions): Promise<number> {
     return this.#db.transaction(async (tx) => {
       // The cursor row's lock keeps two notifiers (a leader hand-over) from interleaving.
-      await tx.rows(sql`INSERT INTO notifier_cursor (name, last_id) VALUES (${NOTIFIER_CURSOR}, 0) ON CONFLICT (name) DO NOTHING`);
-      const cursor = Number((await tx.row<{ last_id: string }>(sql`SELECT last_id FROM notifier_cursor WHERE name = ${NOTIFIER_CURSOR} FOR UPDATE`))!.last_id);
+      await tx.rows(sql`INSERT INTO notifier_cursor (name, last_id, read_id) VALUES (${NOTIFIER_CURSOR}, 0, 0) ON CONFLICT (name) DO NOTHING`);
+      const mark = (await tx.row<{ last_id: string; read_id: string }>(sql`SELECT last_id, read_id FROM notifier_cursor WHERE name = ${NOTIFIER_CURSOR} FOR UPDATE`))!;
+      const cursor = Number(mark.last_id);
+      const read = Number(mark.read_id);
+      // New transitions (after read_id, one batch of them) and the trailing window (cursor, read_id]
+      // again, where a transaction that took its id early may have committed since.
       const range = await tx.row<{ upto: string | null }>(sql`
-        SELECT MAX(id) AS upto FROM (SELECT id FROM state_transitions WHERE id > ${cursor}::bigint ORDER BY id LIMIT ${options.batchSize}::integer) AS batch`);
-      if (range?.upto === null || range?.upto === undefined) return 0;
-      const upto = Number(range.upto);
+        SELECT MAX(id) AS upto FROM (SELECT id FROM state_transitions WHERE id > ${read}::bigint ORDER BY id LIMIT ${options.batchSize}::integer) AS batch`);
+      const upto = Math.max(read, Number(range?.upto ?? 0));
+      if (upto <= cursor) return 0;
       const now = await nowMs(tx);
       const transitions = (await tx.rows<FinalTransition & { at: string }>(sql`
         SELECT t.tenant, t.flow_run_id AS "flowRunId", fr.flow_id AS "flowId", t.to_state AS "toState", t.reason, t.message, t.attempt, t.at
@@ -100,13 +106,16 @@ export class PostgresNotificationsStore implements NotificationsStore {
           AND t.tenant IN (SELECT tenant FROM notification_rules)
           AND NOT EXISTS (SELECT 1 FROM state_transitions r WHERE r.flow_run_id = t.flow_run_id AND r.task_run_id IS NULL
             AND r.id > t.id AND r.reason = 'retry' AND r.attempt = t.attempt + 1)
+          -- Re-read transitions whose deliveries exist already: every rule that matches was
+          -- matched in the same transaction, so there is nothing left to write.
+          AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.flow_run_id = t.flow_run_id AND d.event = t.to_state AND d.run_attempt = t.attempt)
         ORDER BY t.id`)).map((t) => ({ ...t, at: Number(t.at) }));
       const created = await insertDeliveries(tx, matchRules(transitions, await rulesOf(tx, [...new Set(transitions.map((t) => t.tenant))])), now);
-      // Past every transition older than settleMs, and no further than the first newer one.
+      // The settled cursor moves past every transition older than settleMs, up to the first newer one.
       const unsettled = await tx.row<{ id: string | null }>(sql`
         SELECT MIN(id) AS id FROM state_transitions WHERE id > ${cursor}::bigint AND id <= ${upto}::bigint AND at > ${now - options.settleMs}::bigint`);
       const next = unsettled?.id === null || unsettled?.id === undefined ? upto : Number(unsettled.id) - 1;
-      if (next > cursor) await tx.rows(sql`UPDATE notifier_cursor SET last_id = ${next}::bigint WHERE name = ${NOTIFIER_CURSOR}`);
+      await tx.rows(sql`UPDATE notifier_cursor SET last_id = ${Math.max(cursor, next)}::bigint, read_id = ${upto}::bigint WHERE name = ${NOTIFIER_CURSOR}`);
       return created;
     });
   }

@@ -94,8 +94,8 @@ export class SqliteNotificationsStore implements NotificationsStore {
       ).all(cursor, upto) as FinalTransition[];
       const now = nowMs(db);
       const created = insertDeliveries(db, matchRules(transitions, rulesOf(db, [...new Set(transitions.map((t) => t.tenant))])), now);
-      statement(db, 'INSERT INTO notifier_cursor (name, last_id) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id')
-        .run(NOTIFIER_CURSOR, upto);
+      statement(db, 'INSERT INTO notifier_cursor (name, last_id, read_id) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET last_id = excluded.last_id, read_id = excluded.read_id')
+        .run(NOTIFIER_CURSOR, upto, upto);
       return created;
     }).immediate();
   }

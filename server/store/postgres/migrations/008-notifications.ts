@@ -45,7 +45,10 @@ CREATE INDEX notification_deliveries_by_run ON notification_deliveries (flow_run
 
 CREATE TABLE notifier_cursor (
   name text COLLATE "C" PRIMARY KEY,
-  last_id bigint NOT NULL
+  -- Every transition up to last_id is processed for good; up to read_id at least once
+  -- (postgres/notifications.ts re-reads the ids between, which may have committed late).
+  last_id bigint NOT NULL,
+  read_id bigint NOT NULL
 );
 `,
 };

@@ -48,7 +48,9 @@ CREATE INDEX notification_deliveries_by_run ON notification_deliveries (flow_run
 
 CREATE TABLE notifier_cursor (
   name TEXT PRIMARY KEY,
-  last_id INTEGER NOT NULL
+  -- Every transition up to last_id is processed for good; up to read_id at least once.
+  last_id INTEGER NOT NULL,
+  read_id INTEGER NOT NULL
 );
 `,
 };
