@@ -15,7 +15,7 @@ import { secretMutations, secretQueries } from './secret-resolvers.js';
 import { registrationMutations, registrationQueries } from './registration-resolvers.js';
 import { flowScheduleField, scheduleMutations, scheduleQueries, scheduleTypes } from './schedule-resolvers.js';
 import { notificationMutations, notificationQueries, notificationTypes } from './notification-resolvers.js';
-import { limitMutations, limitQueries } from './limits-resolvers.js';
+import { limitMutations, limitQueries, databaseNowOf } from './limits-resolvers.js';
 import { restartMutations } from './restart-resolvers.js';
 import { storedResultsFor } from '../core/restart.js';
 
@@ -271,6 +271,7 @@ export const resolvers: Resolvers = {
   },
   Agent: {
     // Database time, as last_seen_at: a server whose clock drifts still tells online agents apart.
-    online: async (agent, _, ctx) => isOnline(agent, await ctx.service.store.now(), ctx.service.leaseMs),
+    // One reading per request, however many agents it lists.
+    online: async (agent, _, ctx) => isOnline(agent, await databaseNowOf(ctx), ctx.service.leaseMs),
   },
 };

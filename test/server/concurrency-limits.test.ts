@@ -137,6 +137,21 @@ describe.each(adapters)('concurrency limits on $name', ({ open }) => {
       expect(await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 10 })).toEqual([]);
     });
 
+    it('reads past a long blocked queue, page after page, to a run that can go', async () => {
+      const { service, store } = await setup();
+      await service.registerFlow(developer, flow('limited', { concurrencyLimit: 1 }));
+      await service.registerFlow(developer, flow('free'));
+      for (let i = 0; i < 300; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, () => service.createFlowRun(developer, { flowName: 'limited', priority: 10 })));
+      }
+      const free = [await service.createFlowRun(developer, { flowName: 'free' }), await service.createFlowRun(developer, { flowName: 'free' })];
+      const agent = await agentWith(service, 'a1', [], 10);
+      expect(await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 1 })).toHaveLength(1);
+      // One at a time: each claim reads past 299 blocked runs (pages of 1, 32, 64, ...).
+      for (const run of free) expect((await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 1 })).map((c) => c.run.id)).toEqual([run.id]);
+      expect(await holding(store)).toHaveLength(3);
+    });
+
     it('hands out higher priority first, then the oldest', async () => {
       const { service } = await setup();
       await service.registerFlow(developer, flow('ordered', { concurrencyLimit: 1 }));

@@ -98,22 +98,36 @@ async function claimLimited(
       SELECT id FROM agents WHERE tenant = ${tenant} AND id = ${agent.id} AND subject = ${agent.subject} FOR NO KEY UPDATE`);
     if (!holder) throw agentNotFound(agent.id);
     const now = (await tx.row<{ now: number }>(sql`SELECT ${NOW_MS} AS now`))!.now;
-    const gate = new ClaimGate(await readOperatorLimits(tx, tenant), await countHoldingSlots(tx, tenant));
-    const candidates = await tx.rows<CandidateRow>(sql`
+    const limits = await readOperatorLimits(tx, tenant);
+    const gate = new ClaimGate(limits, await countHoldingSlots(tx, tenant, limits.labels.size > 0));
+    const due = (limit: number, offset: number) => tx.rows<CandidateRow>(sql`
       SELECT r.id, r.flow_id, r.labels, v.concurrency_limit, v.when_concurrency_full
       FROM flow_runs r JOIN flow_versions v ON v.id = r.flow_version_id
       WHERE r.tenant = ${tenant} AND r.state = 'SCHEDULED' AND r.scheduled_at <= ${now}::bigint
         AND r.labels <@ ${labels}::text[] AND (cardinality(r.labels) > 0 OR cardinality(${labels}::text[]) = 0)
       ORDER BY r.priority DESC, r.scheduled_at, r.id
-      LIMIT ${Math.max(max, CLAIM_SCAN_LIMIT)}::integer`);
+      LIMIT ${limit}::integer OFFSET ${offset}::integer`);
     const claims: Claim[] = [];
-    for (const row of candidates) {
+    // Growing pages up to CLAIM_SCAN_LIMIT; claimed and skipped runs leave the due set, so the next
+    // page starts after the runs read that stayed.
+    let removed = 0;
+    const candidates = async function* (): AsyncGenerator<CandidateRow> {
+      for (let read = 0, size = Math.max(max, 32); read < CLAIM_SCAN_LIMIT; size *= 2) {
+        const page = await due(Math.min(size, CLAIM_SCAN_LIMIT - read), read - removed);
+        yield* page;
+        read += page.length;
+        if (page.length < size) return;
+      }
+    };
+    for await (const row of candidates()) {
       if (claims.length >= max) break;
       const candidate = { flowId: row.flow_id, labels: row.labels, concurrencyLimit: row.concurrency_limit, whenConcurrencyFull: row.when_concurrency_full as ConcurrencyFullPolicy };
       const decision = gate.decide(candidate);
       if (decision.kind === 'wait') continue;
       if (decision.kind === 'skip') {
         const run = await skipRun(tx, row.id, skipMessage(decision.full), now);
+        // Skipped or gone (cancelled meanwhile): either way it left the due set.
+        removed++;
         if (run) skipped.push(run);
         continue;
       }
@@ -124,6 +138,7 @@ async function claimLimited(
           lease_expires_at = ${now + leaseMs}::bigint, state_reason = NULL, state_message = NULL
         WHERE id = ${row.id} AND state = 'SCHEDULED'
         RETURNING ${columnsOf('flow_runs')}`);
+      removed++;
       if (!claimed) continue;
       gate.take(candidate);
       await tx.rows(sql`

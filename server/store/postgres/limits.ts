@@ -8,8 +8,16 @@ import { NOW_MS, raw, sql } from './sql.js';
 
 const LISTED = raw('tenant, scope, "limit", updated_at, updated_by');
 
-/** Runs of the tenant holding a slot, by flow and by label (index flow_runs_holding_slot). */
-export async function countHoldingSlots(db: Executor, tenant: string): Promise<SlotCounts> {
+/**
+ * Runs of the tenant holding a slot, by flow and by label (index flow_runs_holding_slot). Labels
+ * are counted only when `withLabels` (reading every holding run's labels is the costly part).
+ */
+export async function countHoldingSlots(db: Executor, tenant: string, withLabels = true): Promise<SlotCounts> {
+  if (!withLabels) {
+    const byFlow = await db.rows<{ flow_id: string; n: number }>(sql`
+      SELECT flow_id, count(*) AS n FROM flow_runs WHERE tenant = ${tenant} AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY flow_id`);
+    return { tenant: byFlow.reduce((sum, row) => sum + row.n, 0), byFlow: new Map(byFlow.map((row) => [row.flow_id, row.n])), byLabel: new Map() };
+  }
   const rows = await db.rows<{ flow_id: string; labels: string[] }>(sql`
     SELECT flow_id, labels FROM flow_runs WHERE tenant = ${tenant} AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')`);
   const counts: SlotCounts = { tenant: rows.length, byFlow: new Map(), byLabel: new Map() };

@@ -9,8 +9,11 @@ import { statement } from './statements.js';
 
 const HOLDING = `state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')`;
 
-/** Runs of the tenant holding a slot, by flow and by label (index flow_runs_holding_slot). */
-export function countHoldingSlots(db: Database, tenant: string): SlotCounts {
+/**
+ * Runs of the tenant holding a slot, by flow and by label (index flow_runs_holding_slot). Labels
+ * are counted only when `withLabels` (decoding every holding run's labels is the costly part).
+ */
+export function countHoldingSlots(db: Database, tenant: string, withLabels = true): SlotCounts {
   const byFlow = new Map<string, number>();
   let total = 0;
   for (const row of statement(db, `SELECT flow_id, count(*) AS n FROM flow_runs WHERE tenant = ? AND ${HOLDING} GROUP BY flow_id`).all(tenant) as { flow_id: string; n: number }[]) {
@@ -18,6 +21,7 @@ export function countHoldingSlots(db: Database, tenant: string): SlotCounts {
     total += row.n;
   }
   const byLabel = new Map<string, number>();
+  if (!withLabels) return { tenant: total, byFlow, byLabel };
   const labelled = statement(db,
     `SELECT l.value AS label, count(*) AS n FROM flow_runs r, json_each(r.labels) AS l WHERE r.tenant = ? AND r.${HOLDING} GROUP BY l.value`,
   ).all(tenant) as { label: string; n: number }[];

@@ -98,23 +98,21 @@ export function claimFlowRuns(
     // Labels are routing only: a run goes to an agent whose labels are a superset of the run's,
     // and a run without labels only to an agent without labels. The version's flow limit comes
     // along (a primary-key lookup per run), so a claim without limits reads no counts.
-    const due = (limit: number): CandidateRow[] => statement(db,
+    const due = (limit: number, offset = 0): CandidateRow[] => statement(db,
         `SELECT r.id, r.flow_id, r.labels, v.concurrency_limit, v.when_concurrency_full
          FROM flow_runs r JOIN flow_versions v ON v.id = r.flow_version_id
          WHERE r.tenant = ? AND r.state = 'SCHEDULED' AND r.scheduled_at <= ?
            AND NOT EXISTS (SELECT 1 FROM json_each(r.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(?)))
            AND (r.labels <> '[]' OR ? = 0)
          ORDER BY r.priority DESC, r.scheduled_at, r.id
-         LIMIT ?`,
+         LIMIT ? OFFSET ?`,
       )
-      .all(tenant, now, JSON.stringify(labels), labels.length, limit) as CandidateRow[];
+      .all(tenant, now, JSON.stringify(labels), labels.length, limit, offset) as CandidateRow[];
     const operatorLimits = readOperatorLimits(db, tenant);
-    let candidates = due(max);
+    const first = due(max);
     let gate: ClaimGate | null = null;
-    if (hasOperatorLimits(operatorLimits) || candidates.some((c) => c.concurrency_limit !== null)) {
-      // Limits apply: read past blocked runs (up to CLAIM_SCAN_LIMIT) so they do not stop later ones.
-      gate = new ClaimGate(operatorLimits, countHoldingSlots(db, tenant));
-      candidates = due(Math.max(max, CLAIM_SCAN_LIMIT));
+    if (hasOperatorLimits(operatorLimits) || first.some((c) => c.concurrency_limit !== null)) {
+      gate = new ClaimGate(operatorLimits, countHoldingSlots(db, tenant, operatorLimits.labels.size > 0));
     }
     const claimed: Claim[] = [];
     const actor = `agent:${agent.subject}`;
@@ -123,7 +121,21 @@ export function claimFlowRuns(
          state_reason = NULL, state_message = NULL
        WHERE id = ? AND state = 'SCHEDULED'`,
     );
-    for (const row of candidates) {
+    // Limits apply: read past blocked runs, in growing pages up to CLAIM_SCAN_LIMIT, so they do not
+    // stop later ones; without limits the first page is the claim.
+    // Claimed and skipped runs leave the due set, so the next page starts after the runs read that stayed.
+    let removed = 0;
+    const candidates = function* (): Generator<CandidateRow> {
+      yield* first;
+      if (gate === null || first.length < max) return;
+      for (let read = first.length, size = Math.max(4 * max, 32); read < CLAIM_SCAN_LIMIT; size *= 2) {
+        const page = due(Math.min(size, CLAIM_SCAN_LIMIT - read), read - removed);
+        yield* page;
+        read += page.length;
+        if (page.length < size) return;
+      }
+    };
+    for (const row of candidates()) {
       if (claimed.length >= max) break;
       const { id } = row;
       const candidate = { flowId: row.flow_id, labels: JSON.parse(row.labels) as string[], concurrencyLimit: row.concurrency_limit, whenConcurrencyFull: row.when_concurrency_full as ConcurrencyFullPolicy };
@@ -131,10 +143,12 @@ export function claimFlowRuns(
       if (decision.kind === 'wait') continue;
       if (decision.kind === 'skip') {
         skipped.push(skipRun(db, tenant, id, skipMessage(decision.full), now));
+        removed++;
         continue;
       }
       const leaseToken = newToken();
       const leaseExpiresAt = now + leaseMs;
+      removed++;
       if (update.run(agentId, leaseToken, leaseExpiresAt, id).changes !== 1) continue;
       gate?.take(candidate);
       const current = mustGetRun(db, tenant, id);
