@@ -223,7 +223,7 @@ export class FlowRunExecution {
         beforeStart: () => this.#markRunning(),
         // Secret values never leave the agent: not in log lines, not in task failure messages (nor, masked
         // here, in the spool that holds them while the server is unreachable).
-        onTaskState: (event) => this.#inOrder(() => this.#taskState(event.message === null ? event : { ...event, message: redact(event.message) })),
+        onTaskState: (event) => this.#taskState(event.message === null ? event : { ...event, message: redact(event.message) }),
         onLog: (event) => this.#inOrder(() => this.#relay.log({ ...event, message: redact(event.message) })),
         ...(this.#deps.results && this.#stored.size > 0
           ? {
@@ -275,27 +275,27 @@ export class FlowRunExecution {
 
   /**
    * Relays a task state. A SUCCESS with a result is stored first, then reported with its pointer; a
-   * restored one is reported with the pointer it was read from. A result that cannot be stored is
-   * a warning, never a lost state.
+   * restored one is reported with the pointer it was read from. Stores start at once (several may
+   * be in flight) while the states keep their order. A result that cannot be stored is a warning,
+   * never a lost state.
    */
-  #taskState(event: TaskStateEvent): void | Promise<void> {
+  #taskState(event: TaskStateEvent): void {
     const { result: carried, restored, ...state } = event;
     const results = this.#deps.results;
     if (state.state === 'SUCCESS' && restored && state.inputsHash !== undefined) {
-      this.#relay.taskState(state, this.#stored.get(`${state.inputsHash} ${state.key}`) ?? null);
+      const pointer = this.#stored.get(`${state.inputsHash} ${state.key}`) ?? null;
+      this.#inOrder(() => this.#relay.taskState(state, pointer));
       return;
     }
     if (state.state !== 'SUCCESS' || carried === undefined || !results) {
-      this.#relay.taskState(state);
+      this.#inOrder(() => this.#relay.taskState(state));
       return;
     }
-    return results.store({ flowRunId: this.flowRunId, attempt: this.attempt, taskKey: state.key, json: carried.json }).then(
-      (pointer) => this.#relay.taskState(state, pointer),
-      (error: unknown) => {
-        this.#warn(`could not store the result of task ${state.key} in ${results.baseUri}; a restart will run it again`, coerceError(error));
-        this.#relay.taskState(state);
-      },
-    );
+    const stored = results.store({ flowRunId: this.flowRunId, attempt: this.attempt, taskKey: state.key, json: carried.json }).catch((error: unknown) => {
+      this.#warn(`could not store the result of task ${state.key} in ${results.baseUri}; a restart will run it again`, coerceError(error));
+      return null;
+    });
+    this.#inOrder(() => stored.then((pointer) => this.#relay.taskState(state, pointer)));
   }
 
   /** The child asks for a stored result: read it and check it against the server's record; null (and a warning) otherwise. */

@@ -4,6 +4,9 @@
 // each object's URI, sha256 and size; before a restarted run gets a result back, the agent checks
 // both against the bytes it read, and anything else makes the task run again.
 import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { codeStorageFor, type CodeStorage } from '../storage/code-storage.js';
 import { MAX_RESULT_BYTES } from '../sdk/result-json.js';
 
@@ -31,6 +34,10 @@ export class ResultStorage {
   readonly baseUri: string;
   readonly #storage: CodeStorage;
   readonly #tenant: () => Promise<string>;
+  /** The directory of a file:// storage (written directly, see #writeFile), else null. */
+  readonly #dir: string | null;
+  /** Directories made (or being made), so a burst of results makes each once. */
+  readonly #made = new Map<string, Promise<void>>();
 
   /**
    * `storage` is the base URI (or an opened storage); `tenant` is asked once, when the first result
@@ -39,6 +46,7 @@ export class ResultStorage {
   constructor(storage: string | CodeStorage, tenant: () => Promise<string>) {
     this.#storage = typeof storage === 'string' ? codeStorageFor(storage) : storage;
     this.baseUri = this.#storage.baseUri;
+    this.#dir = this.baseUri.startsWith('file:') ? fileURLToPath(this.baseUri) : null;
     let known: Promise<string> | undefined;
     this.#tenant = () => (known ??= tenant().catch((error: unknown) => {
       known = undefined;
@@ -51,7 +59,7 @@ export class ResultStorage {
     const bytes = Buffer.from(result.json, 'utf8');
     if (bytes.length > MAX_RESULT_BYTES) throw new RangeError(`the result of ${result.taskKey} is ${bytes.length} bytes, over the ${MAX_RESULT_BYTES}-byte limit`);
     const key = `${safeSegment(await this.#tenant())}/${safeSegment(result.flowRunId)}/${result.attempt}/${safeSegment(result.taskKey)}.json`;
-    const { uri } = await this.#storage.put(key, bytes);
+    const uri = this.#dir === null ? (await this.#storage.put(key, bytes)).uri : await this.#writeFile(key, bytes);
     return { uri, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
   }
 
@@ -73,6 +81,33 @@ export class ResultStorage {
     } catch (error) {
       throw new StoredResultRejected(`${pointer.uri} is not UTF-8`, { cause: error });
     }
+  }
+
+  /**
+   * file:// without the bundle store's stat and temporary file: one create-only write per result
+   * (a task SUCCESS waits for it), and each directory made once. No reader can see a partial
+   * object: the server learns the URI only after the write, and reads verify size and sha256.
+   */
+  async #writeFile(key: string, bytes: Buffer): Promise<string> {
+    const path = join(this.#dir!, key);
+    const dir = dirname(path);
+    let made = this.#made.get(dir);
+    if (!made) {
+      if (this.#made.size > 10_000) this.#made.clear();
+      made = mkdir(dir, { recursive: true }).then(() => undefined);
+      made.catch(() => this.#made.delete(dir));
+      this.#made.set(dir, made);
+    }
+    await made;
+    try {
+      // Asynchronous even when small: a busy disk takes milliseconds per file created, and the
+      // agent's loop also serves heartbeats and its other runs.
+      await writeFile(path, bytes, { flag: 'wx' });
+    } catch (error) {
+      // Create-only: the same bytes again (a repeated report) are fine, other bytes are not.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !bytes.equals(await readFile(path))) throw error;
+    }
+    return pathToFileURL(path).href;
   }
 
   /** Only objects under this agent's own base are read: the server's record alone never picks a path. */
