@@ -99,12 +99,18 @@ async function claimLimited(
     if (!holder) throw agentNotFound(agent.id);
     const now = (await tx.row<{ now: number }>(sql`SELECT ${NOW_MS} AS now`))!.now;
     const limits = await readOperatorLimits(tx, tenant);
-    const gate = new ClaimGate(limits, await countHoldingSlots(tx, tenant, limits.labels.size > 0));
+    const counts = await countHoldingSlots(tx, tenant, limits.labels.size > 0);
+    const gate = new ClaimGate(limits, counts);
+    // Runs of flows whose limit was full when the claim began, and that queue, are left out in SQL:
+    // a long blocked queue is passed over inside PostgreSQL.
+    const holding = JSON.stringify(Object.fromEntries(counts.byFlow));
     const due = (limit: number, offset: number) => tx.rows<CandidateRow>(sql`
       SELECT r.id, r.flow_id, r.labels, v.concurrency_limit, v.when_concurrency_full
       FROM flow_runs r JOIN flow_versions v ON v.id = r.flow_version_id
       WHERE r.tenant = ${tenant} AND r.state = 'SCHEDULED' AND r.scheduled_at <= ${now}::bigint
         AND r.labels <@ ${labels}::text[] AND (cardinality(r.labels) > 0 OR cardinality(${labels}::text[]) = 0)
+        AND (v.concurrency_limit IS NULL OR v.when_concurrency_full = 'SKIP'
+          OR v.concurrency_limit > coalesce((${holding}::jsonb ->> r.flow_id)::integer, 0))
       ORDER BY r.priority DESC, r.scheduled_at, r.id
       LIMIT ${limit}::integer OFFSET ${offset}::integer`);
     const claims: Claim[] = [];

@@ -98,21 +98,28 @@ export function claimFlowRuns(
     // Labels are routing only: a run goes to an agent whose labels are a superset of the run's,
     // and a run without labels only to an agent without labels. The version's flow limit comes
     // along (a primary-key lookup per run), so a claim without limits reads no counts.
-    const due = (limit: number, offset = 0): CandidateRow[] => statement(db,
+    // `holding` ({ flowId: runs holding a slot }) leaves out runs of flows whose limit was full when
+    // the claim began and that queue: a long blocked queue is passed over inside SQLite.
+    const due = (limit: number, offset = 0, holding = '{}'): CandidateRow[] => statement(db,
         `SELECT r.id, r.flow_id, r.labels, v.concurrency_limit, v.when_concurrency_full
          FROM flow_runs r JOIN flow_versions v ON v.id = r.flow_version_id
          WHERE r.tenant = ? AND r.state = 'SCHEDULED' AND r.scheduled_at <= ?
            AND NOT EXISTS (SELECT 1 FROM json_each(r.labels) AS l WHERE l.value NOT IN (SELECT value FROM json_each(?)))
            AND (r.labels <> '[]' OR ? = 0)
+           AND (v.concurrency_limit IS NULL OR v.when_concurrency_full = 'SKIP'
+             OR v.concurrency_limit > coalesce((SELECT value FROM json_each(?) WHERE key = r.flow_id), 0))
          ORDER BY r.priority DESC, r.scheduled_at, r.id
          LIMIT ? OFFSET ?`,
       )
-      .all(tenant, now, JSON.stringify(labels), labels.length, limit, offset) as CandidateRow[];
+      .all(tenant, now, JSON.stringify(labels), labels.length, holding, limit, offset) as CandidateRow[];
     const operatorLimits = readOperatorLimits(db, tenant);
     const first = due(max);
     let gate: ClaimGate | null = null;
+    let holding = '{}';
     if (hasOperatorLimits(operatorLimits) || first.some((c) => c.concurrency_limit !== null)) {
-      gate = new ClaimGate(operatorLimits, countHoldingSlots(db, tenant, operatorLimits.labels.size > 0));
+      const counts = countHoldingSlots(db, tenant, operatorLimits.labels.size > 0);
+      gate = new ClaimGate(operatorLimits, counts);
+      holding = JSON.stringify(Object.fromEntries(counts.byFlow));
     }
     const claimed: Claim[] = [];
     const actor = `agent:${agent.subject}`;
@@ -126,10 +133,12 @@ export function claimFlowRuns(
     // Claimed and skipped runs leave the due set, so the next page starts after the runs read that stayed.
     let removed = 0;
     const candidates = function* (): Generator<CandidateRow> {
-      yield* first;
-      if (gate === null || first.length < max) return;
-      for (let read = first.length, size = Math.max(4 * max, 32); read < CLAIM_SCAN_LIMIT; size *= 2) {
-        const page = due(Math.min(size, CLAIM_SCAN_LIMIT - read), read - removed);
+      if (gate === null) {
+        yield* first;
+        return;
+      }
+      for (let read = 0, size = Math.max(max, 32); read < CLAIM_SCAN_LIMIT; size *= 2) {
+        const page = due(Math.min(size, CLAIM_SCAN_LIMIT - read), read - removed, holding);
         yield* page;
         read += page.length;
         if (page.length < size) return;
