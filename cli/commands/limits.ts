@@ -1,7 +1,7 @@
 // `fluxo limits set | list | delete`: the operators' concurrency limits of the tenant, per label
 // (`label:rj-smtr`: every run carrying the label counts) and for the whole tenant (`tenant`). A
-// flow's own limit is declared in its code (`concurrency: { limit, whenFull }`) and listed with
-// `fluxo flows get`. The server enforces all of them when agents claim runs.
+// flow's own limit is declared in its code (`concurrency: { limit, whenFull }`; the API shows it as
+// `FlowVersion.concurrencyLimit`). The server enforces all of them when agents claim runs.
 import type { Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
