@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { isAlive, onCleanup, waitFor } from '../support/harness.js';
+import { freshPostgresDatabase } from '../support/postgres.js';
 import { startStack, TENANT, type Stack } from '../support/stack.js';
 import { createRun } from './queries.js';
 
@@ -210,9 +211,12 @@ describe('notifications, end to end', () => {
     for (const daemon of [stack.server, stack.proxy]) expect(daemon.output.join('\n')).not.toContain('secret-path');
   }, 120_000);
 
-  it('delivers after a server killed with SIGKILL mid-delivery is restarted: nothing acknowledged is lost', async () => {
+  it.each(['sqlite', 'postgres'] as const)('delivers after a server killed with SIGKILL mid-delivery is restarted: nothing acknowledged is lost (%s)', async (database) => {
     const receiver = await startReceiver();
-    const stack = await startStack({ serverArgs: ['--allow-http-webhooks', '--notifier-interval-ms', '100'] });
+    const stack = await startStack({
+      serverArgs: ['--allow-http-webhooks', '--notifier-interval-ms', '100', '--leader-retry-ms', '500'],
+      ...(database === 'postgres' ? { database: await freshPostgresDatabase() } : {}),
+    });
     const developer = await stack.client('developer');
     await registerEtl(developer);
     await add(stack, ['--on', 'FAILED', '--webhook', `${receiver.base}/hang-once`]);
