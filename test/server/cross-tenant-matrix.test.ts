@@ -44,7 +44,7 @@ const acrossTenantsForAdmin = new Set(['Query.auditEvents', 'Query.tenants']);
 
 /** What tenant B holds, and the values the generator hands to A's calls. */
 interface TenantB {
-  ids: Record<'Flow' | 'FlowVersion' | 'FlowRun' | 'Agent' | 'ServiceToken', string>;
+  ids: Record<'Flow' | 'FlowVersion' | 'FlowRun' | 'Agent' | 'ServiceToken' | 'NotificationRule', string>;
   project: string;
   flowName: string;
   agentName: string;
@@ -89,6 +89,8 @@ async function buildTenantB(): Promise<TenantB> {
   const { createServiceToken } = await ok<{ createServiceToken: { serviceToken: { id: string } } }>(api.post(admin,
     `mutation { createServiceToken(input: { name: "matrix-token", role: VIEWER }) { serviceToken { id } } }`));
   await ok(api.post(admin, `mutation { setSecret(input: { name: "MATRIX_SECRET", value: "tenant-b-value" }) { name } }`));
+  const { createNotificationRule } = await ok<{ createNotificationRule: { id: string } }>(api.post(developer,
+    `mutation { createNotificationRule(input: { on: [FAILED], flowName: "matrix-flow", project: "matrix-project", channel: WEBHOOK, url: "https://hooks.example.org/tenant-b", signingSecret: "MATRIX_SECRET" }) { id } }`));
   return {
     ids: {
       Flow: registered.registerFlow.flowVersion.flow.id,
@@ -96,6 +98,7 @@ async function buildTenantB(): Promise<TenantB> {
       FlowRun: createFlowRun.id,
       Agent: registerAgent.id,
       ServiceToken: createServiceToken.serviceToken.id,
+      NotificationRule: createNotificationRule.id,
     },
     project: 'matrix-project',
     flowName: 'matrix-flow',
@@ -158,6 +161,9 @@ const identifiers: Record<string, (tenant: TenantB) => string> = {
   'CreateServiceTokenInput.name': (t) => t.tokenName,
   'SetSecretInput.name': (t) => t.secretName,
   'Mutation.deleteSecret.name': (t) => t.secretName,
+  'CreateNotificationRuleInput.project': (t) => t.project,
+  'CreateNotificationRuleInput.flowName': (t) => t.flowName,
+  'CreateNotificationRuleInput.signingSecret': (t) => t.secretName,
   'Mutation.pauseSchedule.project': (t) => t.project,
   'Mutation.pauseSchedule.flowName': (t) => t.flowName,
   'Mutation.resumeSchedule.project': (t) => t.project,
@@ -180,6 +186,7 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
   'RegisterFlowInput.size': () => 100,
   'RegisterFlowInput.entrypoint': () => 'flow',
   'SetSecretInput.value': () => 'tenant-a-value',
+  'CreateNotificationRuleInput.url': () => 'https://hooks.example.org/tenant-a',
   'WriteLogsInput.batchId': () => 'matrix-batch',
   'LogLineInput.stream': () => 'logger',
   'LogLineInput.message': () => 'written by tenant a',
@@ -201,6 +208,7 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
 const idOverrides: Record<string, keyof TenantB['ids']> = {
   'Subscription.flowRunStateChanged.id': 'FlowRun',
   'Subscription.flowRunLogs.id': 'FlowRun',
+  'Mutation.deleteNotificationRule.id': 'NotificationRule',
 };
 
 class CannotExercise extends Error {}
