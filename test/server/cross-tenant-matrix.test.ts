@@ -89,6 +89,7 @@ async function buildTenantB(): Promise<TenantB> {
   const { createServiceToken } = await ok<{ createServiceToken: { serviceToken: { id: string } } }>(api.post(admin,
     `mutation { createServiceToken(input: { name: "matrix-token", role: VIEWER }) { serviceToken { id } } }`));
   await ok(api.post(admin, `mutation { setSecret(input: { name: "MATRIX_SECRET", value: "tenant-b-value" }) { name } }`));
+  await ok(api.post(admin, `mutation { setConcurrencyLimit(scope: "label:matrix", limit: 3) { scope } }`));
   const { createNotificationRule } = await ok<{ createNotificationRule: { id: string } }>(api.post(developer,
     `mutation { createNotificationRule(input: { on: [FAILED], flowName: "matrix-flow", project: "matrix-project", channel: WEBHOOK, url: "https://hooks.example.org/tenant-b", signingSecret: "MATRIX_SECRET" }) { id } }`));
   return {
@@ -122,6 +123,7 @@ async function snapshotOfB(): Promise<unknown> {
       agents(first: 10) { nodes { id name labels concurrency createdAt } }
       serviceTokens(includeRevoked: true, first: 10) { nodes { id name role revokedAt } }
       secrets { name updatedAt updatedBy }
+      concurrencyLimits { scope limit updatedAt updatedBy }
     }`)),
     ok(api.post(admin, `query ($id: ID!) { flowRun(id: $id) {
       id state stateReason stateMessage version attempt parameters labels priority startedAt endedAt
@@ -200,8 +202,18 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
   'RegisterAgentInput.labels': () => [],
   'MoveAgentInput.toSubject': () => 'service:matrix-mover',
   'Subscription.flowRunLogs.after': () => undefined,
+  // A scope is a value, not one of B's objects: A setting or deleting `label:matrix` acts on A's own.
+  'Mutation.setConcurrencyLimit.scope': () => 'label:matrix',
+  'Mutation.deleteConcurrencyLimit.scope': () => 'label:matrix',
+  'TaskResultInput.uri': () => 'file:///results/matrix.json',
+  'TaskResultInput.sha256': () => 'd'.repeat(64),
+  'TaskResultInput.size': () => 10,
   'BackfillInput.from': () => '2026-01-01T00:00:00Z',
   'BackfillInput.to': () => '2026-01-08T00:00:00Z',
+  // Limits are the caller's tenant's by scope: no scope names another tenant's object.
+  'Mutation.setConcurrencyLimit.scope': () => 'label:matrix',
+  'Mutation.setConcurrencyLimit.limit': () => 4,
+  'Mutation.deleteConcurrencyLimit.scope': () => 'label:matrix',
 };
 
 /** Root `id` arguments whose return type does not name the object. */
