@@ -210,10 +210,6 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
   'TaskResultInput.size': () => 10,
   'BackfillInput.from': () => '2026-01-01T00:00:00Z',
   'BackfillInput.to': () => '2026-01-08T00:00:00Z',
-  // Limits are the caller's tenant's by scope: no scope names another tenant's object.
-  'Mutation.setConcurrencyLimit.scope': () => 'label:matrix',
-  'Mutation.setConcurrencyLimit.limit': () => 4,
-  'Mutation.deleteConcurrencyLimit.scope': () => 'label:matrix',
 };
 
 /** Root `id` arguments whose return type does not name the object. */
