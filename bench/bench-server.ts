@@ -6,6 +6,8 @@ import { Pool } from 'undici';
 import { spawnDaemon } from '../cli/daemon-process.js';
 import { signIdentity, type Identity } from '../common/identity.js';
 import { initKeys, keyPaths, loadIdentitySecret } from '../common/keys.js';
+import type { FluxoService } from '../server/core/service.js';
+import type { AgentRecord } from '../server/store/records.js';
 
 export const developer: Identity = { subject: 'bench', tenant: 'bench', role: 'developer' };
 export const agentIdentity: Identity = { subject: 'bench-agent', tenant: 'bench', role: 'agent' };
@@ -55,4 +57,21 @@ export function percentiles(values: number[]): { p50: number; p99: number; max: 
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number): number => +(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN).toFixed(2);
   return { p50: at(0.5), p99: at(0.99), max: at(1), n: sorted.length };
+}
+
+/**
+ * Every agent claims one run per call, all at once, until none is left: the time (ms) of every
+ * call that returned a run. What claim-latency.ts and claim-limits.ts measure.
+ */
+export async function claimUntilEmpty(service: FluxoService, agents: AgentRecord[]): Promise<number[]> {
+  const times: number[] = [];
+  await Promise.all(agents.map(async (agent) => {
+    for (;;) {
+      const started = performance.now();
+      const claims = await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 1 });
+      if (claims.length === 0) return;
+      times.push(performance.now() - started);
+    }
+  }));
+  return times;
 }

@@ -14,7 +14,7 @@ import { EventBus } from '../server/core/events.js';
 import { FluxoService } from '../server/core/service.js';
 import { openStore } from '../server/open-store.js';
 import { backendKind, pgSettings, startBackend } from './backend.js';
-import { agentIdentity, developer, noopFlow, percentiles, startBenchServer, type BenchServer } from './bench-server.js';
+import { agentIdentity, claimUntilEmpty, developer, noopFlow, percentiles, startBenchServer, type BenchServer } from './bench-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,15 +41,7 @@ async function backlogThroughService(database: string): Promise<number[]> {
   for (let i = 0; i < RUNS; i += 100) {
     await Promise.all(Array.from({ length: Math.min(100, RUNS - i) }, (_, j) => service.createFlowRun(developer, { flowName: 'noop', labels: labelsOf(i + j) })));
   }
-  const times: number[] = [];
-  await Promise.all(agents.map(async (agent) => {
-    for (;;) {
-      const started = performance.now();
-      const claims = await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 1 });
-      if (claims.length === 0) return;
-      times.push(performance.now() - started);
-    }
-  }));
+  const times = await claimUntilEmpty(service, agents);
   await store.close();
   if (times.length !== RUNS) throw new Error(`claimed ${times.length} of ${RUNS} runs`);
   return times;

@@ -13,7 +13,7 @@ import { setConcurrencyLimit } from '../server/core/limits.js';
 import { FluxoService } from '../server/core/service.js';
 import { openStore } from '../server/open-store.js';
 import { backendKind, pgSettings, startBackend } from './backend.js';
-import { agentIdentity, developer, noopFlow, percentiles } from './bench-server.js';
+import { agentIdentity, claimUntilEmpty, developer, noopFlow, percentiles } from './bench-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,15 +50,7 @@ async function backlog(database: string, mode: Mode): Promise<number[]> {
   for (let i = 0; i < RUNS; i += 100) {
     await Promise.all(Array.from({ length: Math.min(100, RUNS - i) }, () => service.createFlowRun(developer, { flowName: 'noop' })));
   }
-  const times: number[] = [];
-  await Promise.all(agents.map(async (agent) => {
-    for (;;) {
-      const started = performance.now();
-      const claims = await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 1 });
-      if (claims.length === 0) return;
-      times.push(performance.now() - started);
-    }
-  }));
+  const times = await claimUntilEmpty(service, agents);
   await store.close();
   if (times.length !== RUNS) throw new Error(`${mode}: claimed ${times.length} of ${RUNS} runs`);
   return times;
