@@ -63,12 +63,17 @@ async function latenciesDuring<T>(stack: Stack, attack: () => Promise<T>): Promi
  * without it when the machine is already that slow (the full suite runs other servers on the same
  * two cores). A stalled event loop costs seconds, far past either.
  */
+// The suite runs two test files at once on two cores, and its heaviest neighbours (a scheduler
+// filling 100,000 runs, esbuild bundling hundreds of modules) spike the load for seconds: a bound
+// measured against a baseline taken at another moment can miss by chance. The two latency tests
+// retry (a fresh baseline and attack each time); a real stall fails every try, since the attacker
+// holds a tenant's requests for seconds, not milliseconds.
 function p99Bound(bound: number, baseline: number[], factor = 2): number {
   return Math.max(bound, factor * percentile(baseline, 99));
 }
 
 describe('a hostile parameter schema does not stall other tenants', () => {
-  it('checks "^(a+)+$" against "a"×28 + "!" in linear time: the run is refused with INVALID_PARAMETERS and another tenant keeps p99 under 100 ms', async () => {
+  it('checks "^(a+)+$" against "a"×28 + "!" in linear time: the run is refused with INVALID_PARAMETERS and another tenant keeps p99 under 100 ms', { retry: 2 }, async () => {
     const stack = await startStack();
     const developer = await stack.client('developer');
     await developer.request(REGISTER, { input: bundle('evil-pattern', { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } }) });
@@ -85,7 +90,7 @@ describe('a hostile parameter schema does not stall other tenants', () => {
     expect(percentile(latencies, 99)).toBeLessThan(p99Bound(100, baseline));
   });
 
-  it('stops checking a schema whose cost grows exponentially at the time bound, with INVALID_PARAMETERS, and another tenant keeps p99 under 250 ms', async () => {
+  it('stops checking a schema whose cost grows exponentially at the time bound, with INVALID_PARAMETERS, and another tenant keeps p99 under 250 ms', { retry: 2 }, async () => {
     const stack = await startStack();
     const developer = await stack.client('developer');
     // 22 levels of anyOf over the same failing definition: 2^22 evaluations for one value.
