@@ -93,7 +93,7 @@ export function registerSchedulesCommand(program: Command): void {
           `${schedule.flow.project.name}/${schedule.flow.name} v${schedule.flow.latestVersion.number}`,
           schedule.state,
           schedule.clocks.map(describeClock).join('; '),
-          formatInstant(schedule.state === 'ACTIVE' ? (schedule.nextRunAt ?? schedule.clocks.flatMap((clock) => clock.nextTimes).sort()[0]) : null),
+          formatInstant(nextRunOf(schedule)),
           schedule.missedRuns === 'SKIP' ? 'skip' : `catch-up (at most ${schedule.catchUpLimit})`,
         ]),
         options.project ? `no schedules in project "${options.project}"` : 'no flow declares a schedule (add `schedules` to a flow and register it)',
@@ -116,7 +116,7 @@ export function registerSchedulesCommand(program: Command): void {
         const data = await client.request<Record<string, ScheduleView>>(mutation, { project: options.project, flowName: flow });
         const schedule = data[field]!;
         if (options.json) return printJson(schedule);
-        const next = schedule.state === 'ACTIVE' ? (schedule.nextRunAt ?? schedule.clocks.flatMap((clock) => clock.nextTimes).sort()[0] ?? null) : null;
+        const next = nextRunOf(schedule);
         process.stdout.write(`${schedule.flow.project.name}/${schedule.flow.name}: ${schedule.state}${next ? ` (next run ${formatInstant(next)})` : ''}\n`);
       }),
     );
@@ -137,6 +137,15 @@ export async function listSchedules(client: GraphQLClient, project: string | nul
     if (!data.schedules.pageInfo.hasNextPage || !data.schedules.pageInfo.endCursor) return found;
     after = data.schedules.pageInfo.endCursor;
   }
+}
+
+/**
+ * When an active schedule runs next: its earliest created run, else (nothing created yet) its
+ * clocks' earliest next time. Null for a paused schedule.
+ */
+function nextRunOf(schedule: ScheduleView): string | null {
+  if (schedule.state !== 'ACTIVE') return null;
+  return schedule.nextRunAt ?? schedule.clocks.flatMap((clock) => clock.nextTimes).sort()[0] ?? null;
 }
 
 /** `active` / `PAUSED` → the API's enum; BAD_USER_INPUT otherwise. */
