@@ -159,6 +159,8 @@ export type ClaimedFlowRun = {
   leaseSeconds: Scalars['Int']['output'];
   /** Opaque lease token; required on every write for this run. */
   leaseToken: Scalars['String']['output'];
+  /** The id that names the run's output in the lake and the warehouse: the run's own id, or for a rerun the id of the run it reruns (followed to the first). A rerun thus replaces that run's output instead of adding to it. */
+  outputKey: Scalars['ID']['output'];
   /** Values of the tenant secrets the run's flow version declares (`RegisterFlowInput.secrets`) that the tenant has stored. Only in this answer, only to the agent that claimed the run; names the tenant has not stored are absent (the agent may supply them from its own secrets file). */
   secrets: Array<SecretValue>;
   /** For a restarted run (`restartFlowRun`): the stored results of tasks that succeeded in earlier attempts. The child returns such a result, read back and verified by the agent, instead of running the task again (same key and inputs). */
@@ -295,6 +297,53 @@ export type CreateServiceTokenPayload = {
   serviceToken: ServiceToken;
   /** The bearer value (`fxs_...`). Shown only here: store it now. */
   token: Scalars['String']['output'];
+};
+
+/** A partition and the latest write that touched it. */
+export type DataPartition = {
+  __typename?: 'DataPartition';
+  /** The latest write that touched it. */
+  lastWrite: Materialization;
+  /** The partition (Hive path or partition date). */
+  partition: Scalars['String']['output'];
+};
+
+/** A table (or lake folder) the tenant's flows wrote, with the writes that made it. */
+export type DataTable = {
+  __typename?: 'DataTable';
+  /** Dataset id as the flow named it. */
+  dataset: Scalars['String']['output'];
+  /** Writes, newest first. */
+  history: Array<Materialization>;
+  /** Which layer. */
+  kind: MaterializationKind;
+  /** The latest write. */
+  lastWrite: Materialization;
+  /** Each partition with the latest write that touched it, partitions in descending order; empty when unpartitioned. */
+  partitions: Array<DataPartition>;
+  /** Table id (empty for a published dataset). */
+  table: Scalars['String']['output'];
+};
+
+
+/** A table (or lake folder) the tenant's flows wrote, with the writes that made it. */
+export type DataTableHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A table (or lake folder) the tenant's flows wrote, with the writes that made it. */
+export type DataTablePartitionsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A page of data tables. */
+export type DataTableConnection = {
+  __typename?: 'DataTableConnection';
+  /** The tables on this page. */
+  nodes: Array<DataTable>;
+  /** How to get the next page. */
+  pageInfo: PageInfo;
 };
 
 /** Where a delivery stands. */
@@ -440,6 +489,8 @@ export type FlowRun = {
   labels: Array<Scalars['String']['output']>;
   /** Log lines, oldest first; `after` takes `pageInfo.endCursor` or any line's `id`. */
   logs: LogConnection;
+  /** What the run wrote to the lake and the warehouse (fluxo/data), oldest first, as its agent recorded it. */
+  materializations: Array<Materialization>;
   /** Validated parameters, with defaults applied. */
   parameters: Scalars['JSON']['output'];
   /** Higher runs are claimed first among due runs. */
@@ -731,6 +782,70 @@ export type LogLineInput = {
   timestamp: Scalars['DateTime']['input'];
 };
 
+/** One write a flow run made to the lake or the warehouse, as its agent recorded it. */
+export type Materialization = {
+  __typename?: 'Materialization';
+  /** The attempt of the run that wrote. */
+  attempt: Scalars['Int']['output'];
+  /** Bytes written, when known. */
+  bytes: Maybe<Scalars['Float']['output']>;
+  /** The dataset id as the flow named it (without `_staging`). */
+  dataset: Scalars['String']['output'];
+  /** The run that wrote. */
+  flowRun: FlowRun;
+  /** Opaque identifier. */
+  id: Scalars['ID']['output'];
+  /** What was written. */
+  kind: MaterializationKind;
+  /** The write mode (`append`, `overwrite`, `overwrite-partitions`, `replace`, `replace-partitions`), when there is one. */
+  mode: Maybe<Scalars['String']['output']>;
+  /** Partitions touched: Hive paths (`ano_particao=2010/mes_particao=1/data_particao=2010-01-01`) for the lake and staging, partition dates for tables; empty when unpartitioned. */
+  partitions: Array<Scalars['String']['output']>;
+  /** When the server recorded it. */
+  recordedAt: Scalars['DateTime']['output'];
+  /** Rows written, when known. */
+  rows: Maybe<Scalars['Float']['output']>;
+  /** The table id (empty for PUBLISH). */
+  table: Scalars['String']['output'];
+  /** The task that wrote (`land#1`), or null at flow level. */
+  taskRunKey: Maybe<Scalars['String']['output']>;
+  /** Where it is: `file://…`, `gs://…`, `duckdb:///file.duckdb#dataset.table`, `bigquery://project/dataset.table`. */
+  uri: Scalars['String']['output'];
+};
+
+/** One write, as the agent reports it. */
+export type MaterializationInput = {
+  /** Bytes written, when known (>= 0). */
+  bytes?: InputMaybe<Scalars['Float']['input']>;
+  /** Dataset id (letters, digits, `_`; at most 128). */
+  dataset: Scalars['String']['input'];
+  /** What was written. */
+  kind: MaterializationKind;
+  /** The write mode, when there is one (at most 32 characters). */
+  mode?: InputMaybe<Scalars['String']['input']>;
+  /** Partitions touched (at most 10,000, each at most 512 characters). */
+  partitions: Array<Scalars['String']['input']>;
+  /** Rows written, when known (>= 0). */
+  rows?: InputMaybe<Scalars['Float']['input']>;
+  /** Table id (same rule; empty only for PUBLISH). */
+  table: Scalars['String']['input'];
+  /** The task that wrote, or null. */
+  taskRunKey?: InputMaybe<Scalars['String']['input']>;
+  /** Where it is (at most 2,048 characters). */
+  uri: Scalars['String']['input'];
+};
+
+/** What a write of fluxo/data touched. */
+export type MaterializationKind =
+  /** Files landed in the lake under `staging/<dataset>/<table>/`. */
+  | 'LAKE'
+  /** The dataset `<dataset>` published for public read (table is empty). */
+  | 'PUBLISH'
+  /** The staging table `<dataset>_staging.<table>` over the lake, (re)created. */
+  | 'STAGING'
+  /** The production table `<dataset>.<table>`, written from SQL. */
+  | 'TABLE';
+
 /** What the scheduler does with clock times that passed while it could not create runs (the server was down, or the schedule was paused and resumed). */
 export type MissedRunPolicy =
   /** Create runs for the most recent missed times, at most `catchUpLimit` per clock, oldest first. */
@@ -777,6 +892,8 @@ export type Mutation = {
   moveAgent: Agent;
   /** Pause a flow's schedule (developer, tenant-admin, admin): the scheduler creates nothing more and its future SCHEDULED runs are removed. Pausing a paused schedule changes nothing. */
   pauseSchedule: FlowSchedule;
+  /** Record what a run wrote to the lake and the warehouse, under its lease (agent). Returns how many were recorded (0 for a batch already recorded). */
+  recordMaterializations: Scalars['Int']['output'];
   /** Register or update the calling agent (agent). A name another token subject registered answers AGENT_NAME_TAKEN. */
   registerAgent: Agent;
   /** Record a flow version (developer, ci, tenant-admin, admin). Idempotent on the content hash. */
@@ -862,6 +979,11 @@ export type MutationMoveAgentArgs = {
 export type MutationPauseScheduleArgs = {
   flowName: Scalars['String']['input'];
   project?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationRecordMaterializationsArgs = {
+  input: RecordMaterializationsInput;
 };
 
 
@@ -1034,6 +1156,10 @@ export type Query = {
   auditEvents: AuditEventConnection;
   /** The tenant's concurrency limits (operators set them with `setConcurrencyLimit`). */
   concurrencyLimits: Array<ConcurrencyLimit>;
+  /** One table the tenant's flows wrote, or null. */
+  dataTable: Maybe<DataTable>;
+  /** Tables and lake folders the caller's tenant's flows wrote (fluxo/data), by dataset, table and kind; `dataset` and `kind` filter. */
+  dataTables: DataTableConnection;
   /** One flow by id, or by project and name. */
   flow: Maybe<Flow>;
   /** One flow run. An agent may read only runs it holds a lease on. */
@@ -1075,6 +1201,21 @@ export type QueryAuditEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AuditEventFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryDataTableArgs = {
+  dataset: Scalars['String']['input'];
+  kind: MaterializationKind;
+  table: Scalars['String']['input'];
+};
+
+
+export type QueryDataTablesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  dataset?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  kind?: InputMaybe<MaterializationKind>;
 };
 
 
@@ -1133,6 +1274,18 @@ export type QueryServiceTokensArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   includeRevoked?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** Writes of a run to record (`recordMaterializations`). */
+export type RecordMaterializationsInput = {
+  /** Batch id; a retried batch with the same id is recorded once. */
+  batchId: Scalars['String']['input'];
+  /** The run. */
+  flowRunId: Scalars['ID']['input'];
+  /** The writes (at most 100 per batch). */
+  items: Array<MaterializationInput>;
+  /** The lease token. */
+  leaseToken: Scalars['String']['input'];
 };
 
 /** What an agent declares when it starts. */
@@ -1605,9 +1758,13 @@ export type ResolversTypes = {
   CreateNotificationRuleInput: CreateNotificationRuleInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: ResolverTypeWrapper<CreateServiceTokenPayload>;
+  DataPartition: ResolverTypeWrapper<Omit<DataPartition, 'lastWrite'> & { lastWrite: ResolversTypes['Materialization'] }>;
+  DataTable: ResolverTypeWrapper<Omit<DataTable, 'history' | 'lastWrite' | 'partitions'> & { history: Array<ResolversTypes['Materialization']>, lastWrite: ResolversTypes['Materialization'], partitions: Array<ResolversTypes['DataPartition']> }>;
+  DataTableConnection: ResolverTypeWrapper<Omit<DataTableConnection, 'nodes'> & { nodes: Array<ResolversTypes['DataTable']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeliveryState: DeliveryState;
   ErrorCode: ErrorCode;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Flow: ResolverTypeWrapper<FlowRecord>;
   FlowConnection: ResolverTypeWrapper<Omit<FlowConnection, 'nodes'> & { nodes: Array<ResolversTypes['Flow']> }>;
   FlowRun: ResolverTypeWrapper<FlowRunRecord>;
@@ -1632,6 +1789,9 @@ export type ResolversTypes = {
   LogLevel: LogLevel;
   LogLine: ResolverTypeWrapper<LogRecord>;
   LogLineInput: LogLineInput;
+  Materialization: ResolverTypeWrapper<Omit<Materialization, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  MaterializationInput: MaterializationInput;
+  MaterializationKind: MaterializationKind;
   MissedRunPolicy: MissedRunPolicy;
   MoveAgentInput: MoveAgentInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1643,6 +1803,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Project: ResolverTypeWrapper<ProjectRecord>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RecordMaterializationsInput: RecordMaterializationsInput;
   RegisterAgentInput: RegisterAgentInput;
   RegisterFlowInput: RegisterFlowInput;
   RegisterFlowPayload: ResolverTypeWrapper<Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversTypes['FlowVersion'] }>;
@@ -1689,7 +1850,11 @@ export type ResolversParentTypes = {
   CreateNotificationRuleInput: CreateNotificationRuleInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: CreateServiceTokenPayload;
+  DataPartition: Omit<DataPartition, 'lastWrite'> & { lastWrite: ResolversParentTypes['Materialization'] };
+  DataTable: Omit<DataTable, 'history' | 'lastWrite' | 'partitions'> & { history: Array<ResolversParentTypes['Materialization']>, lastWrite: ResolversParentTypes['Materialization'], partitions: Array<ResolversParentTypes['DataPartition']> };
+  DataTableConnection: Omit<DataTableConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['DataTable']> };
   DateTime: Scalars['DateTime']['output'];
+  Float: Scalars['Float']['output'];
   Flow: FlowRecord;
   FlowConnection: Omit<FlowConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Flow']> };
   FlowRun: FlowRunRecord;
@@ -1712,6 +1877,8 @@ export type ResolversParentTypes = {
   LogConnection: Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['LogLine']> };
   LogLine: LogRecord;
   LogLineInput: LogLineInput;
+  Materialization: Omit<Materialization, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  MaterializationInput: MaterializationInput;
   MoveAgentInput: MoveAgentInput;
   Mutation: Record<PropertyKey, never>;
   NotificationDelivery: NotificationDeliveryRecord;
@@ -1720,6 +1887,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Project: ProjectRecord;
   Query: Record<PropertyKey, never>;
+  RecordMaterializationsInput: RecordMaterializationsInput;
   RegisterAgentInput: RegisterAgentInput;
   RegisterFlowInput: RegisterFlowInput;
   RegisterFlowPayload: Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversParentTypes['FlowVersion'] };
@@ -1797,6 +1965,7 @@ export type ClaimedFlowRunResolvers<ContextType = GraphQLContext, ParentType ext
   leaseExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   leaseSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   leaseToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  outputKey?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   secrets?: Resolver<Array<ResolversTypes['SecretValue']>, ParentType, ContextType>;
   storedResults?: Resolver<Array<ResolversTypes['StoredTaskResult']>, ParentType, ContextType>;
 };
@@ -1824,6 +1993,25 @@ export type ConcurrencyLimitResolvers<ContextType = GraphQLContext, ParentType e
 export type CreateServiceTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateServiceTokenPayload'] = ResolversParentTypes['CreateServiceTokenPayload']> = {
   serviceToken?: Resolver<ResolversTypes['ServiceToken'], ParentType, ContextType>;
   token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DataPartitionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DataPartition'] = ResolversParentTypes['DataPartition']> = {
+  lastWrite?: Resolver<ResolversTypes['Materialization'], ParentType, ContextType>;
+  partition?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DataTableResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DataTable'] = ResolversParentTypes['DataTable']> = {
+  dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['Materialization']>, ParentType, ContextType, RequireFields<DataTableHistoryArgs, 'first'>>;
+  kind?: Resolver<ResolversTypes['MaterializationKind'], ParentType, ContextType>;
+  lastWrite?: Resolver<ResolversTypes['Materialization'], ParentType, ContextType>;
+  partitions?: Resolver<Array<ResolversTypes['DataPartition']>, ParentType, ContextType, RequireFields<DataTablePartitionsArgs, 'first'>>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DataTableConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DataTableConnection'] = ResolversParentTypes['DataTableConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['DataTable']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1857,6 +2045,7 @@ export type FlowRunResolvers<ContextType = GraphQLContext, ParentType extends Re
   idempotencyKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   logs?: Resolver<ResolversTypes['LogConnection'], ParentType, ContextType, RequireFields<FlowRunLogsArgs, 'first'>>;
+  materializations?: Resolver<Array<ResolversTypes['Materialization']>, ParentType, ContextType>;
   parameters?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   priority?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   rerunOf?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -1971,6 +2160,22 @@ export type LogLineResolvers<ContextType = GraphQLContext, ParentType extends Re
   timestamp?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
+export type MaterializationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Materialization'] = ResolversParentTypes['Materialization']> = {
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  bytes?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  flowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['MaterializationKind'], ParentType, ContextType>;
+  mode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  partitions?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  recordedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  rows?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  table?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  taskRunKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  uri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   backfillFlowRuns?: Resolver<ResolversTypes['BackfillPayload'], ParentType, ContextType, RequireFields<MutationBackfillFlowRunsArgs, 'input'>>;
   cancelFlowRun?: Resolver<ResolversTypes['FlowRun'], ParentType, ContextType, RequireFields<MutationCancelFlowRunArgs, 'id'>>;
@@ -1984,6 +2189,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   heartbeat?: Resolver<ResolversTypes['HeartbeatPayload'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'input'>>;
   moveAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationMoveAgentArgs, 'input'>>;
   pauseSchedule?: Resolver<ResolversTypes['FlowSchedule'], ParentType, ContextType, RequireFields<MutationPauseScheduleArgs, 'flowName' | 'project'>>;
+  recordMaterializations?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRecordMaterializationsArgs, 'input'>>;
   registerAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationRegisterAgentArgs, 'input'>>;
   registerFlow?: Resolver<ResolversTypes['RegisterFlowPayload'], ParentType, ContextType, RequireFields<MutationRegisterFlowArgs, 'input'>>;
   registerFlows?: Resolver<Array<ResolversTypes['RegisterFlowsItem']>, ParentType, ContextType, RequireFields<MutationRegisterFlowsArgs, 'inputs'>>;
@@ -2042,6 +2248,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   agents?: Resolver<ResolversTypes['AgentConnection'], ParentType, ContextType, RequireFields<QueryAgentsArgs, 'first'>>;
   auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
   concurrencyLimits?: Resolver<Array<ResolversTypes['ConcurrencyLimit']>, ParentType, ContextType>;
+  dataTable?: Resolver<Maybe<ResolversTypes['DataTable']>, ParentType, ContextType, RequireFields<QueryDataTableArgs, 'dataset' | 'kind' | 'table'>>;
+  dataTables?: Resolver<ResolversTypes['DataTableConnection'], ParentType, ContextType, RequireFields<QueryDataTablesArgs, 'first'>>;
   flow?: Resolver<Maybe<ResolversTypes['Flow']>, ParentType, ContextType, Partial<QueryFlowArgs>>;
   flowRun?: Resolver<Maybe<ResolversTypes['FlowRun']>, ParentType, ContextType, RequireFields<QueryFlowRunArgs, 'id'>>;
   flowRuns?: Resolver<ResolversTypes['FlowRunConnection'], ParentType, ContextType, RequireFields<QueryFlowRunsArgs, 'first'>>;
@@ -2165,6 +2373,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Clock?: ClockResolvers<ContextType>;
   ConcurrencyLimit?: ConcurrencyLimitResolvers<ContextType>;
   CreateServiceTokenPayload?: CreateServiceTokenPayloadResolvers<ContextType>;
+  DataPartition?: DataPartitionResolvers<ContextType>;
+  DataTable?: DataTableResolvers<ContextType>;
+  DataTableConnection?: DataTableConnectionResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Flow?: FlowResolvers<ContextType>;
   FlowConnection?: FlowConnectionResolvers<ContextType>;
@@ -2182,6 +2393,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   KnownBundle?: KnownBundleResolvers<ContextType>;
   LogConnection?: LogConnectionResolvers<ContextType>;
   LogLine?: LogLineResolvers<ContextType>;
+  Materialization?: MaterializationResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   NotificationDelivery?: NotificationDeliveryResolvers<ContextType>;
   NotificationDeliveryConnection?: NotificationDeliveryConnectionResolvers<ContextType>;

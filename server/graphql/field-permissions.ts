@@ -56,6 +56,8 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
     concurrencyLimits: read,
     notificationRules: ['manageNotifications'],
     notificationDeliveries: ['manageNotifications'],
+    dataTables: read,
+    dataTable: read,
   },
   Mutation: {
     registerFlow: ['registerFlow'],
@@ -76,6 +78,7 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
     setFlowRunState: agentWork,
     setTaskRunStates: agentWork,
     writeLogs: agentWork,
+    recordMaterializations: agentWork,
     heartbeat: agentWork,
     createServiceToken: ['manageServiceTokens'],
     revokeServiceToken: ['manageServiceTokens'],
@@ -160,6 +163,7 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
     taskRuns: read,
     stateHistory: read,
     logs: read,
+    materializations: read,
   },
   FlowRunConnection: { nodes: read, pageInfo: read },
   TaskRun: {
@@ -204,7 +208,12 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
   ItemError: { code: [handedToRegistrar], message: [handedToRegistrar] },
   KnownBundle: { sha256: [handedToRegistrar], storageUri: [handedToRegistrar] },
   BackfillPayload: { total: ['createFlowRun'], created: ['createFlowRun'], existing: ['createFlowRun'], nextFrom: ['createFlowRun'], flowRuns: ['createFlowRun'] },
-  ClaimedFlowRun: { flowRun: [handedToAgent], leaseToken: [handedToAgent], leaseExpiresAt: [handedToAgent], leaseSeconds: [handedToAgent], secrets: [handedToAgent], storedResults: [handedToAgent] },
+  ClaimedFlowRun: { flowRun: [handedToAgent], leaseToken: [handedToAgent], leaseExpiresAt: [handedToAgent], leaseSeconds: [handedToAgent], secrets: [handedToAgent], storedResults: [handedToAgent], outputKey: [handedToAgent] },
+  // Lineage (fluxo/data): what runs wrote, for anyone who may read runs.
+  Materialization: { id: read, flowRun: read, attempt: read, taskRunKey: read, kind: read, dataset: read, table: read, partitions: read, rows: read, bytes: read, uri: read, mode: read, recordedAt: read },
+  DataTable: { dataset: read, table: read, kind: read, lastWrite: read, partitions: read, history: read },
+  DataPartition: { partition: read, lastWrite: read },
+  DataTableConnection: { nodes: read, pageInfo: read },
   StoredTaskResult: { taskKey: [handedToAgent], inputsHash: [handedToAgent], uri: [handedToAgent], sha256: [handedToAgent], size: [handedToAgent] },
   SecretValue: { name: [handedToAgent], value: [handedToAgent] },
   HeartbeatPayload: { renewed: [handedToAgent], lost: [handedToAgent], cancelling: [handedToAgent], leaseExpiresAt: [handedToAgent], leaseSeconds: [handedToAgent] },

@@ -87,6 +87,8 @@ export const resolvers: Resolvers = {
       return Promise.all(claims.map(async (c) => ({
         flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: c.secrets,
         storedResults: await storedResultsFor(ctx.service, c.run),
+        // Placeholder until lineage lands (issue 11): the rerun chain is followed to its first run there.
+        outputKey: c.run.rerunOf ?? c.run.id,
       })));
     },
     setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
