@@ -27,6 +27,9 @@ npx tsc -p tsconfig.json
 echo "== ensuring fake-gcs-server (GCS emulator for test/storage)"
 FLUXO_FAKE_GCS_BIN="$(bash scripts/ensure-fake-gcs.sh)"; export FLUXO_FAKE_GCS_BIN
 
+echo "== ensuring DuckDB's spatial extension (the DuckDB warehouse and the BigQuery emulator load it)"
+FLUXO_DUCKDB_SPATIAL="$(node scripts/ensure-duckdb-spatial.mjs)"; export FLUXO_DUCKDB_SPATIAL
+
 echo "== ensuring actionlint (lints the GitHub Action and the example workflow in test/ci)"
 FLUXO_ACTIONLINT_BIN="$(bash scripts/ensure-actionlint.sh)"; export FLUXO_ACTIONLINT_BIN
 
