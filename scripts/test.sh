@@ -30,6 +30,9 @@ FLUXO_FAKE_GCS_BIN="$(bash scripts/ensure-fake-gcs.sh)"; export FLUXO_FAKE_GCS_B
 echo "== ensuring DuckDB's spatial extension (the DuckDB warehouse and the BigQuery emulator load it)"
 FLUXO_DUCKDB_SPATIAL="$(node scripts/ensure-duckdb-spatial.mjs)"; export FLUXO_DUCKDB_SPATIAL
 
+echo "== ensuring the BigQuery emulator (bqemulator, for test/data/bigquery-warehouse)"
+FLUXO_BQEMULATOR_BIN="$(bash scripts/ensure-bigquery-emulator.sh)"; export FLUXO_BQEMULATOR_BIN
+
 echo "== ensuring actionlint (lints the GitHub Action and the example workflow in test/ci)"
 FLUXO_ACTIONLINT_BIN="$(bash scripts/ensure-actionlint.sh)"; export FLUXO_ACTIONLINT_BIN
 
