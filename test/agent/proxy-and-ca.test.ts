@@ -1,5 +1,5 @@
 // Agents behind a corporate proxy and a private certificate authority, for real: a forwarding
-// proxy (test/support/forward-proxy.ts), TLS made with openssl in front of the stack's auth proxy,
+// proxy (test/support/forward-proxy.ts), TLS (a self-signed certificate from test/support/tls.ts) in front of the stack's auth proxy,
 // and the `fluxo agent start` daemon with HTTP_PROXY / HTTPS_PROXY / NO_PROXY and --ca-file.
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -11,7 +11,8 @@ import { createRun, waitForFinal } from '../e2e/queries.js';
 import { startForwardProxy } from '../support/forward-proxy.js';
 import { cliPath, repoRoot, tempDir } from '../support/harness.js';
 import { startResilienceStack } from './support/resilience-stack.js';
-import { selfSignedCertificate, startTlsFront } from './support/tls-front.js';
+import { selfSignedCertificate } from '../support/tls.js';
+import { startTlsFront } from './support/tls-front.js';
 
 /** Proxy variables in both spellings (undici prefers the lower-case one), so nothing of the test's own environment leaks in. */
 const proxyEnv = (values: { http?: string; https?: string; no?: string }): Record<string, string> => ({

@@ -1,35 +1,12 @@
 // TLS in front of a plain-HTTP listener (the fluxo auth proxy of a test stack), with a self-signed
-// certificate made by `openssl` for this test: the API as an agency sees it behind a private CA.
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+// certificate (test/support/tls.ts): the API as an agency sees it behind a private CA.
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { createServer } from 'node:tls';
-import { promisify } from 'node:util';
-import { onCleanup, tempDir } from '../../support/harness.js';
-
-export interface Certificate {
-  certPath: string;
-  cert: string;
-  key: string;
-}
-
-/** A self-signed certificate (its own CA) for `localhost` and 127.0.0.1, valid for a day. */
-export async function selfSignedCertificate(commonName = 'localhost'): Promise<Certificate> {
-  const dir = await tempDir('fluxo-tls-');
-  const certPath = join(dir, 'cert.pem');
-  const keyPath = join(dir, 'key.pem');
-  await promisify(execFile)('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', keyPath, '-out', certPath, '-subj', `/CN=${commonName}`, '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ]).catch((error: Error) => {
-    throw new Error(`these tests make a certificate with openssl: ${error.message}`, { cause: error });
-  });
-  return { certPath, cert: await readFile(certPath, 'utf8'), key: await readFile(keyPath, 'utf8') };
-}
+import { onCleanup } from '../../support/harness.js';
+import type { TestCertificate } from '../../support/tls.js';
 
 /** Terminates TLS on a free 127.0.0.1 port and relays the bytes to `upstreamPort`. Stopped after the test. */
-export async function startTlsFront(certificate: Certificate, upstreamPort: number): Promise<{ port: number }> {
+export async function startTlsFront(certificate: TestCertificate, upstreamPort: number): Promise<{ port: number }> {
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
     sockets.add(socket);
