@@ -7,6 +7,7 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { FluxoError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
+import { unavailableReason } from '../store/database-unavailable.js';
 import { typeDefs } from '../../schema/generated/sdl.js';
 import type { GraphQLContext } from './context.js';
 import { guardFields } from './field-permissions.js';
@@ -59,9 +60,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   if (code === 'BAD_REQUEST' || code === 'OPERATION_RESOLUTION_FAILURE') {
     return { message: formatted.message, extensions: { code: 'BAD_USER_INPUT' } };
   }
-  const sqliteBusy = original instanceof Error && /SQLITE_BUSY|database is locked|ECONNREFUSED|Connection terminated/.test(original.message);
+  const databaseUnavailable = unavailableReason(original) !== null;
   logger.error({ err: original, requestId }, 'unexpected error');
-  if (sqliteBusy) return { message: `the database is unavailable; retry shortly (request ${requestId ?? '?'})`, extensions: { code: 'SERVICE_UNAVAILABLE' } };
+  if (databaseUnavailable) return { message: `the database is unavailable; retry shortly (request ${requestId ?? '?'})`, extensions: { code: 'SERVICE_UNAVAILABLE' } };
   return { message: `internal error (request ${requestId ?? '?'}); the server log has the details`, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 

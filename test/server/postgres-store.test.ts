@@ -177,7 +177,7 @@ describe('PostgreSQL migrations', () => {
     const results = await Promise.all([open(url, 2), open(url, 2), open(url, 2)].map((store) => store.migrate()));
     const known = migrations.at(-1)!.version;
     expect(results.map((r) => r.current)).toEqual([known, known, known]);
-    expect(results.flatMap((r) => r.applied).sort()).toEqual(migrations.map((m) => m.version));
+    expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
   });
 
   it('refuses a database migrated by a newer fluxo, saying so', async () => {

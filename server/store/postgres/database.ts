@@ -4,6 +4,7 @@
 // keeps the cause.
 import pg from 'pg';
 import { FluxoError } from '../../../common/errors.js';
+import { unavailableReason } from '../database-unavailable.js';
 import type { Sql } from './sql.js';
 
 /** Runs statements: the pool (each statement on its own) or one transaction's connection. */
@@ -36,47 +37,6 @@ const types: pg.CustomTypesConfig = {
 
 // SQLSTATEs after which the statement may succeed if the whole transaction runs again.
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
-
-/** Why PostgreSQL cannot be used right now, in words safe to show a client; null for other errors. */
-export function unavailableReason(error: unknown): string | null {
-  if (!(error instanceof Error)) return null;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    switch (code) {
-      case 'ECONNREFUSED':
-        return 'connection refused';
-      case 'ECONNRESET':
-      case 'EPIPE':
-        return 'connection reset';
-      case 'ENOTFOUND':
-      case 'EAI_AGAIN':
-        return 'host not found';
-      case 'ETIMEDOUT':
-      case 'EHOSTUNREACH':
-      case 'ENETUNREACH':
-        return 'host unreachable';
-      case '57P01':
-      case '57P02':
-      case '57P03':
-        return 'the database server is restarting or shutting down';
-      case '53300':
-        return 'too many connections';
-      case '28000':
-      case '28P01':
-        return 'authentication failed';
-      case '3D000':
-        return 'the database does not exist';
-      case '25006':
-        return 'the database is read-only (a standby?)';
-      default:
-        if (code.startsWith('08')) return 'connection failure';
-    }
-  }
-  const message = error.message;
-  if (/timeout exceeded when trying to connect|connection timeout/i.test(message)) return 'timed out connecting';
-  if (/Connection terminated|Client has encountered a connection error|not queryable|Client was closed/i.test(message)) return 'connection lost';
-  return null;
-}
 
 /** The error a caller sees: SERVICE_UNAVAILABLE for connection trouble, the error itself otherwise. */
 export function mapError(error: unknown): unknown {
