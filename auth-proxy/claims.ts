@@ -51,14 +51,6 @@ export const LABEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$/;
 /** Longest subject accepted. */
 export const MAX_SUBJECT_LENGTH = 256;
 
-/** The fluxo-specific claims of a bearer token (besides iss, aud, sub, iat, exp, jti). */
-export interface FluxoClaims {
-  tenant: string;
-  role: Role;
-  /** Informational labels (e.g. what an agent token is meant for); routing never trusts them. */
-  labels?: string[];
-}
-
 /** Why a claim value is unacceptable, or undefined when it is fine. */
 export function tenantProblem(tenant: unknown): string | undefined {
   if (tenant === undefined || tenant === null || tenant === '') return 'tenant is missing';
