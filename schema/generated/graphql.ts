@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { FlowRecord, FlowVersionRecord, FlowRunRecord, TaskRunRecord, AgentRecord, ProjectRecord, LogRecord, StateTransitionRecord, ClockRecord, FlowScheduleRecord, ConcurrencyLimitRecord, NotificationRuleRecord, NotificationDeliveryRecord } from '../../server/store/records.js';
+import type { FlowRecord, FlowVersionRecord, FlowRunRecord, TaskRunRecord, AgentRecord, ProjectRecord, LogRecord, StateTransitionRecord, ClockRecord, FlowScheduleRecord, ConcurrencyLimitRecord, NotificationRuleRecord, NotificationDeliveryRecord, MaterializationRecord, DataTableRecord } from '../../server/store/records.js';
+import type { DataPartitionRecord } from '../../server/store/lineage-store.js';
 import type { GraphQLContext } from '../../server/graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -1758,8 +1759,8 @@ export type ResolversTypes = {
   CreateNotificationRuleInput: CreateNotificationRuleInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: ResolverTypeWrapper<CreateServiceTokenPayload>;
-  DataPartition: ResolverTypeWrapper<Omit<DataPartition, 'lastWrite'> & { lastWrite: ResolversTypes['Materialization'] }>;
-  DataTable: ResolverTypeWrapper<Omit<DataTable, 'history' | 'lastWrite' | 'partitions'> & { history: Array<ResolversTypes['Materialization']>, lastWrite: ResolversTypes['Materialization'], partitions: Array<ResolversTypes['DataPartition']> }>;
+  DataPartition: ResolverTypeWrapper<DataPartitionRecord>;
+  DataTable: ResolverTypeWrapper<DataTableRecord>;
   DataTableConnection: ResolverTypeWrapper<Omit<DataTableConnection, 'nodes'> & { nodes: Array<ResolversTypes['DataTable']> }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeliveryState: DeliveryState;
@@ -1789,7 +1790,7 @@ export type ResolversTypes = {
   LogLevel: LogLevel;
   LogLine: ResolverTypeWrapper<LogRecord>;
   LogLineInput: LogLineInput;
-  Materialization: ResolverTypeWrapper<Omit<Materialization, 'flowRun'> & { flowRun: ResolversTypes['FlowRun'] }>;
+  Materialization: ResolverTypeWrapper<MaterializationRecord>;
   MaterializationInput: MaterializationInput;
   MaterializationKind: MaterializationKind;
   MissedRunPolicy: MissedRunPolicy;
@@ -1850,8 +1851,8 @@ export type ResolversParentTypes = {
   CreateNotificationRuleInput: CreateNotificationRuleInput;
   CreateServiceTokenInput: CreateServiceTokenInput;
   CreateServiceTokenPayload: CreateServiceTokenPayload;
-  DataPartition: Omit<DataPartition, 'lastWrite'> & { lastWrite: ResolversParentTypes['Materialization'] };
-  DataTable: Omit<DataTable, 'history' | 'lastWrite' | 'partitions'> & { history: Array<ResolversParentTypes['Materialization']>, lastWrite: ResolversParentTypes['Materialization'], partitions: Array<ResolversParentTypes['DataPartition']> };
+  DataPartition: DataPartitionRecord;
+  DataTable: DataTableRecord;
   DataTableConnection: Omit<DataTableConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['DataTable']> };
   DateTime: Scalars['DateTime']['output'];
   Float: Scalars['Float']['output'];
@@ -1877,7 +1878,7 @@ export type ResolversParentTypes = {
   LogConnection: Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['LogLine']> };
   LogLine: LogRecord;
   LogLineInput: LogLineInput;
-  Materialization: Omit<Materialization, 'flowRun'> & { flowRun: ResolversParentTypes['FlowRun'] };
+  Materialization: MaterializationRecord;
   MaterializationInput: MaterializationInput;
   MoveAgentInput: MoveAgentInput;
   Mutation: Record<PropertyKey, never>;

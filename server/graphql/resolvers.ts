@@ -18,6 +18,8 @@ import { notificationMutations, notificationQueries, notificationTypes } from '.
 import { limitMutations, limitQueries, databaseNowOf } from './limits-resolvers.js';
 import { restartMutations } from './restart-resolvers.js';
 import { storedResultsFor } from '../core/restart.js';
+import { outputKeyOf } from '../core/lineage.js';
+import { lineageFlowRunFields, lineageMutations, lineageQueries, lineageTypes } from './lineage-resolvers.js';
 
 function reading(ctx: GraphQLContext): string {
   authorize(ctx.identity, 'read');
@@ -70,6 +72,7 @@ export const resolvers: Resolvers = {
     ...scheduleQueries,
     ...notificationQueries,
     ...limitQueries,
+    ...lineageQueries,
   },
 
   Mutation: {
@@ -87,8 +90,7 @@ export const resolvers: Resolvers = {
       return Promise.all(claims.map(async (c) => ({
         flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: c.secrets,
         storedResults: await storedResultsFor(ctx.service, c.run),
-        // Placeholder until lineage lands (issue 11): the rerun chain is followed to its first run there.
-        outputKey: c.run.rerunOf ?? c.run.id,
+        outputKey: await outputKeyOf(ctx.service.store, c.run),
       })));
     },
     setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
@@ -124,6 +126,7 @@ export const resolvers: Resolvers = {
     ...notificationMutations,
     ...limitMutations,
     ...restartMutations,
+    ...lineageMutations,
   },
 
   Subscription: {
@@ -246,6 +249,7 @@ export const resolvers: Resolvers = {
   },
   ...scheduleTypes,
   ...notificationTypes,
+  ...lineageTypes,
   FlowVersion: {
     flow: (version, _, ctx) => must(ctx.service.store.getFlow(version.tenant, version.flowId), 'flow'),
   },
@@ -263,6 +267,7 @@ export const resolvers: Resolvers = {
     },
     waitReason: async (run, _, ctx) => (await explainWait(ctx.service.store, run, ctx.service.leaseMs))?.message ?? null,
     wait: (run, _, ctx) => explainWait(ctx.service.store, run, ctx.service.leaseMs),
+    ...lineageFlowRunFields,
   },
   TaskRun: {
     stateHistory: (task, _, ctx) => ctx.service.store.listStateTransitions(task.tenant, task.flowRunId, task.id),

@@ -1,6 +1,6 @@
 // Retention: finished runs older than their tenant's setting go, with their task runs, state
-// transitions, log lines and log batches. Each tenant's setting (tenant_settings.retention_days)
-// overrides the server's default; 0 keeps a tenant's history forever. Runs that are not final
+// transitions, log lines, log batches and materializations (lineage). Each tenant's setting
+// (tenant_settings.retention_days) overrides the server's default; 0 keeps a tenant's history forever. Runs that are not final
 // (scheduled, running, cancelling) are never deleted, however old.
 //
 // Deletion is in bounded batches (by default 1,000 runs per transaction) with a pause between
@@ -53,7 +53,7 @@ export interface TenantPruneReport extends PruneCounts {
   endedBefore: number | null;
 }
 
-const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0 });
+const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0, materializations: 0 });
 
 function add(into: PruneCounts, more: PruneCounts): void {
   into.runs += more.runs;
@@ -61,6 +61,7 @@ function add(into: PruneCounts, more: PruneCounts): void {
   into.stateTransitions += more.stateTransitions;
   into.logLines += more.logLines;
   into.logBatches += more.logBatches;
+  into.materializations += more.materializations;
 }
 
 /**

@@ -1,8 +1,8 @@
 // Rows as the store returns them, dialect-free. Times are epoch milliseconds (database time);
 // the GraphQL layer turns them into DateTime strings.
-import type { FlowRunStateType, LogLevel } from '../../schema/generated/graphql.js';
+import type { FlowRunStateType, LogLevel, MaterializationKind } from '../../schema/generated/graphql.js';
 
-export type { FlowRunStateType, LogLevel };
+export type { FlowRunStateType, LogLevel, MaterializationKind };
 
 export interface ProjectRecord {
   id: string;
@@ -223,6 +223,36 @@ export interface AgentRecord {
   concurrency: number;
   lastSeenAt: number;
   createdAt: number;
+}
+
+/** One write a run made to the lake or the warehouse, as its agent recorded it (lineage). */
+export interface MaterializationRecord {
+  id: string;
+  tenant: string;
+  flowRunId: string;
+  /** The run's attempt when the server recorded it. */
+  attempt: number;
+  taskRunKey: string | null;
+  kind: MaterializationKind;
+  dataset: string;
+  /** Empty for PUBLISH. */
+  table: string;
+  partitions: string[];
+  rows: number | null;
+  bytes: number | null;
+  uri: string;
+  mode: string | null;
+  /** Database time. */
+  recordedAt: number;
+}
+
+/** A table (or lake folder, or published dataset) of a tenant: one per (dataset, table, kind), with its latest write. */
+export interface DataTableRecord {
+  tenant: string;
+  dataset: string;
+  table: string;
+  kind: MaterializationKind;
+  lastWrite: MaterializationRecord;
 }
 
 /** Final states: nothing leaves them (flow-level retries create a new attempt from Failed/Crashed/TimedOut). */

@@ -3,6 +3,7 @@
 // which callers take from the verified identity only. Times are epoch ms of the database clock.
 import type { AuditStore } from './audit-store.js';
 import type { LimitsStore } from './limits-store.js';
+import type { LineageStore } from './lineage-store.js';
 import type { SecretsStore } from './secrets-store.js';
 import type { NotificationsStore } from './notifications-store.js';
 import type { ServiceTokensStore } from './service-tokens-store.js';
@@ -212,6 +213,8 @@ export interface PruneCounts {
   stateTransitions: number;
   logLines: number;
   logBatches: number;
+  /** Writes the runs recorded (lineage), with their partitions. */
+  materializations: number;
 }
 
 /** A tenant known to the store and its retention override (null: the server's default). */
@@ -231,6 +234,8 @@ export interface Store {
   readonly notifications: NotificationsStore;
   /** Operators' concurrency limits (limits-store.ts). */
   readonly limits: LimitsStore;
+  /** What runs wrote to the lake and the warehouse (lineage-store.ts). */
+  readonly lineage: LineageStore;
   /** Applies pending migrations; refuses a database migrated by a newer fluxo. */
   migrate(): Promise<{ applied: number[]; current: number }>;
   /** The database clock, epoch ms. */
@@ -357,8 +362,8 @@ export interface Store {
   countPrunableRuns(tenant: string, endedBefore: number): Promise<PruneCounts>;
   /**
    * Deletes up to `limit` finished runs of `tenant` that ended before `endedBefore` (epoch ms),
-   * oldest first, with their task runs, state transitions, log lines and log batches, in one
-   * short transaction. Runs that are not final are never touched.
+   * oldest first, with their task runs, state transitions, log lines, log batches and
+   * materializations (lineage), in one short transaction. Runs that are not final are never touched.
    */
   pruneFinishedRuns(tenant: string, endedBefore: number, limit: number): Promise<PruneCounts>;
 

@@ -39,6 +39,7 @@ import * as schedules from './schedules.js';
 import { PostgresServiceTokens } from './service-tokens.js';
 import { PostgresSecretsStore } from './secrets.js';
 import { PostgresLimitsStore } from './limits.js';
+import { PostgresLineageStore } from './lineage.js';
 import { PostgresNotificationsStore } from './notifications.js';
 import { join, NOW_MS, prepared, raw, sql, type Sql } from './sql.js';
 import { setTaskRunStates } from './task-runs.js';
@@ -78,6 +79,7 @@ export class PostgresStore implements Store {
   readonly audit: PostgresAudit;
   readonly secrets: PostgresSecretsStore;
   readonly limits: PostgresLimitsStore;
+  readonly lineage: PostgresLineageStore;
   readonly notifications: PostgresNotificationsStore;
   /**
    * This store's name in the notifications it sends: one per process (per store), so its own
@@ -95,6 +97,7 @@ export class PostgresStore implements Store {
     this.audit = new PostgresAudit(db);
     this.secrets = new PostgresSecretsStore(db);
     this.limits = new PostgresLimitsStore(db);
+    this.lineage = new PostgresLineageStore(db);
     this.notifications = new PostgresNotificationsStore(db);
     this.#onNotifyError = options.onNotifyError;
     this.#publisher = new ChangePublisher(db, this.origin, (error) =>

@@ -9,7 +9,7 @@ import { raw, sql, type Sql } from './sql.js';
 /** Word for word the condition of the `flow_runs_finished` partial index (migration 002). */
 const FINISHED = raw(`state IN ('SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED')`);
 
-const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0 });
+const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0, materializations: 0 });
 
 export async function listTenantRetention(db: PgDatabase): Promise<TenantRetention[]> {
   // The distinct tenants of flow_runs by skipping through its (tenant, ...) index, one probe per
@@ -36,19 +36,25 @@ const finishedBefore = (tenant: string, endedBefore: number): Sql =>
   sql`tenant = ${tenant} AND ${FINISHED} AND ended_at < ${endedBefore}::bigint`;
 
 export async function countPrunableRuns(db: PgDatabase, tenant: string, endedBefore: number): Promise<PruneCounts> {
-  const row = await db.row<{ runs: number; task_runs: number; state_transitions: number; log_lines: number; log_batches: number }>(sql`
+  const row = await db.row<{ runs: number; task_runs: number; state_transitions: number; log_lines: number; log_batches: number; materializations: number }>(sql`
     WITH doomed AS MATERIALIZED (SELECT id FROM flow_runs WHERE ${finishedBefore(tenant, endedBefore)})
     SELECT (SELECT COUNT(*) FROM doomed) AS runs,
       (SELECT COUNT(*) FROM task_runs WHERE flow_run_id IN (SELECT id FROM doomed)) AS task_runs,
       (SELECT COUNT(*) FROM state_transitions WHERE flow_run_id IN (SELECT id FROM doomed)) AS state_transitions,
       (SELECT COUNT(*) FROM logs WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_lines,
-      (SELECT COUNT(*) FROM log_batches WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_batches`);
+      (SELECT COUNT(*) FROM log_batches WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_batches,
+      (SELECT COUNT(*) FROM materializations WHERE flow_run_id IN (SELECT id FROM doomed)) AS materializations`);
   return row
-    ? { runs: row.runs, taskRuns: row.task_runs, stateTransitions: row.state_transitions, logLines: row.log_lines, logBatches: row.log_batches }
+    ? {
+      runs: row.runs, taskRuns: row.task_runs, stateTransitions: row.state_transitions, logLines: row.log_lines, logBatches: row.log_batches,
+      materializations: row.materializations,
+    }
     : zero();
 }
 
-async function deleteOf(tx: Executor, table: 'logs' | 'log_batches' | 'state_transitions' | 'task_runs', ids: string[]): Promise<number> {
+async function deleteOf(
+  tx: Executor, table: 'logs' | 'log_batches' | 'state_transitions' | 'task_runs' | 'materializations' | 'materialization_batches', ids: string[],
+): Promise<number> {
   const row = await tx.row<{ n: number }>(sql`WITH gone AS (DELETE FROM ${raw(table)} WHERE flow_run_id = ANY(${ids}::text[]) RETURNING 1) SELECT COUNT(*) AS n FROM gone`);
   return row?.n ?? 0;
 }
@@ -64,6 +70,11 @@ export async function pruneFinishedRuns(db: PgDatabase, tenant: string, endedBef
     const counts = zero();
     counts.logLines = await deleteOf(tx, 'logs', ids);
     counts.logBatches = await deleteOf(tx, 'log_batches', ids);
+    // Lineage: the partitions by their key (materialization id), then the writes and their batches.
+    await tx.rows(sql`
+      DELETE FROM materialization_partitions WHERE materialization_id IN (SELECT id FROM materializations WHERE flow_run_id = ANY(${ids}::text[]))`);
+    counts.materializations = await deleteOf(tx, 'materializations', ids);
+    await deleteOf(tx, 'materialization_batches', ids);
     counts.stateTransitions = await deleteOf(tx, 'state_transitions', ids);
     counts.taskRuns = await deleteOf(tx, 'task_runs', ids);
     // By the label table's key, from the runs' own labels: the table has no index on flow_run_id.

@@ -8,7 +8,7 @@ import { statement } from './statements.js';
 /** Word for word the condition of the `flow_runs_finished` partial index (migration 002): SQLite only uses it then. */
 const FINISHED = `state IN ('SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED')`;
 
-const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0 });
+const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0, materializations: 0 });
 
 export function listTenantRetention(db: Database): TenantRetention[] {
   // The distinct tenants of flow_runs by skipping through its (tenant, ...) index, one probe per
@@ -37,9 +37,13 @@ export function countPrunableRuns(db: Database, tenant: string, endedBefore: num
       (SELECT COUNT(*) FROM task_runs WHERE flow_run_id IN (SELECT id FROM doomed)) AS task_runs,
       (SELECT COUNT(*) FROM state_transitions WHERE flow_run_id IN (SELECT id FROM doomed)) AS state_transitions,
       (SELECT COUNT(*) FROM logs WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_lines,
-      (SELECT COUNT(*) FROM log_batches WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_batches`)
-    .get(tenant, endedBefore) as { runs: number; task_runs: number; state_transitions: number; log_lines: number; log_batches: number };
-  return { runs: row.runs, taskRuns: row.task_runs, stateTransitions: row.state_transitions, logLines: row.log_lines, logBatches: row.log_batches };
+      (SELECT COUNT(*) FROM log_batches WHERE flow_run_id IN (SELECT id FROM doomed)) AS log_batches,
+      (SELECT COUNT(*) FROM materializations WHERE flow_run_id IN (SELECT id FROM doomed)) AS materializations`)
+    .get(tenant, endedBefore) as { runs: number; task_runs: number; state_transitions: number; log_lines: number; log_batches: number; materializations: number };
+  return {
+    runs: row.runs, taskRuns: row.task_runs, stateTransitions: row.state_transitions, logLines: row.log_lines, logBatches: row.log_batches,
+    materializations: row.materializations,
+  };
 }
 
 export function pruneFinishedRuns(db: Database, tenant: string, endedBefore: number, limit: number): PruneCounts {
@@ -54,6 +58,11 @@ export function pruneFinishedRuns(db: Database, tenant: string, endedBefore: num
     const counts = zero();
     counts.logLines = deleteOf('logs');
     counts.logBatches = deleteOf('log_batches');
+    // Lineage: the partitions by their key (materialization id), then the writes and their batches.
+    statement(db, `DELETE FROM materialization_partitions WHERE materialization_id IN (
+      SELECT id FROM materializations WHERE flow_run_id IN (SELECT value FROM json_each(?)))`).run(list);
+    counts.materializations = deleteOf('materializations');
+    deleteOf('materialization_batches');
     counts.stateTransitions = deleteOf('state_transitions');
     counts.taskRuns = deleteOf('task_runs');
     // By the label table's key, from the runs' own labels: the table has no index on flow_run_id.

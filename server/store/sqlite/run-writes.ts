@@ -251,7 +251,7 @@ export function cancelFlowRun(db: Database, tenant: string, id: string, actor: s
 }
 
 /** Throws LEASE_LOST unless `leaseToken` is the live lease of a run an agent holds. */
-function assertLease(db: Database, tenant: string, flowRunId: string, leaseToken: string, now: number): FlowRunRow {
+export function assertLease(db: Database, tenant: string, flowRunId: string, leaseToken: string, now: number): FlowRunRow {
   const row = mustGetRun(db, tenant, flowRunId);
   const live = row.lease_token === leaseToken && row.lease_expires_at !== null && row.lease_expires_at > now;
   if (!live || !leasedStates.includes(row.state as FlowRunStateType)) {

@@ -21,6 +21,7 @@ import * as restart from './restart.js';
 import { SqliteServiceTokens } from './service-tokens.js';
 import { SqliteSecretsStore } from './secrets.js';
 import { SqliteLimitsStore } from './limits.js';
+import { SqliteLineageStore } from './lineage.js';
 import { SqliteNotificationsStore } from './notifications.js';
 import * as retention from './retention.js';
 import * as schedules from './schedules.js';
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   readonly audit: SqliteAudit;
   readonly secrets: SqliteSecretsStore;
   readonly limits: SqliteLimitsStore;
+  readonly lineage: SqliteLineageStore;
   readonly notifications: SqliteNotificationsStore;
 
   constructor(db: Database) {
@@ -60,6 +62,7 @@ export class SqliteStore implements Store {
     this.audit = new SqliteAudit(db);
     this.secrets = new SqliteSecretsStore(db);
     this.limits = new SqliteLimitsStore(db);
+    this.lineage = new SqliteLineageStore(db);
     this.notifications = new SqliteNotificationsStore(db);
   }
 

@@ -8,6 +8,7 @@ import { schedules } from './006-schedules.js';
 import { concurrencyLimits } from './007-concurrency-limits.js';
 import { notifications } from './008-notifications.js';
 import { taskResults } from './009-task-results.js';
+import { materializations } from './010-materializations.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, notifications, taskResults];
+export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, notifications, taskResults, materializations];
