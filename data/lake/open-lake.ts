@@ -38,7 +38,8 @@ export function openLake(uri: string, google?: GoogleSettings, options: OpenLake
     let dir: string;
     try {
       const url = new URL(uri);
-      if (url.host !== '' || url.search !== '' || url.hash !== '') throw new Error('host, query or fragment');
+      // `file:lake` and `file://host/…` parse too (as /lake, and a UNC host): only `file:///` names an absolute local path.
+      if (!uri.startsWith('file:///') || url.host !== '' || url.search !== '' || url.hash !== '') throw new Error('not file:///');
       dir = fileURLToPath(url);
     } catch {
       throw new DataError('DATA_CONFIG_INVALID', `lake "${uri}" is not a local directory URI; ${ACCEPTED}`);
