@@ -1,0 +1,500 @@
+// The embedded warehouse: one DuckDB file (`duckdb:///abs/path/file.duckdb`), BigQuery's layout
+// mirrored in schemas. Dataset `<ds>` is schema `<ds>` (production tables) plus schema
+// `<ds>_staging` (views over the lake's Hive-partitioned files, every column VARCHAR).
+//
+// A DuckDB file has one writer process, and within it this object is the only user: every
+// operation holds a promise-chain mutex, and `withFileReleased` closes the file so dbt (another
+// process) can open it meanwhile. Nothing here downloads: autoinstall/autoload are off and spatial
+// is LOADed from the file data/spatial.ts names.
+//
+// BigQuery features that DuckDB lacks are kept as data: partitioning and clustering are written in
+// the table's COMMENT (JSON) and rows are ORDERed by them, so a later replace-partitions or append
+// knows the layout; append idempotency is a ledger table in the dataset (`_fluxo_appends`).
+import { mkdir } from 'node:fs/promises';
+import { dirname, isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DuckDBInstance, DuckDBTypeId, type DuckDBConnection } from '@duckdb/node-api';
+import {
+  DataError,
+  type Cell,
+  type DataRunContext,
+  type DataSettings,
+  type Lake,
+  type MaterializeMode,
+  type MaterializeOptions,
+  type MaterializeResult,
+  type PublishResult,
+  type Row,
+  type Sql,
+  type StagingOptions,
+  type StagingResult,
+  type Warehouse,
+} from '../contract.js';
+import { BIGQUERY_GIS_MACROS, spatialExtensionPath } from '../spatial.js';
+import { exportDataset, INTERNAL_TABLE_PREFIX } from './duckdb-publish.js';
+import { readerRows } from './duckdb-rows.js';
+import { checkColumn, checkName, duckDbText, ident, literal } from './duckdb-sql.js';
+
+const MODES: readonly MaterializeMode[] = ['replace', 'replace-partitions', 'append'];
+/** The append ledger, one per dataset schema. */
+const LEDGER = `${INTERNAL_TABLE_PREFIX}appends`;
+/** BigQuery's name for the partition of rows whose partition column is NULL. */
+const NULL_PARTITION = '__NULL__';
+
+/** How a production table is laid out (kept in its COMMENT as `{"fluxo": TableLayout}`). */
+interface TableLayout {
+  partitionBy: { column: string; granularity: 'month' | 'day' } | null;
+  clusterBy: string[];
+}
+
+/**
+ * The database file of a `duckdb:///abs/path/file.duckdb` URI.
+ * @example parseDuckDbUri('duckdb:///srv/fluxo/dw.duckdb') // '/srv/fluxo/dw.duckdb'
+ */
+export function parseDuckDbUri(uri: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(uri);
+  } catch {
+    // reported below
+  }
+  const path = url?.protocol === 'duckdb:' && !url.host ? decodeURIComponent(url.pathname) : '';
+  if (!path || !isAbsolute(path) || path.endsWith('/')) {
+    throw new DataError('DATA_CONFIG_INVALID', `warehouse ${JSON.stringify(uri)} is not duckdb:///<absolute path of a .duckdb file>`);
+  }
+  return path;
+}
+
+/** Options of a DuckDbWarehouse. */
+export interface DuckDbWarehouseOptions {
+  /** Where the spatial extension is (see spatialExtensionPath). */
+  duckdbSpatialExtension?: DataSettings['duckdbSpatialExtension'];
+  /** Environment for FLUXO_DUCKDB_SPATIAL / the cache path. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The DuckDB warehouse over one database file.
+ * @example
+ * const warehouse = new DuckDbWarehouse('duckdb:///srv/fluxo/dw.duckdb');
+ * await warehouse.materialize(run, 'br_ibge_pib', 'municipio', { sql: 'SELECT …', partitionBy: { column: 'data_particao', granularity: 'month' } });
+ */
+export class DuckDbWarehouse implements Warehouse {
+  readonly kind = 'duckdb' as const;
+  /** Absolute path of the database file. */
+  readonly file: string;
+  readonly uri: string;
+  private instance: DuckDBInstance | null = null;
+  private connection: DuckDBConnection | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Appends per run attempt and table, for default write keys (`w1`, `w2`, …). */
+  private readonly appendCounts = new Map<string, number>();
+
+  constructor(
+    uri: string,
+    private readonly options: DuckDbWarehouseOptions = {},
+  ) {
+    this.file = parseDuckDbUri(uri);
+    this.uri = `duckdb://${this.file}`;
+  }
+
+  async ensureDatasets(datasetId: string): Promise<void> {
+    checkName('dataset_id', datasetId);
+    await this.exclusive(null, (connection) => ensureSchemas(connection, datasetId));
+  }
+
+  async createStagingTable(run: DataRunContext, lake: Lake, datasetId: string, tableId: string, options: StagingOptions = {}): Promise<StagingResult> {
+    checkName('dataset_id', datasetId);
+    checkName('table_id', tableId);
+    const onSchemaDrift = options.onSchemaDrift ?? 'error';
+    if (onSchemaDrift !== 'error' && onSchemaDrift !== 'recreate') {
+      throw new DataError('DATA_INVALID_ARGUMENT', `onSchemaDrift must be 'error' or 'recreate', not ${JSON.stringify(onSchemaDrift)}`);
+    }
+    if (!lake.root.startsWith('file://')) {
+      throw new DataError(
+        'DATA_INVALID_ARGUMENT',
+        `the DuckDB warehouse reads a file:// lake, and this lake is ${lake.root}: use a file:/// lake with duckdb://, or a bigquery:// warehouse with a gs:// lake`,
+      );
+    }
+    const layout = await lake.columns(datasetId, tableId);
+    if (!layout) throw new DataError('DATA_NOT_FOUND', `no files in the lake at ${lake.tableUri(datasetId, tableId)}: land data into ${datasetId}.${tableId} first`);
+    const wanted = [...layout.dataColumns, ...layout.partitionKeys];
+    const staging = `${datasetId}_staging`;
+    const view = `${ident(staging)}.${ident(tableId)}`;
+    const pattern = `${fileURLToPath(lake.tableUri(datasetId, tableId))}/**/*.${layout.format}`;
+    // Hive keys stay VARCHAR (hive_types_autocast) like every lake column; union_by_name because
+    // files of different writes may order their columns differently.
+    const source =
+      layout.format === 'parquet'
+        ? `read_parquet(${literal(pattern)}, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`
+        : `read_csv(${literal(pattern)}, all_varchar = true, header = true, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
+    const select = wanted.map((column) => `CAST(${ident(column)} AS VARCHAR) AS ${ident(column)}`).join(', ');
+
+    const created = await this.exclusive(run, async (connection) => {
+      await ensureSchemas(connection, datasetId);
+      const existing = await columnsOf(connection, staging, tableId);
+      if (existing && sameList(existing, wanted)) return false;
+      if (existing && onSchemaDrift === 'error' && !sameSet(existing, wanted)) {
+        const added = wanted.filter((column) => !existing.includes(column));
+        const missing = existing.filter((column) => !wanted.includes(column));
+        throw new DataError(
+          'DATA_SCHEMA_DRIFT',
+          `the lake's ${datasetId}.${tableId} no longer matches ${staging}.${tableId}: ` +
+            [added.length ? `added column(s) ${added.join(', ')}` : '', missing.length ? `missing column(s) ${missing.join(', ')}` : '']
+              .filter(Boolean)
+              .join('; ') +
+            `. Re-create the staging table with onSchemaDrift: 'recreate' (and adapt the SQL that reads it), or land files with the old columns`,
+        );
+      }
+      await connection.run(`CREATE OR REPLACE VIEW ${view} AS SELECT ${select} FROM ${source}`);
+      return true;
+    });
+    if (created) {
+      run.record({
+        kind: 'staging',
+        dataset: datasetId,
+        table: tableId,
+        partitions: await lake.partitions(datasetId, tableId),
+        rows: null,
+        bytes: null,
+        uri: `${this.uri}#${staging}.${tableId}`,
+        mode: onSchemaDrift === 'recreate' ? 'recreate' : null,
+      });
+    }
+    return { table: `${staging}.${tableId}`, columns: layout.dataColumns, partitionKeys: layout.partitionKeys, created };
+  }
+
+  async materialize(run: DataRunContext, datasetId: string, tableId: string, options: MaterializeOptions): Promise<MaterializeResult> {
+    checkName('dataset_id', datasetId);
+    checkName('table_id', tableId);
+    if (tableId.startsWith(INTERNAL_TABLE_PREFIX)) throw new DataError('DATA_INVALID_ARGUMENT', `table names starting with ${INTERNAL_TABLE_PREFIX} are the warehouse's own`);
+    const mode = options.mode ?? 'replace';
+    if (!MODES.includes(mode)) throw new DataError('DATA_INVALID_ARGUMENT', `mode must be one of ${MODES.join(', ')}, not ${JSON.stringify(mode)}`);
+    const text = duckDbText(options.sql);
+    const layout = checkLayout(options);
+    if (mode === 'replace-partitions' && !layout.partitionBy) {
+      throw new DataError('DATA_INVALID_ARGUMENT', `mode 'replace-partitions' needs partitionBy: which DATE column names the partitions to replace`);
+    }
+    const writeKey = mode === 'append' ? (options.writeKey ?? this.nextWriteKey(run, datasetId, tableId)) : null;
+    if (writeKey !== null && (typeof writeKey !== 'string' || writeKey === '' || writeKey.length > 256)) {
+      throw new DataError('DATA_INVALID_ARGUMENT', 'writeKey must be a non-empty string of at most 256 characters');
+    }
+    const table = `${ident(datasetId)}.${ident(tableId)}`;
+    const ledger = `${ident(datasetId)}.${ident(LEDGER)}`;
+    const order = orderBy(layout);
+    const partitionExpression = layout.partitionBy
+      ? `CAST(date_trunc(${literal(layout.partitionBy.granularity)}, ${ident(layout.partitionBy.column)}) AS DATE)`
+      : null;
+
+    const outcome = await this.exclusive(run, async (connection) => {
+      await ensureSchemas(connection, datasetId);
+      // Describe the query first: a missing or non-DATE partition column fails before any write.
+      checkColumns(await describe(connection, text), layout);
+      const existing = await layoutOf(connection, datasetId, tableId);
+      if (mode !== 'replace' && existing && !sameLayout(existing, layout)) {
+        throw new DataError(
+          'DATA_INVALID_ARGUMENT',
+          `${datasetId}.${tableId} is ${describeLayout(existing)}, this write asks for ${describeLayout(layout)}: ` +
+            `write with the table's layout, or use mode 'replace' to rebuild it`,
+        );
+      }
+      return inTransaction(connection, async () => {
+        if (mode === 'append') {
+          await connection.run(
+            `CREATE TABLE IF NOT EXISTS ${ledger} (table_id VARCHAR NOT NULL, output_key VARCHAR NOT NULL, write_key VARCHAR NOT NULL, ` +
+              `rows BIGINT NOT NULL, written_at TIMESTAMP NOT NULL, PRIMARY KEY (table_id, output_key, write_key))`,
+          );
+          const done = await scalar(
+            connection,
+            `SELECT count(*) FROM ${ledger} WHERE table_id = ${literal(tableId)} AND output_key = ${literal(run.outputKey)} AND write_key = ${literal(writeKey!)}`,
+          );
+          if (done > 0) return { rowsWritten: 0, partitions: [] as string[], rows: await scalar(connection, `SELECT count(*) FROM ${table}`) };
+        }
+        if (mode === 'replace') {
+          await connection.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${text}) AS q ${order}`);
+          await connection.run(`COMMENT ON TABLE ${table} IS ${literal(JSON.stringify({ fluxo: layout }))}`);
+          const partitions = partitionExpression ? await partitionsOf(connection, partitionExpression, table) : [];
+          const rows = await scalar(connection, `SELECT count(*) FROM ${table}`);
+          return { rowsWritten: rows, partitions, rows };
+        }
+        await connection.run(`CREATE OR REPLACE TEMP TABLE _fluxo_new AS SELECT * FROM (${text}) AS q`);
+        const rowsWritten = await scalar(connection, 'SELECT count(*) FROM _fluxo_new');
+        const partitions = partitionExpression ? await partitionsOf(connection, partitionExpression, '_fluxo_new') : [];
+        if (!existing) {
+          await connection.run(`CREATE TABLE ${table} AS SELECT * FROM _fluxo_new ${order}`);
+          await connection.run(`COMMENT ON TABLE ${table} IS ${literal(JSON.stringify({ fluxo: layout }))}`);
+        } else {
+          if (mode === 'replace-partitions') {
+            const column = ident(layout.partitionBy!.column);
+            await connection.run(
+              `DELETE FROM ${table} WHERE ${partitionExpression} IN (SELECT DISTINCT ${partitionExpression} FROM _fluxo_new) ` +
+                `OR (${column} IS NULL AND EXISTS (SELECT 1 FROM _fluxo_new WHERE ${column} IS NULL))`,
+            );
+          }
+          await connection.run(`INSERT INTO ${table} BY NAME SELECT * FROM _fluxo_new ${order}`);
+        }
+        if (mode === 'append') {
+          await connection.run(
+            `INSERT INTO ${ledger} VALUES (${literal(tableId)}, ${literal(run.outputKey)}, ${literal(writeKey!)}, ${rowsWritten}, current_localtimestamp())`,
+          );
+        }
+        await connection.run('DROP TABLE _fluxo_new');
+        return { rowsWritten, partitions, rows: await scalar(connection, `SELECT count(*) FROM ${table}`) };
+      });
+    });
+    if (mode !== 'append' || outcome.rowsWritten > 0) {
+      run.record({
+        kind: 'table',
+        dataset: datasetId,
+        table: tableId,
+        partitions: outcome.partitions,
+        rows: outcome.rowsWritten,
+        bytes: null,
+        uri: `${this.uri}#${datasetId}.${tableId}`,
+        mode,
+      });
+    }
+    return { table: `${datasetId}.${tableId}`, rows: outcome.rows, rowsWritten: outcome.rowsWritten, partitions: outcome.partitions, bytes: null };
+  }
+
+  async query(run: DataRunContext, sql: Sql, params: Record<string, Cell> = {}): Promise<Row[]> {
+    const text = duckDbText(sql);
+    for (const [name, value] of Object.entries(params)) {
+      checkColumn('parameter', name);
+      if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) {
+        throw new DataError('DATA_INVALID_ARGUMENT', `parameter ${name} must be a string, number, boolean or null`);
+      }
+    }
+    return this.exclusive(run, async (connection) => {
+      let prepared = await connection.prepare(text);
+      try {
+        // GEOMETRY comes out as WKB bytes; WKT is what BigQuery's client gives for GEOGRAPHY.
+        const geometry: string[] = [];
+        for (let index = 0; index < prepared.columnCount; index++) {
+          if (prepared.columnTypeId(index) === DuckDBTypeId.GEOMETRY) geometry.push(prepared.columnName(index));
+        }
+        if (geometry.length > 0) {
+          prepared.destroySync();
+          const replace = geometry.map((column) => `ST_AsText(${ident(column)}) AS ${ident(column)}`).join(', ');
+          prepared = await connection.prepare(`SELECT * REPLACE (${replace}) FROM (${text}) AS q`);
+        }
+        if (Object.keys(params).length > 0) prepared.bind(params);
+        return readerRows(await prepared.runAndReadAll());
+      } finally {
+        prepared.destroySync();
+      }
+    });
+  }
+
+  async publish(run: DataRunContext, datasetId: string): Promise<PublishResult> {
+    checkName('dataset_id', datasetId);
+    const exported = await this.exclusive(run, (connection) => exportDataset(connection, run, this.file, this.uri, datasetId));
+    const uri = pathToFileURL(exported.dir).href;
+    run.record({
+      kind: 'publish',
+      dataset: datasetId,
+      table: '',
+      partitions: [],
+      rows: exported.tables.reduce((sum, table) => sum + table.rows, 0),
+      bytes: exported.tables.reduce((sum, table) => sum + table.bytes, 0),
+      uri,
+      mode: null,
+    });
+    return { dataset: datasetId, uri, tables: exported.tables.map((table) => table.name) };
+  }
+
+  /**
+   * Closes the database file, runs `fn` (dbt, another process, opens the file meanwhile) and lets
+   * the next operation reopen it. Operations queued meanwhile wait for `fn`.
+   */
+  async withFileReleased<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serialized(async () => {
+      this.release();
+      return fn();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.serialized(async () => this.release());
+  }
+
+  /** Runs `fn` after every operation queued before it (the file's single-writer rule, in process). */
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Runs `fn` on the open connection, in turn; a cancelled run interrupts it; DuckDB's errors become DataErrors. */
+  private exclusive<T>(run: DataRunContext | null, fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.serialized(async () => {
+      if (run?.signal.aborted) throw new DataError('DATA_CANCELLED', 'the run was cancelled');
+      let connection: DuckDBConnection | null = null;
+      const interrupt = () => connection?.interrupt();
+      run?.signal.addEventListener('abort', interrupt);
+      try {
+        connection = await this.open();
+        return await fn(connection);
+      } catch (error) {
+        if (error instanceof DataError) throw error;
+        if (run?.signal.aborted) throw new DataError('DATA_CANCELLED', 'the run was cancelled while DuckDB worked');
+        throw new DataError('DATA_BACKEND_ERROR', `DuckDB (${this.file}): ${error instanceof Error ? error.message : String(error)}`);
+      } finally {
+        run?.signal.removeEventListener('abort', interrupt);
+      }
+    });
+  }
+
+  private async open(): Promise<DuckDBConnection> {
+    if (this.connection) return this.connection;
+    const extension = spatialExtensionPath(this.options, this.options.env);
+    await mkdir(dirname(this.file), { recursive: true });
+    const instance = await DuckDBInstance.create(this.file, { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+    try {
+      const connection = await instance.connect();
+      await connection.run(`LOAD ${literal(extension)}`);
+      for (const macro of BIGQUERY_GIS_MACROS) await connection.run(macro);
+      this.instance = instance;
+      this.connection = connection;
+      return connection;
+    } catch (error) {
+      instance.closeSync();
+      throw error;
+    }
+  }
+
+  private release(): void {
+    this.connection?.closeSync();
+    this.instance?.closeSync();
+    this.connection = null;
+    this.instance = null;
+  }
+
+  private nextWriteKey(run: DataRunContext, datasetId: string, tableId: string): string {
+    const key = `${run.flowRunId}\u0000${run.attempt}\u0000${datasetId}.${tableId}`;
+    const count = (this.appendCounts.get(key) ?? 0) + 1;
+    this.appendCounts.set(key, count);
+    return `w${count}`;
+  }
+}
+
+async function ensureSchemas(connection: DuckDBConnection, datasetId: string): Promise<void> {
+  await connection.run(`CREATE SCHEMA IF NOT EXISTS ${ident(`${datasetId}_staging`)}`);
+  await connection.run(`CREATE SCHEMA IF NOT EXISTS ${ident(datasetId)}`);
+}
+
+async function inTransaction<T>(connection: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    const result = await fn();
+    await connection.run('COMMIT');
+    return result;
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function scalar(connection: DuckDBConnection, sql: string): Promise<number> {
+  const value = (await connection.runAndReadAll(sql)).getRowsJson()[0]?.[0];
+  return Number(value ?? 0);
+}
+
+/** The columns of a table or view, in order; null when there is none. */
+async function columnsOf(connection: DuckDBConnection, schema: string, table: string): Promise<string[] | null> {
+  const rows = (
+    await connection.runAndReadAll(
+      `SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = ${literal(schema)} ` +
+        `AND table_name = ${literal(table)} ORDER BY ordinal_position`,
+    )
+  ).getRowsJson();
+  return rows.length ? rows.map((row) => String(row[0])) : null;
+}
+
+/** The columns a query returns and their types, without running it. */
+async function describe(connection: DuckDBConnection, text: string): Promise<Map<string, DuckDBTypeId>> {
+  const prepared = await connection.prepare(`SELECT * FROM (${text}) AS q`);
+  try {
+    const columns = new Map<string, DuckDBTypeId>();
+    for (let index = 0; index < prepared.columnCount; index++) columns.set(prepared.columnName(index), prepared.columnTypeId(index));
+    return columns;
+  } finally {
+    prepared.destroySync();
+  }
+}
+
+function checkLayout(options: MaterializeOptions): TableLayout {
+  let partitionBy: TableLayout['partitionBy'] = null;
+  if (options.partitionBy) {
+    const { column, granularity } = options.partitionBy;
+    checkColumn('partitionBy.column', column);
+    if (granularity !== 'month' && granularity !== 'day') {
+      throw new DataError('DATA_INVALID_ARGUMENT', `partitionBy.granularity must be 'month' or 'day', not ${JSON.stringify(granularity)}`);
+    }
+    partitionBy = { column, granularity };
+  }
+  const clusterBy = options.clusterBy ?? [];
+  if (!Array.isArray(clusterBy) || clusterBy.length > 4) throw new DataError('DATA_INVALID_ARGUMENT', 'clusterBy takes at most 4 columns');
+  clusterBy.forEach((column) => checkColumn('clusterBy column', column));
+  return { partitionBy, clusterBy: [...clusterBy] };
+}
+
+function checkColumns(columns: Map<string, DuckDBTypeId>, layout: TableLayout): void {
+  const names = [...columns.keys()].join(', ');
+  if (layout.partitionBy) {
+    const { column } = layout.partitionBy;
+    const type = columns.get(column);
+    if (type === undefined) throw new DataError('DATA_INVALID_ARGUMENT', `partitionBy column ${column} is not among the query's columns (${names})`);
+    if (type !== DuckDBTypeId.DATE) {
+      throw new DataError('DATA_INVALID_ARGUMENT', `partitionBy column ${column} is ${DuckDBTypeId[type]}, not DATE: cast it in the SQL (CAST(… AS DATE))`);
+    }
+  }
+  for (const column of layout.clusterBy) {
+    if (!columns.has(column)) throw new DataError('DATA_INVALID_ARGUMENT', `clusterBy column ${column} is not among the query's columns (${names})`);
+  }
+}
+
+/** The layout a table was written with; undefined when the table does not exist. */
+async function layoutOf(connection: DuckDBConnection, datasetId: string, tableId: string): Promise<TableLayout | undefined> {
+  const rows = (
+    await connection.runAndReadAll(
+      `SELECT comment FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ${literal(datasetId)} AND table_name = ${literal(tableId)}`,
+    )
+  ).getRowsJson();
+  if (rows.length === 0) return undefined;
+  try {
+    const { fluxo } = JSON.parse(String(rows[0]![0])) as { fluxo?: TableLayout };
+    if (fluxo) return { partitionBy: fluxo.partitionBy ?? null, clusterBy: fluxo.clusterBy ?? [] };
+  } catch {
+    // a table fluxo did not write (dbt's, a hand-made one): no layout
+  }
+  return { partitionBy: null, clusterBy: [] };
+}
+
+function sameLayout(a: TableLayout, b: TableLayout): boolean {
+  return a.partitionBy?.column === b.partitionBy?.column && a.partitionBy?.granularity === b.partitionBy?.granularity && sameList(a.clusterBy, b.clusterBy);
+}
+
+function describeLayout(layout: TableLayout): string {
+  const partition = layout.partitionBy ? `partitioned by ${layout.partitionBy.column} (${layout.partitionBy.granularity})` : 'not partitioned';
+  return layout.clusterBy.length ? `${partition}, clustered by ${layout.clusterBy.join(', ')}` : partition;
+}
+
+function orderBy(layout: TableLayout): string {
+  const columns = [...(layout.partitionBy ? [layout.partitionBy.column] : []), ...layout.clusterBy];
+  return columns.length ? `ORDER BY ${columns.map(ident).join(', ')}` : '';
+}
+
+/** The partition dates (`2010-01-01`, `__NULL__`) among a relation's rows, sorted. */
+async function partitionsOf(connection: DuckDBConnection, expression: string, relation: string): Promise<string[]> {
+  const rows = (await connection.runAndReadAll(`SELECT DISTINCT CAST(${expression} AS VARCHAR) AS p FROM ${relation} ORDER BY p NULLS LAST`)).getRowsJson();
+  return rows.map((row) => (row[0] === null ? NULL_PARTITION : String(row[0])));
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value) => b.includes(value));
+}
