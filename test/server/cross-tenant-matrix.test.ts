@@ -50,6 +50,8 @@ interface TenantB {
   agentName: string;
   tokenName: string;
   secretName: string;
+  dataset: string;
+  table: string;
   leaseToken: string;
   runVersion: number;
 }
@@ -86,6 +88,8 @@ async function buildTenantB(): Promise<TenantB> {
     { input: { ...lease, states: [{ key: 'extract#1', taskName: 'extract', attempt: 1, state: 'RUNNING' }] } }));
   await ok(api.post(agent, `mutation ($input: WriteLogsInput!) { writeLogs(input: $input) }`,
     { input: { ...lease, batchId: 'b-1', lines: [{ level: 'INFO', stream: 'logger', message: 'tenant b only', timestamp: new Date().toISOString() }] } }));
+  await ok(api.post(agent, `mutation ($input: RecordMaterializationsInput!) { recordMaterializations(input: $input) }`,
+    { input: { ...lease, batchId: 'm-1', items: [{ kind: 'LAKE', dataset: 'matrixdata', table: 'matrixtable', partitions: ['ano=2010'], uri: 'file:///lake/staging/matrixdata/matrixtable' }] } }));
   const { createServiceToken } = await ok<{ createServiceToken: { serviceToken: { id: string } } }>(api.post(admin,
     `mutation { createServiceToken(input: { name: "matrix-token", role: VIEWER }) { serviceToken { id } } }`));
   await ok(api.post(admin, `mutation { setSecret(input: { name: "MATRIX_SECRET", value: "tenant-b-value" }) { name } }`));
@@ -106,6 +110,8 @@ async function buildTenantB(): Promise<TenantB> {
     agentName: 'matrix-agent',
     tokenName: 'matrix-token',
     secretName: 'MATRIX_SECRET',
+    dataset: 'matrixdata',
+    table: 'matrixtable',
     leaseToken: lease.leaseToken,
     runVersion: setFlowRunState.version,
   };
@@ -124,12 +130,14 @@ async function snapshotOfB(): Promise<unknown> {
       serviceTokens(includeRevoked: true, first: 10) { nodes { id name role revokedAt } }
       secrets { name updatedAt updatedBy }
       concurrencyLimits { scope limit updatedAt updatedBy }
+      dataTables(first: 10) { nodes { dataset table kind lastWrite { id } partitions(first: 10) { partition lastWrite { id } } } }
     }`)),
     ok(api.post(admin, `query ($id: ID!) { flowRun(id: $id) {
       id state stateReason stateMessage version attempt parameters labels priority startedAt endedAt
       stateHistory { fromState toState reason actor at }
       logs(first: 100) { nodes { id message } }
       taskRuns { id key state attempts }
+      materializations { id kind dataset table partitions uri recordedAt }
     } }`, run)),
     ok(api.post(admin, `query ($id: ID!) { flowRun(id: $id) { taskRuns { stateHistory { toState actor at } } } }`, run)),
     ok(api.post(admin, `{ flowRuns(first: 100) { nodes { id version } } }`)),
@@ -178,6 +186,10 @@ const identifiers: Record<string, (tenant: TenantB) => string> = {
   'SetFlowRunStateInput.leaseToken': (t) => t.leaseToken,
   'SetTaskRunStatesInput.leaseToken': (t) => t.leaseToken,
   'WriteLogsInput.leaseToken': (t) => t.leaseToken,
+  'RecordMaterializationsInput.leaseToken': (t) => t.leaseToken,
+  'Query.dataTables.dataset': (t) => t.dataset,
+  'Query.dataTable.dataset': (t) => t.dataset,
+  'Query.dataTable.table': (t) => t.table,
   'LeaseInput.leaseToken': (t) => t.leaseToken,
 };
 
@@ -190,6 +202,12 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
   'SetSecretInput.value': () => 'tenant-a-value',
   'CreateNotificationRuleInput.url': () => 'https://hooks.example.org/tenant-a',
   'WriteLogsInput.batchId': () => 'matrix-batch',
+  'RecordMaterializationsInput.batchId': () => 'matrix-batch',
+  // A's own names: recording is refused before names matter (B's lease is not A's), reading B's names is above.
+  'MaterializationInput.dataset': () => 'matrixdata',
+  'MaterializationInput.table': () => 'matrixtable',
+  'MaterializationInput.partitions': () => ['ano=2010'],
+  'MaterializationInput.uri': () => 'file:///lake/staging/matrixdata/matrixtable',
   'LogLineInput.stream': () => 'logger',
   'LogLineInput.message': () => 'written by tenant a',
   'TaskRunStateInput.key': () => 'extract#1',
@@ -397,6 +415,9 @@ describe('another tenant\'s objects answer exactly like objects that do not exis
       flowVersion: { id: b.ids.FlowVersion },
       flow: { id: b.ids.Flow },
     });
+    const table = await api.post(as('viewer', B), `query ($d: String!, $t: String!) { dataTable(dataset: $d, table: $t, kind: LAKE) { table lastWrite { flowRun { id } } } }`,
+      { d: b.dataset, t: b.table });
+    expect(table.data).toEqual({ dataTable: { table: b.table, lastWrite: { flowRun: { id: b.ids.FlowRun } } } });
     const held = await api.post(as('agent', B), `query ($id: ID!) { flowRun(id: $id) { id state } }`, { id: b.ids.FlowRun });
     expect(held.data).toEqual({ flowRun: { id: b.ids.FlowRun, state: 'RUNNING' } });
   });
