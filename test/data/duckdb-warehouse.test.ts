@@ -1,13 +1,14 @@
 // The embedded warehouse against a real DuckDB file, real Hive-partitioned Parquet files in a
 // temporary lake, and DuckDB's real spatial extension (scripts/ensure-duckdb-spatial.mjs).
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataError, type DataRunContext, type Lake, type Materialization, type MaterializeOptions } from '../../data/contract.js';
+import { DataError, type DataRunContext, type Lake, type LakeWriteOptions, type Materialization, type MaterializeOptions, type Row } from '../../data/contract.js';
+import { openLake } from '../../data/lake/open-lake.js';
 import { spatialExtensionPath } from '../../data/spatial.js';
 import { DuckDbWarehouse, parseDuckDbUri } from '../../data/warehouse/duckdb-warehouse.js';
 import { onCleanup, repoRoot, tempDir } from '../support/harness.js';
@@ -50,55 +51,16 @@ async function scratch<T>(fn: (sql: (text: string) => Promise<Record<string, unk
   }
 }
 
-/**
- * A lake that only reads its directory: enough of the Lake interface for the warehouse (root,
- * tableUri, columns, partitions). Files are written by `land` with DuckDB's own Hive writer.
- */
-function directoryLake(dir: string): Lake & { land(datasetId: string, tableId: string, select: string, partitionBy: string[]): Promise<void> } {
-  const tableDir = (datasetId: string, tableId: string) => join(dir, 'staging', datasetId, tableId);
-  async function files(root: string): Promise<string[]> {
-    const entries = await readdir(root, { withFileTypes: true, recursive: true }).catch(() => []);
-    return entries.filter((entry) => entry.isFile() && entry.name.endsWith('.parquet')).map((entry) => join(entry.parentPath, entry.name));
-  }
-  return {
-    root: pathToFileURL(dir).href,
-    tableUri: (datasetId, tableId) => pathToFileURL(tableDir(datasetId, tableId)).href,
-    async write() {
-      throw new Error('not used');
-    },
-    async partitions(datasetId, tableId) {
-      const root = tableDir(datasetId, tableId);
-      const found = new Set((await files(root)).map((file) => file.slice(root.length + 1).split('/').slice(0, -1).join('/')));
-      return [...found].filter(Boolean).sort();
-    },
-    async columns(datasetId, tableId) {
-      const root = tableDir(datasetId, tableId);
-      const [first] = (await files(root)).sort();
-      if (!first) return null;
-      const partitionKeys = first.slice(root.length + 1).split('/').slice(0, -1).map((part) => part.split('=')[0]!);
-      const described = await scratch((sql) => sql(`DESCRIBE SELECT * FROM read_parquet('${first}', hive_partitioning = false)`));
-      return { dataColumns: described.map((row) => String(row.column_name)), partitionKeys, format: 'parquet' };
-    },
-    async land(datasetId, tableId, select, partitionBy) {
-      await rm(tableDir(datasetId, tableId), { recursive: true, force: true });
-      await mkdir(join(dir, 'staging', datasetId), { recursive: true });
-      await scratch((sql) =>
-        sql(`COPY (${select}) TO '${tableDir(datasetId, tableId)}' (FORMAT parquet, PARTITION_BY (${partitionBy.join(', ')}), FILENAME_PATTERN 'run-1_w1_a1_{i}')`),
-      );
-    },
-  };
-}
-
-// pib_municipio-like rows, every column VARCHAR as the lake keeps them.
-const PIB_ROWS = `
-  SELECT * FROM (VALUES
-    ('2010', '3304557', '1000', '2010', '1', '2010-01-01'),
-    ('2010', '3550308', '2000', '2010', '1', '2010-01-01'),
-    ('2011', '3304557', '1100', '2011', '1', '2011-01-01'),
-    ('2011', '3550308', '2200', '2011', '1', '2011-01-01'),
-    ('2011', '3106200', '300',  '2011', '1', '2011-01-01')
-  ) AS t(ano, id_municipio, pib, ano_particao, mes_particao, data_particao)`;
+// pib_municipio-like rows as a flow lands them; the lake keeps every value as text.
+const PIB_ROWS: Row[] = [
+  { ano: 2010, id_municipio: '3304557', pib: 1000 },
+  { ano: 2010, id_municipio: '3550308', pib: 2000 },
+  { ano: 2011, id_municipio: '3304557', pib: 1100 },
+  { ano: 2011, id_municipio: '3550308', pib: 2200 },
+  { ano: 2011, id_municipio: '3106200', pib: 300 },
+];
 const PIB_PARTITIONS = ['ano_particao', 'mes_particao', 'data_particao'];
+const BY_YEAR: LakeWriteOptions = { datePartition: { column: 'ano' } };
 // The production SQL: staging is all VARCHAR, so it casts.
 const PIB_SQL = `
   SELECT CAST(ano AS INTEGER) AS ano, id_municipio, CAST(pib AS BIGINT) AS pib, CAST(data_particao AS DATE) AS data_particao,
@@ -117,7 +79,7 @@ async function rejection(promise: Promise<unknown>): Promise<DataError> {
 
 async function setup() {
   const dir = await tempDir('fluxo-duckdb-');
-  const lake = directoryLake(join(dir, 'lake'));
+  const lake = openLake(pathToFileURL(join(dir, 'lake')).href, undefined, { tempDir: dir });
   const warehouse = new DuckDbWarehouse(`duckdb://${join(dir, 'warehouse', 'dw.duckdb')}`);
   onCleanup(async () => {
     await warehouse.close();
@@ -130,7 +92,7 @@ async function setup() {
 
 async function withPibStaging() {
   const context = await setup();
-  await context.lake.land('br_ibge_pib', 'municipio', PIB_ROWS, PIB_PARTITIONS);
+  await context.lake.write(testRun('land-1').run, 'br_ibge_pib', 'municipio', { rows: PIB_ROWS }, BY_YEAR);
   await context.warehouse.createStagingTable(testRun().run, context.lake, 'br_ibge_pib', 'municipio', {});
   return context;
 }
@@ -153,7 +115,7 @@ describe('the warehouse URI', () => {
 describe('staging tables', () => {
   it('exposes the lake table as a view of VARCHAR columns followed by the Hive partition keys', async () => {
     const { lake, warehouse } = await setup();
-    await lake.land('br_ibge_pib', 'municipio', PIB_ROWS, PIB_PARTITIONS);
+    await lake.write(testRun('land-1').run, 'br_ibge_pib', 'municipio', { rows: PIB_ROWS }, BY_YEAR);
     const { run, recorded } = testRun();
 
     const result = await warehouse.createStagingTable(run, lake, 'br_ibge_pib', 'municipio', {});
@@ -190,7 +152,7 @@ describe('staging tables', () => {
 
   it('sees partitions landed after it was created, and leaves an unchanged view alone', async () => {
     const { lake, warehouse } = await withPibStaging();
-    await lake.land('br_ibge_pib', 'municipio', `${PIB_ROWS} UNION ALL SELECT '2012', '3304557', '1200', '2012', '1', '2012-01-01'`, PIB_PARTITIONS);
+    await lake.write(testRun('land-2').run, 'br_ibge_pib', 'municipio', { rows: [{ ano: 2012, id_municipio: '3304557', pib: 1200 }] }, BY_YEAR);
     const { run, recorded } = testRun();
 
     const again = await warehouse.createStagingTable(run, lake, 'br_ibge_pib', 'municipio', {});
@@ -206,12 +168,8 @@ describe('staging tables', () => {
 
   it('fails DATA_SCHEMA_DRIFT naming the added and missing columns when the lake changed, and re-creates the view on request', async () => {
     const { lake, warehouse } = await withPibStaging();
-    await lake.land(
-      'br_ibge_pib',
-      'municipio',
-      `SELECT '2012' AS ano, '3304557' AS id_municipio, '6000000' AS populacao, '2012' AS ano_particao, '1' AS mes_particao, '2012-01-01' AS data_particao`,
-      PIB_PARTITIONS,
-    );
+    const changed = [{ ano: 2012, id_municipio: '3304557', populacao: 6000000 }];
+    await lake.write(testRun('land-2').run, 'br_ibge_pib', 'municipio', { rows: changed }, { ...BY_YEAR, mode: 'overwrite' });
 
     const drift = await rejection(warehouse.createStagingTable(testRun().run, lake, 'br_ibge_pib', 'municipio', {}));
     expect(drift.code).toBe('DATA_SCHEMA_DRIFT');
@@ -223,6 +181,21 @@ describe('staging tables', () => {
     expect(recreated).toMatchObject({ created: true, columns: ['ano', 'id_municipio', 'populacao'] });
     expect(recorded).toMatchObject([{ kind: 'staging', mode: 'recreate' }]);
     expect(await warehouse.query(run, 'SELECT id_municipio, populacao FROM br_ibge_pib_staging.municipio')).toEqual([{ id_municipio: '3304557', populacao: '6000000' }]);
+  });
+
+  it('reads a CSV lake table the same way, with a null partition value as NULL', async () => {
+    const { lake, warehouse } = await setup();
+    const rows = [
+      { id_municipio: '3304557', nome: 'Rio de Janeiro, RJ', sigla_uf: 'RJ' },
+      { id_municipio: '9999999', nome: 'sem UF', sigla_uf: null },
+    ];
+    await lake.write(testRun('land-1').run, 'br_ibge', 'municipio', { rows }, { format: 'csv', partitionColumns: ['sigla_uf'] });
+    const { run } = testRun();
+
+    const result = await warehouse.createStagingTable(run, lake, 'br_ibge', 'municipio', {});
+
+    expect(result).toEqual({ table: 'br_ibge_staging.municipio', columns: ['id_municipio', 'nome'], partitionKeys: ['sigla_uf'], created: true });
+    expect(await warehouse.query(run, 'SELECT * FROM br_ibge_staging.municipio ORDER BY id_municipio')).toEqual(rows);
   });
 
   it('fails DATA_NOT_FOUND when the lake has no files for the table', async () => {
