@@ -2,9 +2,13 @@
 // input types. One method per operation; no retry policy here: callers decide what to retry.
 import { TransportError, type GraphQLClient } from '../client/graphql-client.js';
 import { FluxoError } from '../common/errors.js';
+import type { Materialization } from '../data/contract.js';
 import type {
   FlowRunStateType,
   HeartbeatInput,
+  MaterializationInput,
+  MaterializationKind,
+  RecordMaterializationsInput,
   RegisterAgentInput,
   SetFlowRunStateInput,
   SetTaskRunStatesInput,
@@ -20,6 +24,8 @@ export interface ClaimedRun {
   secrets: { name: string; value: string }[];
   /** A restarted run's stored task results (where they are, never the data). Absent from older servers. */
   storedResults?: { taskKey: string; inputsHash: string; uri: string; sha256: string; size: number }[];
+  /** The id that names the run's output in the lake and the warehouse (the first run of a rerun chain). Absent from older servers: use the run's id. */
+  outputKey?: string;
   flowRun: {
     id: string;
     version: number;
@@ -58,6 +64,7 @@ const CLAIM = /* GraphQL */ `
       leaseSeconds
       secrets { name value }
       storedResults { taskKey inputsHash uri sha256 size }
+      outputKey
       flowRun {
         id version attempt parameters
         flowVersion { storageUri sha256 size entrypoint timeoutSeconds secrets }
@@ -74,12 +81,30 @@ const SET_TASK_STATES = /* GraphQL */ `
 const WRITE_LOGS = /* GraphQL */ `
   mutation WriteLogs($input: WriteLogsInput!) { writeLogs(input: $input) }
 `;
+const RECORD_MATERIALIZATIONS = /* GraphQL */ `
+  mutation RecordMaterializations($input: RecordMaterializationsInput!) { recordMaterializations(input: $input) }
+`;
 const HEARTBEAT = /* GraphQL */ `
   mutation Heartbeat($input: HeartbeatInput!) { heartbeat(input: $input) { renewed lost cancelling leaseExpiresAt leaseSeconds } }
 `;
 const FLOW_RUN = /* GraphQL */ `
   query FlowRunVersion($id: ID!) { flowRun(id: $id) { id version state } }
 `;
+
+/** A write as fluxo/data reports it (data/contract.ts), in the shape `recordMaterializations` takes. */
+export function toMaterializationInput(write: Materialization, taskRunKey: string | null): MaterializationInput {
+  return {
+    kind: write.kind.toUpperCase() as MaterializationKind,
+    taskRunKey,
+    dataset: write.dataset,
+    table: write.table,
+    partitions: write.partitions,
+    rows: write.rows,
+    bytes: write.bytes,
+    uri: write.uri,
+    mode: write.mode,
+  };
+}
 
 /** Slack on top of the server-side wait, so the HTTP timeout never fires before the long-poll answers. */
 const CLAIM_TIMEOUT_SLACK_MS = 15_000;
@@ -161,6 +186,16 @@ export class AgentApi {
   async writeLogs(input: WriteLogsInput): Promise<number> {
     const data = await this.#request<{ writeLogs: number }>('writeLogs', WRITE_LOGS, { input });
     return data.writeLogs;
+  }
+
+  /**
+   * Records what a run wrote to the lake and the warehouse (lineage), under its lease: at most 100
+   * writes per batch. Answers how many were recorded: 0 for a batch id already recorded, so a
+   * batch retried after a lost answer is safe. LEASE_LOST once the lease is gone.
+   */
+  async recordMaterializations(input: RecordMaterializationsInput): Promise<number> {
+    const data = await this.#request<{ recordMaterializations: number }>('recordMaterializations', RECORD_MATERIALIZATIONS, { input });
+    return data.recordMaterializations;
   }
 
   async heartbeat(input: HeartbeatInput): Promise<HeartbeatAnswer> {
