@@ -43,6 +43,8 @@ export interface GcsLakeStoreOptions {
   storage?: Storage | undefined;
   /** Where downloads for schema reads go. @default os.tmpdir() */
   tempDir?: string | undefined;
+  /** Objects larger than this many bytes use a resumable upload. @default 8 MiB */
+  resumableAbove?: number | undefined;
 }
 
 export class GcsLakeStore implements LakeStore {
@@ -94,7 +96,7 @@ export class GcsLakeStore implements LakeStore {
     try {
       [file] = await bucket.upload(localPath, {
         destination: this.#prefix + key,
-        resumable: size > RESUMABLE_ABOVE,
+        resumable: size > (this.#options.resumableAbove ?? RESUMABLE_ABOVE),
         validation: 'crc32c',
         // With a generation precondition the request is idempotent, so the client's retries are safe.
         preconditionOpts: { ifGenerationMatch },
@@ -115,7 +117,7 @@ export class GcsLakeStore implements LakeStore {
         );
       }
       if (codeOf(error) === 'FILE_NO_UPLOAD' || /checksum|crc32c|md5/i.test(messageOf(error))) {
-        throw new DataError('DATA_BACKEND_ERROR', `${uri}: the uploaded bytes failed their checksum (${messageOf(error)}); the object was removed. Run again`);
+        throw new DataError('DATA_BACKEND_ERROR', `${uri}: the uploaded bytes failed their checksum (${messageOf(error)}), so no object was kept under that name. Run again`);
       }
       throw gcsError(error, `cannot upload ${uri}`);
     }

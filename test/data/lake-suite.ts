@@ -29,7 +29,12 @@ export function lakeOf(store: LakeStore, options: StoreLakeOptions = {}): Lake {
 }
 
 /** A run context that keeps what the lake records and logs. */
-export function runContext(outputKey: string, attempt = 1, flowRunId = outputKey, signal = new AbortController().signal) {
+export function runContext(
+  outputKey: string,
+  attempt = 1,
+  flowRunId = outputKey,
+  signal: DataRunContext['signal'] = new AbortController().signal,
+): { run: DataRunContext; records: Materialization[]; logs: string[] } {
   const records: Materialization[] = [];
   const logs: string[] = [];
   const run: DataRunContext = {
