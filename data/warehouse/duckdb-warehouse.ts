@@ -133,7 +133,8 @@ export class DuckDbWarehouse implements Warehouse {
     const created = await this.exclusive(run, async (connection) => {
       await ensureSchemas(connection, datasetId);
       const existing = await columnsOf(connection, staging, tableId);
-      if (existing && sameList(existing, wanted)) return false;
+      // Same columns over the same files (the lake's root and format unchanged): nothing to do.
+      if (existing && sameList(existing, wanted) && (await viewSql(connection, staging, tableId))?.includes(literal(pattern))) return false;
       if (existing && onSchemaDrift === 'error' && !sameSet(existing, wanted)) {
         const added = wanted.filter((column) => !existing.includes(column));
         const missing = existing.filter((column) => !wanted.includes(column));
@@ -409,6 +410,16 @@ async function columnsOf(connection: DuckDBConnection, schema: string, table: st
     )
   ).getRowsJson();
   return rows.length ? rows.map((row) => String(row[0])) : null;
+}
+
+/** The SQL of a view, as DuckDB keeps it; null when there is no such view. */
+async function viewSql(connection: DuckDBConnection, schema: string, view: string): Promise<string | null> {
+  const rows = (
+    await connection.runAndReadAll(
+      `SELECT sql FROM duckdb_views() WHERE database_name = current_database() AND schema_name = ${literal(schema)} AND view_name = ${literal(view)}`,
+    )
+  ).getRowsJson();
+  return rows.length ? String(rows[0]![0]) : null;
 }
 
 /** The columns a query returns and their types, without running it. */

@@ -1,15 +1,15 @@
 // The embedded warehouse against a real DuckDB file, real Hive-partitioned Parquet files in a
 // temporary lake, and DuckDB's real spatial extension (scripts/ensure-duckdb-spatial.mjs).
 import { execFile } from 'node:child_process';
-import { chmod, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataError, type DataRunContext, type Lake, type LakeWriteOptions, type Materialization, type MaterializeOptions, type Row } from '../../data/contract.js';
 import { openLake } from '../../data/lake/open-lake.js';
-import { spatialExtensionPath } from '../../data/spatial.js';
+import { cachedSpatialExtensionPath, spatialExtensionPath } from '../../data/spatial.js';
 import { DuckDbWarehouse, parseDuckDbUri } from '../../data/warehouse/duckdb-warehouse.js';
 import { onCleanup, repoRoot, tempDir } from '../support/harness.js';
 
@@ -196,6 +196,18 @@ describe('staging tables', () => {
 
     expect(result).toEqual({ table: 'br_ibge_staging.municipio', columns: ['id_municipio', 'nome'], partitionKeys: ['sigla_uf'], created: true });
     expect(await warehouse.query(run, 'SELECT * FROM br_ibge_staging.municipio ORDER BY id_municipio')).toEqual(rows);
+  });
+
+  it('re-creates the view, without a drift error, when the same columns now come in another format', async () => {
+    const { lake, warehouse } = await withPibStaging();
+    const revised = PIB_ROWS.map((row) => ({ ...row, pib: Number(row.pib) + 1 }));
+    await lake.write(testRun('land-2').run, 'br_ibge_pib', 'municipio', { rows: revised }, { ...BY_YEAR, mode: 'overwrite', format: 'csv' });
+    const { run } = testRun();
+
+    const result = await warehouse.createStagingTable(run, lake, 'br_ibge_pib', 'municipio', {});
+
+    expect(result.created).toBe(true);
+    expect(await warehouse.query(run, 'SELECT sum(CAST(pib AS INTEGER)) AS pib FROM br_ibge_pib_staging.municipio')).toEqual([{ pib: 6605 }]);
   });
 
   it('fails DATA_NOT_FOUND when the lake has no files for the table', async () => {
@@ -387,6 +399,27 @@ describe('spatial SQL', () => {
     expect(row!.sphere_km).toBeCloseTo(358.4, 0);
     expect(row!.bigquery_km).toBeCloseTo(row!.sphere_km as number, 6);
     expect(row).toMatchObject({ within_400_km: true, wkt: 'POINT (-43.1964 -22.9083)', spatial_loaded: 1 });
+  });
+
+  it('takes the extension from the setting, else FLUXO_DUCKDB_SPATIAL, else the cache the ensure script fills', async () => {
+    const dir = await tempDir('fluxo-spatial-');
+    const [fromSetting, fromEnv] = [join(dir, 'a.duckdb_extension'), join(dir, 'b.duckdb_extension')];
+    await Promise.all([writeFile(fromSetting, ''), writeFile(fromEnv, '')]);
+    const cached = cachedSpatialExtensionPath({ FLUXO_CACHE_DIR: dir });
+    await mkdir(dirname(cached), { recursive: true });
+    await writeFile(cached, '');
+
+    expect(spatialExtensionPath({ duckdbSpatialExtension: fromSetting }, { FLUXO_DUCKDB_SPATIAL: fromEnv, FLUXO_CACHE_DIR: dir })).toBe(fromSetting);
+    expect(spatialExtensionPath({}, { FLUXO_DUCKDB_SPATIAL: fromEnv, FLUXO_CACHE_DIR: dir })).toBe(fromEnv);
+    expect(spatialExtensionPath({}, { FLUXO_CACHE_DIR: dir })).toBe(join(dir, 'duckdb', 'v1.5.5', 'spatial.duckdb_extension'));
+  });
+
+  it('the ensure script prints the cached path the warehouse loads by default', async () => {
+    const env = { ...process.env };
+    delete env.FLUXO_DUCKDB_SPATIAL;
+    const { stdout } = await run(process.execPath, [join(repoRoot, 'scripts', 'ensure-duckdb-spatial.mjs')], { env });
+    expect(stdout.trim()).toBe(cachedSpatialExtensionPath(env));
+    expect(spatialExtensionPath({}, env)).toBe(stdout.trim());
   });
 
   it('fails DATA_NOT_CONFIGURED, saying what to run, when the extension file is missing', async () => {
