@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<Register>> = {
   flows: async () => (await import('./commands/flows.js')).registerFlowsCommand,
   schedules: async () => (await import('./commands/schedules.js')).registerSchedulesCommand,
   limits: async () => (await import('./commands/limits.js')).registerLimitsCommand,
+  tables: async () => (await import('./commands/tables.js')).registerTablesCommand,
   runs: async () => (await import('./commands/runs.js')).registerRunsCommand,
   logs: async () => (await import('./commands/logs.js')).registerLogsCommand,
   dev: async () => (await import('./commands/dev.js')).registerDevCommand,
