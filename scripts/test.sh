@@ -33,6 +33,9 @@ FLUXO_DUCKDB_SPATIAL="$(node scripts/ensure-duckdb-spatial.mjs)"; export FLUXO_D
 echo "== ensuring the BigQuery emulator (bqemulator, for test/data/bigquery-warehouse)"
 FLUXO_BQEMULATOR_BIN="$(bash scripts/ensure-bigquery-emulator.sh)"; export FLUXO_BQEMULATOR_BIN
 
+echo "== ensuring dbt (dbt-core + dbt-duckdb, for test/data/dbt)"
+FLUXO_DBT_BIN="$(bash scripts/ensure-dbt.sh)"; export FLUXO_DBT_BIN
+
 echo "== ensuring actionlint (lints the GitHub Action and the example workflow in test/ci)"
 FLUXO_ACTIONLINT_BIN="$(bash scripts/ensure-actionlint.sh)"; export FLUXO_ACTIONLINT_BIN
 
