@@ -198,6 +198,8 @@ function checkColumns(columns: string[]): void {
   const lower = new Set<string>();
   for (const column of columns) {
     checkName('column', column, COLUMN_NAME_PATTERN);
+    // DuckDB's row-id pseudo-column and our own helper columns would shadow the staging query's.
+    if (/^(rowid|__fluxo_.*)$/i.test(column)) throw new DataError('DATA_INVALID_ARGUMENT', `column "${column}" has a reserved name (rowid and __fluxo_*); rename it`);
     // BigQuery and DuckDB compare column names without case.
     if (lower.has(column.toLowerCase())) throw new DataError('DATA_INVALID_ARGUMENT', `column "${column}" appears twice (names are compared without case)`);
     lower.add(column.toLowerCase());

@@ -346,6 +346,7 @@ export function lakeContractSuite(setup: () => Promise<LakeUnderTest>): void {
       ['a table name starting with a digit', DS, '1municipio', { rows: [row] }, {}, '"1municipio"'],
       ['a column name with spaces', DS, TABLE, { rows: [{ 'pib (R$)': 1 }] }, {}, '"pib (R$)"'],
       ['a column twice, by case', DS, TABLE, { rows: [{ pib: 1, PIB: 2 }] }, {}, '"PIB" appears twice'],
+      ['a reserved column name', DS, TABLE, { rows: [{ rowid: 1, pib: 2 }] }, {}, '"rowid" has a reserved name'],
       ['a cell that is an object', DS, TABLE, { rows: [{ pib: { v: 1 } as never }] }, {}, 'column "pib"'],
       ['a missing partition column', DS, TABLE, { rows: [row] }, { partitionColumns: ['sigla_uf'] }, 'partition column "sigla_uf" is not a column'],
       ['a partition value with a slash', DS, TABLE, { rows: [row, { ...row, uf: 'R/J' }] }, { partitionColumns: ['uf'] }, '"uf" has the value "R/J"'],
