@@ -48,10 +48,22 @@ export interface OidcIssuerConfig {
   timeoutSeconds?: number;
   /** How claims become a fluxo identity. @default { subject: 'sub', tenant: { claim: 'fluxo_tenant' }, role: { claim: 'fluxo_role' } } */
   claims?: { subject?: string; tenant?: TenantSource; role?: RoleSource };
+  /**
+   * Offer this provider to the web interface's sign-in (authorization code with PKCE, a public
+   * client): the client id registered at the provider for the UI, and the scopes to ask for
+   * (`openid` is always asked). The redirect URI to register is `<proxy URL>/sign-in`. @default not offered
+   */
+  browser?: { clientId: string; scopes?: string[] };
+}
+
+/** A provider's browser client with defaults applied (`scopes` always holds `openid`). */
+export interface BrowserOidcClient {
+  clientId: string;
+  scopes: string[];
 }
 
 /** An issuer with every default applied. */
-export type ResolvedOidcIssuerConfig = Required<Omit<OidcIssuerConfig, 'jwksUri' | 'claims'>> & { jwksUri?: string; claims: ClaimMapping };
+export type ResolvedOidcIssuerConfig = Required<Omit<OidcIssuerConfig, 'jwksUri' | 'claims' | 'browser'>> & { jwksUri?: string; claims: ClaimMapping; browser?: BrowserOidcClient };
 
 /** What the auth config file holds. */
 export interface AuthConfig {
@@ -110,7 +122,7 @@ function resolveIssuerList(issuers: readonly unknown[], where: Path): ResolvedOi
   });
 }
 
-const ISSUER_KEYS = ['issuer', 'audience', 'jwksUri', 'algorithms', 'tokenTypes', 'cooldownSeconds', 'maxAgeSeconds', 'timeoutSeconds', 'claims'];
+const ISSUER_KEYS = ['issuer', 'audience', 'jwksUri', 'algorithms', 'tokenTypes', 'cooldownSeconds', 'maxAgeSeconds', 'timeoutSeconds', 'claims', 'browser'];
 
 function resolveOidcIssuer(value: unknown, where: Path): ResolvedOidcIssuerConfig {
   const entry = objectAt(value, where, ISSUER_KEYS);
@@ -130,7 +142,14 @@ function resolveOidcIssuer(value: unknown, where: Path): ResolvedOidcIssuerConfi
     maxAgeSeconds,
     timeoutSeconds: seconds(entry.timeoutSeconds, DEFAULT_IDP_TIMEOUT_SECONDS, 0.1, 60, where.key('timeoutSeconds')),
     claims: claimMapping(entry.claims, where.key('claims')),
+    ...(entry.browser === undefined ? {} : { browser: browserClient(entry.browser, where.key('browser')) }),
   };
+}
+
+function browserClient(value: unknown, where: Path): BrowserOidcClient {
+  const entry = objectAt(value, where, ['clientId', 'scopes']);
+  const scopes = stringList(entry.scopes, ['openid'], where.key('scopes'));
+  return { clientId: nonEmptyString(entry.clientId, where.key('clientId')), scopes: scopes.includes('openid') ? scopes : ['openid', ...scopes] };
 }
 
 function algorithms(value: unknown, where: Path): string[] {

@@ -66,7 +66,8 @@ export function upstreamHeaders(incoming: IncomingHttpHeaders, values: ProxyHead
   const forwardedFor = incoming['x-forwarded-for'];
   const chain = [forwardedFor, values.clientAddress].flat().filter((part): part is string => typeof part === 'string' && part !== '');
   if (chain.length > 0) out['x-forwarded-for'] = chain.join(', ');
-  out[IDENTITY_HEADER] = values.identity;
+  // Empty for the web interface's public files: the server answers those without an identity.
+  if (values.identity !== '') out[IDENTITY_HEADER] = values.identity;
   out[REQUEST_ID_HEADER] = values.requestId;
   return out;
 }

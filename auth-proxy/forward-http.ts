@@ -7,7 +7,7 @@
 // limit (1 MiB by default) bounds the memory. Having the whole body also lets the proxy check the
 // GraphQL operation in it (`inspect`) before the server is contacted. The response streams back
 // unbuffered, so long-polls and large answers cost nothing extra.
-import { request as httpRequest, type Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import { httpStatusOf } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -33,6 +33,8 @@ export interface ForwardTarget {
   path: string;
   /** Looks at the complete body before the server is contacted; a refusal is answered instead. */
   inspect?: (body: Buffer) => Refusal | undefined;
+  /** Adjusts the response headers sent to the client (the web interface's Content-Security-Policy). */
+  responseHeaders?: (headers: OutgoingHttpHeaders) => void;
 }
 
 /** The outcome, for the access log. */
@@ -134,7 +136,9 @@ export function forwardHttp(
       });
       upstreamRequest.on('response', (upstreamResponse) => {
         responded = true;
-        res.writeHead(upstreamResponse.statusCode ?? 502, downstreamHeaders(upstreamResponse.headers, requestId));
+        const responseHeaders = downstreamHeaders(upstreamResponse.headers, requestId);
+        target.responseHeaders?.(responseHeaders);
+        res.writeHead(upstreamResponse.statusCode ?? 502, responseHeaders);
         pipeline(upstreamResponse, res, (error) => {
           if (error) settings.logger.debug({ requestId, err: error }, 'response stream ended early');
           resolve({ status: upstreamResponse.statusCode ?? 502, reachedUpstream: true });

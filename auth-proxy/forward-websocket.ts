@@ -80,9 +80,11 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
   });
   const clients = new Set<WebSocket>();
 
-  const credentialsOf = (req: IncomingMessage, authorization: string | undefined, requestId: string) => ({
+  // Browsers cannot set headers on a WebSocket either: an admin's tenant switch may also come in
+  // connection_init's payload, next to the token (`payload["x-fluxo-tenant"]`).
+  const credentialsOf = (req: IncomingMessage, authorization: string | undefined, requestId: string, payloadTenant?: string) => ({
     authorization,
-    tenant: req.headers[TENANT_HEADER],
+    tenant: req.headers[TENANT_HEADER] ?? payloadTenant,
     requestId,
     clientAddress: req.socket.remoteAddress,
   });
@@ -212,7 +214,7 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
       }
       authenticating = true;
       const authorization = authorizationOf(message.payload);
-      admission.admit(credentialsOf(req, authorization, requestId)).then(
+      admission.admit(credentialsOf(req, authorization, requestId, tenantOf(message.payload))).then(
         (outcome) => {
           if ('refusal' in outcome) {
             log.info({ code: outcome.refusal.code, reason: outcome.refusal.message }, 'websocket refused');
@@ -310,6 +312,13 @@ function parseMessage(text: string): GraphQLWsMessage | undefined {
 function authorizationOf(payload: unknown): string | undefined {
   if (!payload || typeof payload !== 'object') return undefined;
   const value = (payload as Record<string, unknown>).authorization;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The tenant an admin's browser asks for in `connection_init` (`payload["x-fluxo-tenant"]`), if any. */
+function tenantOf(payload: unknown): string | undefined {
+  if (!payload || typeof payload !== 'object') return undefined;
+  const value = (payload as Record<string, unknown>)[TENANT_HEADER];
   return typeof value === 'string' ? value : undefined;
 }
 

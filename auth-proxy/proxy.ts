@@ -23,6 +23,8 @@ import { createRateLimiter, type RateLimit } from './rate-limit.js';
 import { refuse, type Refusal } from './refuse.js';
 import { checkTlsCredentials, type TlsCredentials } from './tls.js';
 import { createServiceTokenVerifier } from './service-tokens.js';
+import { createUiRoutes } from './ui-routes.js';
+import { isUiPath, UI_CONFIG_PATH } from '../common/ui-paths.js';
 import { createTokenVerifier } from './verify-token.js';
 
 /** Settings of `startProxy`. */
@@ -116,6 +118,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     kinds: createOperationKindChecker({ maxTokens: options.maxQueryTokens }),
     audit,
   });
+  const ui = createUiRoutes(options.oidcIssuers ?? []);
   const agent = new Agent({ keepAlive: true, scheduling: 'lifo' });
   const httpSettings = { upstream, agent, maxBodyBytes, upstreamTimeoutMs: options.upstreamTimeoutMs ?? 300_000, logger };
   const webSockets = createWebSocketRelay({
@@ -139,6 +142,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (url.pathname.startsWith(INTERNAL_PREFIX)) {
       // The server's proxy-only routes (service-token checks, forwarded audit events): never a client's.
       refuse(res, { code: 'NOT_FOUND', message: `no route ${url.pathname}; the API is at ${GRAPHQL_PATH}` }, requestId);
+      return;
+    }
+    if ((req.method === 'GET' || req.method === 'HEAD') && isUiPath(url.pathname)) {
+      // The web interface's public files: no token, no identity; the API below keeps every check.
+      if (url.pathname === UI_CONFIG_PATH) {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });
+        res.end(req.method === 'HEAD' ? undefined : ui.configBody);
+        return;
+      }
+      const outcome = await forwardHttp(req, res, { identity: '', requestId, clientAddress: req.socket.remoteAddress }, httpSettings, {
+        path: `${url.pathname}${url.search}`,
+        responseHeaders: ui.adjustHeaders,
+      });
+      logger.debug({ requestId, method: req.method, path: url.pathname, status: outcome.status, ms: Math.round(performance.now() - started) }, 'ui request');
       return;
     }
     const admitted = await admission.admit({ authorization: req.headers.authorization, tenant: req.headers[TENANT_HEADER], requestId, clientAddress: req.socket.remoteAddress });

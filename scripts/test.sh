@@ -10,6 +10,8 @@ echo "== system packages the tests use"
 missing=()
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || missing+=(faketime)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+# Debian's Chromium, driven by playwright-core in test/ui (a browser is never downloaded).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (apt-get update -qq && apt-get install -y -qq "${missing[@]}") >/dev/null
@@ -23,6 +25,9 @@ bash scripts/check-generated.sh
 
 echo "== building"
 npx tsc -p tsconfig.json
+# The web interface (ui/ into dist/ui): test/ui drives it in Chromium.
+npx tsc -p ui/tsconfig.json
+npx vite build --config ui/vite.config.ts --logLevel warn
 
 echo "== ensuring fake-gcs-server (GCS emulator for test/storage)"
 FLUXO_FAKE_GCS_BIN="$(bash scripts/ensure-fake-gcs.sh)"; export FLUXO_FAKE_GCS_BIN

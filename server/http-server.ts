@@ -21,6 +21,8 @@ import { FluxoService } from './core/service.js';
 import { AuditLog } from './core/audit-log.js';
 import { auditPlugin, auditWebSocketOperation } from './graphql/audit-plugin.js';
 import { createInternalRoutes } from './internal-routes.js';
+import { defaultUiDir, loadUiFiles } from './ui-static.js';
+import { isUiPath, UI_CONFIG_PATH } from '../common/ui-paths.js';
 import { startLeaderServices } from './services/leader-services.js';
 import type { Scheduler } from './services/scheduler.js';
 import { DEFAULT_RETENTION_DAYS } from './services/retention.js';
@@ -70,6 +72,8 @@ export interface ServerOptions {
   schedulerIntervalMs?: number;
   /** Notification settings (`--public-url`, `--allow-http-webhooks`, `--late-after-minutes`, `--notification-backoff`, `--notifier-interval-ms`). */
   notifications?: NotificationServerOptions;
+  /** The web interface's build, served without an identity (docs/ui.md); null serves none. @default dist/ui */
+  uiDir?: string | null;
 }
 
 /** The server's notification settings (docs/operators.md#notifications). */
@@ -115,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const schema = buildSchema();
   const production = options.production ?? false;
   const apollo = await startApollo(schema, logger, [auditPlugin(audit, logger)], { production });
+  const ui = options.uiDir === null ? null : await loadUiFiles(options.uiDir ?? defaultUiDir());
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://server');
@@ -133,6 +138,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     if (url.pathname.startsWith('/internal/')) return internal(req, res, url.pathname);
+    // The interface's static files are public; /ui-config.json is the proxy's own answer.
+    if (ui && url.pathname !== UI_CONFIG_PATH && isUiPath(url.pathname) && ui.serve(req, res, url.pathname)) return;
     const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
     let identity: Identity;
     try {
