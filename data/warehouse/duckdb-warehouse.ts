@@ -326,7 +326,11 @@ export class DuckDbWarehouse implements Warehouse {
     return next;
   }
 
-  /** Runs `fn` on the open connection, in turn; a cancelled run interrupts it; DuckDB's errors become DataErrors. */
+  /**
+   * Runs `fn` on the open connection, in turn. A cancelled run interrupts the statement running
+   * and refuses the next ones (an operation is several statements); whatever fails leaves no
+   * transaction open. DuckDB's errors become DataErrors.
+   */
   private exclusive<T>(run: DataRunContext | null, fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     return this.serialized(async () => {
       if (run?.signal.aborted) throw new DataError('DATA_CANCELLED', 'the run was cancelled');
@@ -335,8 +339,10 @@ export class DuckDbWarehouse implements Warehouse {
       run?.signal.addEventListener('abort', interrupt);
       try {
         connection = await this.open();
-        return await fn(connection);
+        return await fn(run ? refuseAfterAbort(connection, run.signal) : connection);
       } catch (error) {
+        // Rolls back what an operation left open (an error between BEGIN and COMMIT); an error without a transaction is expected.
+        await connection?.run('ROLLBACK').catch(() => undefined);
         if (error instanceof DataError) throw error;
         if (run?.signal.aborted) throw new DataError('DATA_CANCELLED', 'the run was cancelled while DuckDB worked');
         throw new DataError('DATA_BACKEND_ERROR', `DuckDB (${this.file}): ${error instanceof Error ? error.message : String(error)}`);
@@ -377,6 +383,22 @@ export class DuckDbWarehouse implements Warehouse {
     this.appendCounts.set(key, count);
     return `w${count}`;
   }
+}
+
+/** The connection, with every statement started after `signal` aborted refused (DATA_CANCELLED). */
+function refuseAfterAbort(connection: DuckDBConnection, signal: AbortSignal): DuckDBConnection {
+  const guarded = new Set<PropertyKey>(['run', 'runAndReadAll', 'prepare']);
+  return new Proxy(connection, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (!guarded.has(property)) return value.bind(target);
+      return (...args: unknown[]) => {
+        if (signal.aborted) return Promise.reject(new DataError('DATA_CANCELLED', 'the run was cancelled'));
+        return value.apply(target, args);
+      };
+    },
+  });
 }
 
 async function ensureSchemas(connection: DuckDBConnection, datasetId: string): Promise<void> {

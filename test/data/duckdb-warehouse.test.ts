@@ -526,6 +526,35 @@ describe('the file and its single writer', () => {
     const error = await rejection(warehouse.query(run, 'SELECT 1'));
     expect(error.code).toBe('DATA_CANCELLED');
   });
+
+  it('interrupts a running query when its run is cancelled, and keeps serving the others', async () => {
+    const { warehouse } = await setup();
+    await warehouse.query(testRun().run, 'SELECT 1'); // open the file first: the abort below must meet a running query
+    const { run, abort } = testRun();
+    // Minutes of work on two cores unless interrupted.
+    const running = warehouse.query(run, 'SELECT sum(hash(range)) AS s FROM range(100000000000)');
+    setTimeout(() => abort.abort(), 300);
+
+    const error = await rejection(running);
+
+    expect(error.code).toBe('DATA_CANCELLED');
+    expect(await warehouse.query(testRun('run-2').run, 'SELECT 2 AS two')).toEqual([{ two: 2 }]);
+  });
+
+  it('rolls back a cancelled append whole: no rows, no ledger entry, and the next write works', async () => {
+    const { warehouse } = await setup();
+    await warehouse.query(testRun().run, 'SELECT 1');
+    const { run, abort } = testRun();
+    const running = warehouse.materialize(run, 'ds', 'big', { sql: 'SELECT sum(hash(range)) AS s FROM range(100000000000)', mode: 'append', writeKey: 'w' });
+    setTimeout(() => abort.abort(), 300);
+
+    expect((await rejection(running)).code).toBe('DATA_CANCELLED');
+
+    const { run: again } = testRun('run-1', 2);
+    expect(await warehouse.query(again, `SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = 'ds'`)).toEqual([{ n: 0 }]);
+    const written = await warehouse.materialize(again, 'ds', 'big', { sql: 'SELECT 1 AS s', mode: 'append', writeKey: 'w' });
+    expect(written).toMatchObject({ rows: 1, rowsWritten: 1 });
+  });
 });
 
 describe('names', () => {
