@@ -1,9 +1,9 @@
-// Google Cloud clients for the data path, built from the agent's GoogleSettings: a service-account
+// The BigQuery client for the data path, built from the agent's GoogleSettings: a service-account
 // key file, or Application Default Credentials, or (tests) an emulator endpoint with a bearer token.
-// The client libraries are imported on first use: an agent on a file:// lake and a DuckDB warehouse
-// never pays their ~250 ms and ~35 MB (see storage/gcs-client.ts for the same reasoning).
+// (Cloud Storage's client for the lake is data/lake/gcs-store.ts's createStorage.)
+// The client library is imported on first use: an agent on a file:// lake and a DuckDB warehouse
+// never pays its ~250 ms and ~35 MB (see storage/gcs-client.ts for the same reasoning).
 import type { BigQuery } from '@google-cloud/bigquery';
-import type { Storage } from '@google-cloud/storage';
 import type { GoogleSettings } from './contract.js';
 
 /**
@@ -47,31 +47,4 @@ export async function createBigQueryClient(projectId: string, google: GoogleSett
     options.keyFilename = google.credentialsFile;
   }
   return new BigQuery(options);
-}
-
-/**
- * A Cloud Storage client. `credentialsFile` → that key; `storageEndpoint` → that JSON API endpoint
- * (fake-gcs-server), with `emulatorToken` as bearer when given (fake-gcs-server needs none);
- * otherwise Google with Application Default Credentials.
- *
- * @example const storage = await createStorageClient({ storageEndpoint: 'http://127.0.0.1:4443' });
- */
-export async function createStorageClient(google: GoogleSettings = {}): Promise<Storage> {
-  const { Storage } = await import('@google-cloud/storage');
-  const options: ConstructorParameters<typeof Storage>[0] = {};
-  const endpoint = google.storageEndpoint === undefined ? undefined : origin(google.storageEndpoint).replace(/\/storage\/v1$/, '');
-  if (endpoint !== undefined) options.apiEndpoint = endpoint;
-  if (endpoint !== undefined && google.emulatorToken !== undefined) {
-    // @google-cloud/storage pins its own google-auth-library copy, whose AuthClient type differs
-    // from ours in private fields only; the object works the same.
-    options.authClient = (await tokenClient(google.emulatorToken)) as unknown as NonNullable<typeof options.authClient>;
-  } else if (google.credentialsFile !== undefined) {
-    options.keyFilename = google.credentialsFile;
-  }
-  const storage = new Storage(options);
-  // The client (7.x) takes apiEndpoint as the JSON API's base URL without `/storage/v1` for some
-  // calls and with it for uploads; the real layout as baseUrl makes both reach an emulator
-  // (storage/gcs-client.ts has the details).
-  if (endpoint !== undefined) storage.baseUrl = `${endpoint}/storage/v1`;
-  return storage;
 }

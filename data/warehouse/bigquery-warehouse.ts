@@ -5,7 +5,7 @@
 // on a DATE column and clustered, written from SQL.
 //
 // How a materialization writes, and why:
-// - The SQL runs once, into a script's TEMP table (`_fluxo_new`); the write that follows reads it.
+// - The SQL runs once, into a script's TEMP table (`_fluxo_new_<random>`); the write that follows reads it.
 //   So non-deterministic SQL cannot write one set of rows and report another, and the partitions a
 //   write touches are read from the rows it writes.
 // - The production table is created with tables.insert (schema from a dry run of the SQL, plus
@@ -154,6 +154,7 @@ export class BigQueryWarehouse implements Warehouse {
     const table = this.bigquery.dataset(stagingDataset).table(tableId);
     const existing = await this.tableMetadata(stagingDataset, tableId);
     let created = false;
+    let recreated = false;
     if (existing === null) {
       created = await this.createTable(stagingDataset, tableId, resource);
     } else {
@@ -171,10 +172,12 @@ export class BigQueryWarehouse implements Warehouse {
         });
         await this.createTable(stagingDataset, tableId, resource);
         created = true;
+        recreated = true;
       }
     }
     if (created) {
-      run.record({ kind: 'staging', dataset: datasetId, table: tableId, partitions: [], rows: null, bytes: null, uri: this.uri(stagingDataset, tableId), mode: null });
+      const partitions = await lake.partitions(datasetId, tableId);
+      run.record({ kind: 'staging', dataset: datasetId, table: tableId, partitions, rows: null, bytes: null, uri: this.uri(stagingDataset, tableId), mode: recreated ? 'recreate' : null });
     }
     return { table: name, columns: [...columns.dataColumns], partitionKeys: [...columns.partitionKeys], created };
   }
@@ -232,42 +235,51 @@ export class BigQueryWarehouse implements Warehouse {
     }
 
     const target = this.ref(datasetId, tableId);
-    const columnList = fields.map((field) => quoteIdentifier(field.name ?? "")).join(', ');
+    // A name of its own per call: BigQuery drops a script's TEMP tables when the script ends, the
+    // emulator keeps them (in the dataset the SQL names first), so a fixed name would collide.
+    const newTable = `_fluxo_new_${randomBytes(6).toString('hex')}`;
+    const columnList = fields.map((field) => quoteIdentifier(field.name ?? '')).join(', ');
     const partitionExpr = partitionBy === undefined ? null : partitionBy.granularity === 'month' ? `DATE_TRUNC(${quoteIdentifier(partitionBy.column)}, MONTH)` : quoteIdentifier(partitionBy.column);
     const partitionsOfNew =
-      partitionExpr === null ? 'CAST([] AS ARRAY<STRING>)' : `ARRAY(SELECT DISTINCT FORMAT_DATE('%Y-%m-%d', ${partitionExpr}) FROM _fluxo_new WHERE ${partitionExpr} IS NOT NULL ORDER BY 1)`;
-    const statements = [`CREATE TEMP TABLE _fluxo_new AS\n${sql}\n`];
-    let jobId: string | undefined;
-    if (mode === 'replace') {
-      statements.push('BEGIN TRANSACTION', `DELETE FROM ${target} WHERE TRUE`, `INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM _fluxo_new`, 'COMMIT TRANSACTION');
-      statements.push(`SELECT (SELECT COUNT(*) FROM _fluxo_new) AS written, ${partitionsOfNew} AS partitions`);
-    } else if (mode === 'replace-partitions') {
-      const expr = partitionExpr!;
-      statements.push(
-        'BEGIN TRANSACTION',
-        `DELETE FROM ${target} WHERE ${expr} IN (SELECT DISTINCT ${expr} FROM _fluxo_new) OR (${expr} IS NULL AND EXISTS (SELECT 1 FROM _fluxo_new WHERE ${expr} IS NULL))`,
-        `INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM _fluxo_new`,
-        'COMMIT TRANSACTION',
-      );
-      statements.push(`SELECT (SELECT COUNT(*) FROM _fluxo_new) AS written, ${partitionsOfNew} AS partitions`);
-    } else {
+      partitionExpr === null ? 'CAST([] AS ARRAY<STRING>)' : `ARRAY(SELECT DISTINCT FORMAT_DATE('%Y-%m-%d', ${partitionExpr}) FROM ${newTable} WHERE ${partitionExpr} IS NOT NULL ORDER BY 1)`;
+    const newRows = `CREATE TEMP TABLE ${newTable} AS\n${sql}\n`;
+    let rows: Array<Record<string, unknown>>;
+    if (mode === 'append') {
       const ledger = this.ref(`${datasetId}_staging`, APPENDS_LEDGER);
-      jobId = appendJobId(run.outputKey, datasetId, tableId, writeKey);
       const key = `output_key = ${stringLiteral(run.outputKey)} AND table_id = ${stringLiteral(tableId)} AND write_key = ${stringLiteral(writeKey)}`;
+      // The ledger row names the submission that wrote it (its job id and a token of its own, since
+      // the emulator runs a second job under the same id): this one wrote the rows only when the
+      // row names it.
+      const script = (jobId: string): string => {
+        const writer = stringLiteral(`${jobId}/${randomBytes(8).toString('hex')}`);
+        return [
+          newRows,
+          `CREATE TABLE IF NOT EXISTS ${ledger} (output_key STRING, table_id STRING, write_key STRING, written_by STRING, rows_written INT64, partitions ARRAY<STRING>, written_at TIMESTAMP)`,
+          'BEGIN TRANSACTION',
+          `IF NOT EXISTS (SELECT 1 FROM ${ledger} WHERE ${key}) THEN\n` +
+            `  INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM ${newTable};\n` +
+            `  INSERT INTO ${ledger} (output_key, table_id, write_key, written_by, rows_written, partitions, written_at) SELECT ${stringLiteral(run.outputKey)}, ${stringLiteral(tableId)}, ${stringLiteral(writeKey)}, ${writer}, (SELECT COUNT(*) FROM ${newTable}), ${partitionsOfNew}, CURRENT_TIMESTAMP();\n` +
+            'END IF',
+          'COMMIT TRANSACTION',
+          `SELECT IF(written_by = ${writer}, rows_written, 0) AS written, IF(written_by = ${writer}, partitions, CAST([] AS ARRAY<STRING>)) AS partitions FROM ${ledger} WHERE ${key} LIMIT 1;`,
+        ].join(';\n');
+      };
+      rows = await this.appendOnce(run, script, appendJobId(run.outputKey, datasetId, tableId, writeKey), name);
+    } else {
+      const statements = [newRows, 'BEGIN TRANSACTION'];
+      if (mode === 'replace') {
+        statements.push(`DELETE FROM ${target} WHERE TRUE`);
+      } else {
+        const expr = partitionExpr!;
+        statements.push(`DELETE FROM ${target} WHERE ${expr} IN (SELECT DISTINCT ${expr} FROM ${newTable}) OR (${expr} IS NULL AND EXISTS (SELECT 1 FROM ${newTable} WHERE ${expr} IS NULL))`);
+      }
       statements.push(
-        `CREATE TABLE IF NOT EXISTS ${ledger} (output_key STRING, table_id STRING, write_key STRING, job_id STRING, rows_written INT64, partitions ARRAY<STRING>, written_at TIMESTAMP)`,
-        'BEGIN TRANSACTION',
-        `IF NOT EXISTS (SELECT 1 FROM ${ledger} WHERE ${key}) THEN\n` +
-          `  INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM _fluxo_new;\n` +
-          `  INSERT INTO ${ledger} (output_key, table_id, write_key, job_id, rows_written, partitions, written_at) SELECT ${stringLiteral(run.outputKey)}, ${stringLiteral(tableId)}, ${stringLiteral(writeKey)}, @@script.job_id, (SELECT COUNT(*) FROM _fluxo_new), ${partitionsOfNew}, CURRENT_TIMESTAMP();\n` +
-          'END IF',
+        `INSERT INTO ${target} (${columnList}) SELECT ${columnList} FROM ${newTable}`,
         'COMMIT TRANSACTION',
-        // This job wrote the rows only when the ledger's row names it (else an earlier one did).
-        `SELECT IF(job_id = @@script.job_id, rows_written, 0) AS written, IF(job_id = @@script.job_id, partitions, CAST([] AS ARRAY<STRING>)) AS partitions FROM ${ledger} WHERE ${key} LIMIT 1`,
+        `SELECT (SELECT COUNT(*) FROM ${newTable}) AS written, ${partitionsOfNew} AS partitions;`,
       );
+      rows = await this.job(run, statements.join(';\n'), { what: `writing ${name}` });
     }
-    const script = `${statements.join(';\n')};`;
-    const rows = await this.runAppendAware(run, script, jobId, name);
     const outcome = rows[0] ?? { written: 0, partitions: [] };
     const rowsWritten = Number(outcome.written ?? 0);
     const partitions = Array.isArray(outcome.partitions) ? outcome.partitions.map(String) : [];
@@ -276,7 +288,10 @@ export class BigQueryWarehouse implements Warehouse {
     const metadata = await this.tableMetadata(datasetId, tableId);
     const bytes = metadata?.numBytes === undefined ? null : Number(metadata.numBytes);
     const result: MaterializeResult = { table: name, rows: Number(countRows?.n ?? 0), rowsWritten, partitions, bytes };
-    run.record({ kind: 'table', dataset: datasetId, table: tableId, partitions, rows: rowsWritten, bytes, uri: this.uri(datasetId, tableId), mode });
+    // An append this run had already done wrote nothing now: nothing to record.
+    if (mode !== 'append' || rowsWritten > 0) {
+      run.record({ kind: 'table', dataset: datasetId, table: tableId, partitions, rows: rowsWritten, bytes, uri: this.uri(datasetId, tableId), mode });
+    }
     return result;
   }
 
@@ -384,28 +399,27 @@ export class BigQueryWarehouse implements Warehouse {
   }
 
   /**
-   * Runs the script; with a job id (append), a 409 means a job of that id exists: done already when
-   * it succeeded (no rows written by this call), else (it failed, or never ran to the end) submitted
-   * again under a fresh id: the ledger decides whether the rows go in.
+   * Runs an append's script under its deterministic job id. A 409 means a job of that id exists:
+   * done already when it succeeded (no rows written by this call); else (it failed) the script is
+   * submitted again under a fresh id, and the ledger decides whether the rows go in.
    */
-  private async runAppendAware(run: DataRunContext, script: string, jobId: string | undefined, name: string): Promise<Array<Record<string, unknown>>> {
-    if (jobId === undefined) return this.job(run, script, { what: `writing ${name}` });
+  private async appendOnce(run: DataRunContext, script: (jobId: string) => string, jobId: string, name: string): Promise<Array<Record<string, unknown>>> {
     try {
-      return await this.job(run, script, { what: `appending to ${name}`, jobId });
+      return await this.job(run, script(jobId), { what: `appending to ${name}`, jobId });
     } catch (error) {
       if (!(error instanceof DataError) || statusOf((error as { cause?: unknown }).cause) !== 409) throw error;
     }
-    const previous = this.bigquery.job(jobId, this.jobLocation());
     try {
-      const [metadata] = await previous.getMetadata();
-      if (metadata.status?.state === 'DONE' && metadata.status.errorResult === undefined) {
+      const [metadata] = await this.bigquery.job(jobId, this.jobLocation()).getMetadata();
+      if (metadata.status?.state === 'DONE' && metadata.status.errorResult == null) {
         run.log('INFO', `append to ${name} already done by job ${jobId}`);
         return [{ written: 0, partitions: [] }];
       }
     } catch (error) {
       throw backendError(error, `cannot read job ${jobId}`);
     }
-    return this.job(run, script, { what: `appending to ${name}`, jobId: `${jobId}_${randomBytes(6).toString('hex')}` });
+    const retryId = `${jobId}_${randomBytes(6).toString('hex')}`;
+    return this.job(run, script(retryId), { what: `appending to ${name}`, jobId: retryId });
   }
 
   /** Runs a query job to its end and returns its (last statement's) rows as JSON scalars. */
