@@ -136,14 +136,19 @@ export class StoreLake implements Lake {
 
   async columns(datasetId: string, tableId: string): Promise<{ dataColumns: string[]; partitionKeys: string[]; format: 'csv' | 'parquet' } | null> {
     const prefix = `${tablePath(datasetId, tableId)}/`;
+    const candidates: { key: string; size: number; keys: string[]; format: LakeFormat }[] = [];
     for (const object of await this.#store.list(prefix)) {
       const partition = partitionOfKey(object.key.slice(prefix.length));
       const format = partition && !partition.name.startsWith('.') ? dataFileFormat(partition.name) : null;
-      if (!partition || !format) continue;
-      const dataColumns = await this.#store.withLocalCopy(object.key, (path) => readColumns(path, format));
-      return { dataColumns, partitionKeys: partition.keys, format };
+      if (partition && format) candidates.push({ key: object.key, size: object.size, keys: partition.keys, format });
     }
-    return null;
+    // Writes keep a table's files alike (one format, one set of keys), so any file will do: the
+    // smallest is the cheapest to fetch from a bucket.
+    candidates.sort((a, b) => a.size - b.size || (a.key < b.key ? -1 : 1));
+    const chosen = candidates[0];
+    if (!chosen) return null;
+    const dataColumns = await this.#store.withLocalCopy(chosen.key, (path) => readColumns(path, chosen.format));
+    return { dataColumns, partitionKeys: chosen.keys, format: chosen.format };
   }
 
   /** Whether an object of the table (key relative to it) is replaced by this write. */

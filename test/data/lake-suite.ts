@@ -317,6 +317,17 @@ export function lakeContractSuite(setup: () => Promise<LakeUnderTest>): void {
       expect(records).toEqual([]);
     });
 
+    it('a cancellation while DuckDB prepares the files writes nothing', async () => {
+      const t = await setup();
+      const controller = new AbortController();
+      const { run, records } = runContext('run-a', 1, 'run-a', controller.signal);
+      const writing = t.lake.write(run, DS, TABLE, { rows: pibRows([2010, 2011]) }, BY_YEAR);
+      controller.abort();
+      await expect(writing).rejects.toMatchObject({ name: 'DataError', code: 'DATA_CANCELLED' });
+      expect(await t.keys()).toEqual([]);
+      expect(records).toEqual([]);
+    });
+
     it('a cancellation between files stops the write; the next attempt replaces what it left', async () => {
       const t = await setup();
       const controller = new AbortController();
