@@ -72,11 +72,22 @@ export async function runCommand(cmd: string, args: readonly string[], options: 
   const pid = subprocess.pid;
   if (pid !== undefined) liveGroups.add(pid);
 
-  const stdout = new StreamCapture((line) => io.onLine('stdout', line));
+  // A throwing onLine must not become an uncaught exception inside a stream event: the first error
+  // stops the delivery and is thrown once the command is done.
+  let onLineError: { error: unknown } | null = null;
+  const deliver = (stream: 'stdout' | 'stderr', line: string): void => {
+    if (onLineError) return;
+    try {
+      io.onLine(stream, line);
+    } catch (error) {
+      onLineError = { error };
+    }
+  };
+  const stdout = new StreamCapture((line) => deliver('stdout', line));
   let lastStderrLine = '';
   const stderr = new StreamCapture((line) => {
     if (line.trim() !== '') lastStderrLine = line.trim();
-    io.onLine('stderr', line);
+    deliver('stderr', line);
   });
   const drained = Promise.all([stdout.attach(subprocess.stdout), stderr.attach(subprocess.stderr)]);
 
@@ -112,6 +123,7 @@ export async function runCommand(cmd: string, args: readonly string[], options: 
     io.signal.removeEventListener('abort', onAbort);
   }
   const durationMs = Math.round(performance.now() - startedAt);
+  if (onLineError) throw (onLineError as { error: unknown }).error;
   const stderrSays = lastStderrLine ? `: ${lastStderrLine}` : ' (nothing on stderr)';
 
   if (pid === undefined || (result.exitCode === undefined && result.signal === undefined && stoppedBy === null)) {
@@ -121,7 +133,7 @@ export async function runCommand(cmd: string, args: readonly string[], options: 
     throw new DataError('DATA_CANCELLED', `${cmd} was stopped because the run was cancelled; its processes were killed`);
   }
   if (stoppedBy === 'timeout') {
-    throw new DataError('COMMAND_TIMED_OUT', `${cmd} ran past its timeout of ${options.timeoutSeconds} s; its processes were killed${stderrSays}`);
+    throw new DataError('COMMAND_TIMED_OUT', `${cmd} ran past its timeout of ${options.timeoutSeconds} s; its processes were killed${lastStderrLine ? ` (last on stderr: ${lastStderrLine})` : ''}`);
   }
   if (result.exitCode === undefined) {
     throw new DataError('COMMAND_FAILED', `${cmd} was killed by ${result.signal ?? 'a signal'}${stderrSays}`);

@@ -101,6 +101,21 @@ describe('output', () => {
     expect(result.exitCode).toBe(0);
   });
 
+  it('throws what onLine threw once the command is done, instead of crashing the process', async () => {
+    const dir = await tempDir();
+    const broken = new Error('the log is closed');
+    const error = await rejection(
+      runCommand('sh', ['-c', `echo one; echo two; touch '${join(dir, 'finished')}'`], {}, {
+        signal: new AbortController().signal,
+        onLine() {
+          throw broken;
+        },
+      }),
+    );
+    expect(error).toBe(broken);
+    expect(existsSync(join(dir, 'finished'))).toBe(true);
+  });
+
   it('runs in cwd', async () => {
     const dir = await tempDir();
     const captured = capture();
@@ -167,8 +182,8 @@ describe('starting', () => {
 describe('stopping', () => {
   it('kills the whole process tree after timeoutSeconds and fails COMMAND_TIMED_OUT', async () => {
     const captured = capture();
-    const error = await rejection(runCommand('sh', ['-c', 'sleep 100 & echo child=$!; wait'], { timeoutSeconds: 1 }, captured.io));
-    expect(error).toMatchObject({ code: 'COMMAND_TIMED_OUT', message: 'sh ran past its timeout of 1 s; its processes were killed (nothing on stderr)' });
+    const error = await rejection(runCommand('sh', ['-c', 'echo waiting >&2; sleep 100 & echo child=$!; wait'], { timeoutSeconds: 1 }, captured.io));
+    expect(error).toMatchObject({ code: 'COMMAND_TIMED_OUT', message: 'sh ran past its timeout of 1 s; its processes were killed (last on stderr: waiting)' });
     expect(isAlive(printedPid(captured))).toBe(false);
   });
 
