@@ -16,6 +16,7 @@ import { isTokenRefusal } from './relay.js';
 import { RunUsers, prepareRunDirs } from './run-as.js';
 import { childRuntimeFiles } from './spawn-flow-run.js';
 import { SpoolBudget, clearSpoolDir } from './spool.js';
+import { createDataService, type DataService } from '../data/service.js';
 
 export interface StartAgentOptions {
   /** Subscribe before starting to see registration retries. @default a new emitter */
@@ -102,6 +103,8 @@ class Agent implements RunningAgent {
   readonly #spoolBudget: SpoolBudget;
   /** Where task results go (agent/result-storage.ts). */
   readonly #results: ResultStorage;
+  /** The lake, warehouse and dbt work of every run (opened on first use; one DuckDB writer per agent). */
+  readonly #data: DataService;
   /** Who each run's process runs as (agent/run-as.ts); undefined: the agent's own user. */
   readonly #runUsers: RunUsers | undefined;
   readonly #runs = new Map<string, FlowRunExecution>();
@@ -131,6 +134,7 @@ class Agent implements RunningAgent {
     this.#spoolBudget = new SpoolBudget(config.spoolMaxBytes);
     this.#results = new ResultStorage(config.resultStorage, async () => tenant ?? (await api.viewer()).tenant);
     this.#runUsers = config.runAs ? new RunUsers(config.runAs) : undefined;
+    this.#data = createDataService(config.data);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -202,6 +206,7 @@ class Agent implements RunningAgent {
     // Runs still report their final state (CRASHED, agent-stopped): keep renewing their leases meanwhile.
     await Promise.all([...this.#runs.values()].map((run) => run.done));
     await this.#heartbeat?.stop();
+    await this.#data.close();
     process.removeListener('exit', this.#killOnExit);
     if (this.#fatalError) return;
     this.events.emit('agent:shutdown', { reason: 'stopped', runsInterrupted: interrupted });
@@ -232,6 +237,7 @@ class Agent implements RunningAgent {
     void (async () => {
       await this.#heartbeat?.stop();
       await Promise.all(runs.map((run) => run.done));
+      await this.#data.close();
       process.removeListener('exit', this.#killOnExit);
       this.events.emit('agent:shutdown', { reason: 'fatal', runsInterrupted: runs.length, error });
       this.#rejectDone(error);
@@ -284,6 +290,7 @@ class Agent implements RunningAgent {
       onFatal: (error) => this.#fatal(error),
       spoolBudget: this.#spoolBudget,
       results: this.#results,
+      data: this.#data,
       ...(this.#runUsers ? { runUsers: this.#runUsers } : {}),
     });
     this.#runs.set(run.flowRunId, run);

@@ -7,6 +7,8 @@ import { homedir, hostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FluxoError } from '../common/errors.js';
+import { readDataSettings } from '../data/config.js';
+import { DataError, type DataSettings } from '../data/contract.js';
 import { resolveRunAs, type RunIdentity } from './run-as.js';
 import { StorageRoots } from '../storage/storage-location.js';
 
@@ -94,6 +96,15 @@ export interface AgentOptions {
    * @default unconfined: any canonical location (docs/code-storage.md#storage-roots)
    */
   storageRoots?: readonly string[] | string | undefined;
+  /**
+   * The data settings file (JSON: lake, warehouse, dbt, google, duckdbSpatialExtension) for the
+   * runs' fluxo/data work, which the agent does in its own process with its own credentials.
+   * FLUXO_LAKE, FLUXO_WAREHOUSE, FLUXO_DBT_PROJECT (and the other variables of data/config.ts)
+   * override its fields. @default none: data operations fail DATA_NOT_CONFIGURED
+   */
+  dataConfigFile?: string | undefined;
+  /** Where the data settings' variables are read. @default process.env */
+  dataEnv?: NodeJS.ProcessEnv;
 }
 
 /** The validated settings. */
@@ -135,6 +146,8 @@ export interface AgentConfig {
   readonly secretsFromEnv: readonly string[];
   /** Where bundles may be fetched from; not `configured`: anywhere canonical. */
   readonly storageRoots: StorageRoots;
+  /** The lake, warehouse and dbt project of the runs' fluxo/data work (frozen; {} when none). */
+  readonly data: Readonly<DataSettings>;
 }
 
 export const AGENT_DEFAULTS = {
@@ -226,7 +239,18 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     secretsFromFile: options.secretsFile ? readSecretsFile(resolve(options.secretsFile)) : null,
     secretsFromEnv: Object.freeze(secretsFromEnv),
     storageRoots: agentStorageRoots(list(options.storageRoots)),
+    data: agentDataSettings(options),
   });
+}
+
+/** The data settings, checked now: a typo stops the agent at start, not a run hours later. */
+function agentDataSettings(options: AgentOptions): Readonly<DataSettings> {
+  try {
+    return readDataSettings({ dataConfigFile: options.dataConfigFile, env: options.dataEnv ?? process.env });
+  } catch (error) {
+    if (error instanceof DataError) throw bad('dataConfig', `${error.code}: ${error.message}`, error);
+    throw error;
+  }
 }
 
 /** Roots as the server takes them; `{tenant}` is filled with the agent's tenant once it registered. */

@@ -8,7 +8,7 @@ import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FluxoError, coerceError } from '../common/errors.js';
 import type { FlowRunStateType, LeaseInput } from '../schema/generated/graphql.js';
-import type { AgentApi, ClaimedRun } from './agent-api.js';
+import { toMaterializationInput, type AgentApi, type ClaimedRun } from './agent-api.js';
 import { RetryAbortedError, retryInTransit } from './backoff.js';
 import { BundleUnavailableError, IntegrityError, type BundleCache, type CheckedOutBundle } from './bundle-cache.js';
 import type { AgentConfig } from './config.js';
@@ -20,6 +20,7 @@ import { spawnFlowRun, type FlowRunChild } from './spawn-flow-run.js';
 import type { ResultStorage, StoredResultPointer } from './result-storage.js';
 import type { TaskStateEvent } from '../sdk/runtime/protocol.js';
 import { SpoolBudget } from './spool.js';
+import { dispatchDataRequest, type DataService } from '../data/service.js';
 
 export interface FlowRunExecutionDeps {
   api: AgentApi;
@@ -34,6 +35,8 @@ export interface FlowRunExecutionDeps {
   spoolBudget?: SpoolBudget;
   /** Where task results are stored and read back. @default none: results are neither stored nor restored */
   results?: ResultStorage;
+  /** The agent's data service (one per agent), answering the runs' fluxo/data requests. @default none: they fail DATA_NOT_CONFIGURED */
+  data?: DataService;
 }
 
 const FINAL_STATES = new Set<FlowRunStateType>(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
@@ -225,6 +228,7 @@ export class FlowRunExecution {
         // here, in the spool that holds them while the server is unreachable).
         onTaskState: (event) => this.#taskState(event.message === null ? event : { ...event, message: redact(event.message) }),
         onLog: (event) => this.#inOrder(() => this.#relay.log({ ...event, message: redact(event.message) })),
+        ...(this.#deps.data ? { data: this.#dataHandler(this.#deps.data, redact) } : {}),
         ...(this.#deps.results && this.#stored.size > 0
           ? {
               storedResults: [...this.#stored.keys()].map((k) => ({ inputsHash: k.slice(0, k.indexOf(' ')), taskKey: k.slice(k.indexOf(' ') + 1) })),
@@ -296,6 +300,28 @@ export class FlowRunExecution {
       return null;
     });
     this.#inOrder(() => stored.then((pointer) => this.#relay.taskState(state, pointer)));
+  }
+
+  /**
+   * Answers the child's fluxo/data requests with the agent's data service, for this run: its
+   * output key (a rerun replaces the output of the run it reruns), its lines in the run's log
+   * (masked like every other), its writes relayed for lineage.
+   */
+  #dataHandler(service: DataService, redact: Masker) {
+    const outputKey = this.#claim.outputKey ?? this.flowRunId;
+    return (operation: string, args: Record<string, unknown>, taskKey: string | null, signal: AbortSignal): Promise<unknown> => {
+      const data = service.forRun({
+        flowRunId: this.flowRunId,
+        attempt: this.attempt,
+        outputKey,
+        taskKey,
+        signal,
+        log: (level, message) =>
+          this.#inOrder(() => this.#relay.log({ level, stream: 'logger', message: redact(message), taskRunKey: taskKey, timestamp: new Date().toISOString() })),
+        record: (materialization) => this.#inOrder(() => this.#relay.materialization(toMaterializationInput(materialization, taskKey))),
+      });
+      return dispatchDataRequest(data, operation, args);
+    };
   }
 
   /** The child asks for a stored result: read it and check it against the server's record; null (and a warning) otherwise. */
@@ -422,3 +448,4 @@ export class FlowRunExecution {
     return 'forgotten';
   }
 }
+

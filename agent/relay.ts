@@ -9,20 +9,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCredentialRefusal } from '../common/credential-refusal.js';
 import { FluxoError, coerceError } from '../common/errors.js';
-import type { LogLineInput, TaskRunStateInput } from '../schema/generated/graphql.js';
+import type { LogLineInput, MaterializationInput, TaskRunStateInput } from '../schema/generated/graphql.js';
 import type { LogEvent, TaskStateEvent } from '../sdk/runtime/protocol.js';
 import type { AgentApi } from './agent-api.js';
 import { RetryAbortedError, retryInTransit } from './backoff.js';
 import { RunSpool, SpoolBudget } from './spool.js';
 
-/** One queued item: a task state or a log line. */
-type RelayEntry = { state: TaskRunStateInput } | { line: LogLineInput };
+/** One queued item: a task state, a log line, or a write for lineage (fluxo/data). */
+type RelayEntry = { state: TaskRunStateInput } | { line: LogLineInput } | { materialization: MaterializationInput };
+
+/** Materializations per recordMaterializations call (the server's limit). */
+const MATERIALIZATIONS_PER_BATCH = 100;
 
 /** Spool budget of relays created without one (tests, library use). @default 256 MiB */
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
 
 export interface RunRelayOptions {
-  api: Pick<AgentApi, 'setTaskRunStates' | 'writeLogs'>;
+  /** `recordMaterializations` is needed only by runs that write data (fluxo/data). */
+  api: Pick<AgentApi, 'setTaskRunStates' | 'writeLogs'> & Partial<Pick<AgentApi, 'recordMaterializations'>>;
   flowRunId: string;
   leaseToken: string;
   /** @default 200 */
@@ -106,6 +110,17 @@ export class RunRelay {
         ...(result === null ? {} : { result }),
       },
     }, true);
+    this.#nudge();
+  }
+
+  /**
+   * Queues a write for the run's lineage. Like task states, it is never dropped: it says which run
+   * last wrote a table, and it leaves in order with the run's states and lines.
+   */
+  materialization(item: MaterializationInput): void {
+    if (!this.active) return;
+    this.#flushDropped();
+    this.#spool.push({ materialization: item }, true);
     this.#nudge();
   }
 
@@ -222,12 +237,21 @@ export class RunRelay {
     const batch = this.#spool.take(this.#maxBatch);
     const states: TaskRunStateInput[] = [];
     const lines: LogLineInput[] = [];
+    const items: MaterializationInput[] = [];
     for (const entry of batch) {
       if ('state' in entry) states.push(entry.state);
-      else lines.push(entry.line);
+      else if ('line' in entry) lines.push(entry.line);
+      else items.push(entry.materialization);
     }
     if (states.length > 0) {
       await this.#send('setTaskRunStates', () => api.setTaskRunStates({ flowRunId, leaseToken, states }));
+    }
+    const record = api.recordMaterializations?.bind(api);
+    for (let i = 0; i < items.length && record && this.active; i += MATERIALIZATIONS_PER_BATCH) {
+      // One id per batch, kept across retries: a batch whose answer was lost is recorded once.
+      const batchId = randomUUID();
+      const chunk = items.slice(i, i + MATERIALIZATIONS_PER_BATCH);
+      await this.#send('recordMaterializations', () => record({ flowRunId, leaseToken, batchId, items: chunk }));
     }
     if (lines.length > 0 && this.active) {
       const batchId = randomUUID();

@@ -19,6 +19,7 @@ import {
   type TaskStateEvent,
 } from '../sdk/runtime/protocol.js';
 import { CHILD_ENV_ALLOW_LIST } from './config.js';
+import { ChildDataRequests, type DataRequestHandler } from './data-requests.js';
 
 /** Longest log line kept; the server cuts at 32 KiB too, this only spares the wire. */
 export const MAX_LOG_LINE_CHARS = 32 * 1024;
@@ -76,6 +77,11 @@ export interface SpawnFlowRunOptions {
   storedResults?: { taskKey: string; inputsHash: string }[];
   /** Answers the child's `read-result`: the verified JSON text, or null (the task then runs again). */
   readResult?: (taskKey: string, inputsHash: string) => Promise<string | null>;
+  /**
+   * Answers the child's fluxo/data requests (agent/data-requests.ts); its signal aborts when the
+   * run is cancelled, stopped or its child ends. Absent: they fail DATA_NOT_CONFIGURED.
+   */
+  data?: DataRequestHandler;
 }
 
 /** Why the agent itself ended the child, if it did. */
@@ -170,9 +176,13 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
       // ESRCH: the group is already gone.
     }
   };
+  // Data work the agent does for the run stops with it (a dbt build, a long query).
+  const dataAbort = new AbortController();
+  const dataRequests = new ChildDataRequests(options.data, (answer) => subprocess.sendMessage(answer), dataAbort.signal);
   const interrupt = (why: Interruption, signal: NodeJS.Signals): void => {
     if (exited) return;
     interruption ??= why;
+    dataAbort.abort();
     signalGroup(signal);
   };
 
@@ -180,6 +190,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   // open), everything it left in its group goes too: a forgotten `sleep`, a worker.
   subprocess.once('exit', () => {
     exited = true;
+    dataAbort.abort();
     signalGroup('SIGKILL');
   });
 
@@ -276,6 +287,12 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
             })();
             break;
           }
+          case 'data-file':
+            dataRequests.file(message);
+            break;
+          case 'data-request':
+            dataRequests.request(message);
+            break;
           default:
             problem ??= `unexpected IPC message ${JSON.stringify(raw).slice(0, 200)}`;
         }
@@ -291,7 +308,8 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
     signalGroup('SIGKILL');
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
-    await Promise.all([relay, streamsClosed]);
+    dataAbort.abort();
+    await Promise.all([relay, streamsClosed, dataRequests.close()]);
     markStarted(false);
     if (ended.failed && ended.exitCode === undefined && ended.signal === undefined) {
       problem ??= `could not start the child runtime: ${ended.shortMessage ?? ended.message}`;

@@ -26,9 +26,21 @@ const REQUIRE_BANNER = "import { createRequire as __fluxoCreateRequire } from 'n
  * this module, or the TypeScript source when this module runs from source (tests).
  */
 export function sdkEntryPath(): string {
-  const compiled = fileURLToPath(new URL('../sdk/index.js', import.meta.url));
+  return sdkModulePath('index');
+}
+
+/**
+ * The module every bundle gets for `import ... from 'fluxo/data'`, from the same build as
+ * {@link sdkEntryPath}: both import one `sdk/context`, so fluxo/data knows the calling task.
+ */
+export function sdkDataEntryPath(): string {
+  return sdkModulePath('data');
+}
+
+function sdkModulePath(name: 'index' | 'data'): string {
+  const compiled = fileURLToPath(new URL(`../sdk/${name}.js`, import.meta.url));
   if (existsSync(compiled)) return compiled;
-  const source = fileURLToPath(new URL('../sdk/index.ts', import.meta.url));
+  const source = fileURLToPath(new URL(`../sdk/${name}.ts`, import.meta.url));
   if (existsSync(source)) return source;
   throw new Error(`the fluxo SDK is missing (looked for ${compiled}); run npm run build`);
 }
@@ -49,7 +61,9 @@ function bundleOptions(absWorkingDir: string) {
     write: false,
     charset: 'utf8',
     sourcemap: false,
-    alias: { fluxo: sdkEntryPath() },
+    // esbuild would turn `fluxo/data` into `<index.js>/data` under the `fluxo` alias alone: the
+    // subpath needs its own entry (the longer alias wins).
+    alias: { 'fluxo/data': sdkDataEntryPath(), fluxo: sdkEntryPath() },
     banner: { js: REQUIRE_BANNER },
     logLevel: 'silent',
   } as const satisfies BuildOptions;

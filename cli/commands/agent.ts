@@ -31,6 +31,7 @@ interface AgentStartOptions {
   caFile?: string;
   childMemoryMb?: string;
   storageRoot?: string[];
+  dataConfig?: string;
 }
 
 /** Adds `fluxo agent start`. */
@@ -60,6 +61,11 @@ export function registerAgentCommand(program: Command): void {
     .option('--child-memory-mb <n>', "heap limit of each flow's process in MiB, 0 for Node's default (env FLUXO_AGENT_CHILD_MEMORY_MB; default 1024)", process.env.FLUXO_AGENT_CHILD_MEMORY_MB)
     .option('--secrets-file <path>', 'NAME=value lines: values of the secrets flows declare, after those the tenant stored (env FLUXO_AGENT_SECRETS_FILE)', process.env.FLUXO_AGENT_SECRETS_FILE)
     .option('--secrets-from-env <NAMES>', "this agent's environment variables, comma-separated, that may be the values of declared secrets of the same name; no other variable ever is (env FLUXO_AGENT_SECRETS_FROM_ENV)", process.env.FLUXO_AGENT_SECRETS_FROM_ENV)
+    .option(
+      '--data-config <file>',
+      "data settings for the runs' fluxo/data work, JSON with lake, warehouse, dbt, google; FLUXO_LAKE, FLUXO_WAREHOUSE, FLUXO_DBT_PROJECT override its fields (env FLUXO_DATA_CONFIG; default: none)",
+      process.env.FLUXO_DATA_CONFIG,
+    )
     .option(
       '--storage-root <uri>',
       "where bundles may be fetched from, repeatable: this agent's tenant's file:///dir or gs://bucket/prefix; other locations fail the run (reason integrity) (env FLUXO_AGENT_STORAGE_ROOTS, comma-separated; default: unconfined)",
@@ -102,6 +108,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     secretsFile: options.secretsFile,
     secretsFromEnv: options.secretsFromEnv,
     storageRoots: options.storageRoot ?? process.env.FLUXO_AGENT_STORAGE_ROOTS,
+    dataConfigFile: options.dataConfig,
   });
   const logger = createLogger('agent');
   const events = new AgentEventEmitter();
@@ -138,7 +145,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
   process.on('SIGINT', onSignal);
 
   if (!config.storageRoots.configured) logger.warn('no storage roots (--storage-root): bundles are fetched from any file:/// or gs:// location the server names');
-  logger.info({ apiUrl: config.apiUrl, name: config.name, labels: config.labels, concurrency: config.concurrency, cacheDir: config.cacheDir, storageRoots: config.storageRoots.describe() }, 'registering');
+  logger.info({ apiUrl: config.apiUrl, name: config.name, labels: config.labels, concurrency: config.concurrency, cacheDir: config.cacheDir, storageRoots: config.storageRoots.describe(), data: { lake: config.data.lake ?? null, warehouse: config.data.warehouse ?? null, dbtProject: config.data.dbt?.project ?? null } }, 'registering');
   if (config.runAs) logger.info({ user: config.runAs.user, uid: config.runAs.uid, gid: config.runAs.gid }, 'flows run as another user');
   else if (config.runAsSelfByDefault) logger.warn({ uid: process.geteuid?.() }, "flows run as the agent's own user: their code can read the agent's token (its environment and memory); start the agent as root (flows then run as fluxo-run) or give --run-as, or silence this with --run-as self");
   agent = await startAgent(config, { events, signal: registering.signal });

@@ -1,15 +1,19 @@
 // `fluxo run PATH`: bundle a flow module and run one of its flows in this process, without a
 // server. The bundle is the one `fluxo register` would upload, so a local run exercises the same
 // code an agent runs; parameters get the same coercion the server applies.
+import { resolve } from 'node:path';
 import { inspect } from 'node:util';
 import type { Command } from 'commander';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { FluxoError } from '../../common/errors.js';
+import { readDataSettings } from '../../data/config.js';
+import { DataError, type DataSettings, type Materialization } from '../../data/contract.js';
 import { failureOf } from '../../sdk/runtime/failure.js';
 import { createLocalHost } from '../../sdk/runtime/local-host.js';
 import type { FlowHandle, SerializedFailure } from '../../sdk/runtime/protocol.js';
 import { EXIT } from '../exit-codes.js';
 import { loadFlowFile, type LoadedFlow } from '../load-flows.js';
+import { createLocalData } from '../local-data.js';
 
 export interface RunOptions {
   /** Flow name or export name; required when the module exports several flows. */
@@ -17,6 +21,14 @@ export interface RunOptions {
   /** `key=value` pairs. */
   param: string[];
   json: boolean;
+  /** Data settings file for fluxo/data (env FLUXO_DATA_CONFIG). */
+  dataConfig?: string;
+  /** `file:///dir` or `gs://bucket/prefix` (env FLUXO_LAKE). */
+  lake?: string;
+  /** `duckdb:///file.duckdb` or `bigquery://project` (env FLUXO_WAREHOUSE). */
+  warehouse?: string;
+  /** The dbt project folder (env FLUXO_DBT_PROJECT). */
+  dbtProject?: string;
 }
 
 /** One parameter violation, as `INVALID_PARAMETERS` details list them. */
@@ -35,6 +47,10 @@ export function registerRunCommand(program: Command): void {
     .option('--flow <name>', 'flow name or export name, when the module exports several flows')
     .option('--param <key=value>', 'a parameter, coerced to the flow\'s parameter schema (repeatable)', collect, [])
     .option('--json', 'print task states, logs and the result as JSON lines', false)
+    .option('--data-config <file>', 'data settings for fluxo/data: JSON with lake, warehouse, dbt, google (env FLUXO_DATA_CONFIG)')
+    .option('--lake <uri>', 'the lake fluxo/data writes: file:///absolute/dir or gs://bucket/prefix (env FLUXO_LAKE)')
+    .option('--warehouse <uri>', 'the warehouse: duckdb:///absolute/file.duckdb or bigquery://project[?location=EU] (env FLUXO_WAREHOUSE)')
+    .option('--dbt-project <dir>', 'the dbt project dbtBuild() runs, the folder with dbt_project.yml (env FLUXO_DBT_PROJECT)')
     .addHelpText('after', '\nExit codes: 0 the flow succeeded, 1 it failed, 2 bad input (unknown flow, invalid parameters).')
     .action(async (path: string, options: RunOptions) => {
       process.exit(await runFlowFile(path, options));
@@ -55,11 +71,19 @@ export async function runFlowFile(path: string, options: RunOptions): Promise<nu
   const { definition } = handle;
   const parameters = coerceParameters(definition.name, definition.parameterSchema, parseParamPairs(options.param, definition.parameterSchema));
 
+  const settings = localDataSettings(options);
   const write = (line: string): void => void process.stdout.write(`${line}\n`);
-  const host = createLocalHost({ json: options.json, write });
+  // The host's log() is bound below; data lines go through it once it exists.
+  let log: (event: Parameters<ReturnType<typeof createLocalHost>['log']>[0]) => void = () => {};
+  const data = createLocalData(settings, {
+    log: (event) => log(event),
+    onRecord: (materialization, taskRunKey) => write(options.json ? JSON.stringify({ type: 'materialization', taskRunKey, ...materialization }) : describeMaterialization(materialization, taskRunKey)),
+  });
+  const host = createLocalHost({ json: options.json, write, data: data.host });
+  log = (event) => host.log(event);
   const started = performance.now();
   if (!options.json) write(`running flow "${definition.name}" with ${JSON.stringify(parameters)}`);
-  const outcome = await runWithTimeout(handle, parameters, host, definition.timeoutSeconds);
+  const outcome = await runWithTimeout(handle, parameters, host, definition.timeoutSeconds).finally(() => data.close());
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
 
   if (outcome.ok) {
@@ -78,6 +102,28 @@ export async function runFlowFile(path: string, options: RunOptions): Promise<nu
     if (failure.stack) process.stderr.write(`${failure.stack}\n`);
   }
   return EXIT.runNotSuccessful;
+}
+
+/** The data settings of a local run: --data-config, then the environment, then the flags. */
+function localDataSettings(options: RunOptions): Readonly<DataSettings> {
+  try {
+    return readDataSettings({
+      dataConfigFile: options.dataConfig,
+      env: process.env,
+      // A folder on the command line may be relative to where the command runs.
+      flags: { lake: options.lake, warehouse: options.warehouse, dbtProject: options.dbtProject === undefined ? undefined : resolve(options.dbtProject) },
+    });
+  } catch (error) {
+    if (error instanceof DataError) throw new FluxoError('BAD_USER_INPUT', `${error.code}: ${error.message}`, { cause: error, details: { setting: 'data' } });
+    throw error;
+  }
+}
+
+/** One line per recorded write: `wrote lake br_ibge_pib.municipio (append): 120 rows, 3 partitions, file:///…`. */
+function describeMaterialization(m: Materialization, taskRunKey: string | null): string {
+  const name = m.table ? `${m.dataset}.${m.table}` : m.dataset;
+  const counts = [m.rows === null ? null : `${m.rows} rows`, m.partitions.length ? `${m.partitions.length} partition${m.partitions.length > 1 ? 's' : ''}` : null].filter(Boolean);
+  return `wrote ${m.kind} ${name}${m.mode ? ` (${m.mode})` : ''}${taskRunKey ? ` in ${taskRunKey}` : ''}: ${[...counts, m.uri].join(', ')}`;
 }
 
 function pickFlow(flows: LoadedFlow[], path: string, wanted: string | undefined): LoadedFlow {

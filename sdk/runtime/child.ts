@@ -4,14 +4,20 @@
 // code. stdout and stderr are captured by the agent; this file never writes protocol data there.
 //
 // Kept to node builtins and the protocol: it starts once per run, so every import is start-up time.
+import { createReadStream } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import type { RunCommandOptions, RunCommandResult } from '../../data/contract.js';
 import { failureOf, serializeFailure } from './failure.js';
 import {
   CHILD_EXIT,
+  DATA_FILE_CHUNK_BYTES,
   FLOW_MARKER,
   RUNTIME_PROTOCOL_VERSION,
   asFlowHandle,
   type ChildMessage,
+  type DataHost,
+  type DataOperation,
+  type DataResponseMessage,
   type FlowHandle,
   type RuntimeHost,
   type SerializedFailure,
@@ -107,6 +113,7 @@ function hostFor(start: StartMessage): RuntimeHost {
   }
   return {
     storesResults: true,
+    data: dataHost(),
     taskState: (event) => send({ type: 'task-state', ...event }),
     log: (event) => send({ type: 'log', ...event }),
     storedResult: (taskKey, inputsHash) => {
@@ -126,6 +133,125 @@ function hostFor(start: StartMessage): RuntimeHost {
       });
     },
   };
+}
+
+/** An error the flow's fluxo/data copy turns into its own DataError (same name and code). */
+function dataError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { name: 'DataError', code });
+}
+
+/** Sends a message and resolves once it is written: file chunks wait for the channel, not memory. */
+function sendAsync(message: ChildMessage): Promise<void> {
+  return new Promise((resolve, reject) => send(message, (error) => (error ? reject(dataError('DATA_CANCELLED', `the agent is gone: ${error.message}`)) : resolve())));
+}
+
+/**
+ * fluxo/data over IPC: the agent does the lake, warehouse and dbt work and answers `data-response`;
+ * a file the flow names is read here, as the flow's user, and its bytes streamed (`data-file`).
+ * Commands run here, in the flow's process group and as its user.
+ */
+function dataHost(): DataHost {
+  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let listening = false;
+  let nextRequest = 1;
+  let nextUpload = 1;
+  const listen = (): void => {
+    if (listening) return;
+    listening = true;
+    process.on('message', (message: unknown) => {
+      const answer = message as DataResponseMessage;
+      if (answer?.type !== 'data-response') return;
+      const pending = waiting.get(answer.requestId);
+      waiting.delete(answer.requestId);
+      if (!pending) return;
+      if (answer.ok) pending.resolve(answer.result);
+      else pending.reject(dataError(answer.error.code, answer.error.message));
+    });
+  };
+
+  /** Streams a file of the flow's as `data-file` chunks; resolves to its upload id. */
+  const upload = async (path: string): Promise<number> => {
+    const id = nextUpload++;
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: DATA_FILE_CHUNK_BYTES })) {
+        await sendAsync({ type: 'data-file', upload: id, chunk: (chunk as Buffer).toString('base64'), last: false });
+      }
+    } catch (error) {
+      const { code, message } = error as NodeJS.ErrnoException;
+      if (code === 'ENOENT') throw dataError('DATA_NOT_FOUND', `the flow's file ${path} does not exist`);
+      if ((error as Error).name === 'DataError') throw error;
+      throw dataError('DATA_INVALID_ARGUMENT', `cannot read the flow's file ${path}: ${message}`);
+    }
+    await sendAsync({ type: 'data-file', upload: id, chunk: '', last: true });
+    return id;
+  };
+
+  /** A source naming a file becomes the id of its streamed bytes. */
+  const wireSource = async (source: unknown): Promise<unknown> => {
+    if (typeof source !== 'object' || source === null) return source;
+    for (const format of ['csv', 'parquet'] as const) {
+      const file = (source as Record<string, unknown>)[format] as { path?: unknown } | undefined;
+      if (typeof file?.path === 'string') return { ...source, [format]: { upload: await upload(file.path) } };
+    }
+    return source;
+  };
+
+  return {
+    async request(operation: DataOperation, args: Record<string, unknown>, taskKey: string | null): Promise<unknown> {
+      listen();
+      const wireArgs = 'source' in args ? { ...args, source: await wireSource(args.source) } : args;
+      const requestId = nextRequest++;
+      return new Promise((resolve, reject) => {
+        waiting.set(requestId, { resolve, reject });
+        send({ type: 'data-request', requestId, operation, args: wireArgs, taskKey }, (error) => {
+          if (!error) return;
+          waiting.delete(requestId);
+          reject(dataError('DATA_CANCELLED', `the agent is gone: ${error.message}`));
+        });
+      });
+    },
+    runCommand: (command, args, options, taskKey, onLine) => runCommandHere(command, args, options, taskKey, onLine),
+  };
+}
+
+/** Aborts the commands in flight when the agent stops the run (SIGTERM): their process groups are their own. */
+const commands = { active: 0, abort: new AbortController() };
+
+async function runCommandHere(
+  command: string,
+  args: readonly string[],
+  options: RunCommandOptions,
+  taskKey: string | null,
+  onLine?: (stream: 'stdout' | 'stderr', line: string) => void,
+): Promise<RunCommandResult> {
+  // Loaded on first use: execa is start-up time every run would pay otherwise.
+  const { runCommand } = await import('../../data/command.js');
+  if (commands.active++ === 0) process.on('SIGTERM', onTermWithCommands);
+  try {
+    return await runCommand(command, args, options, {
+      signal: commands.abort.signal,
+      onLine: (stream, line) => {
+        send({ type: 'log', level: stream === 'stderr' ? 'ERROR' : 'INFO', stream, message: line, taskRunKey: taskKey, timestamp: new Date().toISOString() });
+        onLine?.(stream, line);
+      },
+    });
+  } finally {
+    if (--commands.active === 0) process.removeListener('SIGTERM', onTermWithCommands);
+  }
+}
+
+/**
+ * SIGTERM while commands run: they are stopped (SIGTERM to their groups, SIGKILL after a grace),
+ * then the child exits as SIGTERM would have ended it.
+ */
+function onTermWithCommands(): void {
+  commands.abort.abort();
+  const exit = (): void => process.exit(128 + 15);
+  const poll = setInterval(() => {
+    if (commands.active === 0) exit();
+  }, 50);
+  poll.unref();
+  setTimeout(exit, 10_000).unref();
 }
 
 async function main(): Promise<void> {

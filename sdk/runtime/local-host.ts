@@ -1,12 +1,14 @@
 // The host `fluxo run` gives a flow: no server, task states and logs go to the terminal, as text
 // for people or as JSON lines (`--json`) for scripts.
-import type { LogEvent, RuntimeHost, TaskStateEvent } from './protocol.js';
+import type { DataHost, LogEvent, RuntimeHost, TaskStateEvent } from './protocol.js';
 
 export interface LocalHostOptions {
   /** Print one JSON object per line instead of text. @default false */
   json?: boolean;
   /** Where lines go. @default process.stdout */
   write?: (line: string) => void;
+  /** The data path for fluxo/data (`fluxo run` builds it from --lake / --warehouse / --dbt-project). @default none */
+  data?: DataHost;
 }
 
 /** A local host plus what it saw, for the command's summary. */
@@ -26,6 +28,7 @@ export function createLocalHost(options: LocalHostOptions = {}): LocalHost {
   const taskStates: TaskStateEvent[] = [];
   return {
     taskStates,
+    ...(options.data ? { data: options.data } : {}),
     taskState(event: TaskStateEvent): void {
       taskStates.push(event);
       if (options.json) return write(JSON.stringify({ type: 'task-state', ...event }));

@@ -1,6 +1,7 @@
 // The contract between a flow bundle (which carries its own copy of the SDK) and the runtime that
 // loads it, and the IPC messages between the child process and the agent. Nothing here imports
 // the server or the agent: the child side stays small and sandboxable.
+import type { RunCommandOptions, RunCommandResult } from '../../data/contract.js';
 
 /** Bumped when the bundle/runtime contract changes incompatibly. */
 export const RUNTIME_PROTOCOL_VERSION = 1;
@@ -99,7 +100,52 @@ export interface RuntimeHost {
    * read back verified (the task then runs again). Absent in hosts without result storage.
    */
   storedResult?(taskKey: string, inputsHash: string): Promise<string | null> | null;
+  /** The data path (fluxo/data): absent in hosts without one, where fluxo/data says it needs `fluxo run` or an agent. */
+  readonly data?: DataHost;
 }
+
+/** What a flow asks the agent's (or `fluxo run`'s) data service for; data/service.ts answers. */
+export const DATA_OPERATIONS = [
+  'writeToLake',
+  'createStagingTable',
+  'materializeTable',
+  'query',
+  'publishDataset',
+  'createTableAndUpload',
+  'dbtBuild',
+  'warehouseKind',
+] as const;
+export type DataOperation = (typeof DATA_OPERATIONS)[number];
+
+/**
+ * The data side of a host. `request` resolves to the operation's result or rejects with an error
+ * whose `name` is `DataError` and whose `code` is a DataErrorCode (data/contract.ts). A source
+ * `{ csv: { path } }` / `{ parquet: { path } }` names a file of the flow's: a child streams its bytes
+ * to the agent (`data-file`), which never opens a path the flow names.
+ */
+export interface DataHost {
+  request(operation: DataOperation, args: Record<string, unknown>, taskKey: string | null): Promise<unknown>;
+  /**
+   * Runs a command where the flow runs (the child), its stdout and stderr lines going to the run's
+   * log under `taskKey`; `onLine` sees them too. Rejects with a DataError COMMAND_FAILED or
+   * COMMAND_TIMED_OUT.
+   */
+  runCommand(
+    command: string,
+    args: readonly string[],
+    options: RunCommandOptions,
+    taskKey: string | null,
+    onLine?: (stream: 'stdout' | 'stderr', line: string) => void,
+  ): Promise<RunCommandResult>;
+}
+
+/** Largest `data-file` chunk, before base64. */
+export const DATA_FILE_CHUNK_BYTES = 1024 * 1024;
+
+/** Agent -> child: the answer to a `data-request`. */
+export type DataResponseMessage =
+  | { type: 'data-response'; requestId: number; ok: true; result: unknown }
+  | { type: 'data-response'; requestId: number; ok: false; error: { code: string; message: string } };
 
 /** The shape every exported flow has, whichever copy of the SDK created it. */
 export interface FlowHandle {
@@ -137,6 +183,13 @@ export type ChildMessage =
   | ({ type: 'task-state' } & TaskStateEvent)
   | ({ type: 'log' } & LogEvent)
   | { type: 'read-result'; requestId: number; taskKey: string; inputsHash: string }
+  /**
+   * A data operation. A file source arrives as `{ csv: { upload } }` / `{ parquet: { upload } }`,
+   * the id of the `data-file` chunks sent before it.
+   */
+  | { type: 'data-request'; requestId: number; operation: DataOperation; args: Record<string, unknown>; taskKey: string | null }
+  /** Bytes of a flow's file for a data request (base64 of at most DATA_FILE_CHUNK_BYTES); `last` ends it. */
+  | { type: 'data-file'; upload: number; chunk: string; last: boolean }
   | { type: 'result'; ok: true }
   | { type: 'result'; ok: false; failure: SerializedFailure };
 
