@@ -254,7 +254,10 @@ async function listPartitions(db: MemoryDuckDB, keys: string[]): Promise<string[
       if (problem) throw new DataError('DATA_INVALID_ARGUMENT', `partition column "${key}" has the value ${JSON.stringify(text)}, which cannot be a partition: ${problem}`);
       return text;
     });
-    return { values, path: partitionPath(keys, values) };
+    const path = partitionPath(keys, values);
+    // Lineage records each partition path (recordMaterializations takes at most 512 characters).
+    if (path.length > 512) throw new DataError('DATA_INVALID_ARGUMENT', `the partition path ${JSON.stringify(path.slice(0, 80))}… is longer than 512 characters; partition by shorter values`);
+    return { values, path };
   });
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   await db.rows(`create table parts (idx integer, ${keys.map((k) => `${sqlIdentifier(k)} varchar`).join(', ')})`);

@@ -84,6 +84,13 @@ describe('gs:// lake (fake-gcs-server)', () => {
     expect(metadata.crc32c).toMatch(/^[A-Za-z0-9+/]{6}==$/);
     expect(metadata.md5Hash).toMatch(/^[A-Za-z0-9+/]{22}==$/);
     expect(await lake.columns(DS, TABLE)).toEqual({ dataColumns: ['ano', 'id_municipio', 'pib'], partitionKeys: ['sigla_uf'], format: 'parquet' });
+
+    // A lake at the bucket's root: its tables sit beside the prefixed lake's, never inside them.
+    const rootLake = openLake(`gs://${bucket}`, { storageEndpoint: gcs().endpoint });
+    const atRoot = await rootLake.write(runContext('run-2').run, DS, TABLE, { rows: pibRows([2011]) }, {});
+    expect(atRoot.files).toEqual([`gs://${bucket}/staging/${DS}/${TABLE}/run-2_w1_a1_0.parquet`]);
+    expect(await rootLake.partitions(DS, TABLE)).toEqual([]);
+    expect(await lake.partitions(DS, TABLE)).toEqual(['sigla_uf=RJ', 'sigla_uf=SP']);
   });
 
   it('refuses to replace a foreign object that sits under one of its names, and leaves it as it was', async () => {
