@@ -10,6 +10,8 @@
 // BigQuery features that DuckDB lacks are kept as data: partitioning and clustering are written in
 // the table's COMMENT (JSON) and rows are ORDERed by them, so a later replace-partitions or append
 // knows the layout; append idempotency is a ledger table in the dataset (`_fluxo_appends`).
+// BigQuery's GIS spellings (ST_GEOGPOINT, ST_GEOGFROMTEXT, ST_DISTANCE and ST_DWITHIN in metres)
+// are macros on the connection: data/spatial.ts lists them.
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,21 +33,12 @@ import {
   type Warehouse,
 } from '../contract.js';
 import { BIGQUERY_GIS_MACROS, spatialExtensionPath } from '../spatial.js';
+import { checkLayout, writeTable } from './duckdb-materialize.js';
 import { exportDataset, INTERNAL_TABLE_PREFIX } from './duckdb-publish.js';
 import { readerRows } from './duckdb-rows.js';
 import { checkColumn, checkName, duckDbText, ident, literal } from './duckdb-sql.js';
 
 const MODES: readonly MaterializeMode[] = ['replace', 'replace-partitions', 'append'];
-/** The append ledger, one per dataset schema. */
-const LEDGER = `${INTERNAL_TABLE_PREFIX}appends`;
-/** BigQuery's name for the partition of rows whose partition column is NULL. */
-const NULL_PARTITION = '__NULL__';
-
-/** How a production table is laid out (kept in its COMMENT as `{"fluxo": TableLayout}`). */
-interface TableLayout {
-  partitionBy: { column: string; granularity: 'month' | 'day' } | null;
-  clusterBy: string[];
-}
 
 /**
  * The database file of a `duckdb:///abs/path/file.duckdb` URI.
@@ -180,68 +173,9 @@ export class DuckDbWarehouse implements Warehouse {
     if (writeKey !== null && (typeof writeKey !== 'string' || writeKey === '' || writeKey.length > 256)) {
       throw new DataError('DATA_INVALID_ARGUMENT', 'writeKey must be a non-empty string of at most 256 characters');
     }
-    const table = `${ident(datasetId)}.${ident(tableId)}`;
-    const ledger = `${ident(datasetId)}.${ident(LEDGER)}`;
-    const order = orderBy(layout);
-    const partitionExpression = layout.partitionBy
-      ? `CAST(date_trunc(${literal(layout.partitionBy.granularity)}, ${ident(layout.partitionBy.column)}) AS DATE)`
-      : null;
-
     const outcome = await this.exclusive(run, async (connection) => {
       await ensureSchemas(connection, datasetId);
-      // Describe the query first: a missing or non-DATE partition column fails before any write.
-      checkColumns(await describe(connection, text), layout);
-      const existing = await layoutOf(connection, datasetId, tableId);
-      if (mode !== 'replace' && existing && !sameLayout(existing, layout)) {
-        throw new DataError(
-          'DATA_INVALID_ARGUMENT',
-          `${datasetId}.${tableId} is ${describeLayout(existing)}, this write asks for ${describeLayout(layout)}: ` +
-            `write with the table's layout, or use mode 'replace' to rebuild it`,
-        );
-      }
-      return inTransaction(connection, async () => {
-        if (mode === 'append') {
-          await connection.run(
-            `CREATE TABLE IF NOT EXISTS ${ledger} (table_id VARCHAR NOT NULL, output_key VARCHAR NOT NULL, write_key VARCHAR NOT NULL, ` +
-              `rows BIGINT NOT NULL, written_at TIMESTAMP NOT NULL, PRIMARY KEY (table_id, output_key, write_key))`,
-          );
-          const done = await scalar(
-            connection,
-            `SELECT count(*) FROM ${ledger} WHERE table_id = ${literal(tableId)} AND output_key = ${literal(run.outputKey)} AND write_key = ${literal(writeKey!)}`,
-          );
-          if (done > 0) return { rowsWritten: 0, partitions: [] as string[], rows: await scalar(connection, `SELECT count(*) FROM ${table}`) };
-        }
-        if (mode === 'replace') {
-          await connection.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM (${text}) AS q ${order}`);
-          await connection.run(`COMMENT ON TABLE ${table} IS ${literal(JSON.stringify({ fluxo: layout }))}`);
-          const partitions = partitionExpression ? await partitionsOf(connection, partitionExpression, table) : [];
-          const rows = await scalar(connection, `SELECT count(*) FROM ${table}`);
-          return { rowsWritten: rows, partitions, rows };
-        }
-        await connection.run(`CREATE OR REPLACE TEMP TABLE _fluxo_new AS SELECT * FROM (${text}) AS q`);
-        const rowsWritten = await scalar(connection, 'SELECT count(*) FROM _fluxo_new');
-        const partitions = partitionExpression ? await partitionsOf(connection, partitionExpression, '_fluxo_new') : [];
-        if (!existing) {
-          await connection.run(`CREATE TABLE ${table} AS SELECT * FROM _fluxo_new ${order}`);
-          await connection.run(`COMMENT ON TABLE ${table} IS ${literal(JSON.stringify({ fluxo: layout }))}`);
-        } else {
-          if (mode === 'replace-partitions') {
-            const column = ident(layout.partitionBy!.column);
-            await connection.run(
-              `DELETE FROM ${table} WHERE ${partitionExpression} IN (SELECT DISTINCT ${partitionExpression} FROM _fluxo_new) ` +
-                `OR (${column} IS NULL AND EXISTS (SELECT 1 FROM _fluxo_new WHERE ${column} IS NULL))`,
-            );
-          }
-          await connection.run(`INSERT INTO ${table} BY NAME SELECT * FROM _fluxo_new ${order}`);
-        }
-        if (mode === 'append') {
-          await connection.run(
-            `INSERT INTO ${ledger} VALUES (${literal(tableId)}, ${literal(run.outputKey)}, ${literal(writeKey!)}, ${rowsWritten}, current_localtimestamp())`,
-          );
-        }
-        await connection.run('DROP TABLE _fluxo_new');
-        return { rowsWritten, partitions, rows: await scalar(connection, `SELECT count(*) FROM ${table}`) };
-      });
+      return writeTable(connection, { datasetId, tableId, sql: text, mode, layout, outputKey: run.outputKey, writeKey });
     });
     if (mode !== 'append' || outcome.rowsWritten > 0) {
       run.record({
@@ -406,23 +340,6 @@ async function ensureSchemas(connection: DuckDBConnection, datasetId: string): P
   await connection.run(`CREATE SCHEMA IF NOT EXISTS ${ident(datasetId)}`);
 }
 
-async function inTransaction<T>(connection: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
-  await connection.run('BEGIN TRANSACTION');
-  try {
-    const result = await fn();
-    await connection.run('COMMIT');
-    return result;
-  } catch (error) {
-    await connection.run('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
-async function scalar(connection: DuckDBConnection, sql: string): Promise<number> {
-  const value = (await connection.runAndReadAll(sql)).getRowsJson()[0]?.[0];
-  return Number(value ?? 0);
-}
-
 /** The columns of a table or view, in order; null when there is none. */
 async function columnsOf(connection: DuckDBConnection, schema: string, table: string): Promise<string[] | null> {
   const rows = (
@@ -442,86 +359,6 @@ async function viewSql(connection: DuckDBConnection, schema: string, view: strin
     )
   ).getRowsJson();
   return rows.length ? String(rows[0]![0]) : null;
-}
-
-/** The columns a query returns and their types, without running it. */
-async function describe(connection: DuckDBConnection, text: string): Promise<Map<string, DuckDBTypeId>> {
-  const prepared = await connection.prepare(`SELECT * FROM (${text}) AS q`);
-  try {
-    const columns = new Map<string, DuckDBTypeId>();
-    for (let index = 0; index < prepared.columnCount; index++) columns.set(prepared.columnName(index), prepared.columnTypeId(index));
-    return columns;
-  } finally {
-    prepared.destroySync();
-  }
-}
-
-function checkLayout(options: MaterializeOptions): TableLayout {
-  let partitionBy: TableLayout['partitionBy'] = null;
-  if (options.partitionBy) {
-    const { column, granularity } = options.partitionBy;
-    checkColumn('partitionBy.column', column);
-    if (granularity !== 'month' && granularity !== 'day') {
-      throw new DataError('DATA_INVALID_ARGUMENT', `partitionBy.granularity must be 'month' or 'day', not ${JSON.stringify(granularity)}`);
-    }
-    partitionBy = { column, granularity };
-  }
-  const clusterBy = options.clusterBy ?? [];
-  if (!Array.isArray(clusterBy) || clusterBy.length > 4) throw new DataError('DATA_INVALID_ARGUMENT', 'clusterBy takes at most 4 columns');
-  clusterBy.forEach((column) => checkColumn('clusterBy column', column));
-  return { partitionBy, clusterBy: [...clusterBy] };
-}
-
-function checkColumns(columns: Map<string, DuckDBTypeId>, layout: TableLayout): void {
-  const names = [...columns.keys()].join(', ');
-  if (layout.partitionBy) {
-    const { column } = layout.partitionBy;
-    const type = columns.get(column);
-    if (type === undefined) throw new DataError('DATA_INVALID_ARGUMENT', `partitionBy column ${column} is not among the query's columns (${names})`);
-    if (type !== DuckDBTypeId.DATE) {
-      throw new DataError('DATA_INVALID_ARGUMENT', `partitionBy column ${column} is ${DuckDBTypeId[type]}, not DATE: cast it in the SQL (CAST(… AS DATE))`);
-    }
-  }
-  for (const column of layout.clusterBy) {
-    if (!columns.has(column)) throw new DataError('DATA_INVALID_ARGUMENT', `clusterBy column ${column} is not among the query's columns (${names})`);
-  }
-}
-
-/** The layout a table was written with; undefined when the table does not exist. */
-async function layoutOf(connection: DuckDBConnection, datasetId: string, tableId: string): Promise<TableLayout | undefined> {
-  const rows = (
-    await connection.runAndReadAll(
-      `SELECT comment FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ${literal(datasetId)} AND table_name = ${literal(tableId)}`,
-    )
-  ).getRowsJson();
-  if (rows.length === 0) return undefined;
-  try {
-    const { fluxo } = JSON.parse(String(rows[0]![0])) as { fluxo?: TableLayout };
-    if (fluxo) return { partitionBy: fluxo.partitionBy ?? null, clusterBy: fluxo.clusterBy ?? [] };
-  } catch {
-    // a table fluxo did not write (dbt's, a hand-made one): no layout
-  }
-  return { partitionBy: null, clusterBy: [] };
-}
-
-function sameLayout(a: TableLayout, b: TableLayout): boolean {
-  return a.partitionBy?.column === b.partitionBy?.column && a.partitionBy?.granularity === b.partitionBy?.granularity && sameList(a.clusterBy, b.clusterBy);
-}
-
-function describeLayout(layout: TableLayout): string {
-  const partition = layout.partitionBy ? `partitioned by ${layout.partitionBy.column} (${layout.partitionBy.granularity})` : 'not partitioned';
-  return layout.clusterBy.length ? `${partition}, clustered by ${layout.clusterBy.join(', ')}` : partition;
-}
-
-function orderBy(layout: TableLayout): string {
-  const columns = [...(layout.partitionBy ? [layout.partitionBy.column] : []), ...layout.clusterBy];
-  return columns.length ? `ORDER BY ${columns.map(ident).join(', ')}` : '';
-}
-
-/** The partition dates (`2010-01-01`, `__NULL__`) among a relation's rows, sorted. */
-async function partitionsOf(connection: DuckDBConnection, expression: string, relation: string): Promise<string[]> {
-  const rows = (await connection.runAndReadAll(`SELECT DISTINCT CAST(${expression} AS VARCHAR) AS p FROM ${relation} ORDER BY p NULLS LAST`)).getRowsJson();
-  return rows.map((row) => (row[0] === null ? NULL_PARTITION : String(row[0])));
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
