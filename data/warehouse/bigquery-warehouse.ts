@@ -159,7 +159,8 @@ export class BigQueryWarehouse implements Warehouse {
       created = await this.createTable(stagingDataset, tableId, resource);
     } else {
       const drift = stagingDrift(existing, columns);
-      const formatChanged = existing.externalDataConfiguration?.sourceFormat !== undefined && existing.externalDataConfiguration.sourceFormat !== resource.externalDataConfiguration.sourceFormat;
+      const existingFormat = existingLayout(existing)?.format;
+      const formatChanged = existingFormat !== undefined && existingFormat !== columns.format;
       if (drift !== null && onDrift === 'error') {
         throw new DataError('DATA_SCHEMA_DRIFT', `${name} differs from the lake's files at ${lake.tableUri(datasetId, tableId)}: ${drift}; land the data with the table's columns, or pass onSchemaDrift: 'recreate'`);
       }
@@ -456,47 +457,82 @@ export class BigQueryWarehouse implements Warehouse {
   }
 }
 
+/** Marks the line of a staging table's description that records the lake layout it was made for. */
+const LAYOUT_MARKER = 'fluxo-lake-layout: ';
+
+/** The lake layout a staging table is made for. */
+export interface LakeLayout {
+  dataColumns: string[];
+  partitionKeys: string[];
+  format: 'csv' | 'parquet';
+}
+
 /**
- * The EXTERNAL table resource for a lake table (what tables.insert receives): every data column
- * STRING, Hive partition keys inferred as STRING from the `k=v/` folders (basedosdados' STRINGS
- * mode), no partition filter required.
- *
- * The schema is the table's own `schema`, not externalDataConfiguration.schema: BigQuery refuses
- * the latter for Parquet. The partition keys are not listed: with STRINGS mode BigQuery adds them
- * (after the data columns) from the folder names under sourceUriPrefix.
+ * The EXTERNAL table resource for a lake table (what tables.insert receives), as basedosdados
+ * creates its staging tables: Hive partition keys inferred as STRING from the `k=v/` folders
+ * (STRINGS mode; BigQuery appends them to the schema), no partition filter required.
+ * - CSV: the data columns declared STRING, no autodetection, the header row skipped, quoted
+ *   newlines allowed (the lake writes RFC 4180 CSV).
+ * - Parquet: no schema (BigQuery refuses externalDataConfiguration.schema for Parquet: the files
+ *   describe themselves, and the lake writes every column as a string).
+ * The description records the layout (BigQuery reports the schema back; the emulator does not, and
+ * the description tells a reader what made the table).
  */
-export function externalTableResource(tableUri: string, columns: { dataColumns: string[]; format: 'csv' | 'parquet' }) {
+export function externalTableResource(tableUri: string, layout: LakeLayout) {
   const base = tableUri.replace(/\/+$/, '');
-  const externalDataConfiguration: Record<string, unknown> & { sourceFormat: 'PARQUET' | 'CSV' } = {
-    sourceFormat: columns.format === 'csv' ? 'CSV' : 'PARQUET',
-    sourceUris: [`${base}/*`],
-    autodetect: false,
-    hivePartitioningOptions: { mode: 'STRINGS', sourceUriPrefix: `${base}/`, requirePartitionFilter: false },
-  };
-  // The lake writes CSV with a header row and RFC 4180 quoting (values may hold newlines).
-  if (columns.format === 'csv') externalDataConfiguration.csvOptions = { skipLeadingRows: '1', allowQuotedNewlines: true };
+  const externalDataConfiguration: Record<string, unknown> & { sourceFormat: 'PARQUET' | 'CSV' } =
+    layout.format === 'csv'
+      ? {
+          sourceFormat: 'CSV',
+          sourceUris: [`${base}/*`],
+          autodetect: false,
+          schema: { fields: layout.dataColumns.map((name) => ({ name, type: 'STRING', mode: 'NULLABLE' })) },
+          csvOptions: { skipLeadingRows: '1', allowQuotedNewlines: true },
+        }
+      : { sourceFormat: 'PARQUET', sourceUris: [`${base}/*`] };
+  externalDataConfiguration.hivePartitioningOptions = { mode: 'STRINGS', sourceUriPrefix: `${base}/`, requirePartitionFilter: false };
+  const recorded: LakeLayout = { dataColumns: [...layout.dataColumns], partitionKeys: [...layout.partitionKeys], format: layout.format };
   return {
-    schema: { fields: columns.dataColumns.map((name) => ({ name, type: 'STRING', mode: 'NULLABLE' })) },
+    description: `Staging table over the lake files under ${base}/ (every column STRING; made by fluxo).\n${LAYOUT_MARKER}${JSON.stringify(recorded)}`,
     externalDataConfiguration,
   };
 }
 
+/** The layout an existing staging table reads: its schema as BigQuery reports it, else what its description records. */
+function existingLayout(existing: TableMetadata): { dataColumns: string[]; partitionKeys: string[] | null; format?: string } | null {
+  const inferredKeys = existing.externalDataConfiguration?.hivePartitioningOptions?.fields as string[] | undefined;
+  const fields = (existing.schema?.fields ?? []).map((field) => field.name ?? '');
+  if (fields.length > 0) {
+    const keys = inferredKeys ?? [];
+    const format = existing.externalDataConfiguration?.sourceFormat?.toLowerCase();
+    return { dataColumns: fields.filter((name) => !keys.includes(name)), partitionKeys: inferredKeys ?? null, ...(format ? { format } : {}) };
+  }
+  const line = (existing.description ?? '').split('\n').find((candidate) => candidate.startsWith(LAYOUT_MARKER));
+  if (line === undefined) return null;
+  try {
+    const recorded = JSON.parse(line.slice(LAYOUT_MARKER.length)) as LakeLayout;
+    return { dataColumns: recorded.dataColumns, partitionKeys: recorded.partitionKeys, format: recorded.format };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * How an existing staging table's columns differ from the lake's, or null. BigQuery lists the
- * Hive keys it inferred in hivePartitioningOptions.fields and appends them to the schema; they are
- * compared apart from the data columns.
+ * How an existing staging table's columns differ from the lake's, or null. BigQuery appends the Hive
+ * keys it inferred to the schema (and lists them in hivePartitioningOptions.fields); a key the lake
+ * has but the table's schema lacks as a data column is such a key, not drift.
  */
-function stagingDrift(existing: TableMetadata, lake: { dataColumns: string[]; partitionKeys: string[] }): string | null {
-  const inferredKeys: string[] = (existing.externalDataConfiguration?.hivePartitioningOptions?.fields as string[] | undefined) ?? [];
-  const keys = new Set([...inferredKeys, ...lake.partitionKeys]);
-  const tableColumns = (existing.schema?.fields ?? []).map((field) => field.name ?? '').filter((name) => !keys.has(name));
+function stagingDrift(existing: TableMetadata, lake: LakeLayout): string | null {
+  const layout = existingLayout(existing);
+  if (layout === null) return 'its columns cannot be read';
+  const tableColumns = layout.dataColumns.filter((name) => !lake.partitionKeys.includes(name) || layout.partitionKeys !== null);
   const problems: string[] = [];
   const added = lake.dataColumns.filter((name) => !tableColumns.includes(name));
   const missing = tableColumns.filter((name) => !lake.dataColumns.includes(name));
   if (added.length > 0) problems.push(`the lake has column${added.length > 1 ? 's' : ''} ${added.join(', ')} that the table lacks`);
   if (missing.length > 0) problems.push(`the table has column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} that the lake lacks`);
-  if (inferredKeys.length > 0 && inferredKeys.join('/') !== lake.partitionKeys.join('/')) {
-    problems.push(`the table's partition keys are ${inferredKeys.join('/') || '(none)'}, the lake's ${lake.partitionKeys.join('/') || '(none)'}`);
+  if (layout.partitionKeys !== null && layout.partitionKeys.join('/') !== lake.partitionKeys.join('/')) {
+    problems.push(`the table's partition keys are ${layout.partitionKeys.join('/') || '(none)'}, the lake's ${lake.partitionKeys.join('/') || '(none)'}`);
   }
   return problems.length === 0 ? null : problems.join('; ');
 }
