@@ -2,8 +2,22 @@
 // One instance per piece of work rather than a shared one: instances are cheap (~5 ms), nothing
 // leaks between runs, and closing it frees the memory a big load took. Extensions are never
 // installed or loaded behind our back (the agent may run without network; RECIPES.md).
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataError } from '../contract.js';
+
+// Imported on first use: a process that opens a lake only to name URIs or list partitions (or the
+// agent's single binary, which carries no DuckDB) never loads the native module.
+let loading: Promise<typeof import('@duckdb/node-api')> | undefined;
+function loadDuckDB(): Promise<typeof import('@duckdb/node-api')> {
+  loading ??= import('@duckdb/node-api').catch((error: unknown) => {
+    loading = undefined;
+    throw new DataError(
+      'DATA_NOT_CONFIGURED',
+      `DuckDB (@duckdb/node-api) cannot be loaded here (${error instanceof Error ? error.message : String(error)}); lake writes and schema reads need it: run from the npm package`,
+    );
+  });
+  return loading;
+}
 
 /** Options of {@link openMemoryDuckDB}. */
 export interface MemoryDuckDBOptions {
@@ -32,6 +46,7 @@ export interface MemoryDuckDB {
 export async function openMemoryDuckDB(options: MemoryDuckDBOptions = {}): Promise<MemoryDuckDB> {
   const settings: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
   if (options.tempDirectory !== undefined) settings.temp_directory = options.tempDirectory;
+  const { DuckDBInstance } = await loadDuckDB();
   const instance = await DuckDBInstance.create(':memory:', settings);
   const connection = await instance.connect();
   const signal = options.signal;
