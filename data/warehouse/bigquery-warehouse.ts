@@ -522,7 +522,7 @@ function existingLayout(existing: TableMetadata): { dataColumns: string[]; parti
  * keys it inferred to the schema (and lists them in hivePartitioningOptions.fields); a key the lake
  * has but the table's schema lacks as a data column is such a key, not drift.
  */
-function stagingDrift(existing: TableMetadata, lake: LakeLayout): string | null {
+export function stagingDrift(existing: TableMetadata, lake: LakeLayout): string | null {
   const layout = existingLayout(existing);
   if (layout === null) return 'its columns cannot be read';
   const tableColumns = layout.dataColumns.filter((name) => !lake.partitionKeys.includes(name) || layout.partitionKeys !== null);

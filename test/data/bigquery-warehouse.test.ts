@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, type DataRunContext, type Lake, type Materialization, type MaterializeOptions } from '../../data/contract.js';
 import { openLake } from '../../data/lake/open-lake.js';
-import { APPENDS_LEDGER, BigQueryWarehouse, appendJobId, parseBigQueryUri } from '../../data/warehouse/bigquery-warehouse.js';
+import { APPENDS_LEDGER, BigQueryWarehouse, appendJobId, parseBigQueryUri, stagingDrift } from '../../data/warehouse/bigquery-warehouse.js';
 import { EMULATOR_TOKEN, startRecordingProxy, useBigQueryEmulator, type RecordingProxy } from '../support/bigquery-emulator.js';
 import { useFakeGcs } from '../support/fake-gcs.js';
 import { tempDir } from '../support/harness.js';
@@ -498,6 +498,23 @@ describe('staging tables', () => {
     expect(creations[1].description).toContain('"dataColumns":["id_municipio","nome"]');
     expect(proxy.requests.some((request) => request.method === 'DELETE' && request.url.includes(`/datasets/${datasetId}_staging/tables/municipio`))).toBe(true);
     expect(recorded.filter((write) => write.kind === 'staging').map((write) => write.mode)).toEqual([null, 'recreate']);
+  });
+
+  // What tables.get answers on BigQuery for a STRINGS-partitioned external table (the emulator
+  // keeps no external configuration): the Hive keys appended to the schema and listed apart.
+  describe('drift against the metadata BigQuery reports', () => {
+    const reported = {
+      schema: { fields: ['ano', 'pib', 'ano_particao', 'data_particao'].map((name) => ({ name, type: 'STRING', mode: 'NULLABLE' })) },
+      externalDataConfiguration: { sourceFormat: 'PARQUET', hivePartitioningOptions: { mode: 'STRINGS', fields: ['ano_particao', 'data_particao'] } },
+    };
+    it.each([
+      ['the same columns and keys', ['ano', 'pib'], ['ano_particao', 'data_particao'], null],
+      ['an added column', ['ano', 'pib', 'nome'], ['ano_particao', 'data_particao'], 'the lake has column nome that the table lacks'],
+      ['a missing column', ['ano'], ['ano_particao', 'data_particao'], 'the table has column pib that the lake lacks'],
+      ['other partition keys', ['ano', 'pib'], ['ano_particao'], "the table's partition keys are ano_particao/data_particao, the lake's ano_particao"],
+    ])('%s', (_what, dataColumns, partitionKeys, expected) => {
+      expect(stagingDrift(reported, { dataColumns, partitionKeys, format: 'parquet' })).toBe(expected);
+    });
   });
 
   it('refuses a file:// lake: BigQuery external tables read Cloud Storage', async () => {
