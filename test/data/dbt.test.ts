@@ -137,33 +137,23 @@ describe('a successful build', () => {
     ]);
   }, 120_000);
 
-  it('passes vars and select to dbt', async () => {
+  it('passes vars, select and exclude to dbt', async () => {
     const dir = await tempDir();
     const file = await warehouseFile(dir);
-    // The broken model is left out by the selection: the build succeeds.
-    const result = await dbtBuild(settings(await projectWithBrokenModel(dir)), { select: 'pib_perto_do_rio', vars: { raio_km: 20 } }, io(file));
+    // The broken model is left out by the selection (the build succeeds), one test by the exclusion.
+    const options = { select: 'pib_perto_do_rio', exclude: 'unique_pib_perto_do_rio_ano', vars: { raio_km: 20 } };
+    const result = await dbtBuild(settings(await projectWithBrokenModel(dir)), options, io(file));
     expect(result.outcome).toBe('success');
     expect(result.nodes.map((node) => node.uniqueId.replace(/\.[0-9a-f]{10}$/, ''))).toEqual([
       'operation.br_ibge_pib.br_ibge_pib-on-run-start-0',
       MODEL,
       'test.br_ibge_pib.not_null_pib_perto_do_rio_ano',
-      'test.br_ibge_pib.unique_pib_perto_do_rio_ano',
     ]);
     // Within 20 km: Rio and Niterói.
     expect(await modelRows(file)).toEqual([
       { ano: 2010, pib: 1100, quantidade_municipios: 2 },
       { ano: 2011, pib: 1210, quantidade_municipios: 2 },
     ]);
-  }, 120_000);
-
-  it('passes exclude to dbt', async () => {
-    const dir = await tempDir();
-    const file = await warehouseFile(dir);
-    const result = await dbtBuild(settings(), { exclude: 'unique_pib_perto_do_rio_ano' }, io(file));
-    expect(result.outcome).toBe('success');
-    const ids = result.nodes.map((node) => node.uniqueId);
-    expect(ids.some((id) => id.startsWith('test.br_ibge_pib.not_null_pib_perto_do_rio_ano'))).toBe(true);
-    expect(ids.some((id) => id.startsWith('test.br_ibge_pib.unique_pib_perto_do_rio_ano'))).toBe(false);
   }, 120_000);
 
   it('counts a selection that matches nothing as a success with no nodes', async () => {
