@@ -219,7 +219,8 @@ export class BigQueryWarehouse implements Warehouse {
       if (!fieldNames.has(column)) throw new DataError('DATA_INVALID_ARGUMENT', `clusterBy column ${column} is not among the SQL's columns (${[...fieldNames].join(', ')})`);
     }
 
-    const wanted: TableMetadata = { schema: { fields: fields.map(({ name: field, type, mode: fieldMode }) => ({ name: field, type, mode: fieldMode ?? 'NULLABLE' })) } };
+    // The dry run's fields as they are (STRUCT columns keep their sub-fields).
+    const wanted: TableMetadata = { schema: { fields: fields.map((field) => ({ ...field, mode: field.mode ?? 'NULLABLE' })) } };
     if (partitionBy !== undefined) wanted.timePartitioning = { type: partitionBy.granularity === 'month' ? 'MONTH' : 'DAY', field: partitionBy.column };
     if (clusterBy.length > 0) wanted.clustering = { fields: [...clusterBy] };
     const existing = await this.tableMetadata(datasetId, tableId);
@@ -411,7 +412,13 @@ export class BigQueryWarehouse implements Warehouse {
       if (!(error instanceof DataError) || statusOf((error as { cause?: unknown }).cause) !== 409) throw error;
     }
     try {
-      const [metadata] = await this.bigquery.job(jobId, this.jobLocation()).getMetadata();
+      const previous = this.bigquery.job(jobId, this.jobLocation());
+      let [metadata] = await previous.getMetadata();
+      if (metadata.status?.state !== 'DONE') {
+        // Still running (the earlier call was cut off, not the job): its outcome decides.
+        await previous.promise().catch(() => undefined);
+        [metadata] = await previous.getMetadata();
+      }
       if (metadata.status?.state === 'DONE' && metadata.status.errorResult == null) {
         run.log('INFO', `append to ${name} already done by job ${jobId}`);
         return [{ written: 0, partitions: [] }];
