@@ -4,6 +4,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../../common/identity.js';
+import { PostgresStore } from '../../server/store/postgres/postgres-store.js';
+import { raw, sql } from '../../server/store/postgres/sql.js';
+import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
+import type { Store } from '../../server/store/store.js';
 import { onCleanup } from '../support/harness.js';
 import { adapters } from './adapters.js';
 import { startTestServer, type GraphQLBody, type TestServer } from './support/in-process-server.js';
@@ -40,6 +44,13 @@ const table = (dataset: string, name: string, partitions: string[] = [], overrid
   kind: 'TABLE', dataset, table: name, partitions, uri: `duckdb:///lake/warehouse.duckdb#${dataset}.${name}`, rows: 10, bytes: null, mode: 'replace-partitions',
   taskRunKey: 'materialize#1', ...overrides,
 });
+
+/** Rows left in a lineage table, read with the store's own connection. */
+async function rowsIn(store: Store, table: 'materializations' | 'materialization_partitions' | 'materialization_batches'): Promise<number> {
+  if (store instanceof SqliteStore) return (store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  if (store instanceof PostgresStore) return (await store.db.row<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${raw(table)}`))!.n;
+  throw new Error('unknown store');
+}
 
 const MATERIALIZATION = 'id attempt taskRunKey kind dataset table partitions rows bytes uri mode recordedAt flowRun { id }';
 
@@ -302,6 +313,7 @@ describe.each(adapters)('lineage on $name', ({ open }) => {
         `{ dataTables { nodes { table } } dataTable(dataset: "br_ibge_pib", table: "municipio", kind: TABLE) { table } }`);
       expect(after).toEqual({ dataTables: { nodes: [] }, dataTable: null });
       expect(await store.lineage.partitions(tenant, { dataset: 'br_ibge_pib', table: 'municipio', kind: 'TABLE' }, 10)).toEqual([]);
+      for (const table of ['materializations', 'materialization_partitions', 'materialization_batches'] as const) expect(await rowsIn(store, table), table).toBe(0);
     });
   });
 

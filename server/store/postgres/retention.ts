@@ -70,9 +70,12 @@ export async function pruneFinishedRuns(db: PgDatabase, tenant: string, endedBef
     const counts = zero();
     counts.logLines = await deleteOf(tx, 'logs', ids);
     counts.logBatches = await deleteOf(tx, 'log_batches', ids);
-    // Lineage: the partitions by their key (materialization id), then the writes and their batches.
+    // Lineage: the partitions by their key, from the writes' own partitions (the table has no index
+    // on materialization_id), then the writes and their batches.
     await tx.rows(sql`
-      DELETE FROM materialization_partitions WHERE materialization_id IN (SELECT id FROM materializations WHERE flow_run_id = ANY(${ids}::text[]))`);
+      DELETE FROM materialization_partitions x USING materializations m, json_array_elements_text(m.partitions) AS p(value)
+      WHERE m.flow_run_id = ANY(${ids}::text[]) AND x.tenant = m.tenant AND x.dataset = m.dataset AND x.table_name = m.table_name AND x.kind = m.kind
+        AND x."partition" = p.value AND x.recorded_at = m.recorded_at AND x.materialization_id = m.id`);
     counts.materializations = await deleteOf(tx, 'materializations', ids);
     await deleteOf(tx, 'materialization_batches', ids);
     counts.stateTransitions = await deleteOf(tx, 'state_transitions', ids);

@@ -55,16 +55,16 @@ export class SqliteLineageStore implements LineageStore {
   async listTables(tenant: string, filter: DataTableFilter, page: PageRequest): Promise<Page<DataTableRecord>> {
     const first = pageSize(page.first);
     const where = ['tenant = ?', '(dataset, table_name, kind) > (?, ?, ?)'];
-    const args: unknown[] = [tenant];
-    if (filter.dataset != null) (where.push('dataset = ?'), args.push(filter.dataset));
-    if (filter.kind != null) (where.push('kind = ?'), args.push(filter.kind));
+    const filters: unknown[] = [];
+    if (filter.dataset != null) (where.push('dataset = ?'), filters.push(filter.dataset));
+    if (filter.kind != null) (where.push('kind = ?'), filters.push(filter.kind));
     // One index seek per table (a loose index scan): a table's thousands of writes are skipped, not read.
     const next = statement(this.#db, `SELECT dataset, table_name, kind FROM materializations WHERE ${where.join(' AND ')} ORDER BY dataset, table_name, kind LIMIT 1`);
+    // Every dataset id is at least one character, so the empty key comes before them all.
     let key = decodeTableCursor(page.after) ?? { dataset: '', table: '', kind: '' };
     const tables: DataTableRecord[] = [];
     while (tables.length <= first) {
-      const [tenantArg, ...filters] = args;
-      const found = next.get(tenantArg, key.dataset, key.table, key.kind, ...filters) as { dataset: string; table_name: string; kind: string } | undefined;
+      const found = next.get(tenant, key.dataset, key.table, key.kind, ...filters) as { dataset: string; table_name: string; kind: string } | undefined;
       if (!found) break;
       key = { dataset: found.dataset, table: found.table_name, kind: found.kind as DataTableKey['kind'] };
       tables.push(tableOf(this.#latest(tenant, key)!));
@@ -82,13 +82,20 @@ export class SqliteLineageStore implements LineageStore {
 
   async partitions(tenant: string, key: DataTableKey, first: number): Promise<DataPartitionRecord[]> {
     const table = [tenant, key.dataset, key.table, key.kind];
+    // The partitions by a loose index scan (each step one MAX() seek below the previous one), each
+    // with its latest write by one more seek: a partition rewritten by a thousand runs costs one step.
     const rows = statement(this.#db, `
-      SELECT d."partition" AS "partition",
-        (SELECT p.materialization_id FROM materialization_partitions p
-         WHERE p.tenant = ? AND p.dataset = ? AND p.table_name = ? AND p.kind = ? AND p."partition" = d."partition"
-         ORDER BY p.recorded_at DESC, p.materialization_id DESC LIMIT 1) AS materialization_id
-      FROM (SELECT DISTINCT "partition" FROM materialization_partitions WHERE ${TABLE} ORDER BY "partition" DESC LIMIT ?) d
-      ORDER BY d."partition" DESC`).all(...table, ...table, first) as { partition: string; materialization_id: string }[];
+      WITH RECURSIVE parts(p) AS (
+        SELECT MAX("partition") FROM materialization_partitions WHERE ${TABLE}
+        UNION ALL
+        SELECT (SELECT MAX("partition") FROM materialization_partitions WHERE ${TABLE} AND "partition" < parts.p) FROM parts WHERE parts.p IS NOT NULL
+        LIMIT ?
+      )
+      SELECT d.p AS "partition",
+        (SELECT x.materialization_id FROM materialization_partitions x
+         WHERE x.tenant = ? AND x.dataset = ? AND x.table_name = ? AND x.kind = ? AND x."partition" = d.p
+         ORDER BY x.recorded_at DESC, x.materialization_id DESC LIMIT 1) AS materialization_id
+      FROM parts d WHERE d.p IS NOT NULL ORDER BY d.p DESC`).all(...table, ...table, first, ...table) as { partition: string; materialization_id: string }[];
     const writes = this.#byIds([...new Set(rows.map((r) => r.materialization_id))]);
     return rows.map((r) => ({ partition: r.partition, lastWrite: writes.get(r.materialization_id)! }));
   }

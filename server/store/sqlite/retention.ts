@@ -58,9 +58,11 @@ export function pruneFinishedRuns(db: Database, tenant: string, endedBefore: num
     const counts = zero();
     counts.logLines = deleteOf('logs');
     counts.logBatches = deleteOf('log_batches');
-    // Lineage: the partitions by their key (materialization id), then the writes and their batches.
-    statement(db, `DELETE FROM materialization_partitions WHERE materialization_id IN (
-      SELECT id FROM materializations WHERE flow_run_id IN (SELECT value FROM json_each(?)))`).run(list);
+    // Lineage: the partitions by their key, from the writes' own partitions (the table has no index
+    // on materialization_id), then the writes and their batches.
+    statement(db, `DELETE FROM materialization_partitions WHERE (tenant, dataset, table_name, kind, "partition", recorded_at, materialization_id) IN (
+      SELECT m.tenant, m.dataset, m.table_name, m.kind, p.value, m.recorded_at, m.id
+      FROM materializations m, json_each(m.partitions) AS p WHERE m.flow_run_id IN (SELECT value FROM json_each(?)))`).run(list);
     counts.materializations = deleteOf('materializations');
     deleteOf('materialization_batches');
     counts.stateTransitions = deleteOf('state_transitions');

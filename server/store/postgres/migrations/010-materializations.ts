@@ -35,9 +35,8 @@ CREATE TABLE materialization_partitions (
   kind text COLLATE "C" NOT NULL,
   partition text COLLATE "C" NOT NULL,
   recorded_at bigint NOT NULL,
-  PRIMARY KEY (materialization_id, partition)
+  PRIMARY KEY (tenant, dataset, table_name, kind, partition, recorded_at, materialization_id)
 );
-CREATE INDEX materialization_partitions_latest ON materialization_partitions (tenant, dataset, table_name, kind, partition, recorded_at, materialization_id);
 
 CREATE TABLE materialization_batches (
   flow_run_id text COLLATE "C" NOT NULL,

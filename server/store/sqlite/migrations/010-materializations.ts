@@ -4,7 +4,9 @@ import type { Migration } from './index.js';
 // (recordMaterializations). The data stays with the agency; the server keeps where it went, which
 // partitions, how many rows. Partitions are also kept one per row (materialization_partitions,
 // with the table's key repeated) so "each partition's latest write" is an index walk instead of
-// decoding every write's JSON array. A batch retried after a lost answer is recorded once
+// decoding every write's JSON array. That table is its key alone (one b-tree, no second index: a
+// write of 10,000 partitions pays once); retention finds its rows from the writes' own partitions,
+// as it does flow_run_labels'. A batch retried after a lost answer is recorded once
 // (materialization_batches, as log_batches for logs).
 export const materializations: Migration = {
   version: 10,
@@ -39,9 +41,8 @@ CREATE TABLE materialization_partitions (
   kind TEXT NOT NULL,
   partition TEXT NOT NULL,
   recorded_at INTEGER NOT NULL,
-  PRIMARY KEY (materialization_id, partition)
+  PRIMARY KEY (tenant, dataset, table_name, kind, partition, recorded_at, materialization_id)
 ) WITHOUT ROWID;
-CREATE INDEX materialization_partitions_latest ON materialization_partitions (tenant, dataset, table_name, kind, partition, recorded_at, materialization_id);
 
 CREATE TABLE materialization_batches (
   flow_run_id TEXT NOT NULL,
