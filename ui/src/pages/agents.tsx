@@ -36,7 +36,7 @@ export function AgentsPage() {
         <>
           {d.agents.nodes.length === 0 ? <p className="muted">No agent has registered in this tenant: start one with `fluxo agent start`.</p> : null}
           {d.agents.nodes.length > 0 ? (
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0}>
               <table>
                 <caption className="visually-hidden">Agents</caption>
                 <thead>

@@ -70,7 +70,7 @@ export function AuditPage({ viewer }: { viewer: Viewer }) {
       <ErrorBox error={q.error} />
       {!page ? <Loading what="audit events" /> : null}
       {page ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="visually-hidden">Audit events, newest first</caption>
             <thead>

@@ -3,6 +3,7 @@
 // itself (schema/fluxo.graphql, bundled at build time) rather than an introspection query: the
 // proxy's depth limit refuses GraphiQL's 15-level introspection, and production servers answer
 // no introspection at all.
+import { useEffect, useRef, type RefObject } from 'react';
 import { buildSchema } from 'graphql';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/style.css';
@@ -27,9 +28,44 @@ const DEFAULT_QUERY = `# The fluxo API. Ctrl-Enter runs the query; the Docs butt
 }
 `;
 
+/**
+ * GraphiQL 4 leaves CodeMirror's input textareas unlabelled and its scroll areas out of the tab
+ * order; the labels and tab stops are added here as its editors appear (styles.css fixes its
+ * colours' contrast and hides its tab bar, whose tabs nest a close button in a tab).
+ */
+function useAccessibleEditors(root: RefObject<HTMLDivElement | null>): void {
+  useEffect(() => {
+    const element = root.current;
+    if (!element) return;
+    const fix = (): void => {
+      for (const textarea of element.querySelectorAll<HTMLTextAreaElement>('textarea:not([aria-label])')) {
+        const tool = textarea.closest('.graphiql-editor-tool');
+        const editors = tool ? [...tool.querySelectorAll('.graphiql-editor')] : [];
+        const index = editors.findIndex((editor) => editor.contains(textarea));
+        const label = textarea.closest('.graphiql-query-editor')
+          ? 'GraphQL query'
+          : textarea.closest('.graphiql-response')
+            ? 'Response'
+            : tool
+              ? (['Variables (JSON)', 'Headers (JSON)'][index] ?? 'Editor')
+              : 'Editor';
+        textarea.setAttribute('aria-label', label);
+      }
+      // CodeMirror gives its scroll areas tabindex -1; keyboard users need to reach long answers.
+      for (const scroll of element.querySelectorAll<HTMLElement>('.CodeMirror-scroll')) if (scroll.tabIndex !== 0) scroll.tabIndex = 0;
+    };
+    fix();
+    const observer = new MutationObserver(fix);
+    observer.observe(element, { childList: true, subtree: true });
+    return () => observer.disconnect();
+  }, [root]);
+}
+
 export default function ExplorerPage() {
+  const root = useRef<HTMLDivElement>(null);
+  useAccessibleEditors(root);
   return (
-    <div className="explorer">
+    <div className="explorer" ref={root}>
       <h1 className="visually-hidden">GraphQL explorer</h1>
       <GraphiQL fetcher={fetcher as never} schema={schema} defaultQuery={DEFAULT_QUERY} shouldPersistHeaders={false} />
     </div>

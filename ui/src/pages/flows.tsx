@@ -37,7 +37,7 @@ export function FlowsPage() {
       {!page ? <Loading what="flows" /> : null}
       {page && page.nodes.length === 0 ? <p className="muted">No flows are registered yet: `fluxo register` adds them.</p> : null}
       {page && page.nodes.length > 0 ? (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="visually-hidden">Flows</caption>
             <thead>
@@ -223,7 +223,7 @@ export function FlowPage({ id, viewer }: { id: string; viewer: Viewer }) {
 
       <section aria-labelledby="params-heading">
         <h2 id="params-heading">Parameters</h2>
-        <pre className="json">{JSON.stringify(v.parameterSchema, null, 2)}</pre>
+        <pre className="json" tabIndex={0}>{JSON.stringify(v.parameterSchema, null, 2)}</pre>
       </section>
 
       <section aria-labelledby="recent-heading">
@@ -236,7 +236,7 @@ export function FlowPage({ id, viewer }: { id: string; viewer: Viewer }) {
 
       <section aria-labelledby="versions-heading">
         <h2 id="versions-heading">Versions</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>

@@ -207,11 +207,11 @@ export function RunPage({ id, viewer }: { id: string; viewer: Viewer }) {
             {r.exitCode !== null ? ` (exit code ${r.exitCode})` : ''}
             {r.signal ? ` (signal ${r.signal})` : ''}
           </p>
-          {r.stateMessage ? <pre className="message">{r.stateMessage}</pre> : null}
+          {r.stateMessage ? <pre className="message" tabIndex={0}>{r.stateMessage}</pre> : null}
           {failedTasks.map((task) => (
             <div key={task.key}>
               <h3>Task {task.key}</h3>
-              {task.stateMessage ? <pre className="message">{task.stateMessage}</pre> : null}
+              {task.stateMessage ? <pre className="message" tabIndex={0}>{task.stateMessage}</pre> : null}
             </div>
           ))}
         </section>
@@ -226,7 +226,7 @@ export function RunPage({ id, viewer }: { id: string; viewer: Viewer }) {
 
       <section aria-labelledby="history-heading">
         <h2 id="history-heading">State history</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <thead>
               <tr>
@@ -256,7 +256,7 @@ export function RunPage({ id, viewer }: { id: string; viewer: Viewer }) {
 
       <section aria-labelledby="params-heading">
         <h2 id="params-heading">Parameters</h2>
-        <pre className="json">{JSON.stringify(r.parameters, null, 2)}</pre>
+        <pre className="json" tabIndex={0}>{JSON.stringify(r.parameters, null, 2)}</pre>
       </section>
       <Writes id={r.id} />
     </>

@@ -134,7 +134,7 @@ export function RunsTable({ runs, caption, showFlow = true }: { runs: readonly R
   if (runs.length === 0) return <p className="muted">No runs.</p>;
   const now = Date.now();
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table>
         <caption className="visually-hidden">{caption}</caption>
         <thead>

@@ -48,7 +48,7 @@ export function TablesPage() {
       {[...datasets].map(([dataset, tables]) => (
         <section key={dataset} aria-labelledby={`ds-${dataset}`}>
           <h2 id={`ds-${dataset}`}>{dataset}</h2>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>
@@ -128,7 +128,7 @@ export function TablePage({ id }: { id: string }) {
 
 function WritesTable({ rows, first }: { rows: { key: string; label: string; write: Write }[]; first: string }) {
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table>
         <thead>
           <tr>
