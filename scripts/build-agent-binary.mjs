@@ -53,6 +53,9 @@ try {
     },
     banner: { js: 'var __fluxo_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
     plugins: [absentOptionalModules(['bufferutil', 'utf-8-validate'])],
+    // DuckDB is a native addon a single file cannot carry: left as a require() that fails inside
+    // the binary, where data/service.ts turns it into DATA_NOT_CONFIGURED saying so.
+    external: ['@duckdb/node-api', '@duckdb/node-bindings'],
     logLevel: 'warning',
   };
   for (const [entry, outfile] of [['scripts/sea/launcher.mjs', launcher], ['agent/binary-main.ts', agent]]) {

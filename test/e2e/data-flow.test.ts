@@ -3,7 +3,7 @@
 // does the work and records each write for lineage. A flow-level retry after the writes leaves
 // no duplicate rows; failures reach the flow as DataError codes; `fluxo run` does the same locally;
 // an agent with bad data settings refuses to start.
-import { readdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { cliPath, repoRoot, tempDir } from '../support/harness.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { agentBinaryPath, startStack, type Stack } from '../support/stack.js';
 import { createRun, waitForFinal, type RunDetails } from './queries.js';
 
 const FLOWS = join(repoRoot, 'test', 'fixtures', 'flows', 'data-pipeline.ts');
@@ -158,6 +158,33 @@ describe('fluxo/data under an agent', () => {
     expect(errors.dbtFailed).toMatchObject({ dataError: true, code: 'DBT_MODELS_FAILED', message: expect.stringContaining('model.fx_data.quebrado') });
     expect(run.taskRuns).toContainEqual(expect.objectContaining({ key: 'model.fx_data.quebrado#1', state: 'FAILED' }));
   });
+});
+
+describe('fluxo/data under the fluxo-agent single binary', () => {
+  it('runs commands, and fails DuckDB work with DATA_NOT_CONFIGURED saying the binary carries no DuckDB', async () => {
+    const built = await execa(process.execPath, [join(repoRoot, 'scripts', 'build-agent-binary.mjs')], { cwd: repoRoot, reject: false, timeout: 170_000 });
+    expect(built.exitCode, `${built.stdout}\n${built.stderr}`).toBe(0);
+    // A copy away from the repository, as on an agency host: next to node_modules/, its require()
+    // would find the package's own DuckDB.
+    const binary = join(await tempDir('fluxo-binary-'), 'fluxo-agent');
+    await copyFile(agentBinaryPath, binary);
+    await chmod(binary, 0o755);
+    const stack = await startStack();
+    const dataConfig = join(stack.dir, 'data.json');
+    await writeFile(dataConfig, JSON.stringify({ lake: pathToFileURL(join(stack.dir, 'lake')).href, warehouse: `duckdb://${join(stack.dir, 'w.duckdb')}` }));
+    const registered = await stack.cli(['register', FLOWS, '--project', 'production', '--storage', stack.storageUri]);
+    expect(registered, registered.stderr).toMatchObject({ exitCode: 0 });
+    await stack.startAgent({ name: 'binary-data-agent', labels: ['binary'], binary, extraArgs: ['--data-config', dataConfig] });
+    const developer = await stack.client('developer');
+    const id = await createRun(developer, { flowName: 'data-binary-probe', parameters: {}, labels: ['binary'] });
+    const run = await waitForFinal(developer, id, 120_000);
+    expect(run, run.stateMessage ?? '').toMatchObject({ state: 'SUCCESS' });
+    expect(run.logs.nodes).toContainEqual(expect.objectContaining({ message: 'comando no binario', stream: 'stdout' }));
+    const probe = logged<{ command: number; lake: { code: string; message: string }; warehouse: { code: string; message: string } }>(run, 'binario');
+    expect(probe.command).toBe(0);
+    expect(probe.lake).toMatchObject({ code: 'DATA_NOT_CONFIGURED', message: expect.stringContaining('DuckDB') });
+    expect(probe.warehouse).toMatchObject({ code: 'DATA_NOT_CONFIGURED', message: expect.stringContaining('single binary carries no DuckDB') });
+  }, 300_000);
 });
 
 describe('fluxo/data elsewhere', () => {
