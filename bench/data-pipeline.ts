@@ -3,6 +3,7 @@
 // data/service.ts in this process (what an agent does for its runs, minus the IPC) with a
 // file:// lake and a duckdb:// warehouse in a fresh temp directory per round:
 //
+//   IPC (rows as JSON)  what handing `{ rows }` to an agent adds: the rows stringified and parsed
 //   lake (rows)         writeToLake of JS row objects, Hive partitions by `ano`, overwrite-partitions
 //   lake (CSV file)     the same rows as a CSV file, the same write (it replaces the files above)
 //   staging             createStagingTable (a DuckDB view over the Parquet files)
@@ -163,6 +164,9 @@ for (let round = 0; round < ROUNDS; round++) {
     // Opening the DuckDB file and LOADing spatial (~80 MB) is the warehouse's once-per-agent cost: not a phase.
     await timed('open warehouse (once per agent)', null, () => data.query('select 1 as ok'));
 
+    // Under an agent, `{ rows }` also crosses the child's IPC channel as one JSON message (Node's
+    // default serialization); measured apart, since this bench calls the service in-process.
+    await timed('(agent IPC) rows as JSON: stringify + parse', ROWS, async () => JSON.parse(JSON.stringify({ type: 'data-request', args: { source: { rows } } })) as unknown);
     const landed = await timed('lake: rows, partitions by ano', ROWS, () =>
       data.writeToLake('br_ibge_pib', 'municipio', { rows }, { mode: 'overwrite-partitions', partitionColumns: ['ano'] }),
     );
