@@ -5,7 +5,7 @@
 // the proxy.
 import { createServer, request, type Server } from 'node:http';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, type ClientMetadata } from 'oidc-provider';
 import { freePort, onCleanup } from './harness.js';
 
 /** A client-credentials client and the extra claims its access tokens carry. */
@@ -15,9 +15,17 @@ export interface TestOidcClient {
   claims: Record<string, unknown>;
 }
 
+/** A browser (public, authorization code with PKCE) client: the web interface's sign-in. */
+export interface TestOidcBrowserClient extends TestOidcClient {
+  /** Where the provider sends the browser back with the code. */
+  redirectUri: string;
+}
+
 /** Settings of a test provider. */
 export interface TestOidcProviderOptions {
   clients: TestOidcClient[];
+  /** Public clients signing people in through the browser (turns on the provider's own login and consent pages). @default [] */
+  browserClients?: TestOidcBrowserClient[];
   /** Private signing JWKs (with kid); the first signs. @default one fresh RS256 key */
   signingKeys?: JWK[];
   /** `aud` of its access tokens. @default 'fluxo-api' */
@@ -58,23 +66,36 @@ export async function startOidcProvider(options: TestOidcProviderOptions): Promi
   const issuer = `http://127.0.0.1:${port}`;
   const audience = options.audience ?? 'fluxo-api';
   const signingKeys = options.signingKeys ?? [await rsaSigningKey(`key-${Date.now()}`)];
-  const claimsOf = new Map(options.clients.map((client) => [client.clientId, client.claims]));
+  const browserClients = options.browserClients ?? [];
+  const claimsOf = new Map([...options.clients, ...browserClients].map((client) => [client.clientId, client.claims]));
   const secretOf = (clientId: string): string => `secret-of-${clientId}-${'x'.repeat(32)}`;
 
   const provider = new Provider(issuer, {
-    clients: options.clients.map(({ clientId }) => ({
-      client_id: clientId,
-      client_secret: secretOf(clientId),
-      grant_types: ['client_credentials'],
-      redirect_uris: [],
-      response_types: [],
-      token_endpoint_auth_method: 'client_secret_post',
-    })),
+    clients: [
+      ...options.clients.map(({ clientId }): ClientMetadata => ({
+        client_id: clientId,
+        client_secret: secretOf(clientId),
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_post',
+      })),
+      ...browserClients.map(({ clientId, redirectUri }): ClientMetadata => ({
+        client_id: clientId,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [redirectUri],
+      })),
+    ],
+    // A browser client calls discovery and the token endpoint from the web interface's origin.
+    clientBasedCORS: () => browserClients.length > 0,
     jwks: { keys: signingKeys as never[] },
     cookies: { keys: ['test-cookie-key-not-used-by-client-credentials'] },
     ttl: { ClientCredentials: 300 },
     features: {
-      devInteractions: { enabled: false },
+      // Its built-in login (any name) and consent pages, for browser clients only.
+      devInteractions: { enabled: browserClients.length > 0 },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
