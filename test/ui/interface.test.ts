@@ -202,6 +202,30 @@ describe('operating runs in the browser', () => {
   });
 });
 
+describe('an admin', () => {
+  it("switches tenant and reads the other agency's runs, live logs included (the tenant travels on the WebSocket too)", async () => {
+    const registered = await stack.cli(['register', join(repoRoot, 'examples', 'sleep.ts'), '--project', 'production', '--storage', stack.storageUri], { tenant: 'rj-smtr' });
+    expect(registered, registered.stderr).toMatchObject({ exitCode: 0 });
+    await stack.startAgent({ name: 'smtr-1', tenant: 'rj-smtr' });
+    const smtr = await stack.client('developer', 'rj-smtr');
+    const runId = await createRun(smtr, { flowName: 'long-sleep', parameters: { seconds: 0 } });
+    await waitForFinal(smtr, runId);
+    const { context, page } = await openPage();
+    try {
+      await signIn(page, 'admin');
+      await page.getByLabel('Tenant').selectOption('rj-smtr');
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      await nav(page, 'Runs');
+      await page.locator(`tr[data-run-id="${runId}"] a`).first().click();
+      await page.getByTestId('run-state').getByText('Success', { exact: true }).waitFor();
+      await page.getByRole('log').getByText(/sleeping 0 s/).waitFor();
+      expect(await page.getByText('Live logs stopped').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('every page', () => {
   const pages = () => [
     { name: 'dashboard', path: '/', ready: 'Runs by state, last 24 hours' },
