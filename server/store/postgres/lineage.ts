@@ -14,7 +14,7 @@ import type { Page, PageRequest } from '../store.js';
 import type { PgDatabase } from './database.js';
 import { pgText } from './rows.js';
 import { assertLease } from './run-writes.js';
-import { join, sql, type Sql } from './sql.js';
+import { join, raw, sql, type Sql } from './sql.js';
 
 const COLUMNS = sql`m.id, m.tenant, m.flow_run_id, m.attempt, m.task_run_key, m.kind, m.dataset, m.table_name, m.partitions, m."rows", m.bytes, m.uri, m.mode, m.recorded_at`;
 
@@ -112,18 +112,18 @@ export class PostgresLineageStore implements LineageStore {
 
   async partitions(tenant: string, key: DataTableKey, first: number): Promise<DataPartitionRecord[]> {
     const table = sql`tenant = ${tenant}::text AND dataset = ${key.dataset}::text AND table_name = ${key.table}::text AND kind = ${key.kind}::text`;
+    // Each step is one backward probe of the key (…, partition, recorded_at, materialization_id):
+    // the next partition down and, being first in that order, its latest write.
+    const latestFirst = raw('ORDER BY "partition" DESC, recorded_at DESC, materialization_id DESC LIMIT 1');
     const rows = await this.#db.rows<MaterializationRow & { partition: string }>(sql`
       WITH RECURSIVE parts AS (
-        (SELECT "partition" FROM materialization_partitions WHERE ${table} ORDER BY "partition" DESC LIMIT 1)
+        (SELECT "partition", materialization_id FROM materialization_partitions WHERE ${table} ${latestFirst})
         UNION ALL
-        SELECT n."partition" FROM parts d CROSS JOIN LATERAL (
-          SELECT "partition" FROM materialization_partitions WHERE ${table} AND "partition" < d."partition" ORDER BY "partition" DESC LIMIT 1) n
+        SELECT n."partition", n.materialization_id FROM parts d CROSS JOIN LATERAL (
+          SELECT "partition", materialization_id FROM materialization_partitions WHERE ${table} AND "partition" < d."partition" ${latestFirst}) n
       )
       SELECT d."partition", ${COLUMNS} FROM (SELECT * FROM parts LIMIT ${first}::integer) d
-      CROSS JOIN LATERAL (
-        SELECT materialization_id FROM materialization_partitions
-        WHERE ${table} AND "partition" = d."partition" ORDER BY recorded_at DESC, materialization_id DESC LIMIT 1) p
-      JOIN materializations m ON m.id = p.materialization_id
+      JOIN materializations m ON m.id = d.materialization_id
       ORDER BY d."partition" DESC`);
     return rows.map((r) => ({ partition: r.partition, lastWrite: toMaterialization(r) }));
   }
