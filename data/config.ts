@@ -67,13 +67,16 @@ export function readDataSettings(sources: DataSettingsSources): Readonly<DataSet
   const profilesDir = nonEmpty(env.FLUXO_DBT_PROFILES_DIR) ?? optionalString(fileDbt, 'profilesDir', (f) => where(`dbt.${f}`));
   const executable = nonEmpty(env.FLUXO_DBT_BIN) ?? optionalString(fileDbt, 'executable', (f) => where(`dbt.${f}`));
   const target = optionalString(fileDbt, 'target', (f) => where(`dbt.${f}`));
-  if (project !== undefined) dbt.project = checkDbtProject(project);
-  if (profilesDir !== undefined) dbt.profilesDir = checkProfilesDir(profilesDir);
-  if (executable !== undefined) dbt.executable = checkExecutable(executable);
-  if (target !== undefined) dbt.target = target;
-  if (dbt.project !== undefined) settings.dbt = Object.freeze(dbt as DbtSettings);
-  else if (Object.keys(dbt).length > 0) {
-    throw invalid(`dbt.${Object.keys(dbt).join(', dbt.')} given without dbt.project: set dbt.project (or FLUXO_DBT_PROJECT, --dbt-project) to the absolute path of the folder with dbt_project.yml`);
+  if (project !== undefined) {
+    dbt.project = checkDbtProject(project);
+    if (profilesDir !== undefined) dbt.profilesDir = checkProfilesDir(profilesDir);
+    if (executable !== undefined) dbt.executable = checkExecutable(executable);
+    if (target !== undefined) dbt.target = target;
+    settings.dbt = Object.freeze(dbt as DbtSettings);
+  } else if (Object.keys(fileDbt).length > 0) {
+    // FLUXO_DBT_BIN and FLUXO_DBT_PROFILES_DIR alone wait for a project (a host may set them for
+    // every process); a file's dbt object without one is a mistake in that file.
+    throw invalid(`${where('dbt')} has ${Object.keys(fileDbt).map((k) => `dbt.${k}`).join(', ')} but no dbt.project: set dbt.project (or FLUXO_DBT_PROJECT, --dbt-project) to the absolute path of the folder with dbt_project.yml`);
   }
 
   const fileGoogle = objectField(raw, 'google', GOOGLE_FIELDS, where);

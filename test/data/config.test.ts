@@ -119,6 +119,10 @@ describe('reading the settings', () => {
     expect(settings).toEqual({ lake: 'gs://flag-lake/x', warehouse: 'bigquery://flag-project', dbt: { project } });
   });
 
+  it('leaves FLUXO_DBT_BIN and FLUXO_DBT_PROFILES_DIR waiting for a project (a host may set them for every process)', () => {
+    expect(readDataSettings({ env: { FLUXO_DBT_BIN: '/nonexistent/dbt', FLUXO_DBT_PROFILES_DIR: '/nonexistent' } })).toEqual({});
+  });
+
   it('ignores empty variables', () => {
     expect(readDataSettings({ env: { FLUXO_LAKE: '', FLUXO_WAREHOUSE: '  ', FLUXO_DATA_CONFIG: '' } })).toEqual({});
   });
@@ -140,10 +144,11 @@ describe('refusing malformed settings (DATA_CONFIG_INVALID)', () => {
     ['a dbt project that does not exist', { FLUXO_DBT_PROJECT: '/nonexistent-fluxo-dbt' }, /dbt.project .* \/nonexistent-fluxo-dbt is not an existing directory/],
     ['a missing credentials file', { GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent-fluxo-key.json' }, /google.credentialsFile \(GOOGLE_APPLICATION_CREDENTIALS\) \/nonexistent-fluxo-key.json is not an existing file/],
     ['a missing spatial extension', { FLUXO_DUCKDB_SPATIAL: '/nonexistent-spatial' }, /duckdbSpatialExtension \(FLUXO_DUCKDB_SPATIAL\) \/nonexistent-spatial is not an existing file/],
-    ['a missing dbt executable path', { FLUXO_DBT_PROJECT: '', FLUXO_DBT_BIN: '/nonexistent/dbt' }, /dbt.executable \(FLUXO_DBT_BIN\) \/nonexistent\/dbt is not an existing file/],
+    ['a missing dbt executable path', { FLUXO_DBT_PROJECT: '/PROJECT', FLUXO_DBT_BIN: '/nonexistent/dbt' }, /dbt.executable \(FLUXO_DBT_BIN\) \/nonexistent\/dbt is not an existing file/],
     ['a data config file that does not exist', { FLUXO_DATA_CONFIG: '/nonexistent-fluxo.json' }, /data config file \/nonexistent-fluxo.json does not exist \(--data-config, FLUXO_DATA_CONFIG\)/],
   ])('refuses %s', (_what, env, message) => {
-    const { code, message: text } = refusal(() => readDataSettings({ env }));
+    const withProject = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value === '/PROJECT' ? project : value]));
+    const { code, message: text } = refusal(() => readDataSettings({ env: withProject }));
     expect(code).toBe('DATA_CONFIG_INVALID');
     expect(text).toMatch(message);
   });
@@ -162,9 +167,9 @@ describe('refusing malformed settings (DATA_CONFIG_INVALID)', () => {
     });
   });
 
-  it('refuses dbt settings without a project', async () => {
+  it('refuses a file\'s dbt settings without a project', async () => {
     const file = await configFile({ dbt: { target: 'dev' } });
-    expect(refusal(() => readDataSettings({ dataConfigFile: file, env: {} })).message).toMatch(/dbt.target given without dbt.project: set dbt.project \(or FLUXO_DBT_PROJECT, --dbt-project\)/);
+    expect(refusal(() => readDataSettings({ dataConfigFile: file, env: {} })).message).toMatch(/dbt \(in .*\) has dbt.target but no dbt.project: set dbt.project \(or FLUXO_DBT_PROJECT, --dbt-project\)/);
   });
 
   it.each([

@@ -145,6 +145,20 @@ describe('fluxo/data under an agent', () => {
     expect(flowRun.materializations.filter((m) => m.attempt === 1 && m.kind === 'LAKE')).toHaveLength(2);
   });
 
+  it('a rerun replaces the output of the run it reruns (its output key) instead of adding rows', async () => {
+    const id = await createRun(developer, { flowName: 'data-pipeline', parameters: { dbt: false, table: 'vendas_rerun' } });
+    expect(await waitForFinal(developer, id, 240_000)).toMatchObject({ state: 'SUCCESS', attempt: 1 });
+    const rerun = await stack.cli(['runs', 'rerun', id, '--json']);
+    expect(rerun, rerun.stderr).toMatchObject({ exitCode: 0 });
+    const rerunId = (JSON.parse(rerun.stdout) as { id: string }).id;
+    const run = await waitForFinal(developer, rerunId, 240_000);
+    expect(run, run.stateMessage ?? '').toMatchObject({ state: 'SUCCESS', attempt: 1 });
+    expect(logged<PipelineLog>(run, 'resultado').counts).toEqual({ staging: 8, production: 8, total: 360, atLeast50: 4 });
+    expect(await lakeRows(lakeDir, 'fx_data', 'vendas_rerun')).toBe(8);
+    // The rerun's files carry the first run's id: they replaced that run's files.
+    for (const file of await lakeFiles(lakeDir, 'fx_data', 'vendas_rerun')) expect(file).toMatch(new RegExp(`/${id}_w[12]_a1_\\d+\\.parquet$`));
+  });
+
   it('hands failures to the flow as DataError codes, and a failing dbt model as a FAILED task run', async () => {
     const id = await createRun(developer, { flowName: 'data-errors', parameters: {} });
     const run = await waitForFinal(developer, id, 240_000);
