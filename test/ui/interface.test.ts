@@ -2,8 +2,9 @@
 // built UI (dist/ui) served through the proxy, and Debian's Chromium driving it with playwright-core.
 // Every request the page makes must go to the stack's own host; axe-core audits every page; the
 // tour's screenshots (docs/ui/) are written by the last test.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,10 +33,18 @@ beforeAll(async () => {
   const registered = await stack.cli(['register', ...examples, '--project', 'production', '--storage', stack.storageUri]);
   expect(registered, registered.stderr).toMatchObject({ exitCode: 0 });
   await stack.startAgent({ name: 'escritorio-1', concurrency: 4 });
+  // An agent with a lake, for the flow whose writes the Tables page lists.
+  const dataConfig = join(stack.dir, 'data.json');
+  await writeFile(dataConfig, JSON.stringify({ lake: pathToFileURL(join(stack.dir, 'lake')).href }));
+  const lineage = await stack.cli(['register', join(repoRoot, 'test', 'fixtures', 'flows', 'ui-lineage.ts'), '--project', 'production', '--storage', stack.storageUri]);
+  expect(lineage, lineage.stderr).toMatchObject({ exitCode: 0 });
+  await stack.startAgent({ name: 'escritorio-lake', labels: ['lake'], concurrency: 1, extraArgs: ['--data-config', dataConfig] });
   origin = new URL(stack.apiUrl).origin;
   const developer = await stack.client('developer');
   failedRunId = await createRun(developer, { flowName: 'fail-always' });
+  const lakeRun = await createRun(developer, { flowName: 'cor-ocorrencias', labels: ['lake'] });
   await waitForFinal(developer, failedRunId);
+  expect(await waitForFinal(developer, lakeRun, 120_000)).toMatchObject({ state: 'SUCCESS' });
   const { flows } = await developer.request<{ flows: { nodes: { id: string; name: string }[] } }>('{ flows { nodes { id name } } }');
   flowIds = Object.fromEntries(flows.nodes.map((flow) => [flow.name, flow.id]));
   browser = await launchChromium();
@@ -178,7 +187,7 @@ describe('operating runs in the browser', () => {
 
   it('shows a viewer no Run, Cancel or Audit, and the server refuses the viewer anyway', async () => {
     const developer = await stack.client('developer');
-    const waiting = await createRun(developer, { flowName: 'long-sleep', parameters: { seconds: 300 }, labels: ['nobody-has-this'] });
+    const waiting = await createRun(developer, { flowName: 'long-sleep', parameters: { seconds: 300 }, labels: ['gis'] });
     const { context, page } = await openPage();
     try {
       await signIn(page, 'viewer');
@@ -187,7 +196,7 @@ describe('operating runs in the browser', () => {
       await page.getByRole('heading', { name: 'production/typed-parameters' }).waitFor();
       expect(await page.getByRole('button', { name: 'Run', exact: true }).count()).toBe(0);
       await go(page, `/runs/${waiting}`);
-      await page.getByTestId('wait-reason').getByText(/no agent has labels matching \{nobody-has-this\}/).waitFor();
+      await page.getByTestId('wait-reason').getByText(/no agent has labels matching \{gis\}/).waitFor();
       expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
       // The buttons are hidden as a courtesy; the server is what refuses.
       const body = JSON.stringify({ query: 'mutation($id: ID!) { cancelFlowRun(id: $id) { id } }', variables: { id: waiting } });
@@ -196,8 +205,8 @@ describe('operating runs in the browser', () => {
       )) as { errors?: { extensions?: { code?: string } }[] };
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     } finally {
+      // The run stays: the tour's dashboard and agents pages show a run no agent can take.
       await context.close();
-      await developer.request('mutation($id: ID!) { cancelFlowRun(id: $id) { id } }', { id: waiting });
     }
   });
 });
@@ -235,7 +244,8 @@ describe('every page', () => {
     { name: 'flow', path: `/flows/${flowIds['typed-parameters']}`, ready: 'production/typed-parameters' },
     { name: 'agents', path: '/agents', ready: 'Agents' },
     { name: 'audit', path: '/audit', ready: 'Audit log' },
-    { name: 'tables', path: '/tables', ready: 'Tables' },
+    { name: 'tables', path: '/tables', ready: 'br_rj_cor' },
+    { name: 'table', path: `/tables/${encodeURIComponent('LAKE:br_rj_cor.ocorrencias')}`, ready: 'Partitions' },
     { name: 'explorer', path: '/explorer', ready: null },
   ];
 

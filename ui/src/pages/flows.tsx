@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { ApiError, gql } from '../api';
 import { ErrorBox, Labels, Loading, PageHeader, Pager } from '../components/common';
 import { RunForm } from '../components/run-form';
+import { fieldsOf, hintOf } from '../param-schema';
 import { formatRelative, formatTime } from '../format';
 import { can } from '../permissions';
 import { Link, navigate } from '../router';
@@ -223,7 +224,13 @@ export function FlowPage({ id, viewer }: { id: string; viewer: Viewer }) {
 
       <section aria-labelledby="params-heading">
         <h2 id="params-heading">Parameters</h2>
-        <pre className="json" tabIndex={0}>{JSON.stringify(v.parameterSchema, null, 2)}</pre>
+        <ParametersTable schema={v.parameterSchema} />
+        <details>
+          <summary>Parameter schema (JSON Schema)</summary>
+          <pre className="json" tabIndex={0}>
+            {JSON.stringify(v.parameterSchema, null, 2)}
+          </pre>
+        </details>
       </section>
 
       <section aria-labelledby="recent-heading">
@@ -260,5 +267,33 @@ export function FlowPage({ id, viewer }: { id: string; viewer: Viewer }) {
         </div>
       </section>
     </>
+  );
+}
+
+/** The version's parameters as people read them: name, rules, description. */
+function ParametersTable({ schema }: { schema: unknown }) {
+  const fields = fieldsOf(schema);
+  if (fields.length === 0) return <p className="muted">None.</p>;
+  return (
+    <div className="table-wrap" tabIndex={0}>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Type and rules</th>
+            <th scope="col">Description</th>
+          </tr>
+        </thead>
+        <tbody>
+          {fields.map((field) => (
+            <tr key={field.name}>
+              <td className="mono">{field.name}</td>
+              <td>{hintOf(field)}</td>
+              <td>{field.description ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -56,7 +56,7 @@ export function TablesPage() {
                   <th scope="col">Layer</th>
                   <th scope="col">Last written</th>
                   <th scope="col">By run</th>
-                  <th scope="col">Rows</th>
+                  <th scope="col">Rows (last write)</th>
                 </tr>
               </thead>
               <tbody>
@@ -136,7 +136,7 @@ function WritesTable({ rows, first }: { rows: { key: string; label: string; writ
             <th scope="col">Run</th>
             <th scope="col">Task</th>
             <th scope="col">Mode</th>
-            <th scope="col">Rows</th>
+            <th scope="col">Rows in that write</th>
           </tr>
         </thead>
         <tbody>
