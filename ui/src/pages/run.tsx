@@ -78,12 +78,17 @@ export function RunPage({ id, viewer }: { id: string; viewer: Viewer }) {
 
   // Each state change reloads the run; the first event is its current state.
   useEffect(() => subscribe<unknown>(STATE_CHANGED, { id }, () => reload(), () => undefined), [id, reload]);
-  // Durations of a live run tick; a finished run's do not.
+  // Durations of a live run tick; a finished run's do not. Task runs change without a change of
+  // the run's state, so a live run is also read again every few seconds (one small query).
   useEffect(() => {
     if (!state || FINAL_STATES.has(state)) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [state]);
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    const refresh = setInterval(reload, 3000);
+    return () => {
+      clearInterval(tick);
+      clearInterval(refresh);
+    };
+  }, [state, reload]);
 
   if (run.error && !run.data) return <ErrorBox error={run.error} />;
   if (!run.data) return <Loading what="the run" />;
