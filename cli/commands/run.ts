@@ -83,7 +83,20 @@ export async function runFlowFile(path: string, options: RunOptions): Promise<nu
   log = (event) => host.log(event);
   const started = performance.now();
   if (!options.json) write(`running flow "${definition.name}" with ${JSON.stringify(parameters)}`);
-  const outcome = await runWithTimeout(handle, parameters, host, definition.timeoutSeconds).finally(() => data.close());
+  // Ctrl-C: a signal ends Node without its exit handlers, and the flow's commands run in process
+  // groups of their own: stop them (and close the DuckDB file) first.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    setTimeout(() => process.exit(code), 10_000).unref();
+    void data.close().finally(() => process.exit(code));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const outcome = await runWithTimeout(handle, parameters, host, definition.timeoutSeconds).finally(() => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    return data.close();
+  });
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
 
   if (outcome.ok) {
