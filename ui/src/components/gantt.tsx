@@ -49,8 +49,16 @@ export function Gantt({ tasks, runStartedAt, runEndedAt, now }: { tasks: readonl
           {formatDuration(span)}
         </text>
       </svg>
-      <figcaption className="visually-hidden">
-        {started.map((t) => `${t.key} ${stateLabel(t.state)} ${formatDuration(durationOf(t.startedAt, t.endedAt, now))}`).join('; ')}
+      {/* The same facts as text: read by screen readers, and shown on narrow screens where the chart's labels get small. */}
+      <figcaption className="gantt-list">
+        <ul>
+          {started.map((t) => (
+            <li key={t.key}>
+              <span className="mono">{t.key}</span> {stateLabel(t.state)}, {formatDuration(durationOf(t.startedAt, t.endedAt, now))}
+              {t.attempts > 1 ? `, ${t.attempts} attempts` : ''}
+            </li>
+          ))}
+        </ul>
       </figcaption>
     </figure>
   );
