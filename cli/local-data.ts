@@ -1,7 +1,8 @@
 // fluxo/data for `fluxo run`: the data service runs in this process (as the agent runs it in its
 // own), commands run here too, and every write is printed as it is recorded.
 import { randomUUID } from 'node:crypto';
-import type { DataSettings, Materialization } from '../data/contract.js';
+import { statSync } from 'node:fs';
+import { DataError, type DataSettings, type Materialization } from '../data/contract.js';
 import { createDataService, dispatchDataRequest, type DataService } from '../data/service.js';
 import type { DataHost, LogEvent } from '../sdk/runtime/protocol.js';
 
@@ -32,7 +33,10 @@ export function createLocalData(
   const flowRunId = `local-${randomUUID()}`;
   const materializations: LocalData['materializations'] = [];
   const host: DataHost = {
-    request(operation, args, taskKey) {
+    async request(operation, args, taskKey) {
+      // The same answer as under an agent, where the child reads the file (sdk/runtime/child.ts).
+      const file = fileOf(args.source);
+      if (file !== null && !isFile(file)) throw new DataError('DATA_NOT_FOUND', `the flow's file ${file} does not exist`);
       const data = service.forRun({
         flowRunId,
         attempt: 1,
@@ -66,4 +70,19 @@ export function createLocalData(
       await service.close();
     },
   };
+}
+
+/** The path a `{ csv: { path } }` / `{ parquet: { path } }` source names, or null. */
+function fileOf(source: unknown): string | null {
+  const value = source as { csv?: { path?: unknown }; parquet?: { path?: unknown } } | null;
+  const path = value?.csv?.path ?? value?.parquet?.path;
+  return typeof path === 'string' ? path : null;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

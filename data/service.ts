@@ -69,10 +69,11 @@ interface FileWarehouse extends Warehouse {
   withFileReleased<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-const HOW_TO = {
-  lake: 'set a lake: `lake` in the agent\'s --data-config file, or FLUXO_LAKE (file:///absolute/dir or gs://bucket/prefix); `fluxo run` takes --lake',
-  warehouse: 'set a warehouse: `warehouse` in the agent\'s --data-config file, or FLUXO_WAREHOUSE (duckdb:///absolute/file.duckdb or bigquery://project); `fluxo run` takes --warehouse',
-  dbt: 'set the dbt project: `dbt.project` in the agent\'s --data-config file, or FLUXO_DBT_PROJECT (the folder with dbt_project.yml); `fluxo run` takes --dbt-project',
+const NOT_CONFIGURED = {
+  lake: "no lake is configured: set `lake` in the agent's --data-config file, or FLUXO_LAKE (file:///absolute/dir or gs://bucket/prefix); `fluxo run` takes --lake",
+  warehouse:
+    "no warehouse is configured: set `warehouse` in the agent's --data-config file, or FLUXO_WAREHOUSE (duckdb:///absolute/file.duckdb or bigquery://project); `fluxo run` takes --warehouse",
+  dbt: "no dbt project is configured: set `dbt.project` in the agent's --data-config file, or FLUXO_DBT_PROJECT (the folder with dbt_project.yml); `fluxo run` takes --dbt-project",
 } as const;
 
 /**
@@ -101,12 +102,12 @@ export function createDataService(settings: Readonly<DataSettings>): DataService
   };
   const getLake = (): Promise<Lake> => {
     const root = settings.lake;
-    if (root === undefined) return Promise.reject(new DataError('DATA_NOT_CONFIGURED', `this agent has no lake: ${HOW_TO.lake}`));
+    if (root === undefined) return Promise.reject(new DataError('DATA_NOT_CONFIGURED', NOT_CONFIGURED.lake));
     return openOnce(() => lake, (value) => (lake = value), () => openLakeAt(root, settings));
   };
   const getWarehouse = (): Promise<Warehouse> => {
     const uri = settings.warehouse;
-    if (uri === undefined) return Promise.reject(new DataError('DATA_NOT_CONFIGURED', `this agent has no warehouse: ${HOW_TO.warehouse}`));
+    if (uri === undefined) return Promise.reject(new DataError('DATA_NOT_CONFIGURED', NOT_CONFIGURED.warehouse));
     return openOnce(() => warehouse, (value) => (warehouse = value), () => openWarehouseAt(uri, settings));
   };
 
@@ -182,7 +183,7 @@ export function createDataService(settings: Readonly<DataSettings>): DataService
         dbtBuild: (options = {}) => guard(() => dbtBuild(run, settings, options, getWarehouse)),
         warehouseKind: () =>
           guard(async () => {
-            if (settings.warehouse === undefined) throw new DataError('DATA_NOT_CONFIGURED', `this agent has no warehouse: ${HOW_TO.warehouse}`);
+            if (settings.warehouse === undefined) throw new DataError('DATA_NOT_CONFIGURED', NOT_CONFIGURED.warehouse);
             return settings.warehouse.startsWith('bigquery:') ? 'bigquery' : 'duckdb';
           }),
       };
@@ -304,7 +305,7 @@ async function openWarehouseAt(uri: string, settings: Readonly<DataSettings>): P
 }
 
 async function dbtBuild(run: DataRunContext, settings: Readonly<DataSettings>, options: DbtBuildOptions, getWarehouse: () => Promise<Warehouse>): Promise<DbtBuildAnswer> {
-  if (!settings.dbt) throw new DataError('DATA_NOT_CONFIGURED', `this agent has no dbt project: ${HOW_TO.dbt}`);
+  if (!settings.dbt) throw new DataError('DATA_NOT_CONFIGURED', NOT_CONFIGURED.dbt);
   const dbt = settings.dbt;
   const { runDbtBuild, throwUnlessSuccess } = await load('dbt support (data/dbt)', () => import('./dbt.js'));
   const env: Record<string, string> = {};

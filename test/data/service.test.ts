@@ -115,7 +115,7 @@ describe('what a run is told', () => {
     const data = bare.forRun(runContext());
     expect(await refusal(() => data.writeToLake('svc', 't', { rows: [] }))).toEqual({
       code: 'DATA_NOT_CONFIGURED',
-      message: "this agent has no lake: set a lake: `lake` in the agent's --data-config file, or FLUXO_LAKE (file:///absolute/dir or gs://bucket/prefix); `fluxo run` takes --lake",
+      message: "no lake is configured: set `lake` in the agent's --data-config file, or FLUXO_LAKE (file:///absolute/dir or gs://bucket/prefix); `fluxo run` takes --lake",
     });
     expect(await refusal(() => data.query('select 1'))).toMatchObject({ code: 'DATA_NOT_CONFIGURED', message: expect.stringContaining('FLUXO_WAREHOUSE (duckdb:///absolute/file.duckdb or bigquery://project)') });
     expect(await refusal(() => data.warehouseKind())).toMatchObject({ code: 'DATA_NOT_CONFIGURED' });
