@@ -26,6 +26,13 @@ export default defineConfig({
     // No inline polyfill script: the Content-Security-Policy allows scripts from 'self' only.
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    rolldownOptions: {
+      // GraphiQL's React compiler runtime starts with "use no memo", which bundling drops harmlessly.
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
+    },
   },
   // `vite --config ui/vite.config.ts` during UI work: the API of a running `fluxo dev`.
   server: { proxy: { '/graphql': { target: 'http://127.0.0.1:4000', ws: true }, '/ui-config.json': 'http://127.0.0.1:4000' } },
