@@ -308,7 +308,9 @@ async function dbtBuild(run: DataRunContext, settings: Readonly<DataSettings>, o
   if (!settings.dbt) throw new DataError('DATA_NOT_CONFIGURED', NOT_CONFIGURED.dbt);
   const dbt = settings.dbt;
   const { runDbtBuild, throwUnlessSuccess } = await load('dbt support (data/dbt)', () => import('./dbt.js'));
-  const env: Record<string, string> = {};
+  // dbt gets the agent's environment (runCommand extends it): never the agent's own credentials,
+  // which a model could read with env_var() into a table the flows can query.
+  const env: Record<string, string> = { FLUXO_TOKEN: '', FLUXO_TOKEN_FILE: '' };
   if (settings.google?.credentialsFile) env.GOOGLE_APPLICATION_CREDENTIALS = settings.google.credentialsFile;
   const target = settings.warehouse === undefined ? null : await getWarehouse();
   const build = (): Promise<DbtBuildResult> =>
