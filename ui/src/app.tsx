@@ -1,6 +1,6 @@
 // The shell: header (tenant switcher for admins, who is signed in), navigation, and the page of the
 // current path. Pages load their own data; GraphiQL is a separate chunk loaded on /explorer only.
-import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { gql } from './api';
 import { ErrorBox, Loading } from './components/common';
 import { can, type Permission } from './permissions';
@@ -51,6 +51,16 @@ export function App() {
   useEffect(() => {
     if (session && pathname === '/sign-in') navigate('/', { replace: true });
   }, [session, pathname]);
+  // After an in-app navigation, focus goes to the new page (as a page load would put it), so a
+  // screen reader starts reading there instead of staying on the link.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [pathname]);
 
   if (!session) return <SignInPage />;
   const viewer = session.viewer;

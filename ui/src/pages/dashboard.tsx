@@ -1,6 +1,7 @@
 // The dashboard answers, at a glance: what ran lately and how it ended, what failed and why, which
 // runs are late (due but not started, with the reason), and whether the agents are alive. Every
 // list is one bounded page of the API: nothing is counted over the whole history.
+import { useEffect } from 'react';
 import { ErrorBox, Loading, PageHeader, StateBadge } from '../components/common';
 import { RunsChart } from '../components/runs-chart';
 import { formatRelative, formatTime } from '../format';
@@ -30,6 +31,12 @@ const since = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 23 * 3_6
 
 export function DashboardPage() {
   const dashboard = useQuery<Dashboard>(DASHBOARD, { since });
+  // An operator leaves it open: it reads again every 30 s (four bounded lists, no counting).
+  const { reload } = dashboard;
+  useEffect(() => {
+    const timer = setInterval(reload, 30_000);
+    return () => clearInterval(timer);
+  }, [reload]);
   const d = dashboard.data;
   const now = Date.now();
   const late = d ? d.waiting.nodes.filter((run) => new Date(run.scheduledAt).getTime() <= now && run.wait?.kind !== 'SCHEDULED_LATER') : [];

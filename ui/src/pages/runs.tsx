@@ -70,7 +70,11 @@ export function RunsPage() {
   const page = runs.data?.flowRuns;
   return (
     <>
-      <PageHeader title="Runs" />
+      <PageHeader title="Runs">
+        <button type="button" onClick={runs.reload}>
+          Refresh
+        </button>
+      </PageHeader>
       <form className="filters" onSubmit={apply} aria-label="Filter runs" key={filterKey}>
         <label>
           State
