@@ -16,6 +16,7 @@ import { createRun, waitForFinal, type RunDetails } from './queries.js';
 
 const FLOWS = join(repoRoot, 'test', 'fixtures', 'flows', 'data-pipeline.ts');
 const DBT_PROJECT = join(repoRoot, 'test', 'fixtures', 'dbt', 'fx_data');
+const SECRET = 's3gr3d0-dos-dados-4821';
 
 const MATERIALIZATIONS = /* GraphQL */ `
   query($id: ID!) {
@@ -101,7 +102,9 @@ describe('fluxo/data under an agent', () => {
     );
     const registered = await stack.cli(['register', FLOWS, '--project', 'production', '--storage', stack.storageUri]);
     expect(registered, registered.stderr).toMatchObject({ exitCode: 0 });
-    await stack.startAgent({ name: 'data-agent', concurrency: 1, extraArgs: ['--data-config', dataConfig] });
+    const secrets = join(stack.dir, 'secrets.env');
+    await writeFile(secrets, `SEGREDO_DADOS=${SECRET}\n`, { mode: 0o600 });
+    await stack.startAgent({ name: 'data-agent', concurrency: 1, extraArgs: ['--data-config', dataConfig, '--secrets-file', secrets] });
     developer = await stack.client('developer');
   }, 600_000);
 
@@ -158,6 +161,14 @@ describe('fluxo/data under an agent', () => {
     expect(await lakeRows(lakeDir, 'fx_data', 'vendas_rerun')).toBe(8);
     // The rerun's files carry the first run's id: they replaced that run's files.
     for (const file of await lakeFiles(lakeDir, 'fx_data', 'vendas_rerun')) expect(file).toMatch(new RegExp(`/${id}_w[12]_a1_\\d+\\.parquet$`));
+  });
+
+  it('masks the run\'s secrets in the lines the agent logs for its data work (dbt\'s output)', async () => {
+    const id = await createRun(developer, { flowName: 'data-secret', parameters: {} });
+    const run = await waitForFinal(developer, id, 240_000);
+    expect(run, run.stateMessage ?? '').toMatchObject({ state: 'SUCCESS' });
+    expect(run.logs.nodes.some((line) => /segredo: \*\*\*/.test(line.message))).toBe(true);
+    expect(run.logs.nodes.filter((line) => line.message.includes(SECRET))).toEqual([]);
   });
 
   it('hands failures to the flow as DataError codes, and a failing dbt model as a FAILED task run', async () => {
