@@ -1,6 +1,8 @@
 // `fluxo dev`: the whole hybrid model on one machine, on the embedded default. Starts the server,
 // the auth proxy and one agent as separate processes (as in production), registers the example
-// flows, runs each once, writes <data-dir>/dev.json, and keeps running until Ctrl-C.
+// flows, runs each once, writes <data-dir>/dev.json, and keeps running until Ctrl-C. The agent's
+// data path is the embedded default too: a file:// lake and a DuckDB warehouse under the data dir,
+// and the example dbt project (examples/dbt/br_ibge_pib) when dbt can be installed (Python).
 import { Command } from 'commander';
 import { execa } from 'execa';
 import { chmod, chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -16,6 +18,10 @@ import { cliEntry, spawnDaemon, type DaemonProcess } from '../daemon-process.js'
 import { serveExampleData } from '../dev/serve-example-data.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples', import.meta.url));
+const scriptsDir = fileURLToPath(new URL('../../../scripts', import.meta.url));
+
+/** The example flows `fluxo dev` registers. */
+const EXAMPLE_MODULES = ['municipios.ts', 'retry.ts', 'parameters.ts', 'sleep.ts', 'br_ibge_pib.ts'];
 
 interface DevOptions {
   dataDir: string;
@@ -34,6 +40,7 @@ function exampleRuns(dataUrl: string, dataDir: string, outputDir: string): { flo
     { flowName: 'municipios', parameters: { url: `${dataUrl}/municipios.json`, outputDir } },
     { flowName: 'flaky-retry', parameters: {} },
     { flowName: 'typed-parameters', parameters: { dataDir } },
+    { flowName: 'br-ibge-pib', parameters: { dataUrl } },
   ];
 }
 
@@ -69,6 +76,36 @@ async function closeToFlows(dataDir: string): Promise<void> {
   for (const name of ['fluxo.db', 'fluxo.db-wal', 'fluxo.db-shm']) await chmod(join(dataDir, name), 0o600).catch(() => undefined);
   await mkdir(join(dataDir, 'storage'), { recursive: true, mode: 0o700 });
   await chmod(join(dataDir, 'storage'), 0o700);
+}
+
+/**
+ * The agent's data settings on the embedded default: the lake and the DuckDB warehouse under the
+ * data dir, DuckDB's spatial extension (fetched once from PyPI by a Node script), and dbt with the
+ * example project when it can be installed (a Python virtualenv). Without Python the example
+ * pipeline builds its dbt model from the model's SQL instead, and says so in its log.
+ */
+async function dataSettings(dataDir: string, say: (text: string) => void): Promise<{ lake: string; warehouse: string; dbt?: { project: string; profilesDir: string; executable: string } }> {
+  const lakeDir = join(dataDir, 'lake');
+  await mkdir(lakeDir, { recursive: true, mode: 0o700 });
+  const settings = { lake: pathToFileURL(lakeDir).href, warehouse: `duckdb://${join(dataDir, 'warehouse.duckdb')}` };
+  const spatial = await execa(process.execPath, [join(scriptsDir, 'ensure-duckdb-spatial.mjs')], { reject: false });
+  if (spatial.exitCode !== 0) throw new FluxoError('INTERNAL_SERVER_ERROR', `could not install DuckDB's spatial extension:\n${spatial.stderr}`);
+  const dbt = await execa('bash', [join(scriptsDir, 'ensure-dbt.sh')], { reject: false });
+  if (dbt.exitCode !== 0) {
+    say(`dbt could not be installed (it needs Python 3 with venv and pip), so the agent has no dbt project:\n${dbt.stderr.trim().split('\n').slice(-3).join('\n')}`);
+    return settings;
+  }
+  const project = join(examplesDir, 'dbt', 'br_ibge_pib');
+  return { ...settings, dbt: { project, profilesDir: project, executable: dbt.stdout.trim() } };
+}
+
+/** What a br-ibge-pib run says about dbt and its report: the figures a person can check. */
+async function reportLines(client: GraphQLClient, id: string): Promise<string[]> {
+  const { flowRun } = await client.request<{ flowRun: { logs: { nodes: { message: string; taskRunKey: string | null }[] } } }>(
+    'query($id: ID!) { flowRun(id: $id) { logs(first: 1000) { nodes { message taskRunKey } } } }',
+    { id },
+  );
+  return flowRun.logs.nodes.filter((line) => /^(dbt|report)#/.test(line.taskRunKey ?? '') && !/^\s*\d\d:\d\d:\d\d/.test(line.message)).map((line) => line.message);
 }
 
 export function registerDevCommand(program: Command): void {
@@ -118,21 +155,25 @@ export function registerDevCommand(program: Command): void {
         const tokenFile = join(dataDir, 'agent.token');
         await writeFile(tokenFile, `${agentToken}\n`, { mode: 0o600 });
         await chmod(tokenFile, 0o600);
-        const agent = await spawnDaemon(['agent', 'start', '--api', apiUrl, '--name', 'dev-agent', '--concurrency', '4', '--work-dir', agentDir, '--token-file', tokenFile, '--storage-root', storageUri.replace('{tenant}', options.tenant)], {
+        // The data settings stay with the agent (docs/data.md); flows name datasets, never places.
+        const dataPath = await dataSettings(dataDir, say);
+        const dataConfigFile = join(dataDir, 'data.json');
+        await writeFile(dataConfigFile, `${JSON.stringify(dataPath, null, 2)}\n`, { mode: 0o600 });
+        const agent = await spawnDaemon(['agent', 'start', '--api', apiUrl, '--name', 'dev-agent', '--concurrency', '4', '--work-dir', agentDir, '--token-file', tokenFile, '--storage-root', storageUri.replace('{tenant}', options.tenant), '--data-config', dataConfigFile], {
           env: { FLUXO_TOKEN: '' },
           onLine: printer('agent'),
         });
         daemons.push(agent);
         say(`fluxo dev: server ${String(server.ready.url)}, proxy ${String(proxy.ready.url)}, agent ${String(agent.ready.name ?? 'dev-agent')} (${options.tenant})`);
 
-        const registration = await execa(process.execPath, [cliEntry, 'register', join(examplesDir, 'municipios.ts'), join(examplesDir, 'retry.ts'), join(examplesDir, 'parameters.ts'), join(examplesDir, 'sleep.ts'), '--project', 'production', '--storage', storageUri], {
+        const registration = await execa(process.execPath, [cliEntry, 'register', ...EXAMPLE_MODULES.map((name) => join(examplesDir, name)), '--project', 'production', '--storage', storageUri], {
           env: { FLUXO_API: apiUrl, FLUXO_TOKEN: developerToken },
           reject: false,
         });
         process.stdout.write(registration.stdout ? `${registration.stdout}\n` : '');
         if (registration.exitCode !== 0) throw new FluxoError('INTERNAL_SERVER_ERROR', `registering the examples failed:\n${registration.stderr}`);
 
-        const devInfo = { apiUrl, adminToken, developerToken, tenant: options.tenant, storage: storageUri, dataDir };
+        const devInfo = { apiUrl, adminToken, developerToken, tenant: options.tenant, storage: storageUri, dataDir, lake: dataPath.lake, warehouse: dataPath.warehouse };
         await writeFile(join(dataDir, 'dev.json'), `${JSON.stringify(devInfo, null, 2)}\n`, { mode: 0o600 });
         say(`wrote ${join(dataDir, 'dev.json')}; try:\n  export FLUXO_API=${apiUrl} FLUXO_TOKEN=$(node -p "require('${join(dataDir, 'dev.json')}').adminToken")\n  fluxo flows list`);
 
@@ -151,13 +192,17 @@ export function registerDevCommand(program: Command): void {
           );
           for (const run of runs) {
             let state = 'SCHEDULED';
-            const deadline = Date.now() + 120_000;
+            // The data pipeline lands 51,511 rows and runs dbt: minutes on a busy laptop, not seconds.
+            const deadline = Date.now() + 600_000;
             while (!finalStates.has(state) && Date.now() < deadline) {
               await new Promise((wake) => setTimeout(wake, 200));
               ({ flowRun: { state } } = await client.request<{ flowRun: { state: string } }>('query($id: ID!) { flowRun(id: $id) { state } }', { id: run.id }));
             }
             allSucceeded &&= state === 'SUCCESS';
             say(`run ${run.flowName} ${run.id}: ${state}`);
+            if (run.flowName === 'br-ibge-pib' && state === 'SUCCESS') {
+              for (const line of await reportLines(client, run.id)) say(`  ${line}`);
+            }
           }
         }
         if (options.exitAfterExamples) {
