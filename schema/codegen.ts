@@ -1,39 +1,54 @@
-// Generates the TypeScript types of the GraphQL contract. The output is committed and the test
-// command regenerates it and fails on drift (scripts/check-generated.sh), so no hand-written copy
+// Generates the TypeScript types of the GraphQL contract. The outputs are committed and the test
+// command regenerates them and fails on drift (scripts/check-generated.sh), so no hand-written copy
 // of the schema can fall out of step.
+//
+// Two outputs, because the contract must not import the server: schema/generated/graphql.ts holds
+// the pure contract types every part imports (it imports nothing); the server's resolver signatures,
+// which name its record types as mappers and its context, are generated into
+// server/graphql/generated/resolver-types.ts. The resolvers plugin refers to the base types by bare
+// name, so that file carries its own copy of them (generated, so it cannot drift).
 import type { CodegenConfig } from '@graphql-codegen/cli';
+
+/** The base-type options both outputs share, so a contract type reads the same in either file. */
+const contractTypes = {
+  useTypeImports: true,
+  enumsAsTypes: true,
+  scalars: { DateTime: { input: 'string', output: 'number | string' }, JSON: 'unknown' },
+  avoidOptionals: { field: true, inputValue: false, object: false },
+  maybeValue: 'T | null',
+  inputMaybeValue: 'T | null | undefined',
+};
 
 const config: CodegenConfig = {
   schema: 'schema/fluxo.graphql',
   generates: {
     'schema/generated/graphql.ts': {
+      plugins: ['typescript'],
+      config: contractTypes,
+    },
+    'server/graphql/generated/resolver-types.ts': {
       plugins: ['typescript', 'typescript-resolvers'],
       config: {
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: { input: 'string', output: 'number | string' }, JSON: 'unknown' },
-        contextType: '../../server/graphql/context.js#GraphQLContext',
+        ...contractTypes,
+        contextType: '../context.js#GraphQLContext',
         mappers: {
-          Flow: '../../server/store/records.js#FlowRecord',
-          FlowVersion: '../../server/store/records.js#FlowVersionRecord',
-          FlowRun: '../../server/store/records.js#FlowRunRecord',
-          TaskRun: '../../server/store/records.js#TaskRunRecord',
-          Agent: '../../server/store/records.js#AgentRecord',
-          Project: '../../server/store/records.js#ProjectRecord',
-          LogLine: '../../server/store/records.js#LogRecord',
-          StateTransition: '../../server/store/records.js#StateTransitionRecord',
-          Clock: '../../server/store/records.js#ClockRecord',
-          FlowSchedule: '../../server/store/records.js#FlowScheduleRecord',
-          ConcurrencyLimit: '../../server/store/records.js#ConcurrencyLimitRecord',
-          NotificationRule: '../../server/store/records.js#NotificationRuleRecord',
-          NotificationDelivery: '../../server/store/records.js#NotificationDeliveryRecord',
-          Materialization: '../../server/store/records.js#MaterializationRecord',
-          DataTable: '../../server/store/records.js#DataTableRecord',
-          DataPartition: '../../server/store/lineage-store.js#DataPartitionRecord',
+          Flow: '../../store/records.js#FlowRecord',
+          FlowVersion: '../../store/records.js#FlowVersionRecord',
+          FlowRun: '../../store/records.js#FlowRunRecord',
+          TaskRun: '../../store/records.js#TaskRunRecord',
+          Agent: '../../store/records.js#AgentRecord',
+          Project: '../../store/records.js#ProjectRecord',
+          LogLine: '../../store/records.js#LogRecord',
+          StateTransition: '../../store/records.js#StateTransitionRecord',
+          Clock: '../../store/records.js#ClockRecord',
+          FlowSchedule: '../../store/records.js#FlowScheduleRecord',
+          ConcurrencyLimit: '../../store/records.js#ConcurrencyLimitRecord',
+          NotificationRule: '../../store/records.js#NotificationRuleRecord',
+          NotificationDelivery: '../../store/records.js#NotificationDeliveryRecord',
+          Materialization: '../../store/records.js#MaterializationRecord',
+          DataTable: '../../store/records.js#DataTableRecord',
+          DataPartition: '../../store/lineage-store.js#DataPartitionRecord',
         },
-        avoidOptionals: { field: true, inputValue: false, object: false },
-        maybeValue: 'T | null',
-        inputMaybeValue: 'T | null | undefined',
       },
     },
   },

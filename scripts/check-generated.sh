@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Regenerates schema/generated/ and fails when it differs from what is committed: the TypeScript
-# types and the embedded SDL must never drift from schema/fluxo.graphql.
+# Regenerates every generated output (schema/generated/: the contract types and the embedded SDL;
+# server/graphql/generated/: the resolver signatures) and fails when one differs from what is
+# committed: nothing generated may drift from schema/fluxo.graphql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+outputs=(schema/generated server/graphql/generated)
 before=$(mktemp -d)
-cp -r schema/generated/. "$before/"
+for dir in "${outputs[@]}"; do
+  mkdir -p "$before/$dir"
+  cp -r "$dir/." "$before/$dir/"
+done
 npx graphql-codegen --config schema/codegen.ts --silent >/dev/null
 node scripts/generate-sdl.mjs
-if ! diff -r "$before" schema/generated >/dev/null; then
-  diff -r "$before" schema/generated | head -40 || true
-  echo "schema/generated/ is out of date with schema/fluxo.graphql: run 'npm run codegen' and commit the result" >&2
-  exit 1
-fi
+drift=0
+for dir in "${outputs[@]}"; do
+  if ! diff -r "$before/$dir" "$dir" >/dev/null; then
+    diff -r "$before/$dir" "$dir" | head -40 || true
+    echo "$dir/ is out of date with schema/fluxo.graphql: run 'npm run codegen' and commit the result" >&2
+    drift=1
+  fi
+done
 rm -rf "$before"
-echo "schema/generated/ is up to date"
+[ "$drift" -eq 0 ] || exit 1
+echo "${outputs[*]} are up to date"

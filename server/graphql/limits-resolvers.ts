@@ -1,6 +1,6 @@
 // Resolvers of concurrency limits (merged into resolvers.ts): arguments in, the limits operations
 // (core/limits.ts) with the verified identity, records out.
-import type { MutationResolvers, QueryResolvers } from '../../schema/generated/graphql.js';
+import type { MutationResolvers, QueryResolvers } from './generated/resolver-types.js';
 import type { GraphQLContext } from './context.js';
 import { deleteConcurrencyLimit, listConcurrencyLimits, setConcurrencyLimit } from '../core/limits.js';
 

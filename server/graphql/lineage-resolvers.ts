@@ -2,7 +2,7 @@
 // identity, records out. Objects below a root field were read under the caller's tenant, so their
 // fields read on with the tenant the record carries.
 import { FluxoError } from '../../common/errors.js';
-import type { FlowRunResolvers, MutationResolvers, QueryResolvers, Resolvers } from '../../schema/generated/graphql.js';
+import type { FlowRunResolvers, MutationResolvers, QueryResolvers, Resolvers } from './generated/resolver-types.js';
 import { getDataTable, historyOf, listDataTables, materializationsOf, partitionsOf, recordMaterializations } from '../core/lineage.js';
 import { connection } from './connection.js';
 

@@ -1,7 +1,7 @@
 // Resolvers of notification rules and deliveries (merged into resolvers.ts): arguments go to the
 // notifications service (core/notifications.ts), which checks roles and input. A rule's URL is a
 // credential: `target` shows it with the path hidden, and no field returns it whole.
-import type { MutationResolvers, NotificationDeliveryResolvers, NotificationRuleResolvers, QueryResolvers } from '../../schema/generated/graphql.js';
+import type { MutationResolvers, NotificationDeliveryResolvers, NotificationRuleResolvers, QueryResolvers } from './generated/resolver-types.js';
 import { maskUrl } from '../core/notifications.js';
 import { connection } from './connection.js';
 

@@ -1,7 +1,7 @@
 // Resolvers of bulk registration (merged into resolvers.ts): `registerFlows` and `knownBundles`,
 // which `fluxo register` uses to register a repository of flows in a few requests. Arguments go
 // straight to core/register-flows.ts, which checks roles and input.
-import type { MutationResolvers, QueryResolvers } from '../../schema/generated/graphql.js';
+import type { MutationResolvers, QueryResolvers } from './generated/resolver-types.js';
 import { knownBundles, registerFlows } from '../core/register-flows.js';
 
 export const registrationQueries: Pick<QueryResolvers, 'knownBundles'> = {

@@ -1,7 +1,7 @@
 // Thin resolvers: arguments in, service or store calls scoped by the identity's tenant, records out.
 import { FluxoError } from '../../common/errors.js';
 import { kindToGraphQL, roleToGraphQL } from '../../common/identity.js';
-import type { Resolvers } from '../../schema/generated/graphql.js';
+import type { Resolvers } from './generated/resolver-types.js';
 import { authorize } from '../core/authorize.js';
 import { handOutSecrets } from '../core/claim-secrets.js';
 import { explainWait, isOnline } from '../core/wait-reason.js';

@@ -1,6 +1,6 @@
 // Resolvers of restart and rerun (merged into resolvers.ts): arguments in, core/restart.ts with
 // the verified identity, records out.
-import type { MutationResolvers } from '../../schema/generated/graphql.js';
+import type { MutationResolvers } from './generated/resolver-types.js';
 import { rerunFlowRun, restartFlowRun } from '../core/restart.js';
 
 export const restartMutations: Pick<MutationResolvers, 'restartFlowRun' | 'rerunFlowRun'> = {

@@ -2,7 +2,7 @@
 // operations (core/schedules.ts) with the verified identity, records out. A flow's schedule, its
 // clocks and their next times are reached from a flow or version the caller could already read.
 import { nextClockTimes } from '../../common/clocks.js';
-import type { ClockResolvers, FlowResolvers, FlowScheduleResolvers, MutationResolvers, QueryResolvers } from '../../schema/generated/graphql.js';
+import type { ClockResolvers, FlowResolvers, FlowScheduleResolvers, MutationResolvers, QueryResolvers } from './generated/resolver-types.js';
 import { clockTiming } from '../core/schedules.js';
 import { checkInt } from '../core/validate-input.js';
 import { FluxoError } from '../../common/errors.js';

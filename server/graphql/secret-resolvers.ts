@@ -1,7 +1,7 @@
 // Resolvers of tenant secrets (merged into resolvers.ts): names for users; values only ever leave
 // in the claim answer (resolvers.ts, core/claim-secrets.ts). Arguments go straight to the secrets
 // service, which checks roles and input.
-import type { MutationResolvers, QueryResolvers } from '../../schema/generated/graphql.js';
+import type { MutationResolvers, QueryResolvers } from './generated/resolver-types.js';
 
 export const secretQueries: Pick<QueryResolvers, 'secrets'> = {
   secrets: (_, __, ctx) => ctx.secrets.list(ctx.identity),

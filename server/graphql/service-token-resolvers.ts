@@ -2,7 +2,8 @@
 // the verified identity, GraphQL shapes out. Merged into resolvers.ts.
 import { isRole, kindToGraphQL, roleFromGraphQL, roleToGraphQL } from '../../common/identity.js';
 import { FluxoError, type ErrorCode } from '../../common/errors.js';
-import type { AuditEvent, MutationResolvers, QueryResolvers, ServiceToken } from '../../schema/generated/graphql.js';
+import type { AuditEvent, ServiceToken } from '../../schema/generated/graphql.js';
+import type { MutationResolvers, QueryResolvers } from './generated/resolver-types.js';
 import { listTenants, readAuditEvents } from '../core/audit-log.js';
 import { createServiceToken, listServiceTokens, revokeServiceToken } from '../core/service-tokens.js';
 import { parseDateTime } from '../core/validate-input.js';
