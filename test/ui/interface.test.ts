@@ -235,6 +235,33 @@ describe('an admin', () => {
   });
 });
 
+describe('the explorer', () => {
+  it('queries with the signed-in token and subscribes over graphql-ws', async () => {
+    const { context, page } = await openPage();
+    try {
+      await signIn(page, 'developer');
+      await nav(page, 'Explorer');
+      const run = async (query: string): Promise<void> => {
+        await page.locator('.graphiql-query-editor .CodeMirror').click();
+        await page.keyboard.press('Control+A');
+        await page.keyboard.press('Delete');
+        await page.keyboard.insertText(query);
+        // GraphiQL takes the editor's text into its state a moment later; run once it has.
+        await page.locator('.graphiql-query-editor').getByText(query.slice(0, 12)).first().waitFor();
+        await page.getByRole('button', { name: /Execute query/ }).click();
+      };
+      // The response editor's text (CodeMirror 5 keeps its instance on its element).
+      const response = async () => JSON.parse(String(await page.evaluate(`document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue() || 'null'`))) as unknown;
+      await run('{ viewer { subject role } }');
+      await expect.poll(response, { timeout: 20_000 }).toEqual({ data: { viewer: { subject: 'developer-test@rj-escritorio', role: 'DEVELOPER' } } });
+      await run(`subscription { flowRunStateChanged(id: "${failedRunId}") { flowRun { state stateReason } } }`);
+      await expect.poll(response, { timeout: 20_000 }).toEqual({ data: { flowRunStateChanged: { flowRun: { state: 'FAILED', stateReason: 'exception' } } } });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('every page', () => {
   const pages = () => [
     { name: 'dashboard', path: '/', ready: 'Runs by state, last 24 hours' },

@@ -68,7 +68,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
 let wsClient: Client | null = null;
 
 /** The WebSocket client of the current session (one connection, lazily opened, shared). */
-function subscriptions(): Client {
+export function subscriptions(): Client {
   if (wsClient) return wsClient;
   const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`;
   wsClient = createClient({

@@ -1,18 +1,45 @@
 // The GraphQL explorer: GraphiQL from npm, bundled into its own chunk (loaded only here), sending
-// the signed-in token with every request to this host's /graphql. Its schema is the contract
+// the signed-in token with every request to this host's /graphql (subscriptions over graphql-ws
+// on the same path, with the token in connection_init). Its schema is the contract
 // itself (schema/fluxo.graphql, bundled at build time) rather than an introspection query: the
 // proxy's depth limit refuses GraphiQL's 15-level introspection, and production servers answer
 // no introspection at all.
 import { useEffect, useRef, type RefObject } from 'react';
-import { buildSchema } from 'graphql';
+import { buildSchema, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/style.css';
 import sdl from '../../../schema/fluxo.graphql?raw';
-import { authHeaders } from '../api';
+import { authHeaders, subscriptions } from '../api';
 
 const schema = buildSchema(sdl);
 
-async function fetcher(params: unknown): Promise<unknown> {
+interface FetcherParams {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+}
+
+/** Whether the operation GraphiQL runs is a subscription (sent over graphql-ws, like the pages' own). */
+function isSubscription(document: DocumentNode | undefined, operationName: string | null | undefined): boolean {
+  const operations = (document?.definitions ?? []).filter((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+  const chosen = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  return chosen?.operation === 'subscription';
+}
+
+/** The document, or undefined when it does not parse (the server then says why). */
+function parsed(query: string): DocumentNode | undefined {
+  try {
+    return parse(query);
+  } catch {
+    return undefined;
+  }
+}
+
+// The query text GraphiQL sends is what runs; its `documentAST` option can lag behind the editor.
+async function fetcher(params: FetcherParams): Promise<unknown> {
+  if (isSubscription(parsed(params.query), params.operationName)) {
+    return subscriptions().iterate({ query: params.query, variables: params.variables ?? {}, ...(params.operationName ? { operationName: params.operationName } : {}) });
+  }
   const response = await fetch('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() },
