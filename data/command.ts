@@ -28,6 +28,11 @@ export interface RunCommandIo {
   signal: AbortSignal;
   /** Each line of output as it arrives (without its newline; a last line without one included). */
   onLine(stream: 'stdout' | 'stderr', line: string): void;
+  /**
+   * Whether the command starts from this process's environment (`options.env` added to it), or
+   * from `options.env` alone: dbt gets an allow-listed environment, never the agent's. @default true
+   */
+  inheritEnv?: boolean;
 }
 
 /**
@@ -38,8 +43,8 @@ export interface RunCommandIo {
  * `okExitCodes`, is killed by a signal of someone else's, or cannot start (not found, not
  * executable, missing cwd); COMMAND_TIMED_OUT after `timeoutSeconds` (SIGTERM to the group, SIGKILL
  * {@link KILL_GRACE_MS} later); DATA_CANCELLED when `io.signal` aborts (the same kill sequence);
- * DATA_INVALID_ARGUMENT for malformed arguments. `options.env` is added to `process.env`: the
- * caller decides what that environment holds.
+ * DATA_INVALID_ARGUMENT for malformed arguments. `options.env` is added to `process.env` (or is
+ * the whole environment with `io.inheritEnv: false`): the caller decides what that holds.
  *
  * @example
  * const result = await runCommand('sh', ['-c', 'echo hi; exit 3'], { okExitCodes: [0, 3] }, { signal, onLine: (stream, line) => log(line) });
@@ -57,7 +62,7 @@ export async function runCommand(cmd: string, args: readonly string[], options: 
   const subprocess = execa(cmd, args, {
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     env: options.env ?? {},
-    extendEnv: true,
+    extendEnv: io.inheritEnv ?? true,
     // setsid: the command leads a new process group, which is what the kills below signal.
     detached: true,
     ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' as const }),

@@ -29,7 +29,10 @@ export const DATA_ENV = {
 } as const;
 
 const TOP_FIELDS = ['lake', 'warehouse', 'dbt', 'google', 'duckdbSpatialExtension'] as const;
-const DBT_FIELDS = ['project', 'profilesDir', 'executable', 'target'] as const;
+const DBT_FIELDS = ['project', 'profilesDir', 'executable', 'target', 'env'] as const;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The agent's credentials: no dbt.env may list them. */
+const NEVER_TO_DBT = new Set(['FLUXO_TOKEN', 'FLUXO_TOKEN_FILE']);
 const GOOGLE_FIELDS = ['credentialsFile', 'storageEndpoint', 'bigqueryEndpoint', 'emulatorToken'] as const;
 
 const LAKE_FORMS = 'file:///absolute/dir or gs://bucket[/prefix]';
@@ -67,11 +70,13 @@ export function readDataSettings(sources: DataSettingsSources): Readonly<DataSet
   const profilesDir = nonEmpty(env.FLUXO_DBT_PROFILES_DIR) ?? optionalString(fileDbt, 'profilesDir', (f) => where(`dbt.${f}`));
   const executable = nonEmpty(env.FLUXO_DBT_BIN) ?? optionalString(fileDbt, 'executable', (f) => where(`dbt.${f}`));
   const target = optionalString(fileDbt, 'target', (f) => where(`dbt.${f}`));
+  const dbtEnv = envNames(fileDbt.env, where('dbt.env'));
   if (project !== undefined) {
     dbt.project = checkDbtProject(project);
     if (profilesDir !== undefined) dbt.profilesDir = checkProfilesDir(profilesDir);
     if (executable !== undefined) dbt.executable = checkExecutable(executable);
     if (target !== undefined) dbt.target = target;
+    if (dbtEnv !== undefined) dbt.env = dbtEnv;
     settings.dbt = Object.freeze(dbt as DbtSettings);
   } else if (Object.keys(fileDbt).length > 0) {
     // FLUXO_DBT_BIN and FLUXO_DBT_PROFILES_DIR alone wait for a project (a host may set them for
@@ -99,6 +104,20 @@ export function readDataSettings(sources: DataSettingsSources): Readonly<DataSet
   const spatial = nonEmpty(env.FLUXO_DUCKDB_SPATIAL) ?? optionalString(raw, 'duckdbSpatialExtension', where);
   if (spatial !== undefined) settings.duckdbSpatialExtension = checkExistingFile('duckdbSpatialExtension (FLUXO_DUCKDB_SPATIAL)', spatial, 'the spatial.duckdb_extension file matching DuckDB 1.5.5');
   return Object.freeze(settings);
+}
+
+/** `dbt.env`: a list of variable names, never the agent's credentials. */
+function envNames(value: unknown, where: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) {
+    throw invalid(`${where} must be a list of environment variable names (host variables dbt may see), e.g. ["PGPASSWORD"]`);
+  }
+  const names = [...new Set((value as string[]).map((name) => name.trim()))];
+  for (const name of names) {
+    if (!ENV_NAME.test(name)) throw invalid(`${where}: ${JSON.stringify(name)} is not an environment variable name (letters, digits, underscores)`);
+    if (NEVER_TO_DBT.has(name)) throw invalid(`${where}: ${name} carries the agent's own credentials and never reaches dbt`);
+  }
+  return names;
 }
 
 /** The file's JSON object, with unknown top-level fields refused. */

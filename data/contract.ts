@@ -41,6 +41,15 @@ export interface DbtSettings {
   executable?: string;
   /** Default target when the flow names none (profiles.yml's own default otherwise). */
   target?: string;
+  /**
+   * Host variables dbt may see, by name, beyond its allow-list (PATH, HOME, LANG, LC_*, TZ, TMPDIR,
+   * VIRTUAL_ENV, the proxy and CA variables, DBT_*, GOOGLE_APPLICATION_CREDENTIALS; data/dbt.ts
+   * `dbtEnvironment`). Nothing else of the agent's environment reaches dbt: a model could read it with
+   * env_var() into a table flows query. Never the agent's credentials (FLUXO_TOKEN, FLUXO_TOKEN_FILE).
+   * @default []
+   * @example ['SNOWFLAKE_ACCOUNT', 'PGPASSWORD']
+   */
+  env?: string[];
 }
 
 export interface GoogleSettings {

@@ -18,9 +18,64 @@ const REMEMBERED_LINES = 200;
 const NODE_MESSAGE_CHARS = 300;
 
 /** Where dbtBuild reports to, what stops it, and what dbt's environment adds. */
-export interface DbtBuildIo extends RunCommandIo {
-  /** Variables the profile reads with env_var() (the DuckDB path, the spatial extension file), added to process.env. */
+export interface DbtBuildIo extends Omit<RunCommandIo, 'inheritEnv'> {
+  /** Variables the profile reads with env_var() (the DuckDB path, the spatial extension file), added to the allow-listed host variables. */
   env?: Record<string, string>;
+  /** The host environment the allow-listed variables are taken from. @default process.env */
+  hostEnv?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Host variables dbt always sees (when set): what a Python program needs to run (PATH, HOME, the
+ * locale, the time zone, the temp dir, the virtualenv), to reach a warehouse from behind a corporate
+ * proxy (the proxy and CA variables), and Google's Application Default Credentials (dbt-bigquery's
+ * `method: oauth`). `LC_*` and `DBT_*` (the operator's dbt settings) are prefixes.
+ */
+export const DBT_ENV_ALLOW_LIST = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_*',
+  'TZ',
+  'TMPDIR',
+  'VIRTUAL_ENV',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
+  'DBT_*',
+  'GOOGLE_APPLICATION_CREDENTIALS',
+] as const;
+
+/** The agent's own credentials: never in dbt's environment, whatever a setting lists. */
+export const DBT_ENV_NEVER = ['FLUXO_TOKEN', 'FLUXO_TOKEN_FILE'] as const;
+
+/**
+ * dbt's whole environment: the allow-listed host variables, those `settings.env` names, then
+ * `added` (what the agent sets for the profile). A model reads its environment with env_var() into
+ * tables flows query, so nothing else of the agent's environment (its token, other tenants' keys)
+ * is there.
+ *
+ * @example
+ * dbtEnvironment({ project: '/p', env: ['PGPASSWORD'] }, { PATH: '/usr/bin', PGPASSWORD: 'x', FLUXO_TOKEN: 't', AWS_SECRET: 's' }, { FLUXO_DUCKDB_PATH: '/w.duckdb' })
+ * // { PATH: '/usr/bin', PGPASSWORD: 'x', FLUXO_DUCKDB_PATH: '/w.duckdb' }
+ */
+export function dbtEnvironment(settings: Pick<DbtSettings, 'env'>, hostEnv: NodeJS.ProcessEnv, added: Record<string, string> = {}): Record<string, string> {
+  const exact = new Set<string>([...DBT_ENV_ALLOW_LIST.filter((name) => !name.endsWith('*')), ...(settings.env ?? [])]);
+  const prefixes = DBT_ENV_ALLOW_LIST.filter((name) => name.endsWith('*')).map((name) => name.slice(0, -1));
+  const never = new Set<string>(DBT_ENV_NEVER);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(hostEnv)) {
+    if (value === undefined || never.has(name)) continue;
+    if (exact.has(name) || prefixes.some((prefix) => name.startsWith(prefix))) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(added)) if (!never.has(name)) env[name] = value;
+  return env;
 }
 
 /** A build's result, plus what dbt printed last (for a message when it crashed). */
@@ -63,15 +118,15 @@ export async function dbtBuild(settings: DbtSettings, options: DbtBuildOptions, 
     try {
       ({ exitCode, durationMs } = await runCommand(executable, dbtBuildArgs(settings, options, paths), {
         cwd: settings.project,
-        env: {
+        env: dbtEnvironment(settings, io.hostEnv ?? process.env, {
           ...io.env,
           // dbt phones home on every command unless told not to; an agent may have no internet.
           DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
           DBT_USE_COLORS: 'false',
-        },
+        }),
         // Every exit code is dbt's answer (0, 1, 2): the outcome below says what it means.
         okExitCodes: Array.from({ length: 256 }, (_, code) => code),
-      }, { signal: io.signal, onLine }));
+      }, { signal: io.signal, onLine, inheritEnv: false }));
     } catch (error) {
       // Not starting, or a death by signal, is a crash of dbt; a cancellation stays one.
       if (error instanceof DataError && error.code === 'COMMAND_FAILED') {

@@ -308,9 +308,9 @@ async function dbtBuild(run: DataRunContext, settings: Readonly<DataSettings>, o
   if (!settings.dbt) throw new DataError('DATA_NOT_CONFIGURED', NOT_CONFIGURED.dbt);
   const dbt = settings.dbt;
   const { runDbtBuild, throwUnlessSuccess } = await load('dbt support (data/dbt)', () => import('./dbt.js'));
-  // dbt gets the agent's environment (runCommand extends it): never the agent's own credentials,
-  // which a model could read with env_var() into a table the flows can query.
-  const env: Record<string, string> = { FLUXO_TOKEN: '', FLUXO_TOKEN_FILE: '' };
+  // What the profile reads, added to dbt's allow-listed host variables (data/dbt.ts dbtEnvironment):
+  // never the rest of the agent's environment, which a model could read with env_var() into a table.
+  const env: Record<string, string> = {};
   if (settings.google?.credentialsFile) env.GOOGLE_APPLICATION_CREDENTIALS = settings.google.credentialsFile;
   const target = settings.warehouse === undefined ? null : await getWarehouse();
   const build = (): Promise<DbtBuildResult> =>

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readDataSettings } from '../../data/config.js';
 import { DataError } from '../../data/contract.js';
 import { tempDir } from '../support/harness.js';
+import { refusalOfSync } from '../support/refusal.js';
 
 let dir: string;
 let project: string;
@@ -33,17 +34,6 @@ async function configFile(value: unknown, name = `config-${Math.random().toStrin
   const path = join(dir, name);
   await writeFile(path, typeof value === 'string' ? value : JSON.stringify(value));
   return path;
-}
-
-function refusal(run: () => unknown): { code: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    const { code, message } = error as DataError;
-    return { code, message };
-  }
-  throw new Error('expected DATA_CONFIG_INVALID, nothing was thrown');
 }
 
 describe('reading the settings', () => {
@@ -119,6 +109,11 @@ describe('reading the settings', () => {
     expect(settings).toEqual({ lake: 'gs://flag-lake/x', warehouse: 'bigquery://flag-project', dbt: { project } });
   });
 
+  it('reads dbt.env, the host variables dbt may see', async () => {
+    const file = await configFile({ dbt: { project, env: ['PGPASSWORD', ' DBT_EXTRA '] } });
+    expect(readDataSettings({ dataConfigFile: file, env: {} }).dbt).toEqual({ project, env: ['PGPASSWORD', 'DBT_EXTRA'] });
+  });
+
   it('leaves FLUXO_DBT_BIN and FLUXO_DBT_PROFILES_DIR waiting for a project (a host may set them for every process)', () => {
     expect(readDataSettings({ env: { FLUXO_DBT_BIN: '/nonexistent/dbt', FLUXO_DBT_PROFILES_DIR: '/nonexistent' } })).toEqual({});
   });
@@ -148,20 +143,20 @@ describe('refusing malformed settings (DATA_CONFIG_INVALID)', () => {
     ['a data config file that does not exist', { FLUXO_DATA_CONFIG: '/nonexistent-fluxo.json' }, /data config file \/nonexistent-fluxo.json does not exist \(--data-config, FLUXO_DATA_CONFIG\)/],
   ])('refuses %s', (_what, env, message) => {
     const withProject = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, value === '/PROJECT' ? project : value]));
-    const { code, message: text } = refusal(() => readDataSettings({ env: withProject }));
+    const { code, message: text } = refusalOfSync(() => readDataSettings({ env: withProject }), DataError);
     expect(code).toBe('DATA_CONFIG_INVALID');
     expect(text).toMatch(message);
   });
 
   it('refuses a dbt project without dbt_project.yml', () => {
-    expect(refusal(() => readDataSettings({ env: { FLUXO_DBT_PROJECT: profiles } }))).toEqual({
+    expect(refusalOfSync(() => readDataSettings({ env: { FLUXO_DBT_PROJECT: profiles } }), DataError)).toEqual({
       code: 'DATA_CONFIG_INVALID',
       message: `dbt.project (FLUXO_DBT_PROJECT, --dbt-project) ${profiles} has no dbt_project.yml: name the folder of the dbt project`,
     });
   });
 
   it('refuses a profiles folder without profiles.yml', () => {
-    expect(refusal(() => readDataSettings({ env: { FLUXO_DBT_PROJECT: project, FLUXO_DBT_PROFILES_DIR: project } }))).toEqual({
+    expect(refusalOfSync(() => readDataSettings({ env: { FLUXO_DBT_PROJECT: project, FLUXO_DBT_PROFILES_DIR: project } }), DataError)).toEqual({
       code: 'DATA_CONFIG_INVALID',
       message: `dbt.profilesDir (FLUXO_DBT_PROFILES_DIR) ${project} has no profiles.yml`,
     });
@@ -169,22 +164,25 @@ describe('refusing malformed settings (DATA_CONFIG_INVALID)', () => {
 
   it('refuses a file\'s dbt settings without a project', async () => {
     const file = await configFile({ dbt: { target: 'dev' } });
-    expect(refusal(() => readDataSettings({ dataConfigFile: file, env: {} })).message).toMatch(/dbt \(in .*\) has dbt.target but no dbt.project: set dbt.project \(or FLUXO_DBT_PROJECT, --dbt-project\)/);
+    expect(refusalOfSync(() => readDataSettings({ dataConfigFile: file, env: {} }), DataError).message).toMatch(/dbt \(in .*\) has dbt.target but no dbt.project: set dbt.project \(or FLUXO_DBT_PROJECT, --dbt-project\)/);
   });
 
   it.each([
     ['not JSON', '{ lake: ', /is not JSON/],
     ['an array', '[]', /must hold a JSON object with the fields lake, warehouse, dbt, google, duckdbSpatialExtension/],
     ['an unknown field', { lake: 'gs://b-lake', warehose: 'bigquery://my-project' }, /unknown field warehose in data config file .* \(known: lake, warehouse, dbt, google, duckdbSpatialExtension\)/],
-    ['an unknown dbt field', { dbt: { project: '/x', profiles: '/y' } }, /unknown field dbt.profiles in dbt \(in .*\) \(known: dbt.project, dbt.profilesDir, dbt.executable, dbt.target\)/],
+    ['an unknown dbt field', { dbt: { project: '/x', profiles: '/y' } }, /unknown field dbt.profiles in dbt \(in .*\) \(known: dbt.project, dbt.profilesDir, dbt.executable, dbt.target, dbt.env\)/],
     ['an unknown google field', { google: { keyFile: '/x' } }, /unknown field google.keyFile in google .*known: google.credentialsFile, google.storageEndpoint, google.bigqueryEndpoint, google.emulatorToken/],
     ['a lake that is not a string', { lake: 42 }, /lake \(in .*\) must be a non-empty string/],
-    ['dbt that is not an object', { dbt: '/srv/dbt' }, /dbt \(in .*\) must be an object with the fields project, profilesDir, executable, target/],
+    ['dbt that is not an object', { dbt: '/srv/dbt' }, /dbt \(in .*\) must be an object with the fields project, profilesDir, executable, target, env/],
     ['an endpoint that is not http', { google: { storageEndpoint: 'ftp://x' } }, /google.storageEndpoint "ftp:\/\/x" must be an http:\/\/ or https:\/\/ URL/],
     ['an emulator token without an endpoint', { google: { emulatorToken: 'x' } }, /google.emulatorToken is for emulators only: it needs google.storageEndpoint or google.bigqueryEndpoint/],
+    ['dbt.env that is not a list', { dbt: { project: '/x', env: 'PGPASSWORD' } }, /dbt.env \(in .*\) must be a list of environment variable names \(host variables dbt may see\)/],
+    ['dbt.env naming no variable', { dbt: { project: '/x', env: ['PG PASSWORD'] } }, /dbt.env \(in .*\): "PG PASSWORD" is not an environment variable name/],
+    ['dbt.env naming the agent\'s token', { dbt: { project: '/x', env: ['FLUXO_TOKEN'] } }, /dbt.env \(in .*\): FLUXO_TOKEN carries the agent's own credentials and never reaches dbt/],
   ])('refuses a file with %s', async (_what, content, message) => {
     const file = await configFile(content);
-    const { code, message: text } = refusal(() => readDataSettings({ dataConfigFile: file, env: {} }));
+    const { code, message: text } = refusalOfSync(() => readDataSettings({ dataConfigFile: file, env: {} }), DataError);
     expect(code).toBe('DATA_CONFIG_INVALID');
     expect(text).toMatch(message);
   });

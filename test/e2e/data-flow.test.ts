@@ -127,8 +127,8 @@ describe('fluxo/data under an agent', () => {
     expect(result.table).toMatchObject({ table: 'fx_data.vendas', rows: 8 });
     // Both attempts wrote the same two lake writes: the second replaced the first's files.
     expect(result.counts).toEqual({ staging: 8, production: 8, total: 360, atLeast50: 4 });
-    // The agent's token is in its environment; dbt's models read an empty one.
-    expect(result.transformed).toEqual({ outcome: 'success', nodes: ['model.fx_data.ambiente', 'model.fx_data.vendas_por_mes'], months: 4, token: '' });
+    // The agent's token is in its environment; dbt's allow-listed one does not have it.
+    expect(result.transformed).toEqual({ outcome: 'success', nodes: ['model.fx_data.ambiente', 'model.fx_data.vendas_por_mes'], months: 4, token: 'ausente' });
     expect(await lakeRows(lakeDir, 'fx_data', 'vendas')).toBe(8);
     const files = await lakeFiles(lakeDir, 'fx_data', 'vendas');
     expect(files.length).toBeGreaterThan(0);
