@@ -105,6 +105,12 @@ export interface AgentOptions {
   dataConfigFile?: string | undefined;
   /** Where the data settings' variables are read. @default process.env */
   dataEnv?: NodeJS.ProcessEnv;
+  /**
+   * MiB of a run's streamed files (fluxo/data csv/parquet sources) the agent keeps on its disk at
+   * once; past it the request fails DATA_INVALID_ARGUMENT (a flow must not fill the agent's disk).
+   * @default 4096
+   */
+  dataMaxUploadMib?: number | string | undefined;
 }
 
 /** The validated settings. */
@@ -148,6 +154,8 @@ export interface AgentConfig {
   readonly storageRoots: StorageRoots;
   /** The lake, warehouse and dbt project of the runs' fluxo/data work (frozen; {} when none). */
   readonly data: Readonly<DataSettings>;
+  /** MiB of a run's streamed files the agent keeps at once. */
+  readonly dataMaxUploadMib: number;
 }
 
 export const AGENT_DEFAULTS = {
@@ -160,6 +168,7 @@ export const AGENT_DEFAULTS = {
   spoolMaxBytes: 256 * 1024 * 1024,
   metricsHost: '127.0.0.1',
   childMemoryMb: 1024,
+  dataMaxUploadMib: 4096,
 } as const;
 
 /** Variables a flow's process always gets (when the agent has them). Nothing else leaks through. */
@@ -240,6 +249,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     secretsFromEnv: Object.freeze(secretsFromEnv),
     storageRoots: agentStorageRoots(list(options.storageRoots)),
     data: agentDataSettings(options),
+    dataMaxUploadMib: integer('dataMaxUploadMib', options.dataMaxUploadMib, AGENT_DEFAULTS.dataMaxUploadMib, 1, 1_048_576),
   });
 }
 

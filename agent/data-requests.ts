@@ -2,6 +2,8 @@
 // are written to temp files the agent owns, `data-request`s are answered with `data-response`.
 // A file source is only ever the agent's own copy of bytes the child streamed: a path the child
 // names is never opened here (the child runs another user's code, maybe as another OS user).
+// The bytes a run may keep here at once are capped (a hostile flow could otherwise fill the agent's
+// disk): past the cap the upload is refused and its partial file deleted at once.
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +18,27 @@ type RequestMessage = Extract<ChildMessage, { type: 'data-request' }>;
 /** Longest base64 text of one chunk (1 MiB of bytes, with room). */
 const MAX_CHUNK_CHARS = Math.ceil((1024 * 1024 * 4) / 3) + 8;
 
+/** Bytes of flow files a run may keep at the agent at once when nothing else is said (4 GiB). */
+export const DEFAULT_MAX_UPLOAD_BYTES = 4096 * 1024 * 1024;
+
+/** Limits and place of a run's uploads. */
+export interface ChildDataRequestsOptions {
+  /** Bytes of the run's streamed files the agent keeps at once (files not yet used by a request). @default {@link DEFAULT_MAX_UPLOAD_BYTES} */
+  maxUploadBytes?: number;
+  /** Where the run's temp directory is created. @default os.tmpdir() */
+  tempRoot?: string;
+}
+
 interface Upload {
   path: string;
   /** Writes in arrival order. */
   written: Promise<void>;
   complete: boolean;
   error: Error | null;
+  /** Why the agent refused the upload (the cap), said to the request as is. */
+  refusal: Error | null;
+  /** Bytes accepted so far (counted against the cap until the file is removed). */
+  bytes: number;
 }
 
 /** One child's data requests. */
@@ -32,28 +49,46 @@ export class ChildDataRequests {
   readonly #uploads = new Map<number, Upload>();
   #dir: Promise<string> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #maxUploadBytes: number;
+  readonly #tempRoot: string;
+  /** Bytes of this run's uploads on disk (or on their way there). */
+  #heldBytes = 0;
 
   /** Without `handler`, every request fails DATA_NOT_CONFIGURED. */
-  constructor(handler: DataRequestHandler | undefined, respond: (message: DataResponseMessage) => Promise<void>, signal: AbortSignal) {
+  constructor(handler: DataRequestHandler | undefined, respond: (message: DataResponseMessage) => Promise<void>, signal: AbortSignal, options: ChildDataRequestsOptions = {}) {
     this.#handler = handler;
     this.#respond = respond;
     this.#signal = signal;
+    this.#maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+    this.#tempRoot = options.tempRoot ?? tmpdir();
   }
 
-  /** Appends a chunk to the upload's temp file. */
+  /** Bytes of the run's uploads the agent holds now. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Appends a chunk to the upload's temp file; past the run's cap, refuses the upload and deletes its file. */
   file(message: FileMessage): void {
     const { upload: id, chunk, last } = message;
     if (!Number.isInteger(id) || typeof chunk !== 'string' || chunk.length > MAX_CHUNK_CHARS) return;
     let upload = this.#uploads.get(id);
     if (!upload) {
       const dir = this.#tempDir();
-      upload = { path: '', written: dir.then((d) => void (upload!.path = join(d, `upload-${id}`))), complete: false, error: null };
+      upload = { path: '', written: dir.then((d) => void (upload!.path = join(d, `upload-${id}`))), complete: false, error: null, refusal: null, bytes: 0 };
       this.#uploads.set(id, upload);
     }
     if (upload.complete) return;
     const current = upload;
     if (chunk.length > 0) {
-      current.written = current.written.then(() => (current.error ? undefined : appendFile(current.path, Buffer.from(chunk, 'base64'), { mode: 0o600 }))).catch((error: unknown) => {
+      const bytes = Buffer.from(chunk, 'base64');
+      if (this.#heldBytes + bytes.length > this.#maxUploadBytes) {
+        this.#refuse(current);
+        return;
+      }
+      this.#heldBytes += bytes.length;
+      current.bytes += bytes.length;
+      current.written = current.written.then(() => (current.error ? undefined : appendFile(current.path, bytes, { mode: 0o600 }))).catch((error: unknown) => {
         current.error = error as Error;
       });
     } else if (last) {
@@ -69,6 +104,24 @@ export class ChildDataRequests {
   request(message: RequestMessage): void {
     const work = this.#answer(message).finally(() => this.#inFlight.delete(work));
     this.#inFlight.add(work);
+  }
+
+  /** The cap is reached: the upload ends here, its partial file goes at once, its request will fail. */
+  #refuse(upload: Upload): void {
+    const mib = this.#maxUploadBytes / (1024 * 1024);
+    upload.refusal = dataError(
+      'DATA_INVALID_ARGUMENT',
+      `the flow's file is too large: a run may keep at most ${Number.isInteger(mib) ? mib : mib.toFixed(2)} MiB of streamed files at the agent at once (the agent's --data-max-upload-mib, FLUXO_DATA_MAX_UPLOAD_MIB); land it in smaller files, or ask the agent's operator to raise the cap`,
+    );
+    upload.complete = true;
+    upload.written = upload.written.then(() => this.#remove(upload));
+  }
+
+  /** Deletes an upload's file and gives its bytes back to the run's cap. */
+  async #remove(upload: Upload): Promise<void> {
+    if (upload.path) await rm(upload.path, { force: true }).catch(() => undefined);
+    this.#heldBytes -= upload.bytes;
+    upload.bytes = 0;
   }
 
   /**
@@ -105,7 +158,7 @@ export class ChildDataRequests {
       for (const id of used) {
         const upload = this.#uploads.get(id);
         this.#uploads.delete(id);
-        if (upload?.path) await rm(upload.path, { force: true }).catch(() => undefined);
+        if (upload) await upload.written.then(() => this.#remove(upload));
       }
     }
     await this.#respond(answer).catch(() => undefined);
@@ -124,6 +177,7 @@ export class ChildDataRequests {
       }
       used.push(id);
       await upload.written;
+      if (upload.refusal) throw upload.refusal;
       if (upload.error) throw dataError('DATA_BACKEND_ERROR', `the agent could not store the flow's ${format} file: ${upload.error.message}`);
       return { ...(format === 'csv' && typeof value.delimiter === 'string' ? { delimiter: value.delimiter } : {}), [format]: { path: upload.path } };
     }
@@ -132,7 +186,7 @@ export class ChildDataRequests {
 
   #tempDir(): Promise<string> {
     // The agent's own temp directory (0700), never the run's working directory, which the run's user owns.
-    this.#dir ??= mkdtemp(join(tmpdir(), 'fluxo-data-'));
+    this.#dir ??= mkdtemp(join(this.#tempRoot, 'fluxo-data-'));
     return this.#dir;
   }
 }

@@ -229,6 +229,7 @@ export class FlowRunExecution {
         onTaskState: (event) => this.#taskState(event.message === null ? event : { ...event, message: redact(event.message) }),
         onLog: (event) => this.#inOrder(() => this.#relay.log({ ...event, message: redact(event.message) })),
         ...(this.#deps.data ? { data: this.#dataHandler(this.#deps.data, redact) } : {}),
+        dataMaxUploadBytes: config.dataMaxUploadMib * 1024 * 1024,
         ...(this.#deps.results && this.#stored.size > 0
           ? {
               storedResults: [...this.#stored.keys()].map((k) => ({ inputsHash: k.slice(0, k.indexOf(' ')), taskKey: k.slice(k.indexOf(' ') + 1) })),

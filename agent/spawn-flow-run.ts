@@ -82,6 +82,10 @@ export interface SpawnFlowRunOptions {
    * run is cancelled, stopped or its child ends. Absent: they fail DATA_NOT_CONFIGURED.
    */
   data?: DataRequestHandler;
+  /** Bytes of the flow's streamed files (`data-file`) the agent keeps at once for this run. @default 4 GiB (agent/data-requests.ts) */
+  dataMaxUploadBytes?: number;
+  /** Where the run's temp directory for streamed files is created. @default os.tmpdir() */
+  dataTempRoot?: string;
 }
 
 /** Why the agent itself ended the child, if it did. */
@@ -178,7 +182,10 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   };
   // Data work the agent does for the run stops with it (a dbt build, a long query).
   const dataAbort = new AbortController();
-  const dataRequests = new ChildDataRequests(options.data, (answer) => subprocess.sendMessage(answer), dataAbort.signal);
+  const dataRequests = new ChildDataRequests(options.data, (answer) => subprocess.sendMessage(answer), dataAbort.signal, {
+    ...(options.dataMaxUploadBytes !== undefined ? { maxUploadBytes: options.dataMaxUploadBytes } : {}),
+    ...(options.dataTempRoot !== undefined ? { tempRoot: options.dataTempRoot } : {}),
+  });
   const interrupt = (why: Interruption, signal: NodeJS.Signals): void => {
     if (exited) return;
     interruption ??= why;

@@ -32,6 +32,7 @@ interface AgentStartOptions {
   childMemoryMb?: string;
   storageRoot?: string[];
   dataConfig?: string;
+  dataMaxUploadMib?: string;
 }
 
 /** Adds `fluxo agent start`. */
@@ -66,6 +67,7 @@ export function registerAgentCommand(program: Command): void {
       "data settings for the runs' fluxo/data work, JSON with lake, warehouse, dbt, google; FLUXO_LAKE, FLUXO_WAREHOUSE, FLUXO_DBT_PROJECT override its fields (env FLUXO_DATA_CONFIG; default: none)",
       process.env.FLUXO_DATA_CONFIG,
     )
+    .option('--data-max-upload-mib <n>', "MiB of a run's streamed files (fluxo/data csv/parquet sources) kept on the agent's disk at once; past it the request fails (env FLUXO_DATA_MAX_UPLOAD_MIB; default 4096)", process.env.FLUXO_DATA_MAX_UPLOAD_MIB)
     .option(
       '--storage-root <uri>',
       "where bundles may be fetched from, repeatable: this agent's tenant's file:///dir or gs://bucket/prefix; other locations fail the run (reason integrity) (env FLUXO_AGENT_STORAGE_ROOTS, comma-separated; default: unconfined)",
@@ -109,6 +111,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     secretsFromEnv: options.secretsFromEnv,
     storageRoots: options.storageRoot ?? process.env.FLUXO_AGENT_STORAGE_ROOTS,
     dataConfigFile: options.dataConfig,
+    dataMaxUploadMib: options.dataMaxUploadMib,
   });
   const logger = createLogger('agent');
   const events = new AgentEventEmitter();
