@@ -160,9 +160,16 @@ describe('operating runs in the browser', () => {
       await page.getByRole('button', { name: 'Cancel' }).click();
       await page.getByTestId('run-state').getByText('Cancelled', { exact: true }).waitFor({ timeout: 30_000 });
       expect((await runDetails(developer, runId)).stateHistory.map((h) => h.toState)).toEqual(['SCHEDULED', 'SUBMITTED', 'RUNNING', 'CANCELLING', 'CANCELLED']);
-      // A finished run offers restart and re-run instead.
-      await page.getByRole('button', { name: 'Re-run' }).waitFor();
+      // A finished run offers restart and re-run instead; a re-run is a new run of the same parameters.
       expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+      await page.getByRole('button', { name: 'Restart' }).waitFor();
+      await page.getByRole('button', { name: 'Re-run' }).click();
+      await page.waitForURL((url) => url.pathname.startsWith('/runs/') && !url.pathname.endsWith(runId));
+      const rerunId = new URL(page.url()).pathname.split('/').pop()!;
+      await page.getByRole('link', { name: runId.slice(-8) }).waitFor();
+      expect(await runDetails(developer, rerunId)).toMatchObject({ parameters: { seconds: 300 } });
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await page.getByTestId('run-state').getByText('Cancelled', { exact: true }).waitFor({ timeout: 30_000 });
     } finally {
       await context.close();
     }
