@@ -7,6 +7,7 @@ describe('the operation kind table', () => {
     expect([...table.agent].sort()).toEqual([
       'mutation.claimFlowRuns',
       'mutation.heartbeat',
+      'mutation.recordMaterializations',
       'mutation.registerAgent',
       'mutation.setFlowRunState',
       'mutation.setTaskRunStates',

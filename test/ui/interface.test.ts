@@ -1,7 +1,8 @@
 // The web interface end to end: a real stack (server, proxy, agent as separate processes), the
 // built UI (dist/ui) served through the proxy, and Debian's Chromium driving it with playwright-core.
 // Every request the page makes must go to the stack's own host; axe-core audits every page; the
-// tour's screenshots (docs/ui/) are written by the last test.
+// last test saves a screenshot of every page to .test-tmp/ui-screenshots (FLUXO_SCREENSHOTS_DIR=docs/ui
+// refreshes the tour's copies in docs/ui instead, so a test run leaves the tree clean).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,7 +17,7 @@ import { createRun, runDetails, waitForFinal } from '../e2e/queries.js';
 
 const examples = ['parameters.ts', 'sleep.ts', 'retry.ts'].map((file) => join(repoRoot, 'examples', file));
 const dataDir = join(repoRoot, 'examples', 'data');
-const screenshots = join(repoRoot, 'docs', 'ui');
+const screenshots = process.env.FLUXO_SCREENSHOTS_DIR ? join(repoRoot, process.env.FLUXO_SCREENSHOTS_DIR) : join(repoRoot, '.test-tmp', 'ui-screenshots');
 
 let stack: Stack;
 let browser: Browser;
