@@ -175,6 +175,7 @@ export function registerDevCommand(program: Command): void {
 
         const devInfo = { apiUrl, adminToken, developerToken, tenant: options.tenant, storage: storageUri, dataDir, lake: dataPath.lake, warehouse: dataPath.warehouse };
         await writeFile(join(dataDir, 'dev.json'), `${JSON.stringify(devInfo, null, 2)}\n`, { mode: 0o600 });
+        say(`web interface: ${String(proxy.ready.url)}/ (paste adminToken or developerToken from dev.json as the Token)`);
         say(`wrote ${join(dataDir, 'dev.json')}; try:\n  export FLUXO_API=${apiUrl} FLUXO_TOKEN=$(node -p "require('${join(dataDir, 'dev.json')}').adminToken")\n  fluxo flows list`);
 
         let allSucceeded = true;
