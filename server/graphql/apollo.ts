@@ -97,6 +97,11 @@ export async function startApollo(
           return {
             // The cost depends on page sizes, which usually come in variables: checked once they are known.
             async didResolveOperation({ schema: apiSchema, document, operation, request }) {
+              // Apollo executes HTTP requests only; graphql-ws runs subscriptions on its own. A
+              // subscription POSTed here would be executed as a query and fail inside; say where to go.
+              if (operation?.operation === 'subscription') {
+                throw new FluxoError('BAD_USER_INPUT', 'subscriptions are served over WebSocket (the graphql-ws protocol, graphql-transport-ws) at /graphql, not over HTTP POST');
+              }
               if (operation) assertCost(apiSchema, document, operation, request.variables, limits.maxCost);
             },
             async willSendResponse({ response }) {
