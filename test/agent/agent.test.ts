@@ -13,9 +13,8 @@ import { AgentEventEmitter, type AgentEvents } from '../../agent/events.js';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { codeStorageFor } from '../../storage/code-storage.js';
 import { createRun, runDetails, waitForFinal } from '../e2e/queries.js';
-import { cliPath, freePort, onCleanup, repoRoot, tempDir, waitFor } from '../support/harness.js';
+import { cliPath, freePort, isAlive, onCleanup, repoRoot, tempDir, waitFor } from '../support/harness.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { isRunning } from './support/process-state.js';
 
 const FLOWS = ['hello', 'failing', 'sleepy', 'nap', 'notAFlow'] as const;
 
@@ -112,7 +111,7 @@ describe('running claimed runs', () => {
     const run = await waitForFinal(developer, id);
 
     expect(run).toMatchObject({ state: 'TIMED_OUT', stateReason: 'timeout', signal: 'SIGKILL', exitCode: null });
-    await waitFor(() => !isRunning(pids.child) && !isRunning(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
+    await waitFor(() => !isAlive(pids.child) && !isAlive(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
   });
 
   it('fails a run whose bundle does not match its digest, and spawns nothing', async () => {
@@ -193,7 +192,7 @@ describe('reacting to the server', () => {
     expect(run).toMatchObject({ state: 'CANCELLED', stateReason: 'cancelled', signal: 'SIGTERM' });
     expect(run.stateHistory.map((h) => h.toState)).toEqual(['SCHEDULED', 'SUBMITTED', 'RUNNING', 'CANCELLING', 'CANCELLED']);
     expect(seen['run:cancelling']).toEqual([{ flowRunId: id }]);
-    await waitFor(() => !isRunning(pids.child) && !isRunning(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
+    await waitFor(() => !isAlive(pids.child) && !isAlive(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
   });
 
   it('kills the child and drops the run when it cannot renew its lease in time (it fences itself)', async () => {
@@ -208,7 +207,7 @@ describe('reacting to the server', () => {
     await waitFor(() => seen['lease:lost']?.length, { what: 'the lost lease', timeoutMs: 15_000 });
 
     expect(seen['lease:lost']).toEqual([{ flowRunId: id, during: 'fence' }]);
-    await waitFor(() => !isRunning(pids.child) && !isRunning(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
+    await waitFor(() => !isAlive(pids.child) && !isAlive(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
     await waitFor(() => seen['run:finished']?.length, { what: 'the run to leave the agent' });
     expect(seen['run:finished']?.[0]).toMatchObject({ flowRunId: id, reported: false });
     // The agent let go before the lease ran out; the server's reaper marks it once it does.
@@ -259,7 +258,7 @@ describe('fluxo agent start', () => {
 
     expect(exited.exitCode).toBe(0);
     expect(await runDetails(developer, id)).toMatchObject({ state: 'CRASHED', stateReason: 'agent-stopped', signal: 'SIGKILL' });
-    await waitFor(() => !isRunning(pids.child) && !isRunning(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
+    await waitFor(() => !isAlive(pids.child) && !isAlive(pids.grandchild), { what: 'the process group to be gone', timeoutMs: 5_000 });
   });
 
   it('exits 3 with the code when the proxy refuses its token', async () => {

@@ -7,8 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultChildEntry, spawnFlowRun, type SpawnFlowRunOptions } from '../../agent/spawn-flow-run.js';
 import { finalStateOf } from '../../agent/final-state.js';
 import type { LogEvent, TaskStateEvent } from '../../sdk/runtime/protocol.js';
-import { onCleanup, repoRoot, tempDir, waitFor } from '../support/harness.js';
-import { isRunning } from './support/process-state.js';
+import { isAlive, onCleanup, repoRoot, tempDir, waitFor } from '../support/harness.js';
 
 const bundlePath = join(repoRoot, 'test', 'fixtures', 'agent', 'flows.mjs');
 
@@ -97,14 +96,14 @@ describe('stopping a flow', () => {
     const pidFile = join(dir, 'pids.json');
     const { child } = await spawn('sleepy', { pidFile }, { timeoutMs: 400 });
     const pids = await pidsFrom(pidFile);
-    expect(isRunning(pids.grandchild)).toBe(true);
+    expect(isAlive(pids.grandchild)).toBe(true);
 
     const outcome = await child.outcome;
 
     expect(outcome).toMatchObject({ interruption: 'timeout', signal: 'SIGKILL', exitCode: null });
     expect(finalStateOf(outcome)).toMatchObject({ state: 'TIMED_OUT', reason: 'timeout', signal: 'SIGKILL' });
-    await waitFor(() => !isRunning(pids.grandchild), { what: 'the grandchild to be gone', timeoutMs: 5_000 });
-    expect(isRunning(pids.child)).toBe(false);
+    await waitFor(() => !isAlive(pids.grandchild), { what: 'the grandchild to be gone', timeoutMs: 5_000 });
+    expect(isAlive(pids.child)).toBe(false);
   });
 
   it('on cancel sends SIGTERM to the group, and a flow that obeys ends by SIGTERM', async () => {
@@ -118,7 +117,7 @@ describe('stopping a flow', () => {
 
     expect(outcome).toMatchObject({ interruption: 'cancelled', signal: 'SIGTERM' });
     expect(finalStateOf(outcome)).toMatchObject({ state: 'CANCELLED', reason: 'cancelled', signal: 'SIGTERM' });
-    await waitFor(() => !isRunning(pids.grandchild), { what: 'the grandchild to be gone', timeoutMs: 5_000 });
+    await waitFor(() => !isAlive(pids.grandchild), { what: 'the grandchild to be gone', timeoutMs: 5_000 });
   });
 
   it('on cancel escalates to SIGKILL after the grace period when the flow ignores SIGTERM', async () => {
@@ -135,7 +134,7 @@ describe('stopping a flow', () => {
     expect(outcome).toMatchObject({ interruption: 'cancelled', signal: 'SIGKILL' });
     expect(logs).toContainEqual(expect.objectContaining({ message: 'ignoring SIGTERM' }));
     expect(finalStateOf(outcome)).toMatchObject({ state: 'CANCELLED', reason: 'cancelled', signal: 'SIGKILL' });
-    await waitFor(() => !isRunning(pids.grandchild) && !isRunning(pids.child), { what: 'the process group to be gone', timeoutMs: 5_000 });
+    await waitFor(() => !isAlive(pids.grandchild) && !isAlive(pids.child), { what: 'the process group to be gone', timeoutMs: 5_000 });
   });
 });
 

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import type { IncomingMessage } from 'node:http';
 import { IDENTITY_HEADER, verifyIdentity } from '../../common/identity.js';
 import type { RefusalAuditEvent } from '../../auth-proxy/admission.js';
 import { createToken } from '../../auth-proxy/tokens.js';
 import { GraphQLClient } from '../../client/graphql-client.js';
 import { freePort, onCleanup } from '../support/harness.js';
+import { connected, openWebSocket as open } from '../support/websocket-client.js';
 import { startEchoUpstream } from './support/echo-upstream.js';
 import { claims, codeAndMessage, freshKeys, signRaw, startTestProxy } from './support/fixtures.js';
 
@@ -16,55 +15,6 @@ async function setup(options: Parameters<typeof startTestProxy>[2] = {}) {
   const proxy = await startTestProxy(keys, upstream.url, { audit: { record: (event) => audited.push(event) }, ...options });
   const { token } = await createToken({ tenant: 'rj-smtr', role: 'viewer', subject: 'painel' }, keys.privateJwk);
   return { keys, upstream, proxy, token, audited, wsUrl: `${proxy.url.replace('http', 'ws')}/graphql` };
-}
-
-interface GraphQLWsMessage {
-  type: string;
-  id?: string;
-  payload?: unknown;
-}
-
-/** A raw graphql-transport-ws connection, as a browser makes it: every message and the close, collected from the start. */
-interface Connection {
-  socket: WebSocket;
-  send(message: GraphQLWsMessage): void;
-  /** The next message (skipping none). */
-  next(): Promise<GraphQLWsMessage>;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-type Opened = Connection | { status: number; body: string };
-
-function open(url: string, { headers = {}, protocols = ['graphql-transport-ws'] }: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<Opened> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, protocols, { headers });
-    onCleanup(() => socket.terminate());
-    const received: GraphQLWsMessage[] = [];
-    const waiting: ((message: GraphQLWsMessage) => void)[] = [];
-    socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as GraphQLWsMessage;
-      const wake = waiting.shift();
-      if (wake) wake(message);
-      else received.push(message);
-    });
-    const closed = new Promise<{ code: number; reason: string }>((done) => socket.once('close', (code, reason) => done({ code, reason: reason.toString() })));
-    const next = (): Promise<GraphQLWsMessage> => {
-      const ready = received.shift();
-      return ready === undefined ? new Promise((wake) => waiting.push(wake)) : Promise.resolve(ready);
-    };
-    socket.once('open', () => resolve({ socket, send: (message) => socket.send(JSON.stringify(message)), next, closed }));
-    socket.once('unexpected-response', (_req, res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    socket.once('error', reject);
-  });
-}
-
-function connected(opened: Opened): Connection {
-  if (!('socket' in opened)) throw new Error(`refused: ${opened.status} ${opened.body}`);
-  return opened;
 }
 
 describe('authenticating WebSockets', () => {

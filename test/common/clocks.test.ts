@@ -13,7 +13,7 @@ import {
   parseEvery,
   type ClockTiming,
 } from '../../common/clocks.js';
-import { FluxoError } from '../../common/errors.js';
+import { refusalOfSync } from '../support/refusal.js';
 
 const at = (iso: string): number => {
   const time = Date.parse(iso);
@@ -187,16 +187,6 @@ describe('cron ranges and catch-up', () => {
 });
 
 describe('refusing bad clocks', () => {
-  function refusal(action: () => unknown): { code: string; message: string } {
-    try {
-      action();
-    } catch (error) {
-      expect(error).toBeInstanceOf(FluxoError);
-      return { code: (error as FluxoError).code, message: (error as FluxoError).message };
-    }
-    throw new Error('expected a refusal');
-  }
-
   it.each([
     ['a 7-field cron (with years)', () => checkCron('0 0 0 * * * 2030', 'UTC'), 'cron "0 0 0 * * * 2030" has 7 fields: use 5 (minute hour day-of-month month day-of-week) or 6 (seconds first)'],
     ['a 4-field cron', () => checkCron('0 0 * *', 'UTC'), 'cron "0 0 * *" has 4 fields'],
@@ -220,7 +210,7 @@ describe('refusing bad clocks', () => {
     ['fractional seconds', () => checkEverySeconds(90.5), 'every 90.5 must be a whole number of seconds'],
     ['too few seconds', () => checkEverySeconds(59), 'every 59 is shorter than the minimum of 60 seconds'],
   ])('refuses %s with BAD_USER_INPUT', (_, action, message) => {
-    const { code, message: actual } = refusal(action);
+    const { code, message: actual } = refusalOfSync(action);
     expect(code).toBe('BAD_USER_INPUT');
     expect(actual.startsWith(message)).toBe(true);
   });

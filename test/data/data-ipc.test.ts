@@ -13,7 +13,7 @@ import type { DataRequestHandler } from '../../agent/data-requests.js';
 import { bundleFlowModule } from '../../cli/bundle.js';
 import { DataError } from '../../data/contract.js';
 import type { LogEvent, TaskStateEvent } from '../../sdk/runtime/protocol.js';
-import { onCleanup, repoRoot, tempDir, waitFor } from '../support/harness.js';
+import { isAlive, onCleanup, repoRoot, tempDir, waitFor } from '../support/harness.js';
 
 let bundlePath: string;
 
@@ -52,15 +52,6 @@ async function spawn(entrypoint: string, handler: DataRequestHandler) {
     await child.outcome;
   });
   return { child, logs, states, cwd };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('data requests from a flow', () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, type DataRunContext, type Materialization } from '../../data/contract.js';
 import { createDataService, dispatchDataRequest, type DataService } from '../../data/service.js';
 import { tempDir } from '../support/harness.js';
+import { refusalOf } from '../support/refusal.js';
 
 let dir: string;
 let service: DataService;
@@ -42,16 +43,6 @@ async function files(datasetId: string, tableId: string): Promise<string[]> {
   const root = join(dir, 'lake', 'staging', datasetId, tableId);
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   return entries.filter((entry) => entry.isFile()).map((entry) => relative(root, join(entry.parentPath, entry.name))).sort();
-}
-
-async function refusal(work: () => Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await work();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    return { code: (error as DataError).code, message: (error as DataError).message };
-  }
-  throw new Error('expected a DataError');
 }
 
 describe('write keys', () => {
@@ -93,7 +84,7 @@ describe('createTableAndUpload', () => {
 
   it('refuses a dumpMode it does not know', async () => {
     const data = service.forRun(runContext());
-    expect(await refusal(() => data.createTableAndUpload('svc', 't', { rows: [] }, { dumpMode: 'replace' as never }))).toEqual({
+    expect(await refusalOf(() => data.createTableAndUpload('svc', 't', { rows: [] }, { dumpMode: 'replace' as never }), DataError)).toEqual({
       code: 'DATA_INVALID_ARGUMENT',
       message: "createTableAndUpload: dumpMode must be 'append', 'overwrite' or 'overwrite-partitions', not \"replace\"",
     });
@@ -113,13 +104,13 @@ describe('what a run is told', () => {
   it('says which setting is missing and how to set it', async () => {
     const bare = createDataService({});
     const data = bare.forRun(runContext());
-    expect(await refusal(() => data.writeToLake('svc', 't', { rows: [] }))).toEqual({
+    expect(await refusalOf(() => data.writeToLake('svc', 't', { rows: [] }), DataError)).toEqual({
       code: 'DATA_NOT_CONFIGURED',
       message: "no lake is configured: set `lake` in the agent's --data-config file, or FLUXO_LAKE (file:///absolute/dir or gs://bucket/prefix); `fluxo run` takes --lake",
     });
-    expect(await refusal(() => data.query('select 1'))).toMatchObject({ code: 'DATA_NOT_CONFIGURED', message: expect.stringContaining('FLUXO_WAREHOUSE (duckdb:///absolute/file.duckdb or bigquery://project)') });
-    expect(await refusal(() => data.warehouseKind())).toMatchObject({ code: 'DATA_NOT_CONFIGURED' });
-    expect(await refusal(() => data.dbtBuild({}))).toMatchObject({ code: 'DATA_NOT_CONFIGURED', message: expect.stringContaining('FLUXO_DBT_PROJECT') });
+    expect(await refusalOf(() => data.query('select 1'), DataError)).toMatchObject({ code: 'DATA_NOT_CONFIGURED', message: expect.stringContaining('FLUXO_WAREHOUSE (duckdb:///absolute/file.duckdb or bigquery://project)') });
+    expect(await refusalOf(() => data.warehouseKind(), DataError)).toMatchObject({ code: 'DATA_NOT_CONFIGURED' });
+    expect(await refusalOf(() => data.dbtBuild({}), DataError)).toMatchObject({ code: 'DATA_NOT_CONFIGURED', message: expect.stringContaining('FLUXO_DBT_PROJECT') });
     await bare.close();
   });
 
@@ -131,7 +122,7 @@ describe('what a run is told', () => {
   it('starts nothing for a run that has ended', async () => {
     const abort = new AbortController();
     abort.abort();
-    expect(await refusal(() => service.forRun(runContext({ signal: abort.signal })).query('select 1'))).toEqual({ code: 'DATA_CANCELLED', message: 'the run ended before this data operation started' });
+    expect(await refusalOf(() => service.forRun(runContext({ signal: abort.signal })).query('select 1'), DataError)).toEqual({ code: 'DATA_CANCELLED', message: 'the run ended before this data operation started' });
   });
 });
 
@@ -145,11 +136,11 @@ describe('requests from a child', () => {
     ['sql of no known shape', 'query', { sql: { postgres: 'select 1' } }, 'query: sql must be a string or { bigquery, duckdb } strings'],
     ['options that are not an object', 'materializeTable', { datasetId: 'a', tableId: 't', options: 'replace' }, 'materializeTable: options must be an object'],
   ])('refuses %s with DATA_INVALID_ARGUMENT', async (_what, operation, args, message) => {
-    expect(await refusal(() => dispatchDataRequest(service.forRun(runContext()), operation, args))).toEqual({ code: 'DATA_INVALID_ARGUMENT', message });
+    expect(await refusalOf(() => dispatchDataRequest(service.forRun(runContext()), operation, args), DataError)).toEqual({ code: 'DATA_INVALID_ARGUMENT', message });
   });
 
   it('turns a backend\'s own error into DATA_BACKEND_ERROR with its message', async () => {
-    const { code, message } = await refusal(() => dispatchDataRequest(service.forRun(runContext()), 'query', { sql: 'select * from nenhuma_tabela' }));
+    const { code, message } = await refusalOf(() => dispatchDataRequest(service.forRun(runContext()), 'query', { sql: 'select * from nenhuma_tabela' }), DataError);
     expect(code).toMatch(/^(DATA_BACKEND_ERROR|DATA_NOT_FOUND)$/);
     expect(message).toContain('nenhuma_tabela');
   });

@@ -2,12 +2,12 @@
 // acting in another tenant, and WebSockets authenticated at connection_init. A counting hop between
 // a second proxy and the server proves which requests reached it.
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon } from '../support/daemon.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { onCleanup, repoRoot, waitFor } from '../support/harness.js';
 import { startStack, TENANT, type Stack } from '../support/stack.js';
+import { connected, openWebSocket } from '../support/websocket-client.js';
 
 interface Answer {
   status: number;
@@ -122,28 +122,8 @@ describe('the proxy in front of the real server', () => {
   });
 
   describe('WebSockets', () => {
-    /** Opens a graphql-transport-ws connection without any header (as a browser does) and collects its messages. */
-    function connect(): Promise<{ socket: WebSocket; next(): Promise<Record<string, unknown>>; closed: Promise<number> }> {
-      return new Promise((resolve, reject) => {
-        const socket = new WebSocket(stack.apiUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
-        onCleanup(() => socket.terminate());
-        const received: Record<string, unknown>[] = [];
-        const waiting: ((message: Record<string, unknown>) => void)[] = [];
-        socket.on('message', (data) => {
-          const message = JSON.parse(String(data)) as Record<string, unknown>;
-          const wake = waiting.shift();
-          if (wake) wake(message);
-          else received.push(message);
-        });
-        const closed = new Promise<number>((done) => socket.once('close', (code) => done(code)));
-        const next = () => {
-          const ready = received.shift();
-          return ready ? Promise.resolve(ready) : new Promise<Record<string, unknown>>((wake) => waiting.push(wake));
-        };
-        socket.once('open', () => resolve({ socket, next, closed }));
-        socket.once('error', reject);
-      });
-    }
+    /** Opens a graphql-transport-ws connection without any header, as a browser does. */
+    const connect = async () => connected(await openWebSocket(stack.apiUrl.replace(/^http/, 'ws')));
 
     it('authenticates a subscription from connection_init and streams the run\'s state', async () => {
       const connection = await connect();
@@ -162,7 +142,7 @@ describe('the proxy in front of the real server', () => {
 
       const anonymous = await connect();
       anonymous.socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-      expect(await anonymous.closed).toBe(4401);
+      expect((await anonymous.closed).code).toBe(4401);
     });
   });
 });

@@ -16,7 +16,7 @@ import { pruneHistory } from '../../server/services/retention.js';
 import type { AuditEventRecord, AuditStore } from '../../server/store/audit-store.js';
 import { freePort, onCleanup } from '../support/harness.js';
 import { adapters } from './adapters.js';
-import { startTestServer } from './support/in-process-server.js';
+import { startTestServer } from '../support/test-server.js';
 import { refusalOf } from '../support/refusal.js';
 
 const admin: Identity = { subject: 'root', tenant: 'rj-escritorio', role: 'admin' };
@@ -146,7 +146,7 @@ describe.each(adapters)('audit log on $name', ({ open }) => {
 
   describe('every GraphQL operation', () => {
     it('is recorded per root field with subject, tenant, role, request id and outcome, never argument values', async () => {
-      const { store, graphql } = await startTestServer(await setup());
+      const { store, graphql } = await startTestServer({ store: await setup() });
       const register = await graphql(smtrDeveloper, 'mutation R($input: RegisterFlowInput!) { registerFlow(input: $input) { flowVersion { id flow { id } } } }', { input: bundle }, 'req-register');
       expect(register.body.errors).toBeUndefined();
       const created = await graphql(
@@ -185,7 +185,7 @@ describe.each(adapters)('audit log on $name', ({ open }) => {
     });
 
     it('records reading the audit log too, and refuses it to a developer', async () => {
-      const { store, graphql } = await startTestServer(await setup());
+      const { store, graphql } = await startTestServer({ store: await setup() });
       const refused = await graphql(smtrDeveloper, '{ auditEvents { nodes { id } } }', {}, 'req-peek');
       expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       const allowed = await graphql(smtrAdmin, '{ auditEvents { nodes { id } } tenants }', {}, 'req-tenants');
@@ -197,7 +197,7 @@ describe.each(adapters)('audit log on $name', ({ open }) => {
     });
 
     it('records a request the server refuses for lack of an identity', async () => {
-      const { store, server } = await startTestServer(await setup());
+      const { store, server } = await startTestServer({ store: await setup() });
       const response = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-bare' }, body: '{"query":"{ viewer { subject } }"}' });
       expect(response.status).toBe(401);
       await expect.poll(async () => (await store.audit.list({ action: 'server.authenticate' }, { first: 10 })).nodes)
@@ -207,7 +207,7 @@ describe.each(adapters)('audit log on $name', ({ open }) => {
 
   describe('POST /internal/audit', () => {
     it('appends the proxy\'s refusals', async () => {
-      const { store, internal } = await startTestServer(await setup());
+      const { store, internal } = await startTestServer({ store: await setup() });
       // Recent times, as the proxy sends: events older than the retention period could be pruned
       // by the leader's retention pass while the test reads them.
       const now = Date.now();
@@ -232,14 +232,14 @@ describe.each(adapters)('audit log on $name', ({ open }) => {
       { name: 'too many events', body: { events: Array.from({ length: 501 }, () => valid) }, message: /at most 500 events/ },
       { name: 'no events list', body: { event: valid }, message: /"events"/ },
     ])('refuses $name with BAD_USER_INPUT and stores nothing', async ({ body, message }) => {
-      const { store, internal } = await startTestServer(await setup());
+      const { store, internal } = await startTestServer({ store: await setup() });
       const answer = await internal('/internal/audit', body);
       expect(answer).toMatchObject({ status: 400, body: { errors: [{ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(message) }] } });
       expect((await store.audit.list({}, { first: 10 })).nodes).toEqual([]);
     });
 
     it('refuses a caller without the proxy credential', async () => {
-      const { internal } = await startTestServer(await setup());
+      const { internal } = await startTestServer({ store: await setup() });
       expect(await internal('/internal/audit', { events: [valid] }, {})).toMatchObject({ status: 401, body: { errors: [{ extensions: { code: 'IDENTITY_MISSING' } }] } });
     });
   });
@@ -267,7 +267,7 @@ describe('the proxy audit forwarder', () => {
     const store = await adapters[0]!.open();
     await store.migrate();
     onCleanup(() => store.close());
-    const { server, secret } = await startTestServer(store);
+    const { server, secret } = await startTestServer({ store: store });
     const { logger, lines } = capturingLogger();
     const forwarder = createAuditForwarder({ upstream: new URL(server.url), identitySecret: secret, logger, maxBatch: 2, flushIntervalMs: 20 });
     for (const id of ['f-1', 'f-2', 'f-3', 'f-4', 'f-5']) forwarder.record(refusal(id));
@@ -290,7 +290,7 @@ describe('subscriptions over WebSocket', () => {
     const store = await adapters[0]!.open();
     await store.migrate();
     onCleanup(() => store.close());
-    const { server, secret } = await startTestServer(store);
+    const { server, secret } = await startTestServer({ store: store });
     const service = new FluxoService(store, new EventBus());
     await service.registerFlow(smtrDeveloper, bundle);
     const run = await service.createFlowRun(smtrDeveloper, { flowName: 'hello' });

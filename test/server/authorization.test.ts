@@ -8,7 +8,7 @@ import type { Identity } from '../../common/identity.js';
 import { typeDefs } from '../../schema/generated/sdl.js';
 import { buildSchema } from '../../server/graphql/apollo.js';
 import { fieldPermissions, guardFields } from '../../server/graphql/field-permissions.js';
-import { codesOf, startTestServer, type TestServer } from './authorization-harness.js';
+import { codesOf, startTestServer, type TestServer } from '../support/test-server.js';
 
 const TENANT = 'rj-escritorio';
 const developer: Identity = { subject: 'ana', tenant: TENANT, role: 'developer' };

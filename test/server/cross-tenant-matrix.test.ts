@@ -28,7 +28,7 @@ import { roles, type Identity, type Role } from '../../common/identity.js';
 import { buildSchema } from '../../server/graphql/apollo.js';
 import { fieldPermissions, rolesOf } from '../../server/graphql/field-permissions.js';
 import { repoRoot } from '../support/harness.js';
-import { codesOf, startTestServer, type Answer, type TestServer } from './authorization-harness.js';
+import { codesOf, startTestServer, type Answer, type TestServer } from '../support/test-server.js';
 
 const B = 'tenant-b';
 const as = (role: Role, tenant: string): Identity => ({ subject: `${role}@matrix`, tenant, role });

@@ -10,7 +10,7 @@ import { MAX_CLAIM_BATCH } from '../../agent/agent.js';
 import { buildSchema } from '../../server/graphql/apollo.js';
 import { defaultLimits, estimateCost, shapeLimitsRule } from '../../server/graphql/limits.js';
 import { repoRoot } from '../support/harness.js';
-import { codesOf, startTestServer, type TestServer } from './authorization-harness.js';
+import { codesOf, startTestServer, type TestServer } from '../support/test-server.js';
 
 const developer: Identity = { subject: 'ana', tenant: 'rj-escritorio', role: 'developer' };
 

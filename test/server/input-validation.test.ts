@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../../common/identity.js';
 import type { SecretsKeyring } from '../../common/keys.js';
 import { flow } from '../../sdk/flow.js';
-import { codesOf, startTestServer, type Answer, type TestServer } from './authorization-harness.js';
+import { codesOf, startTestServer, type Answer, type TestServer } from '../support/test-server.js';
 
 const as = (role: Identity['role'], tenant = 'rj-escritorio'): Identity => ({ subject: `${role}@${tenant}`, tenant, role });
 const developer = as('developer');

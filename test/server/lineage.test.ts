@@ -10,7 +10,7 @@ import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 import type { Store } from '../../server/store/store.js';
 import { onCleanup } from '../support/harness.js';
 import { adapters } from './adapters.js';
-import { startTestServer, type GraphQLBody, type TestServer } from './support/in-process-server.js';
+import { startTestServer, type GraphQLBody, type TestServer } from '../support/test-server.js';
 
 const tenant = 'rj-escritorio';
 const developer: Identity = { subject: 'ana', tenant, role: 'developer' };
@@ -59,7 +59,7 @@ describe.each(adapters)('lineage on $name', ({ open }) => {
     const store = await open();
     await store.migrate();
     onCleanup(() => store.close());
-    const api = await startTestServer(store);
+    const api = await startTestServer({ store: store });
     const call = async (identity: Identity, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLBody> => (await api.graphql(identity, query, variables)).body;
     const data = async <T,>(identity: Identity, query: string, variables: Record<string, unknown> = {}): Promise<T> => {
       const body = await call(identity, query, variables);

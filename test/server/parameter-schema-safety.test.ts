@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { HARD_WALL_LIMIT_MS, isLinearSchema } from '../../server/core/parameters.js';
 import type { Identity } from '../../common/identity.js';
 import { startStack, type Stack } from '../support/stack.js';
-import { codesOf, startTestServer, type TestServer } from './authorization-harness.js';
+import { codesOf, startTestServer, type TestServer } from '../support/test-server.js';
 import { refusalOf } from '../support/refusal.js';
 
 const REGISTER = 'mutation($input: RegisterFlowInput!) { registerFlow(input: $input) { flowVersion { id number } } }';

@@ -11,7 +11,7 @@ import { planClock, Scheduler } from '../../server/services/scheduler.js';
 import type { ClockRecord, FlowRunRecord } from '../../server/store/records.js';
 import type { Store } from '../../server/store/store.js';
 import { onCleanup, waitFor } from '../support/harness.js';
-import { startTestServer } from './authorization-harness.js';
+import { startTestServer } from '../support/test-server.js';
 import { adapters } from './adapters.js';
 
 const developer: Identity = { subject: 'ana', tenant: 'rj-escritorio', role: 'developer' };

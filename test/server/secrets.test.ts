@@ -14,6 +14,7 @@ import { sql } from '../../server/store/postgres/sql.js';
 import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 import type { Store } from '../../server/store/store.js';
 import { onCleanup, tempDir } from '../support/harness.js';
+import { refusalOf } from '../support/refusal.js';
 import { adapters } from './adapters.js';
 
 const VALUE = 'correct-horse-battery-staple-9f3a';
@@ -26,15 +27,6 @@ const tenantAdmin: Identity = { subject: 'rita', tenant: 'rj-smtr', role: 'tenan
 const developer: Identity = { subject: 'dev', tenant: 'rj-smtr', role: 'developer' };
 const viewer: Identity = { subject: 'vera', tenant: 'rj-smtr', role: 'viewer' };
 const otherAdmin: Identity = { subject: 'otto', tenant: 'rj-escritorio', role: 'tenant-admin' };
-
-async function failure(promise: Promise<unknown> | (() => unknown)): Promise<{ code: string; message: string }> {
-  try {
-    await (typeof promise === 'function' ? promise() : promise);
-  } catch (error) {
-    return error as { code: string; message: string };
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('the secret envelope', () => {
   it('opens what it sealed, with a fresh nonce every time', () => {
@@ -206,7 +198,7 @@ describe.each(adapters)('tenant secrets on $name', ({ open }) => {
       delete: () => secrets.delete(identity, 'DB_PASSWORD'),
       list: () => secrets.list(identity),
     }[operation];
-    expect(await failure(call)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(message) });
+    expect(await refusalOf(call)).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(message) });
   });
 
   it.each([
@@ -220,7 +212,7 @@ describe.each(adapters)('tenant secrets on $name', ({ open }) => {
     ['a value with NUL', 'DB_PASSWORD', `${VALUE}\0`, /the value contains a NUL character/],
   ])('refuses %s without echoing the value or storing anything', async (_, name, value, message) => {
     const { store, secrets } = await setup();
-    const refusal = await failure(secrets.set(tenantAdmin, { name, value }));
+    const refusal = await refusalOf(secrets.set(tenantAdmin, { name, value }));
     expect(refusal).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
     expect(refusal.message).not.toContain(VALUE);
     expect(await rawRows(store)).toEqual([]);
@@ -238,16 +230,16 @@ describe.each(adapters)('tenant secrets on $name', ({ open }) => {
     await keyed.secrets.set(tenantAdmin, { name: 'DB_PASSWORD', value: VALUE });
     const keyless = new TenantSecrets(keyed.store.secrets, null);
     const howTo = /this server has no secrets key.*`fluxo keys init`.*--secrets-key-file \(FLUXO_SECRETS_KEY_FILE\)/;
-    expect(await failure(keyless.set(tenantAdmin, { name: 'API_TOKEN', value: VALUE }))).toMatchObject({ code: 'SECRETS_UNAVAILABLE', message: expect.stringMatching(howTo) });
-    expect(await failure(keyless.list(developer))).toMatchObject({ code: 'SECRETS_UNAVAILABLE', message: expect.stringMatching(howTo) });
-    expect(await failure(keyless.valuesFor('rj-smtr', ['DB_PASSWORD']))).toMatchObject({
+    expect(await refusalOf(keyless.set(tenantAdmin, { name: 'API_TOKEN', value: VALUE }))).toMatchObject({ code: 'SECRETS_UNAVAILABLE', message: expect.stringMatching(howTo) });
+    expect(await refusalOf(keyless.list(developer))).toMatchObject({ code: 'SECRETS_UNAVAILABLE', message: expect.stringMatching(howTo) });
+    expect(await refusalOf(keyless.valuesFor('rj-smtr', ['DB_PASSWORD']))).toMatchObject({
       code: 'SECRETS_UNAVAILABLE',
       message: expect.stringMatching(/^the flow needs stored secret DB_PASSWORD, but this server has no secrets key/),
     });
     // Declared names the tenant never stored need no key: the agent may supply them.
     expect(await keyless.valuesFor('rj-smtr', ['NOT_STORED'])).toEqual([]);
     // Roles are checked before the key.
-    expect(await failure(keyless.list(viewer))).toMatchObject({ code: 'FORBIDDEN' });
+    expect(await refusalOf(keyless.list(viewer))).toMatchObject({ code: 'FORBIDDEN' });
     expect(await keyless.delete(tenantAdmin, 'DB_PASSWORD')).toBe(true);
   });
 

