@@ -20,6 +20,7 @@ import {
 } from '../sdk/runtime/protocol.js';
 import { CHILD_ENV_ALLOW_LIST } from './config.js';
 import { ChildDataRequests, type DataRequestHandler } from './data-requests.js';
+import { RunProcessGroups } from './process-groups.js';
 
 /** Longest log line kept; the server cuts at 32 KiB too, this only spares the wire. */
 export const MAX_LOG_LINE_CHARS = 32 * 1024;
@@ -180,6 +181,12 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
       // ESRCH: the group is already gone.
     }
   };
+  // The groups of the run's commands (each its own): a SIGKILL of the child's group misses them.
+  const commandGroups = new RunProcessGroups(pid);
+  const killGroups = (): void => {
+    signalGroup('SIGKILL');
+    commandGroups.killAll();
+  };
   // Data work the agent does for the run stops with it (a dbt build, a long query).
   const dataAbort = new AbortController();
   const dataRequests = new ChildDataRequests(options.data, (answer) => subprocess.sendMessage(answer), dataAbort.signal, {
@@ -190,7 +197,8 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
     if (exited) return;
     interruption ??= why;
     dataAbort.abort();
-    signalGroup(signal);
+    if (signal === 'SIGKILL') killGroups();
+    else signalGroup(signal);
   };
 
   // On the leader's exit (not execa's resolution, which waits for the pipes a grandchild may hold
@@ -198,7 +206,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   subprocess.once('exit', () => {
     exited = true;
     dataAbort.abort();
-    signalGroup('SIGKILL');
+    killGroups();
   });
 
   const streamsClosed = Promise.all([
@@ -300,6 +308,9 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
           case 'data-request':
             dataRequests.request(message);
             break;
+          case 'process-group':
+            commandGroups.note(message.pgid, message.state);
+            break;
           default:
             problem ??= `unexpected IPC message ${JSON.stringify(raw).slice(0, 200)}`;
         }
@@ -312,7 +323,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   const outcome = (async (): Promise<ChildOutcome> => {
     const ended = await subprocess;
     exited = true;
-    signalGroup('SIGKILL');
+    killGroups();
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
     dataAbort.abort();
@@ -343,7 +354,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
     terminate(why: 'cancelled' | 'agent-stopped'): void {
       if (exited || interruption !== null) return;
       interrupt(why, 'SIGTERM');
-      later(options.cancelGraceMs, () => signalGroup('SIGKILL'));
+      later(options.cancelGraceMs, killGroups);
     },
     kill(why: Interruption): void {
       interrupt(why, 'SIGKILL');

@@ -33,6 +33,12 @@ export interface RunCommandIo {
    * from `options.env` alone: dbt gets an allow-listed environment, never the agent's. @default true
    */
   inheritEnv?: boolean;
+  /**
+   * The command's process group (its pid) once it started, and again once it and its group were
+   * killed: the child runtime tells the agent, which kills the groups still open when it SIGKILLs
+   * the child (agent/process-groups.ts).
+   */
+  onProcessGroup?(pgid: number, state: 'started' | 'ended'): void;
 }
 
 /**
@@ -75,7 +81,10 @@ export async function runCommand(cmd: string, args: readonly string[], options: 
     cleanup: false,
   });
   const pid = subprocess.pid;
-  if (pid !== undefined) liveGroups.add(pid);
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    io.onProcessGroup?.(pid, 'started');
+  }
 
   // A throwing onLine must not become an uncaught exception inside a stream event: the first error
   // stops the delivery and is thrown once the command is done.
@@ -123,7 +132,10 @@ export async function runCommand(cmd: string, args: readonly string[], options: 
   } finally {
     exited = true;
     signalGroup(pid, 'SIGKILL');
-    if (pid !== undefined) liveGroups.delete(pid);
+    if (pid !== undefined) {
+      liveGroups.delete(pid);
+      io.onProcessGroup?.(pid, 'ended');
+    }
     for (const timer of timers) clearTimeout(timer);
     io.signal.removeEventListener('abort', onAbort);
   }

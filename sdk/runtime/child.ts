@@ -230,6 +230,8 @@ async function runCommandHere(
   try {
     return await runCommand(command, args, options, {
       signal: commands.abort.signal,
+      // The agent kills the groups still open if this process is SIGKILLed (it cannot clean up then).
+      onProcessGroup: (pgid, state) => send({ type: 'process-group', pgid, state }),
       onLine: (stream, line) => {
         send({ type: 'log', level: stream === 'stderr' ? 'ERROR' : 'INFO', stream, message: line, taskRunKey: taskKey, timestamp: new Date().toISOString() });
         onLine?.(stream, line);

@@ -190,6 +190,14 @@ export type ChildMessage =
   | { type: 'data-request'; requestId: number; operation: DataOperation; args: Record<string, unknown>; taskKey: string | null }
   /** Bytes of a flow's file for a data request (base64 of at most DATA_FILE_CHUNK_BYTES); `last` ends it. */
   | { type: 'data-file'; upload: number; chunk: string; last: boolean }
+  /**
+   * A runCommand's process group (the command leads a group of its own) `started`, or `ended` (the
+   * command and what it left in its group were killed). The agent SIGKILLs the groups still open
+   * when the child ends or is killed: its SIGKILL of the child's group does not reach them, and a
+   * SIGKILLed child cannot clean up. The agent records a group only when its leader is a direct child
+   * of the child process (agent/process-groups.ts); any other pgid is ignored.
+   */
+  | { type: 'process-group'; pgid: number; state: 'started' | 'ended' }
   | { type: 'result'; ok: true }
   | { type: 'result'; ok: false; failure: SerializedFailure };
 
