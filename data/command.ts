@@ -225,7 +225,8 @@ function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 
 // Commands still running when this process exits normally (process.exit, an uncaught error) are
 // killed with it: a detached group would otherwise outlive us. A SIGKILL of this process cannot be
-// caught; the agent's own cleanup of the run's user is what covers that.
+// caught: under an agent, the child names each group (`io.onProcessGroup`, the `process-group`
+// message) and the agent kills the open ones (agent/process-groups.ts).
 const liveGroups = new Set<number>();
 process.on('exit', () => {
   for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
