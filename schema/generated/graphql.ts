@@ -139,6 +139,8 @@ export type ClaimFlowRunsInput = {
   agentId: Scalars['ID']['input'];
   /** How many runs at most (free slots). */
   max: Scalars['Int']['input'];
+  /** A fresh id per claim (at most 100 characters), sent again unchanged when the claim is retried after a transport error. A retry whose first answer was lost gets the runs that request claimed (same lease tokens, leases renewed) instead of leaving them stranded until their lease expires. Optional for older agents. */
+  requestId?: InputMaybe<Scalars['String']['input']>;
   /** Milliseconds to wait for work when none is due (0-30000). */
   waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -723,6 +725,18 @@ export type LeaseInput = {
   /** Its lease token. */
   leaseToken: Scalars['String']['input'];
 };
+
+/** One signal about a run the subscribing agent holds. */
+export type LeaseSignal = {
+  __typename?: 'LeaseSignal';
+  flowRunId: Scalars['ID']['output'];
+  kind: LeaseSignalKind;
+};
+
+/** What a lease signal asks of the agent holding the run. */
+export type LeaseSignalKind =
+  /** A user asked to cancel the run: stop its child at once, then report CANCELLED (as for HeartbeatPayload.cancelling). */
+  | 'CANCEL';
 
 /** A page of log lines. */
 export type LogConnection = {
@@ -1458,6 +1472,8 @@ export type SetSecretInput = {
 
 /** A batch of task run states. */
 export type SetTaskRunStatesInput = {
+  /** Batch id (at most 100 characters); a retried batch with the same id is recorded once, and answers 0. Optional so older agents keep working: without it every call is recorded. */
+  batchId?: InputMaybe<Scalars['String']['input']>;
   /** The run. */
   flowRunId: Scalars['ID']['input'];
   /** The lease token. */
@@ -1506,6 +1522,13 @@ export type Subscription = {
   flowRunLogs: LogLine;
   /** Every state change of one run; the first event is its current state. */
   flowRunStateChanged: FlowRunStateEvent;
+  /**
+   * What the server tells the agent `agentId` about the runs it holds, the moment it happens (a user
+   * asked to cancel one: `CANCEL`). The first events name every run of this agent already CANCELLING,
+   * so a reconnect misses nothing. Only the agent's own token may subscribe (NOT_FOUND otherwise, as
+   * for heartbeat); the heartbeat's `cancelling` list stays the fallback.
+   */
+  leaseSignals: LeaseSignal;
 };
 
 
@@ -1517,6 +1540,11 @@ export type SubscriptionFlowRunLogsArgs = {
 
 export type SubscriptionFlowRunStateChangedArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionLeaseSignalsArgs = {
+  agentId: Scalars['ID']['input'];
 };
 
 /** Where a task's result lives: in the agency's result storage, written by its agent. The server never reads it. */

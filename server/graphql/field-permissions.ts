@@ -89,7 +89,9 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
   Subscription: {
     flowRunStateChanged: read,
     flowRunLogs: read,
+    leaseSignals: agentWork,
   },
+  LeaseSignal: { flowRunId: agentWork, kind: agentWork },
   // Reached only from `viewer` and through a connection whose own fields are checked.
   Identity: { subject: ['anyone'], tenant: ['anyone'], role: ['anyone'], kind: ['anyone'] },
   PageInfo: { endCursor: ['anyone'], hasNextPage: ['anyone'] },

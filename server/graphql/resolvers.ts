@@ -20,6 +20,7 @@ import { restartMutations } from './restart-resolvers.js';
 import { storedResultsFor } from '../core/restart.js';
 import { outputKeyOf } from '../core/lineage.js';
 import { lineageFlowRunFields, lineageMutations, lineageQueries, lineageTypes } from './lineage-resolvers.js';
+import { leaseSignalSubscriptions } from './lease-signal-resolvers.js';
 
 function reading(ctx: GraphQLContext): string {
   authorize(ctx.identity, 'read');
@@ -98,6 +99,7 @@ export const resolvers: Resolvers = {
       ctx.service.setTaskRunStates(ctx.identity, {
         flowRunId: input.flowRunId,
         leaseToken: input.leaseToken,
+        batchId: input.batchId ?? null,
         states: input.states.map((s) => ({
           key: s.key, taskName: s.taskName, mapIndex: s.mapIndex ?? null, attempt: s.attempt, state: s.state, message: s.message ?? null,
           result: s.result ?? null, inputsHash: s.inputsHash ?? null,
@@ -130,6 +132,7 @@ export const resolvers: Resolvers = {
   },
 
   Subscription: {
+    ...leaseSignalSubscriptions,
     flowRunStateChanged: {
       // Events come from this replica (in order) and from others (read when notified, so possibly
       // repeated or newer than the change notified): each version is sent once, in increasing order.

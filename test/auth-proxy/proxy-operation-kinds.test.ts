@@ -12,6 +12,7 @@ describe('the operation kind table', () => {
       'mutation.setFlowRunState',
       'mutation.setTaskRunStates',
       'mutation.writeLogs',
+      'subscription.leaseSignals',
     ]);
     expect([...table.any].sort()).toEqual(['query.flowRun', 'query.viewer']);
   });

@@ -145,6 +145,8 @@ export type ClaimFlowRunsInput = {
   agentId: Scalars['ID']['input'];
   /** How many runs at most (free slots). */
   max: Scalars['Int']['input'];
+  /** A fresh id per claim (at most 100 characters), sent again unchanged when the claim is retried after a transport error. A retry whose first answer was lost gets the runs that request claimed (same lease tokens, leases renewed) instead of leaving them stranded until their lease expires. Optional for older agents. */
+  requestId?: InputMaybe<Scalars['String']['input']>;
   /** Milliseconds to wait for work when none is due (0-30000). */
   waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -729,6 +731,18 @@ export type LeaseInput = {
   /** Its lease token. */
   leaseToken: Scalars['String']['input'];
 };
+
+/** One signal about a run the subscribing agent holds. */
+export type LeaseSignal = {
+  __typename?: 'LeaseSignal';
+  flowRunId: Scalars['ID']['output'];
+  kind: LeaseSignalKind;
+};
+
+/** What a lease signal asks of the agent holding the run. */
+export type LeaseSignalKind =
+  /** A user asked to cancel the run: stop its child at once, then report CANCELLED (as for HeartbeatPayload.cancelling). */
+  | 'CANCEL';
 
 /** A page of log lines. */
 export type LogConnection = {
@@ -1464,6 +1478,8 @@ export type SetSecretInput = {
 
 /** A batch of task run states. */
 export type SetTaskRunStatesInput = {
+  /** Batch id (at most 100 characters); a retried batch with the same id is recorded once, and answers 0. Optional so older agents keep working: without it every call is recorded. */
+  batchId?: InputMaybe<Scalars['String']['input']>;
   /** The run. */
   flowRunId: Scalars['ID']['input'];
   /** The lease token. */
@@ -1512,6 +1528,13 @@ export type Subscription = {
   flowRunLogs: LogLine;
   /** Every state change of one run; the first event is its current state. */
   flowRunStateChanged: FlowRunStateEvent;
+  /**
+   * What the server tells the agent `agentId` about the runs it holds, the moment it happens (a user
+   * asked to cancel one: `CANCEL`). The first events name every run of this agent already CANCELLING,
+   * so a reconnect misses nothing. Only the agent's own token may subscribe (NOT_FOUND otherwise, as
+   * for heartbeat); the heartbeat's `cancelling` list stays the fallback.
+   */
+  leaseSignals: LeaseSignal;
 };
 
 
@@ -1523,6 +1546,11 @@ export type SubscriptionFlowRunLogsArgs = {
 
 export type SubscriptionFlowRunStateChangedArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionLeaseSignalsArgs = {
+  agentId: Scalars['ID']['input'];
 };
 
 /** Where a task's result lives: in the agency's result storage, written by its agent. The server never reads it. */
@@ -1786,6 +1814,8 @@ export type ResolversTypes = {
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   KnownBundle: ResolverTypeWrapper<KnownBundle>;
   LeaseInput: LeaseInput;
+  LeaseSignal: ResolverTypeWrapper<LeaseSignal>;
+  LeaseSignalKind: LeaseSignalKind;
   LogConnection: ResolverTypeWrapper<Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversTypes['LogLine']> }>;
   LogLevel: LogLevel;
   LogLine: ResolverTypeWrapper<LogRecord>;
@@ -1875,6 +1905,7 @@ export type ResolversParentTypes = {
   JSON: Scalars['JSON']['output'];
   KnownBundle: KnownBundle;
   LeaseInput: LeaseInput;
+  LeaseSignal: LeaseSignal;
   LogConnection: Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['LogLine']> };
   LogLine: LogRecord;
   LogLineInput: LogLineInput;
@@ -2146,6 +2177,11 @@ export type KnownBundleResolvers<ContextType = GraphQLContext, ParentType extend
   storageUri?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type LeaseSignalResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LeaseSignal'] = ResolversParentTypes['LeaseSignal']> = {
+  flowRunId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['LeaseSignalKind'], ParentType, ContextType>;
+};
+
 export type LogConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LogConnection'] = ResolversParentTypes['LogConnection']> = {
   nodes?: Resolver<Array<ResolversTypes['LogLine']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -2325,6 +2361,7 @@ export type StoredTaskResultResolvers<ContextType = GraphQLContext, ParentType e
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   flowRunLogs?: SubscriptionResolver<ResolversTypes['LogLine'], "flowRunLogs", ParentType, ContextType, RequireFields<SubscriptionFlowRunLogsArgs, 'id'>>;
   flowRunStateChanged?: SubscriptionResolver<ResolversTypes['FlowRunStateEvent'], "flowRunStateChanged", ParentType, ContextType, RequireFields<SubscriptionFlowRunStateChangedArgs, 'id'>>;
+  leaseSignals?: SubscriptionResolver<ResolversTypes['LeaseSignal'], "leaseSignals", ParentType, ContextType, RequireFields<SubscriptionLeaseSignalsArgs, 'agentId'>>;
 };
 
 export type TaskResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TaskResult'] = ResolversParentTypes['TaskResult']> = {
@@ -2392,6 +2429,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ItemError?: ItemErrorResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   KnownBundle?: KnownBundleResolvers<ContextType>;
+  LeaseSignal?: LeaseSignalResolvers<ContextType>;
   LogConnection?: LogConnectionResolvers<ContextType>;
   LogLine?: LogLineResolvers<ContextType>;
   Materialization?: MaterializationResolvers<ContextType>;
