@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { registerAgentCommand } from '../cli/commands/agent.js';
-import { failWith } from '../cli/exit-codes.js';
+import { registerAgentCommand } from './command.js';
+import { failWith } from '../client/exit-codes.js';
 
 /** Set by the binary's build (esbuild `define`) to the package version. */
 declare const FLUXO_AGENT_VERSION: string | undefined;
@@ -26,12 +26,13 @@ const program = new Command('fluxo-agent')
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-// `fluxo agent start` becomes `fluxo-agent start`: the CLI's own registration, so the two cannot
-// drift apart in options, variables or defaults.
+// `fluxo agent start` becomes `fluxo-agent start`: the one registration both use (agent/command.ts,
+// which the CLI imports too), so the two cannot drift apart in options, variables or defaults. The
+// binary imports nothing of cli/ (scripts/check-boundaries.mjs).
 const cli = new Command('fluxo');
 registerAgentCommand(cli);
 const agentCommand = cli.commands.find((command) => command.name() === 'agent');
-if (!agentCommand) throw new Error('cli/commands/agent.ts registered no "agent" command');
+if (!agentCommand) throw new Error('agent/command.ts registered no "agent" command');
 for (const command of agentCommand.commands) {
   command.copyInheritedSettings(program);
   program.addCommand(command);

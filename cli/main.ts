@@ -3,7 +3,7 @@
 // Only the command being run is loaded: `fluxo agent start` should not pay (in memory and start-up
 // time) for the server's Apollo, SQLite and esbuild. `fluxo --help` loads them all.
 import { Command } from 'commander';
-import { failWith } from './exit-codes.js';
+import { failWith } from '../client/exit-codes.js';
 
 type Register = (program: Command) => void;
 
@@ -15,7 +15,7 @@ const commands: Record<string, () => Promise<Register>> = {
   keys: async () => (await import('./commands/keys.js')).registerKeysCommand,
   secrets: async () => (await import('./commands/secrets.js')).registerSecretsCommand,
   notifications: async () => (await import('./commands/notifications.js')).registerNotificationsCommand,
-  agent: async () => (await import('./commands/agent.js')).registerAgentCommand,
+  agent: async () => (await import('../agent/command.js')).registerAgentCommand,
   agents: async () => (await import('./commands/agents.js')).registerAgentsCommand,
   run: async () => (await import('./commands/run.js')).registerRunCommand,
   register: async () => (await import('./commands/register.js')).registerRegisterCommand,

@@ -20,6 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+echo "== checking import boundaries between the folders (docs/architecture.md)"
+node scripts/check-boundaries.mjs
+
 echo "== checking generated artifacts (schema types, embedded SDL)"
 bash scripts/check-generated.sh
 

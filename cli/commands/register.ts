@@ -5,7 +5,7 @@
 import { Option, type Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
 import { clientFrom, parseLabels, withApiOptions, type ApiOptions } from '../api-options.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT } from '../../client/exit-codes.js';
 import { progressLine, type Progress } from '../progress.js';
 import { parseScheduleState } from './schedules.js';
 import { registerFlowFiles, type RegisteredFlow, type RegistrationPhase, type RegistrationReport } from '../register-modules.js';

@@ -11,7 +11,7 @@ import { DataError, type DataSettings, type Materialization } from '../../data/c
 import { failureOf } from '../../sdk/runtime/failure.js';
 import { createLocalHost } from '../../sdk/runtime/local-host.js';
 import type { FlowHandle, SerializedFailure } from '../../sdk/runtime/protocol.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT } from '../../client/exit-codes.js';
 import { loadFlowFile, type LoadedFlow } from '../load-flows.js';
 import { createLocalData } from '../local-data.js';
 

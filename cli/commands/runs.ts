@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { parseLabels, withApiOptions, withClient, type ApiOptions } from '../api-options.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT } from '../../client/exit-codes.js';
 import { formatDuration, formatInstant, printFields, printJson, printTable } from '../format.js';
 import { addBackfillCommand } from './backfill.js';
 import { addWhyCommand } from './why.js';

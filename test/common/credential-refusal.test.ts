@@ -4,7 +4,7 @@
 import { buildSchema, type GraphQLEnumType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { isTokenRefusal } from '../../agent/relay.js';
-import { EXIT, exitCodeOf } from '../../cli/exit-codes.js';
+import { EXIT, exitCodeOf } from '../../client/exit-codes.js';
 import { credentialRefusalCodes, isCredentialRefusal, transientIdentityCodes } from '../../common/credential-refusal.js';
 import { FluxoError, type ErrorCode } from '../../common/errors.js';
 import { typeDefs } from '../../schema/generated/sdl.js';

@@ -1,13 +1,13 @@
 // `fluxo agent start`: the agent daemon (agent/agent.ts) behind flags and FLUXO_* variables.
 // Precedence: flag, then environment variable, then the default of agent/config.ts.
 import type { Command } from 'commander';
-import { startAgent } from '../../agent/agent.js';
-import { resolveAgentConfig } from '../../agent/config.js';
-import { AgentEventEmitter } from '../../agent/events.js';
-import { logAgentEvents } from '../../agent/log-events.js';
-import { FluxoError } from '../../common/errors.js';
-import { createLogger } from '../../common/logger.js';
-import { failWith } from '../exit-codes.js';
+import { startAgent } from './agent.js';
+import { resolveAgentConfig } from './config.js';
+import { AgentEventEmitter } from './events.js';
+import { logAgentEvents } from './log-events.js';
+import { FluxoError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import { failWith } from '../client/exit-codes.js';
 
 interface AgentStartOptions {
   api?: string;
@@ -125,7 +125,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
   if (config.metricsPort !== null) {
     // Before registering: /healthz answers 503 ("not registered yet") while the server is out of reach.
     // Loaded only when asked for: prom-client costs an idle agent ~10 MB it does not otherwise need.
-    const [{ AgentMetrics }, { startHealthServer }] = await Promise.all([import('../../agent/metrics.js'), import('../../agent/health-server.js')]);
+    const [{ AgentMetrics }, { startHealthServer }] = await Promise.all([import('./metrics.js'), import('./health-server.js')]);
     const metrics = new AgentMetrics(events, { staleAfterMs: 3 * config.heartbeatSeconds * 1000, spoolBytes: () => agent?.spoolBytes ?? 0 });
     const where = `${config.metricsHost}:${config.metricsPort}`;
     const server = await startHealthServer({ port: config.metricsPort, host: config.metricsHost, metrics }).catch((error: unknown) => {

@@ -1,7 +1,7 @@
 // Documented exit codes of the `fluxo` CLI (docs/cli.md). Scripts and CI switch on these.
 import { isCredentialRefusal } from '../common/credential-refusal.js';
 import { FluxoError } from '../common/errors.js';
-import { TransportError } from '../client/graphql-client.js';
+import { TransportError } from './graphql-client.js';
 
 export const EXIT = {
   /** Success (for `runs create --watch`: the run ended SUCCESS). */
