@@ -120,14 +120,13 @@ export async function materializeTable(datasetId: string, tableId: string, optio
 
 /**
  * Runs a query on the warehouse and returns its rows (dates and numerics as JSON scalars).
- * Parameters are named, spelled `@ano` on BigQuery and `$ano` on DuckDB: give both texts when
- * the query takes parameters and must run on either.
+ * Parameters are named and spelled BigQuery's way, `@ano`, on both warehouses: on DuckDB the
+ * `@name`s of the parameters given become `$name` (not inside string literals, quoted identifiers
+ * or comments), so one text runs on either. A `{ bigquery, duckdb }` pair is taken as written
+ * (DuckDB's own `$ano` in its text).
  *
  * @example
- * const [{ total }] = await query(
- *   { bigquery: 'select sum(pib) as total from br_ibge_pib.municipio where ano = @ano', duckdb: 'select sum(pib) as total from br_ibge_pib.municipio where ano = $ano' },
- *   { ano: 2010 },
- * );
+ * const [{ total }] = await query('select sum(pib) as total from br_ibge_pib.municipio where ano = @ano', { ano: 2010 });
  */
 export async function query(sql: Sql, params?: Record<string, Cell>): Promise<Row[]> {
   return (await call('query', params === undefined ? { sql } : { sql, params: objectOf('query', 'params', params) })) as Row[];

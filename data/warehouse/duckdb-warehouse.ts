@@ -37,6 +37,7 @@ import { checkLayout, writeTable } from './duckdb-materialize.js';
 import { exportDataset, INTERNAL_TABLE_PREFIX } from './duckdb-publish.js';
 import { readerRows } from './duckdb-rows.js';
 import { checkColumn, checkName, duckDbText, ident, literal } from './duckdb-sql.js';
+import { bigQueryParamsToDuckDb } from './named-params.js';
 
 const MODES: readonly MaterializeMode[] = ['replace', 'replace-partitions', 'append'];
 
@@ -193,7 +194,8 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   async query(run: DataRunContext, sql: Sql, params: Record<string, Cell> = {}): Promise<Row[]> {
-    const text = duckDbText(sql);
+    // One text for both warehouses spells its parameters BigQuery's way (@ano); a DuckDB text is DuckDB's own.
+    const text = typeof sql === 'string' ? bigQueryParamsToDuckDb(duckDbText(sql), Object.keys(params)) : duckDbText(sql);
     for (const [name, value] of Object.entries(params)) {
       checkColumn('parameter', name);
       if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) {
