@@ -15,6 +15,7 @@
 // failures of the proxy or the server, and 1001 when the proxy shuts down.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { CloseCode, GRAPHQL_TRANSPORT_WS_PROTOCOL } from 'graphql-ws';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { httpStatusOf } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -25,7 +26,7 @@ import { readSubscribePayload } from './graphql-request.js';
 import { refuseSocket, type Refusal } from './refuse.js';
 
 /** The graphql-ws subprotocol; the only one the proxy speaks. */
-export const GRAPHQL_TRANSPORT_WS = 'graphql-transport-ws';
+export const GRAPHQL_TRANSPORT_WS = GRAPHQL_TRANSPORT_WS_PROTOCOL;
 
 /** How long a client has to send `connection_init` (graphql-ws's default). @default 3000 */
 export const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = 3_000;
@@ -114,15 +115,15 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
     client.on('error', (error) => log.debug({ err: error }, 'client websocket error'));
 
     if (client.protocol !== GRAPHQL_TRANSPORT_WS) {
-      client.close(4406, 'Subprotocol not acceptable');
+      client.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
       return;
     }
-    initTimer = setTimeout(() => close(4408, 'Connection initialisation timeout'), initTimeoutMs);
+    initTimer = setTimeout(() => close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout'), initTimeoutMs);
 
     const connectUpstream = (admitted: Admitted, init: GraphQLWsMessage): void => {
       stopExpiry = onExpiry(admitted.verified.expiresAtMs, () => {
         log.info('websocket closed: the bearer token expired');
-        close(4401, 'token expired');
+        close(CloseCode.Unauthorized, 'token expired');
       });
       const url = new URL(joinPath(settings.upstream, req.url ?? '/'), settings.upstream);
       url.protocol = 'ws:';
@@ -161,12 +162,12 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
     /** A message once the caller is admitted: subscribes are checked, anything else relayed. */
     const forward = (admitted: Admitted, text: string, message: GraphQLWsMessage): void => {
       if (message.type === 'connection_init') {
-        close(4429, 'Too many initialisation requests');
+        close(CloseCode.TooManyInitialisationRequests, 'Too many initialisation requests');
         return;
       }
       if (message.type === 'subscribe') {
         if (typeof message.id !== 'string' || message.id === '') {
-          close(4400, 'Invalid message received');
+          close(CloseCode.BadRequest, 'Invalid message received');
           return;
         }
         const operationId = settings.newRequestId();
@@ -188,7 +189,7 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
       const text = rawText(data);
       const message = parseMessage(text);
       if (!message) {
-        close(4400, 'Invalid message received');
+        close(CloseCode.BadRequest, 'Invalid message received');
         return;
       }
       if (admitted) {
@@ -198,12 +199,12 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
       if (authenticating) {
         // graphql-ws clients wait for connection_ack before subscribing; a client that does not has
         // its messages held until the token is verified, then checked like any other.
-        if (message.type === 'connection_init') close(4429, 'Too many initialisation requests');
+        if (message.type === 'connection_init') close(CloseCode.TooManyInitialisationRequests, 'Too many initialisation requests');
         else held.push({ text, message });
         return;
       }
       if (message.type !== 'connection_init') {
-        close(4401, 'Unauthorized');
+        close(CloseCode.Unauthorized, 'Unauthorized');
         return;
       }
       clearTimeout(initTimer);
@@ -280,10 +281,10 @@ export function createWebSocketRelay(settings: WebSocketRelaySettings): WebSocke
 /** The close code for a refused connection (graphql-ws's codes where they fit). */
 function closeCodeOf(refusal: Refusal): number {
   const status = httpStatusOf[refusal.code];
-  if (status === 401) return 4401;
-  if (status === 403) return 4403;
+  if (status === 401) return CloseCode.Unauthorized;
+  if (status === 403) return CloseCode.Forbidden;
   if (status === 429 || status === 503) return 1013;
-  if (status === 400 || status === 413) return 4400;
+  if (status === 400 || status === 413) return CloseCode.BadRequest;
   return 1011;
 }
 

@@ -4,14 +4,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { HeaderMap } from '@apollo/server';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { errorBody, FluxoError } from '../common/errors.js';
+import { FluxoError } from '../common/errors.js';
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, verifyIdentity, type Identity } from '../common/identity.js';
 import type { SecretsKeyring } from '../common/keys.js';
 import type { Logger } from '../common/logger.js';
 import { EventBus } from './core/events.js';
-import { readBody, refuse } from './http-responses.js';
+import { readBody, refuse, refuseUpgrade } from './http-responses.js';
 import { relayRemoteChanges } from './core/remote-events.js';
 import { SecretCipher } from './core/secret-cipher.js';
 import { TenantSecrets } from './core/secrets.js';
@@ -98,6 +98,26 @@ export interface RunningServer {
   readonly leader: { readonly isLeader: boolean; readonly scheduler: Scheduler | null };
   /** Steps down as leader, stops listening and closes every connection; later calls wait for the first. */
   close(): Promise<void>;
+}
+
+const hangUps = new WeakMap<WebSocket, AbortSignal>();
+
+/**
+ * The signal an operation over graphql-ws gets: aborted when its client hangs up, so a claim's
+ * long-poll stops waiting and claims nothing for an agent that is gone (over HTTP the response's
+ * close does the same). One per socket, shared by its operations: a listener per operation would
+ * pile up on a socket that carries many subscriptions.
+ */
+function hangUpSignalOf(socket: WebSocket): AbortSignal {
+  let signal = hangUps.get(socket);
+  if (signal === undefined) {
+    const aborter = new AbortController();
+    if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) aborter.abort();
+    else socket.once('close', () => aborter.abort());
+    signal = aborter.signal;
+    hangUps.set(socket, signal);
+  }
+  return signal;
 }
 
 /** Starts the server; resolves once it listens. */
@@ -204,8 +224,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       schema,
       context: (ctx) => {
         const identity = identities.get(ctx.extra.request)!;
-        const aborter = new AbortController();
-        return { identity, service, secrets, notifications, requestId: (ctx.extra.request.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID(), signal: aborter.signal } satisfies GraphQLContext;
+        const requestId = (ctx.extra.request.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
+        return { identity, service, secrets, notifications, requestId, signal: hangUpSignalOf(ctx.extra.socket) } satisfies GraphQLContext;
       },
       // The same parsing, validation and limits as Apollo applies over HTTP.
       onSubscribe: (_ctx, _id, payload) => prepareOperation({ schema, limits: defaultLimits, production }, payload),
@@ -226,14 +246,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss,
   );
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret).then(
+    socket.on('error', () => socket.destroy());
+    const { pathname } = new URL(req.url ?? '/', 'http://server');
+    // Subscriptions live where the API does, as over HTTP; any other path is not a route.
+    const admitted =
+      pathname === '/graphql'
+        ? verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret)
+        : Promise.reject(new FluxoError('NOT_FOUND', `no route ${pathname}; the API (and its WebSocket) is at /graphql`));
+    admitted.then(
       (identity) => {
         identities.set(req, identity);
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       },
-      (error: FluxoError) => {
-        const body = errorBody(error.code, error.message);
-        socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      (error: unknown) => {
+        if (!(error instanceof FluxoError)) logger.error({ err: error }, 'websocket upgrade failed');
+        refuseUpgrade(socket, error instanceof FluxoError ? error : new FluxoError('INTERNAL_SERVER_ERROR', 'internal error; the server log has the details'));
       },
     );
   });

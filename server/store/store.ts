@@ -166,12 +166,6 @@ export interface HeartbeatResult {
   leaseExpiresAt: number;
 }
 
-/** What changed, so the server can wake long-polls and feed subscriptions. */
-export interface StoreChange {
-  tenant: string;
-  runs: FlowRunRecord[];
-}
-
 /**
  * A change another server replica committed, as the database tells it (PostgreSQL LISTEN/NOTIFY).
  * Deliberately small: ids only, the receiver reads the records it needs.
@@ -309,15 +303,24 @@ export interface Store {
    * earlier in the same call; a blocked run does not stop later ones. A due run whose flow limit is
    * full and whose version says SKIP ends CANCELLED (`concurrency-skip`) in the same transaction and
    * is handed to `onSkipped`, so the caller can publish it.
+   *
+   * With a `requestId`, the claimed runs remember it; a later call with the same id (a retry whose
+   * answer was lost) first gets back the runs still SUBMITTED to the agent under it, same lease
+   * tokens, leases renewed for `leaseMs`, and claims nothing new when there are any.
    */
   claimFlowRuns(
     tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void,
+    requestId?: string | null,
   ): Promise<Claim[]>;
   /** Compare-and-set under a lease; applies flow-level retries. Throws FluxoError on refusal. */
   setFlowRunState(tenant: string, write: StateWrite): Promise<FlowRunRecord>;
   /** User cancellation. */
   cancelFlowRun(tenant: string, id: string, actor: string): Promise<FlowRunRecord>;
-  setTaskRunStates(tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): Promise<number>;
+  /**
+   * Records task states under a lease. With a `batchId`, once per (run, batchId): a repeated batch
+   * records nothing and answers 0. Returns the number of states recorded.
+   */
+  setTaskRunStates(tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string, batchId?: string | null): Promise<number>;
   /**
    * Restart (restart.ts): a FAILED, CRASHED, TIMED_OUT or CANCELLED run becomes SCHEDULED now with
    * attempt + 1, its agent and lease cleared, version + 1, and a transition with reason 'restart'
