@@ -161,8 +161,12 @@ export class AgentApi {
     return data.viewer;
   }
 
-  /** Long-polls for up to `max` due runs; `signal` abandons the wait (graceful stop). */
-  async claimFlowRuns(input: { agentId: string; max: number; waitMs: number }, signal?: AbortSignal): Promise<ClaimedRun[]> {
+  /**
+   * Long-polls for up to `max` due runs; `signal` abandons the wait (graceful stop). Send the same
+   * `requestId` again when retrying after a transport error: the server then answers with the runs
+   * the lost answer carried.
+   */
+  async claimFlowRuns(input: { agentId: string; max: number; waitMs: number; requestId?: string }, signal?: AbortSignal): Promise<ClaimedRun[]> {
     const data = await this.#request<{ claimFlowRuns: ClaimedRun[] }>(
       'claimFlowRuns',
       CLAIM,

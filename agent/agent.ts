@@ -2,6 +2,7 @@
 // execute each claimed run (flow-run-execution.ts), renew leases (heartbeat.ts), and stop
 // gracefully. Transport failures are retried with backoff; a refused token stops the agent with
 // an error, because no retry can cure it. The CLI (cli/commands/agent.ts) is a thin shell on top.
+import { randomUUID } from 'node:crypto';
 import { TransportError, GraphQLClient, readCaFile } from '../client/graphql-client.js';
 import { FluxoError, coerceError } from '../common/errors.js';
 import { AgentApi, type ClaimedRun } from './agent-api.js';
@@ -247,6 +248,9 @@ class Agent implements RunningAgent {
   async #claim(): Promise<void> {
     const signal = this.#stopClaiming.signal;
     let failures = 0;
+    // One id per claim, sent again after a transport error: if the lost answer carried runs, the
+    // retry gets them back instead of leaving them stranded until their lease expires.
+    let requestId = randomUUID();
     while (!signal.aborted) {
       const free = this.#config.concurrency - this.#runs.size;
       if (free <= 0) {
@@ -259,11 +263,14 @@ class Agent implements RunningAgent {
       try {
         // At most MAX_CLAIM_BATCH per request: the answer's nested lists (secrets, stored results)
         // keep the operation under the server's cost limit; more free slots just claim again at once.
-        claimed = await this.#api.claimFlowRuns({ agentId: this.agentId, max: Math.min(free, MAX_CLAIM_BATCH), waitMs: this.#config.claimWaitMs }, signal);
+        claimed = await this.#api.claimFlowRuns({ agentId: this.agentId, max: Math.min(free, MAX_CLAIM_BATCH), waitMs: this.#config.claimWaitMs, requestId }, signal);
         failures = 0;
+        requestId = randomUUID();
       } catch (error) {
         if (signal.aborted) break;
         failures++;
+        // A refusal was answered (nothing claimed): the next claim is a new request.
+        if (!(error instanceof TransportError)) requestId = randomUUID();
         const retryInMs = backoffDelay(failures);
         if (error instanceof TransportError) {
           this.events.emit('api:unreachable', { operation: 'claimFlowRuns', error, retryInMs });

@@ -2,8 +2,8 @@
 // at most every 200 ms, or at once when 1,000 entries wait. States and lines form one ordered
 // queue (a RunSpool: a batch or two in memory, the rest on disk while the server is unreachable,
 // bounded by the agent's spool budget), so a task state always leaves before the lines logged
-// after it. Each log batch carries a batch id and is retried with the same id on transport errors,
-// so it lands once.
+// after it. Each batch (task states, log lines, lineage writes) carries a batch id and is retried
+// with the same id on transport errors, so it lands once.
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,7 +244,9 @@ export class RunRelay {
       else items.push(entry.materialization);
     }
     if (states.length > 0) {
-      await this.#send('setTaskRunStates', () => api.setTaskRunStates({ flowRunId, leaseToken, states }));
+      // One id per batch, kept across retries: a batch whose answer was lost records its transitions once.
+      const batchId = randomUUID();
+      await this.#send('setTaskRunStates', () => api.setTaskRunStates({ flowRunId, leaseToken, batchId, states }));
     }
     const record = api.recordMaterializations?.bind(api);
     for (let i = 0; i < items.length && record && this.active; i += MATERIALIZATIONS_PER_BATCH) {

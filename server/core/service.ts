@@ -249,16 +249,21 @@ export class FluxoService {
    * long-poll that makes a new run start within milliseconds). Stops waiting when `signal` aborts
    * (the agent hung up), so no run is claimed for a caller that is gone.
    */
-  async claimFlowRuns(identity: Identity, args: { agentId: string; max: number; waitMs?: number | null | undefined }, signal?: AbortSignal): Promise<Claim[]> {
+  async claimFlowRuns(
+    identity: Identity, args: { agentId: string; max: number; waitMs?: number | null | undefined; requestId?: string | null | undefined }, signal?: AbortSignal,
+  ): Promise<Claim[]> {
     const agent = await this.agentOf(identity, args.agentId);
     const max = checkInt('max', args.max, 1, 100, 1);
     const waitMs = checkInt('waitMs', args.waitMs, 0, this.maxClaimWaitMs, 0);
+    // Each round asks the store with the request id first: a retry whose first answer was lost gets
+    // those runs back, even when the first request claimed them while this one was waiting.
+    const requestId = args.requestId == null ? null : checkString('requestId', args.requestId, 100);
     const deadline = Date.now() + waitMs;
     for (;;) {
       if (signal?.aborted) return [];
       // The store checks the holder again in the claim's transaction: the name may move while this waits.
       // Runs a SKIP flow limit ended inside the claim changed too: publish them like the claimed ones.
-      const claims = await this.store.claimFlowRuns(identity.tenant, agent, agent.labels, max, this.leaseMs, (skipped) => this.events.runsChanged(skipped));
+      const claims = await this.store.claimFlowRuns(identity.tenant, agent, agent.labels, max, this.leaseMs, (skipped) => this.events.runsChanged(skipped), requestId);
       if (claims.length > 0) {
         this.events.runsChanged(claims.map((c) => c.run));
         return claims.map((claim) => ({ ...claim, leaseToken: this.#leases.bind(identity.subject, claim.leaseToken) }));
@@ -292,9 +297,10 @@ export class FluxoService {
     return run;
   }
 
-  async setTaskRunStates(identity: Identity, args: { flowRunId: string; leaseToken: string; states: TaskStateWrite[] }): Promise<number> {
+  async setTaskRunStates(identity: Identity, args: { flowRunId: string; leaseToken: string; batchId?: string | null | undefined; states: TaskStateWrite[] }): Promise<number> {
     authorize(identity, 'agentWork');
     if (args.states.length > 5000) throw new FluxoError('BAD_USER_INPUT', 'at most 5,000 task states per call');
+    const batchId = args.batchId == null ? null : checkString('batchId', args.batchId, 100);
     for (const s of args.states) {
       checkString('task key', s.key, 300);
       checkString('taskName', s.taskName, 200);
@@ -305,7 +311,7 @@ export class FluxoService {
       checkTaskResult(s);
     }
     const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
-    return this.store.setTaskRunStates(identity.tenant, args.flowRunId, leaseToken, args.states, actorOf(identity));
+    return this.store.setTaskRunStates(identity.tenant, args.flowRunId, leaseToken, args.states, actorOf(identity), batchId);
   }
 
   async writeLogs(identity: Identity, args: { flowRunId: string; leaseToken: string; batchId: string; lines: LogLineWrite[] }): Promise<LogRecord[]> {

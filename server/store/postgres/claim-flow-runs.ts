@@ -28,8 +28,13 @@ const limitedTenant = (tenant: string) => sql`(EXISTS (SELECT 1 FROM concurrency
 /** Claims due runs; runs ended by a SKIP flow limit are pushed to `skipped`. */
 export async function claimFlowRuns(
   db: PgDatabase, tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, skipped: FlowRunRecord[] = [],
+  requestId: string | null = null,
 ): Promise<Claim[]> {
   const agentId = agent.id;
+  if (requestId !== null) {
+    const replayed = await replayClaim(db, tenant, agent, requestId, leaseMs);
+    if (replayed.length > 0) return replayed;
+  }
   // Lease tokens come from this process's CSPRNG, as in SQLite; the n-th claimed run (in claim order) gets the n-th.
   const tokens = Array.from({ length: max }, () => newToken());
   // Labels are routing only: a run goes to an agent whose labels are a superset of the run's
@@ -51,7 +56,7 @@ export async function claimFlowRuns(
     claimed AS (
       UPDATE flow_runs r SET state = 'SUBMITTED', version = r.version + 1, agent_id = ${agentId}::text,
         lease_token = (${tokens}::text[])[numbered.n], lease_expires_at = clock.now + ${leaseMs}::bigint,
-        state_reason = NULL, state_message = NULL
+        state_reason = NULL, state_message = NULL, claim_request_id = ${requestId}::text
       FROM numbered, clock
       WHERE r.id = numbered.id
       RETURNING r.*, numbered.n
@@ -70,7 +75,7 @@ export async function claimFlowRuns(
     const held = await db.row<{ id: string; limited: boolean }>(prepared('agent-held-limited', sql`
       SELECT id, ${limitedTenant(tenant)} AS limited FROM agents WHERE tenant = ${tenant} AND id = ${agentId} AND subject = ${agent.subject}`));
     if (!held) throw agentNotFound(agentId);
-    if (held.limited) return claimLimited(db, tenant, agent, labels, max, leaseMs, skipped);
+    if (held.limited) return claimLimited(db, tenant, agent, labels, max, leaseMs, skipped, requestId);
   }
   return rows.map(({ n: _n, ...row }) => ({ run: toFlowRun(row), leaseToken: row.lease_token!, leaseExpiresAt: row.lease_expires_at! }));
 }
@@ -90,6 +95,7 @@ interface CandidateRow {
  */
 async function claimLimited(
   db: PgDatabase, tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, skipped: FlowRunRecord[],
+  requestId: string | null,
 ): Promise<Claim[]> {
   const actor = `agent:${agent.subject}`;
   return db.transaction(async (tx) => {
@@ -141,7 +147,7 @@ async function claimLimited(
       // that had no limits a moment ago) taken it.
       const claimed = await tx.row<FlowRunRow>(sql`
         UPDATE flow_runs SET state = 'SUBMITTED', version = version + 1, agent_id = ${agent.id}::text, lease_token = ${newToken()}::text,
-          lease_expires_at = ${now + leaseMs}::bigint, state_reason = NULL, state_message = NULL
+          lease_expires_at = ${now + leaseMs}::bigint, state_reason = NULL, state_message = NULL, claim_request_id = ${requestId}::text
         WHERE id = ${row.id} AND state = 'SCHEDULED'
         RETURNING ${columnsOf('flow_runs')}`);
       removed++;
@@ -155,6 +161,27 @@ async function claimLimited(
     await tx.rows(sql`UPDATE agents SET last_seen_at = ${now}::bigint WHERE id = ${agent.id}`);
     return claims;
   });
+}
+
+/**
+ * The runs an earlier claim with `requestId` handed to the agent that it never started (its answer
+ * was lost): still SUBMITTED under a live lease. Their leases are renewed, as the agent fences
+ * itself from the moment it sent this request; same lease tokens, no transition. The id is on the
+ * run's row, so a retry that reaches another replica finds them too. Only the agent's holder may
+ * replay (the same check as the claim's).
+ */
+async function replayClaim(db: PgDatabase, tenant: string, agent: { id: string; subject: string }, requestId: string, leaseMs: number): Promise<Claim[]> {
+  const rows = await db.rows<FlowRunRow>(sql`
+    WITH clock AS MATERIALIZED (SELECT ${NOW_MS} AS now)
+    UPDATE flow_runs SET lease_expires_at = clock.now + ${leaseMs}::bigint
+    FROM clock
+    WHERE agent_id = ${agent.id}::text AND claim_request_id = ${requestId}::text AND state = 'SUBMITTED' AND tenant = ${tenant}::text
+      AND lease_expires_at > clock.now
+      AND EXISTS (SELECT 1 FROM agents WHERE tenant = ${tenant}::text AND id = ${agent.id}::text AND subject = ${agent.subject}::text)
+    RETURNING ${columnsOf('flow_runs', 'flow_runs')}`);
+  return rows
+    .sort((a, b) => b.priority - a.priority || a.scheduled_at - b.scheduled_at || (a.id < b.id ? -1 : 1))
+    .map((row) => ({ run: toFlowRun(row), leaseToken: row.lease_token!, leaseExpiresAt: row.lease_expires_at! }));
 }
 
 /** Ends a due run whose flow limit is full and says SKIP: CANCELLED with reason `concurrency-skip`. */

@@ -244,9 +244,12 @@ export class PostgresStore implements Store {
     return row?.at ?? null;
   }
 
-  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void) {
+  async claimFlowRuns(
+    tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void,
+    requestId?: string | null,
+  ) {
     const skipped: FlowRunRecord[] = [];
-    const claims = await claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs, skipped);
+    const claims = await claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs, skipped, requestId ?? null);
     this.#publisher.runs([...claims.map((c) => c.run), ...skipped]);
     if (skipped.length > 0) onSkipped?.(skipped);
     return claims;

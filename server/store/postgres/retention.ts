@@ -53,7 +53,7 @@ export async function countPrunableRuns(db: PgDatabase, tenant: string, endedBef
 }
 
 async function deleteOf(
-  tx: Executor, table: 'logs' | 'log_batches' | 'state_transitions' | 'task_runs' | 'materializations' | 'materialization_batches', ids: string[],
+  tx: Executor, table: 'logs' | 'log_batches' | 'state_transitions' | 'task_runs' | 'task_state_batches' | 'materializations' | 'materialization_batches', ids: string[],
 ): Promise<number> {
   const row = await tx.row<{ n: number }>(sql`WITH gone AS (DELETE FROM ${raw(table)} WHERE flow_run_id = ANY(${ids}::text[]) RETURNING 1) SELECT COUNT(*) AS n FROM gone`);
   return row?.n ?? 0;
@@ -80,6 +80,7 @@ export async function pruneFinishedRuns(db: PgDatabase, tenant: string, endedBef
     await deleteOf(tx, 'materialization_batches', ids);
     counts.stateTransitions = await deleteOf(tx, 'state_transitions', ids);
     counts.taskRuns = await deleteOf(tx, 'task_runs', ids);
+    await deleteOf(tx, 'task_state_batches', ids);
     // By the label table's key, from the runs' own labels: the table has no index on flow_run_id.
     await tx.rows(sql`
       DELETE FROM flow_run_labels l USING flow_runs r, unnest(r.labels) AS x(label)

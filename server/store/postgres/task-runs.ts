@@ -7,9 +7,18 @@ import { pgText } from './rows.js';
 import { assertLease } from './run-writes.js';
 import { sql } from './sql.js';
 
-export async function setTaskRunStates(db: PgDatabase, tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): Promise<number> {
+export async function setTaskRunStates(
+  db: PgDatabase, tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string, batchId: string | null = null,
+): Promise<number> {
   return db.transaction(async (tx) => {
     const { now } = await assertLease(tx, tenant, flowRunId, leaseToken);
+    // A batch retried after its answer was lost: recorded already, in the same transaction as its
+    // states (the run's row lock orders two copies of one batch: the second sees the first's row).
+    if (batchId !== null) {
+      const fresh = await tx.row(sql`
+        INSERT INTO task_state_batches (flow_run_id, batch_id) VALUES (${flowRunId}, ${pgText(batchId)}) ON CONFLICT DO NOTHING RETURNING 1 AS fresh`);
+      if (!fresh) return 0;
+    }
     // One statement per state, in order: a batch may hold several states of one task, and each
     // transition records the state before it.
     for (const s of states) {

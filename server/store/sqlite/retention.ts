@@ -67,6 +67,7 @@ export function pruneFinishedRuns(db: Database, tenant: string, endedBefore: num
     deleteOf('materialization_batches');
     counts.stateTransitions = deleteOf('state_transitions');
     counts.taskRuns = deleteOf('task_runs');
+    deleteOf('task_state_batches');
     // By the label table's key, from the runs' own labels: the table has no index on flow_run_id.
     statement(db, `DELETE FROM flow_run_labels WHERE (tenant, label, created_at, flow_run_id) IN (
       SELECT r.tenant, l.value, r.created_at, r.id FROM flow_runs r, json_each(r.labels) AS l WHERE r.id IN (SELECT value FROM json_each(?)))`).run(list);

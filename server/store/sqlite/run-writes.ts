@@ -86,7 +86,7 @@ interface CandidateRow {
 
 export function claimFlowRuns(
   db: Database, tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number,
-  onSkipped?: (runs: FlowRunRecord[]) => void,
+  onSkipped?: (runs: FlowRunRecord[]) => void, requestId: string | null = null,
 ): Claim[] {
   const agentId = agent.id;
   const skipped: FlowRunRecord[] = [];
@@ -95,6 +95,10 @@ export function claimFlowRuns(
     // Who holds the agent now: its name may have moved since the caller checked (agent-names.ts).
     const holder = statement(db, 'SELECT subject FROM agents WHERE tenant = ? AND id = ?').get(tenant, agentId) as { subject: string } | undefined;
     if (holder?.subject !== agent.subject) throw agentNotFound(agentId);
+    if (requestId !== null) {
+      const replayed = replayClaim(db, tenant, agentId, requestId, now + leaseMs, now);
+      if (replayed.length > 0) return replayed;
+    }
     // Labels are routing only: a run goes to an agent whose labels are a superset of the run's,
     // and a run without labels only to an agent without labels. The version's flow limit comes
     // along (a primary-key lookup per run), so a claim without limits reads no counts.
@@ -125,7 +129,7 @@ export function claimFlowRuns(
     const actor = `agent:${agent.subject}`;
     const update = statement(db, 
       `UPDATE flow_runs SET state = 'SUBMITTED', version = version + 1, agent_id = ?, lease_token = ?, lease_expires_at = ?,
-         state_reason = NULL, state_message = NULL
+         state_reason = NULL, state_message = NULL, claim_request_id = ?
        WHERE id = ? AND state = 'SCHEDULED'`,
     );
     // Limits apply: read past blocked runs, in growing pages up to CLAIM_SCAN_LIMIT, so they do not
@@ -158,7 +162,7 @@ export function claimFlowRuns(
       const leaseToken = newToken();
       const leaseExpiresAt = now + leaseMs;
       removed++;
-      if (update.run(agentId, leaseToken, leaseExpiresAt, id).changes !== 1) continue;
+      if (update.run(agentId, leaseToken, leaseExpiresAt, requestId, id).changes !== 1) continue;
       gate?.take(candidate);
       const current = mustGetRun(db, tenant, id);
       recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'SUBMITTED', actor, attempt: current.attempt, at: now });
@@ -169,6 +173,22 @@ export function claimFlowRuns(
   }).immediate();
   if (skipped.length > 0) onSkipped?.(skipped);
   return claims;
+}
+
+/**
+ * The runs an earlier claim with `requestId` handed to the agent that it never started (its answer
+ * was lost): still SUBMITTED under a live lease. Their leases are renewed to `leaseExpiresAt`, as
+ * the agent fences itself from the moment it sent this request. Same lease tokens; no transition.
+ */
+function replayClaim(db: Database, tenant: string, agentId: string, requestId: string, leaseExpiresAt: number, now: number): Claim[] {
+  const rows = statement(db,
+    `UPDATE flow_runs SET lease_expires_at = ?
+     WHERE agent_id = ? AND claim_request_id = ? AND state = 'SUBMITTED' AND tenant = ? AND lease_expires_at > ?
+     RETURNING *`,
+  ).all(leaseExpiresAt, agentId, requestId, tenant, now) as FlowRunRow[];
+  return rows
+    .sort((a, b) => b.priority - a.priority || a.scheduled_at - b.scheduled_at || (a.id < b.id ? -1 : 1))
+    .map((row) => ({ run: toFlowRun(row), leaseToken: row.lease_token!, leaseExpiresAt }));
 }
 
 /** Ends a due run whose flow limit is full and says SKIP: CANCELLED with reason `concurrency-skip`. */
@@ -260,10 +280,16 @@ export function assertLease(db: Database, tenant: string, flowRunId: string, lea
   return row;
 }
 
-export function setTaskRunStates(db: Database, tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string): number {
+export function setTaskRunStates(
+  db: Database, tenant: string, flowRunId: string, leaseToken: string, states: TaskStateWrite[], actor: string, batchId: string | null = null,
+): number {
   return db.transaction(() => {
     const now = nowMs(db);
     const run = assertLease(db, tenant, flowRunId, leaseToken, now);
+    // A batch retried after its answer was lost: recorded already, in the same transaction as its states.
+    if (batchId !== null && statement(db, 'INSERT OR IGNORE INTO task_state_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes !== 1) {
+      return 0;
+    }
     const select = statement(db, 'SELECT id, state, attempts FROM task_runs WHERE flow_run_id = ? AND key = ?');
     for (const s of states) {
       const final = s.state === 'SUCCESS' || s.state === 'FAILED' || s.state === 'TIMED_OUT';

@@ -240,8 +240,11 @@ export class SqliteStore implements Store {
     return row.at;
   }
 
-  async claimFlowRuns(tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void) {
-    return runWrites.claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs, onSkipped);
+  async claimFlowRuns(
+    tenant: string, agent: { id: string; subject: string }, labels: string[], max: number, leaseMs: number, onSkipped?: (runs: FlowRunRecord[]) => void,
+    requestId?: string | null,
+  ) {
+    return runWrites.claimFlowRuns(this.db, tenant, agent, labels, max, leaseMs, onSkipped, requestId ?? null);
   }
 
   async setFlowRunState(tenant: string, write: Parameters<Store['setFlowRunState']>[1]) {
