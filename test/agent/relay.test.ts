@@ -68,7 +68,7 @@ describe('batching', () => {
     await waitFor(() => server.logCalls.length === 1, { what: 'one log batch' });
 
     expect(server.stateCalls).toEqual([
-      { flowRunId: 'run-1', leaseToken: 'lease-1', states: [expect.objectContaining({ key: 'a#1', state: 'RUNNING' }), expect.objectContaining({ key: 'a#1', state: 'SUCCESS' })] },
+      { flowRunId: 'run-1', leaseToken: 'lease-1', batchId: expect.any(String), states: [expect.objectContaining({ key: 'a#1', state: 'RUNNING' }), expect.objectContaining({ key: 'a#1', state: 'SUCCESS' })] },
     ]);
     expect(server.logCalls[0]).toMatchObject({ flowRunId: 'run-1', leaseToken: 'lease-1', lines: [{ message: 'one' }, { message: 'two' }] });
   });
