@@ -6,6 +6,7 @@ import type { Materialization } from '../data/contract.js';
 import type {
   FlowRunStateType,
   HeartbeatInput,
+  LeaseSignalKind,
   MaterializationInput,
   MaterializationKind,
   RecordMaterializationsInput,
@@ -40,6 +41,12 @@ export interface RunVersion {
   id: string;
   version: number;
   state: FlowRunStateType;
+}
+
+/** A signal the server pushes about a run the agent holds (`Subscription.leaseSignals`). */
+export interface LeaseSignal {
+  flowRunId: string;
+  kind: LeaseSignalKind;
 }
 
 export interface HeartbeatAnswer {
@@ -86,6 +93,9 @@ const RECORD_MATERIALIZATIONS = /* GraphQL */ `
 `;
 const HEARTBEAT = /* GraphQL */ `
   mutation Heartbeat($input: HeartbeatInput!) { heartbeat(input: $input) { renewed lost cancelling leaseExpiresAt leaseSeconds } }
+`;
+const LEASE_SIGNALS = /* GraphQL */ `
+  subscription LeaseSignals($agentId: ID!) { leaseSignals(agentId: $agentId) { flowRunId kind } }
 `;
 const FLOW_RUN = /* GraphQL */ `
   query FlowRunVersion($id: ID!) { flowRun(id: $id) { id version state } }
@@ -211,5 +221,20 @@ export class AgentApi {
   async flowRun(id: string): Promise<RunVersion | null> {
     const data = await this.#request<{ flowRun: RunVersion | null }>('flowRun', FLOW_RUN, { id });
     return data.flowRun;
+  }
+
+  /**
+   * Subscribes to the server's signals about the runs `agentId` holds (graphql-ws); returns the
+   * function that ends the subscription. No retry here: agent/lease-signals.ts reconnects.
+   */
+  leaseSignals(
+    agentId: string,
+    handlers: { onSignal: (signal: LeaseSignal) => void; onError: (error: Error) => void; onComplete: () => void },
+  ): () => void {
+    return this.#client.subscribe<{ leaseSignals: LeaseSignal }>(LEASE_SIGNALS, { agentId }, {
+      onData: (data) => handlers.onSignal(data.leaseSignals),
+      onError: handlers.onError,
+      onComplete: handlers.onComplete,
+    });
   }
 }

@@ -13,6 +13,7 @@ import { AgentEventEmitter } from './events.js';
 import { ResultStorage } from './result-storage.js';
 import { FlowRunExecution } from './flow-run-execution.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { listenForLeaseSignals, type LeaseSignalListener } from './lease-signals.js';
 import { isTokenRefusal } from './relay.js';
 import { RunUsers, prepareRunDirs } from './run-as.js';
 import { childRuntimeFiles } from './spawn-flow-run.js';
@@ -112,6 +113,8 @@ class Agent implements RunningAgent {
   /** Aborts the claim in flight and the backoff sleeps when the agent stops. */
   readonly #stopClaiming = new AbortController();
   #heartbeat: Heartbeat | undefined;
+  /** Pushed cancellations (lease-signals.ts): opened with the first run held, closed when the agent stops. */
+  #signals: LeaseSignalListener | undefined;
   #claimLoop: Promise<void> = Promise.resolve();
   #slotFreed: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
@@ -207,6 +210,7 @@ class Agent implements RunningAgent {
     // Runs still report their final state (CRASHED, agent-stopped): keep renewing their leases meanwhile.
     await Promise.all([...this.#runs.values()].map((run) => run.done));
     await this.#heartbeat?.stop();
+    this.#signals?.stop();
     await this.#data.close();
     process.removeListener('exit', this.#killOnExit);
     if (this.#fatalError) return;
@@ -235,6 +239,7 @@ class Agent implements RunningAgent {
     this.#slotFreed?.();
     const runs = [...this.#runs.values()];
     for (const run of runs) run.abandon();
+    this.#signals?.stop();
     void (async () => {
       await this.#heartbeat?.stop();
       await Promise.all(runs.map((run) => run.done));
@@ -288,6 +293,22 @@ class Agent implements RunningAgent {
     }
   }
 
+  /**
+   * Opens the lease-signal subscription once the agent holds a run: a cancel then reaches the child
+   * at once, the heartbeat's `cancelling` list being the fallback. Never before the first run, so an
+   * agent that only waits for work keeps graphql-ws and ws unloaded.
+   */
+  #listenForSignals(): void {
+    if (this.#signals || this.#fatalError) return;
+    this.#signals = listenForLeaseSignals({
+      api: this.#api,
+      agentId: this.agentId,
+      onCancel: (id) => this.#runs.get(id)?.cancel(),
+      onUnreachable: (error, retryInMs) => this.events.emit('api:unreachable', { operation: 'leaseSignals', error, retryInMs }),
+      onWarning: (message, error) => this.events.emit('agent:warning', { message, error }),
+    });
+  }
+
   #execute(claim: ClaimedRun): void {
     const run = new FlowRunExecution(claim, {
       api: this.#api,
@@ -301,6 +322,7 @@ class Agent implements RunningAgent {
       ...(this.#runUsers ? { runUsers: this.#runUsers } : {}),
     });
     this.#runs.set(run.flowRunId, run);
+    this.#listenForSignals();
     void run.done.then(() => {
       this.#runs.delete(run.flowRunId);
       this.#slotFreed?.();

@@ -159,7 +159,13 @@ export class GraphQLClient {
               else if (result.data) handlers.onData(result.data as T);
             },
             error: (error) => {
-              const reason = error instanceof Error ? error : new TransportError(describeClose(error));
+              // A refused subscribe (by the proxy or the server's validation) is an `error` message: a list of GraphQL errors.
+              const refused = Array.isArray(error) ? (error as GraphQLErrorShape[])[0] : undefined;
+              const reason = error instanceof Error
+                ? error
+                : refused
+                  ? new FluxoError((refused.extensions?.code ?? 'INTERNAL_SERVER_ERROR') as ErrorCode, refused.message)
+                  : new TransportError(describeClose(error));
               handlers.onError(reason);
             },
             complete: () => handlers.onComplete?.(),
