@@ -176,23 +176,38 @@ async function measureQueries(store: Store, s: HistoryShape): Promise<Measured[]
 
   say('  one flowRun');
   await add('flowRun by id', async () => ((await store.getFlowRun(TENANT, runId(finished()))) ? 1 : 0));
-  /** What the UI's run page asks: the run, its flow, version and agent, task runs, state history, first page of logs. */
+  /** What the UI's run page asks: the run, its flow, version and agent, the first page of task runs (FlowRun.taskRuns' default 1000), state history, first page of logs. */
   const runPage = async (r: number): Promise<number> => {
     const run = (await store.getFlowRun(TENANT, runId(r))) as FlowRunRecord;
     const [, , , tasks, history, logs] = await Promise.all([
       store.getFlow(TENANT, run.flowId), store.getFlowVersion(TENANT, run.flowVersionId), run.agentId ? store.getAgent(TENANT, run.agentId) : null,
-      store.listTaskRuns(TENANT, run.id), store.listStateTransitions(TENANT, run.id, null), store.listLogs(TENANT, run.id, { first: 1000 }),
+      store.listTaskRuns(TENANT, run.id, { first: 1000 }), store.listStateTransitions(TENANT, run.id, null), store.listLogs(TENANT, run.id, { first: 1000 }),
     ]);
     return 1 + tasks.length + history.length + logs.nodes.length;
   };
   await add('flowRun page: run, flow, version, agent, tasks, history, logs', async () => runPage(finished()));
   await add('flowRun: each task run\'s state history (~10 tasks)', async () => {
-    const tasks = await store.listTaskRuns(TENANT, runId(finished()));
+    const tasks = await store.listTaskRuns(TENANT, runId(finished()), { first: 1000 });
     let n = 0;
     for (const task of tasks) n += (await store.listStateTransitions(TENANT, task.flowRunId, task.id)).length;
     return n;
   });
   await add(`flowRun page of a mapped run (${s.mapTasks.toLocaleString('en')} task runs)`, async () => runPage(s.mapRunIndexes[Math.floor(pick() * s.mapRunIndexes.length)]!));
+  // FlowRun.taskRuns(first:, after:): a mapped run's task runs walked page by page, and a page deep in it.
+  const mapped = runId(s.mapRunIndexes[0]!);
+  const taskCursors: string[] = [];
+  let taskCursor: string | null = null;
+  await add(`taskRuns: walking a ${s.mapTasks.toLocaleString('en')}-task mapped run, 1000 a page`, async () => {
+    const page = await store.listTaskRuns(TENANT, mapped, { first: 1000, after: taskCursor });
+    taskCursor = page.length === 1000 ? page.at(-1)!.id : null;
+    if (taskCursor) taskCursors.push(taskCursor);
+    return page.length;
+  });
+  await add('taskRuns: a random deep page of that run (100)', async () => (await store.listTaskRuns(TENANT, mapped, { first: 100, after: taskCursors[Math.floor(pick() * taskCursors.length)] ?? null })).length);
+  await add(`taskRuns: all ${s.mapTasks.toLocaleString('en')} of that run in two pages of 5000`, async () => {
+    const head = await store.listTaskRuns(TENANT, mapped, { first: 5000 });
+    return head.length + (await store.listTaskRuns(TENANT, mapped, { first: 5000, after: head.at(-1)?.id ?? null })).length;
+  });
   await add('flowRun: waitReason of a SCHEDULED run', async () => {
     const [agents, busy] = await Promise.all([store.listAgents(TENANT, { first: 500 }), store.countLeasedRuns(TENANT), store.now()]);
     return agents.nodes.length + busy.size;

@@ -117,8 +117,8 @@ export function shapeLimitsRule(limits: Pick<GraphQLLimits, 'maxDepth' | 'maxAli
 
 /**
  * The estimated cost of an operation: each field costs 1, and the fields below a list cost as
- * many times as the list may hold: its `first` argument (from the operation, its variables or the
- * schema's default), or {@link PLAIN_LIST_SIZE} for a list without one. A connection's `nodes`
+ * many times as the list may hold: its `first` argument (from the operation, its variables or, for
+ * a connection, the schema's default), or {@link PLAIN_LIST_SIZE} for a list without one. A connection's `nodes`
  * are counted by the connection's `first`, not again.
  */
 export function estimateCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> = {}): number {
@@ -135,6 +135,10 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
     const argument = field.args.find((a) => a.name === 'first');
     if (!argument) return null;
     const given = node.arguments?.find((a) => a.name.value === 'first');
+    // A plain list that gained a page size (FlowRun.taskRuns) is estimated as before unless the
+    // operation asks for a size: its schema default bounds what comes back, and costing that
+    // default would refuse queries that were accepted before the list was paged.
+    if (!given && isListType(getNullableType(field.type))) return null;
     const value = given ? valueFromAST(given.value, argument.type, values) : argument.defaultValue;
     return typeof value === 'number' && Number.isFinite(value) ? Math.max(1, value) : PLAIN_LIST_SIZE;
   };

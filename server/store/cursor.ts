@@ -22,6 +22,9 @@ export function decodeCursor(cursor: string | null | undefined): CursorKey | nul
   throw new FluxoError('BAD_USER_INPUT', `"after" is not a cursor this API returned: ${cursor.slice(0, 40)}`);
 }
 
+/** The largest page of a run's task runs (`FlowRun.taskRuns(first:)`): a mapped run holds tens of thousands. */
+export const MAX_TASK_RUN_PAGE = 5000;
+
 /** Page size bounds shared by every list. */
 export function pageSize(first: number, max = 500): number {
   if (!Number.isInteger(first) || first < 1 || first > max) {

@@ -337,7 +337,12 @@ export interface Store {
   /** Crashes (or cancels) runs whose lease expired, across tenants. Returns the changed runs. */
   reapExpiredLeases(actor: string): Promise<FlowRunRecord[]>;
 
-  listTaskRuns(tenant: string, flowRunId: string): Promise<TaskRunRecord[]>;
+  /**
+   * A run's task runs in the order they started (then by id). With `page`, `first` of them after
+   * the task run whose id is `page.after` (keyset; BAD_USER_INPUT for an id not of this run);
+   * without, all of them (for the server's own use, never for an API list).
+   */
+  listTaskRuns(tenant: string, flowRunId: string, page?: PageRequest): Promise<TaskRunRecord[]>;
   listStateTransitions(tenant: string, flowRunId: string, taskRunId: string | null): Promise<StateTransitionRecord[]>;
   listLogs(tenant: string, flowRunId: string, page: PageRequest): Promise<Page<LogRecord>>;
 

@@ -514,7 +514,11 @@ export type FlowRun = {
   stateMessage: Maybe<Scalars['String']['output']>;
   /** Why the run is in its state, or null: `exception` (the flow threw), `invalid-parameters`, `integrity` (bundle digest or size mismatch), `missing-secret` (a declared secret has no value: neither stored for the tenant nor on the agent's host, or the server could not decrypt it), `memory` (the heap limit), `load-error` (the code could not load), `timeout`, `exit-code` or `signal` (the child ended abnormally), `lease-expired`, `cancelled`, `agent-stopped`, `agent-error`, `retry` (a new attempt was scheduled). */
   stateReason: Maybe<Scalars['String']['output']>;
-  /** Task runs, in the order they started. */
+  /**
+   * Task runs, in the order they started (ties by id), `first` at a time (1-5000). The cursor is a
+   * task run's `id`: pass the last one you got as `after` for the next page; fewer than `first`
+   * means there are no more. A mapped run can hold tens of thousands.
+   */
   taskRuns: Array<TaskRun>;
   /** Increments on every write; pass it as `expectedVersion` for compare-and-set. */
   version: Scalars['Int']['output'];
@@ -527,6 +531,13 @@ export type FlowRun = {
 
 /** One execution of a flow version. */
 export type FlowRunLogsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** One execution of a flow version. */
+export type FlowRunTaskRunsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -2088,7 +2099,7 @@ export type FlowRunResolvers<ContextType = GraphQLContext, ParentType extends Re
   stateHistory?: Resolver<Array<ResolversTypes['StateTransition']>, ParentType, ContextType>;
   stateMessage?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   stateReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  taskRuns?: Resolver<Array<ResolversTypes['TaskRun']>, ParentType, ContextType>;
+  taskRuns?: Resolver<Array<ResolversTypes['TaskRun']>, ParentType, ContextType, RequireFields<FlowRunTaskRunsArgs, 'first'>>;
   version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   wait?: Resolver<Maybe<ResolversTypes['WaitCause']>, ParentType, ContextType>;
   waitReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -6,7 +6,7 @@
 // (change-listener.ts); replicas elect a leader with an advisory lock (leader-election.ts).
 import { FluxoError } from '../../../common/errors.js';
 import { newId, newToken } from '../../../common/ids.js';
-import { decodeCursor, pageOf, pageSize } from '../cursor.js';
+import { decodeCursor, MAX_TASK_RUN_PAGE, pageOf, pageSize } from '../cursor.js';
 import type {
   AgentRecord, FlowRecord, FlowRunRecord, FlowScheduleRecord, FlowVersionRecord, LogRecord, ProjectRecord, ScheduleState, StateTransitionRecord,
   TaskRunRecord,
@@ -297,9 +297,24 @@ export class PostgresStore implements Store {
     return runs;
   }
 
-  async listTaskRuns(tenant: string, flowRunId: string): Promise<TaskRunRecord[]> {
+  async listTaskRuns(tenant: string, flowRunId: string, page?: PageRequest): Promise<TaskRunRecord[]> {
     // NULLS FIRST: SQLite's order for the (never null today) start time.
-    const rows = await this.db.rows<TaskRunRow>(sql`SELECT * FROM task_runs WHERE tenant = ${tenant} AND flow_run_id = ${flowRunId} ORDER BY started_at NULLS FIRST, id`);
+    const order = sql`ORDER BY started_at NULLS FIRST, id`;
+    if (page === undefined) {
+      return (await this.db.rows<TaskRunRow>(sql`SELECT * FROM task_runs WHERE tenant = ${tenant} AND flow_run_id = ${flowRunId} ${order}`)).map(toTaskRun);
+    }
+    const first = pageSize(page.first, MAX_TASK_RUN_PAGE);
+    if (!page.after) {
+      return (await this.db.rows<TaskRunRow>(sql`SELECT * FROM task_runs WHERE tenant = ${tenant} AND flow_run_id = ${flowRunId} ${order} LIMIT ${first}`)).map(toTaskRun);
+    }
+    const [cursor] = await this.db.rows<{ started_at: string | number | null; id: string }>(
+      sql`SELECT started_at, id FROM task_runs WHERE id = ${page.after} AND tenant = ${tenant} AND flow_run_id = ${flowRunId}`,
+    );
+    if (cursor === undefined) throw new FluxoError('BAD_USER_INPUT', `"after" must be the id of one of this run's task runs, got ${JSON.stringify(page.after)}`);
+    // Keyset on task_runs_by_start (migration 12): a deep page of a mapped run costs what the first does.
+    const rows = await this.db.rows<TaskRunRow>(sql`
+      SELECT * FROM task_runs WHERE tenant = ${tenant} AND flow_run_id = ${flowRunId} AND (started_at, id) > (${cursor.started_at}::bigint, ${cursor.id})
+      ${order} LIMIT ${first}`);
     return rows.map(toTaskRun);
   }
 

@@ -10,6 +10,7 @@ import { notifications } from './008-notifications.js';
 import { taskResults } from './009-task-results.js';
 import { materializations } from './010-materializations.js';
 import { idempotentAgentWrites } from './011-idempotent-agent-writes.js';
+import { historyIndexes } from './012-history-indexes.js';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, notifications, taskResults, materializations, idempotentAgentWrites];
+export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, notifications, taskResults, materializations, idempotentAgentWrites, historyIndexes];
