@@ -30,6 +30,9 @@ interface GraphQLErrorShape {
   extensions?: { code?: string; details?: unknown };
 }
 
+/** Longest wait for a WebSocket to open and for the server's `connection_ack`. */
+const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Spread over retries of rate-limited requests, so that clients refused together do not all return at once. */
 const RATE_LIMIT_JITTER_MS = 250;
 
@@ -192,11 +195,14 @@ export class GraphQLClient {
         connectionParams: { authorization: `Bearer ${token}` },
         webSocketImpl: class extends WebSocket {
           constructor(address: string, protocols?: string | string[]) {
-            super(address, protocols, { headers: { authorization: `Bearer ${token}` }, ...(ca ? { ca } : {}) });
+            // A hop that swallows the upgrade (a proxy passing plain HTTP only) would otherwise leave
+            // the subscription waiting forever, neither open nor failed.
+            super(address, protocols, { headers: { authorization: `Bearer ${token}` }, handshakeTimeout: WS_HANDSHAKE_TIMEOUT_MS, ...(ca ? { ca } : {}) });
           }
         },
         lazy: true,
         retryAttempts: 0,
+        connectionAckWaitTimeout: WS_HANDSHAKE_TIMEOUT_MS,
       });
     })();
     return this.#ws;

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createToken } from '../../auth-proxy/tokens.js';
 import { GraphQLClient } from '../../client/graphql-client.js';
 import { loadPrivateSigningKey } from '../../common/keys.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { isAlive, onCleanup, repoRoot, waitFor } from '../support/harness.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
 import { startStack, TENANT, type Stack } from '../support/stack.js';
@@ -96,6 +97,24 @@ describe('a cancel reaches the agent without waiting for a heartbeat', () => {
     const run = await startLongRun(stack, developer, 'replica');
     await developer.request(CANCEL, { id: run.id });
     await expectCancelledQuickly(developer, run);
+  });
+});
+
+describe('when the subscription cannot open', () => {
+  it('keeps working on heartbeats: a cancel still ends the run CANCELLED, and the next run succeeds', async () => {
+    const stack = await stackWithSleeper();
+    await stack.cli(['register', join(repoRoot, 'examples', 'sleep.ts'), '--project', 'production', '--storage', stack.storageUri]);
+    // A hop that passes HTTP but no WebSocket upgrade, like a corporate proxy that refuses them.
+    const hop = await startFaultProxy(stack.apiUrl);
+    const agent = await stack.startAgent({ name: 'heartbeats-only', extraArgs: ['--heartbeat-seconds', '1'], apiUrl: hop.url });
+    const developer = await stack.client('developer');
+    const run = await startLongRun(stack, developer, 'fallback');
+    await developer.request(CANCEL, { id: run.id });
+    await expectCancelledQuickly(developer, run);
+    await waitFor(() => agent.output.some((line) => line.includes('"operation":"leaseSignals"')), { what: 'the agent to say the subscription failed (the handshake times out after 10 s)', timeoutMs: 30_000 });
+    const next = await createRun(developer, { flowName: 'long-sleep', parameters: { seconds: 0 } });
+    await waitFor(async () => (await runDetails(developer, next)).state === 'SUCCESS', { what: 'the next run to succeed', timeoutMs: 60_000 });
+    expect(isAlive(agent.pid)).toBe(true);
   });
 });
 
