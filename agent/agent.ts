@@ -12,6 +12,7 @@ import type { AgentConfig } from './config.js';
 import { AgentEventEmitter } from './events.js';
 import { ResultStorage } from './result-storage.js';
 import { FlowRunExecution } from './flow-run-execution.js';
+import { WarmChildren } from './warm-child.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { listenForLeaseSignals, type LeaseSignalListener } from './lease-signals.js';
 import { isTokenRefusal } from './relay.js';
@@ -109,6 +110,8 @@ class Agent implements RunningAgent {
   readonly #data: DataService;
   /** Who each run's process runs as (agent/run-as.ts); undefined: the agent's own user. */
   readonly #runUsers: RunUsers | undefined;
+  /** The child runtime started ahead of demand while runs arrive (agent/warm-child.ts); undefined: off. */
+  readonly #warmChildren: WarmChildren | undefined;
   readonly #runs = new Map<string, FlowRunExecution>();
   /** Aborts the claim in flight and the backoff sleeps when the agent stops. */
   readonly #stopClaiming = new AbortController();
@@ -138,6 +141,10 @@ class Agent implements RunningAgent {
     this.#spoolBudget = new SpoolBudget(config.spoolMaxBytes);
     this.#results = new ResultStorage(config.resultStorage, async () => tenant ?? (await api.viewer()).tenant);
     this.#runUsers = config.runAs ? new RunUsers(config.runAs) : undefined;
+    this.#warmChildren =
+      config.warmChildIdleSeconds > 0 && WarmChildren.possible(config)
+        ? new WarmChildren({ config, idleMs: config.warmChildIdleSeconds * 1000, onWarning: (message, error) => events.emit('agent:warning', { message, ...(error ? { error } : {}) }) })
+        : undefined;
     this.#data = createDataService(config.data);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
@@ -189,6 +196,7 @@ class Agent implements RunningAgent {
     this.#stopClaiming.abort();
     this.#slotFreed?.();
     await this.#claimLoop;
+    const warmClosed = this.#warmChildren?.close();
     const waiting = [...this.#runs.values()];
     const allDone = Promise.all(waiting.map((run) => run.done));
     let interrupted = 0;
@@ -209,6 +217,7 @@ class Agent implements RunningAgent {
     }
     // Runs still report their final state (CRASHED, agent-stopped): keep renewing their leases meanwhile.
     await Promise.all([...this.#runs.values()].map((run) => run.done));
+    await warmClosed;
     await this.#heartbeat?.stop();
     this.#signals?.stop();
     await this.#data.close();
@@ -241,6 +250,7 @@ class Agent implements RunningAgent {
     for (const run of runs) run.abandon();
     this.#signals?.stop();
     void (async () => {
+      await this.#warmChildren?.close();
       await this.#heartbeat?.stop();
       await Promise.all(runs.map((run) => run.done));
       await this.#data.close();
@@ -320,6 +330,7 @@ class Agent implements RunningAgent {
       results: this.#results,
       data: this.#data,
       ...(this.#runUsers ? { runUsers: this.#runUsers } : {}),
+      ...(this.#warmChildren ? { warmChildren: this.#warmChildren } : {}),
     });
     this.#runs.set(run.flowRunId, run);
     this.#listenForSignals();

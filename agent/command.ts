@@ -30,6 +30,7 @@ interface AgentStartOptions {
   metricsHost?: string;
   caFile?: string;
   childMemoryMb?: string;
+  warmChildIdleSeconds?: string;
   storageRoot?: string[];
   dataConfig?: string;
   dataMaxUploadMib?: string;
@@ -60,6 +61,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--metrics-host <addr>', 'address the metrics port binds (env FLUXO_AGENT_METRICS_HOST; default 127.0.0.1)', process.env.FLUXO_AGENT_METRICS_HOST)
     .option('--ca-file <path>', 'extra CA certificates (PEM) to trust for the API and proxies (env FLUXO_CA_FILE)', process.env.FLUXO_CA_FILE)
     .option('--child-memory-mb <n>', "heap limit of each flow's process in MiB, 0 for Node's default (env FLUXO_AGENT_CHILD_MEMORY_MB; default 1024)", process.env.FLUXO_AGENT_CHILD_MEMORY_MB)
+    .option('--warm-child-idle-seconds <n>', "keep a flow process started ahead of demand while runs arrive, ended after this many seconds without one; 0: off (env FLUXO_AGENT_WARM_CHILD_IDLE_SECONDS; default 30)", process.env.FLUXO_AGENT_WARM_CHILD_IDLE_SECONDS)
     .option('--secrets-file <path>', 'NAME=value lines: values of the secrets flows declare, after those the tenant stored (env FLUXO_AGENT_SECRETS_FILE)', process.env.FLUXO_AGENT_SECRETS_FILE)
     .option('--secrets-from-env <NAMES>', "this agent's environment variables, comma-separated, that may be the values of declared secrets of the same name; no other variable ever is (env FLUXO_AGENT_SECRETS_FROM_ENV)", process.env.FLUXO_AGENT_SECRETS_FROM_ENV)
     .option(
@@ -107,6 +109,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     metricsHost: options.metricsHost,
     caFile: options.caFile,
     childMemoryMb: options.childMemoryMb,
+    warmChildIdleSeconds: options.warmChildIdleSeconds,
     secretsFile: options.secretsFile,
     secretsFromEnv: options.secretsFromEnv,
     storageRoots: options.storageRoot ?? process.env.FLUXO_AGENT_STORAGE_ROOTS,

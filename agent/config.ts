@@ -79,6 +79,11 @@ export interface AgentOptions {
   /** V8 heap limit of each flow's process in MiB (`--max-old-space-size`); 0: Node's default. @default 1024 */
   childMemoryMb?: number | string | undefined;
   /**
+   * Seconds the agent keeps a child runtime started ahead of demand after the last run took one
+   * (agent/warm-child.ts); 0: none, every run spawns its own. Never with a run-as uid range. @default 30
+   */
+  warmChildIdleSeconds?: number | string | undefined;
+  /**
    * A file of `NAME=value` lines: the values of the secrets flows declare (after the tenant's stored
    * secrets). @default undefined
    */
@@ -146,6 +151,8 @@ export interface AgentConfig {
   readonly caFile: string | undefined;
   /** null: no limit beyond Node's own. */
   readonly childMemoryMb: number | null;
+  /** 0: no child started ahead of demand. */
+  readonly warmChildIdleSeconds: number;
   /** Secret values from the secrets file, or null without one. */
   readonly secretsFromFile: ReadonlyMap<string, string> | null;
   /** Environment variables whose values may be declared secrets' values (read at each run). */
@@ -168,6 +175,7 @@ export const AGENT_DEFAULTS = {
   spoolMaxBytes: 256 * 1024 * 1024,
   metricsHost: '127.0.0.1',
   childMemoryMb: 1024,
+  warmChildIdleSeconds: 30,
   dataMaxUploadMib: 4096,
 } as const;
 
@@ -245,6 +253,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     metricsHost,
     caFile,
     childMemoryMb: childMemoryMb === 0 ? null : childMemoryMb,
+    warmChildIdleSeconds: number('warmChildIdleSeconds', options.warmChildIdleSeconds, AGENT_DEFAULTS.warmChildIdleSeconds, 0, 86_400),
     secretsFromFile: options.secretsFile ? readSecretsFile(resolve(options.secretsFile)) : null,
     secretsFromEnv: Object.freeze(secretsFromEnv),
     storageRoots: agentStorageRoots(list(options.storageRoots)),

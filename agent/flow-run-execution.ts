@@ -17,6 +17,7 @@ import type { AgentEventEmitter } from './events.js';
 import { finalStateOf, type FinalState } from './final-state.js';
 import { RunRelay, isTokenRefusal } from './relay.js';
 import { spawnFlowRun, type FlowRunChild } from './spawn-flow-run.js';
+import type { WarmChildren } from './warm-child.js';
 import type { ResultStorage, StoredResultPointer } from './result-storage.js';
 import type { TaskStateEvent } from '../sdk/runtime/protocol.js';
 import { SpoolBudget } from './spool.js';
@@ -37,6 +38,8 @@ export interface FlowRunExecutionDeps {
   results?: ResultStorage;
   /** The agent's data service (one per agent), answering the runs' fluxo/data requests. @default none: they fail DATA_NOT_CONFIGURED */
   data?: DataService;
+  /** The child runtime started ahead of demand (agent/warm-child.ts). @default none: each run spawns its own */
+  warmChildren?: WarmChildren;
 }
 
 const FINAL_STATES = new Set<FlowRunStateType>(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
@@ -199,14 +202,16 @@ export class FlowRunExecution {
     }
 
     const { config } = this.#deps;
+    // A child started ahead of demand comes with its directory and user, both what this run would get.
+    const prepared = await this.#deps.warmChildren?.take();
     // 0711: the run user opens its own directory, never lists the others (agent/run-as.ts).
-    await mkdir(config.runsDir, { recursive: true, mode: 0o711 });
-    const cwd = await mkdtemp(join(config.runsDir, `${this.flowRunId.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
+    if (!prepared) await mkdir(config.runsDir, { recursive: true, mode: 0o711 });
+    const cwd = prepared?.cwd ?? (await mkdtemp(join(config.runsDir, `${this.flowRunId.replace(/[^A-Za-z0-9_-]/g, '_')}-`)));
     let runAs: RunUser | null = null;
     try {
-      runAs = this.#deps.runUsers?.acquire() ?? config.runAs;
+      runAs = prepared ? prepared.runAs : (this.#deps.runUsers?.acquire() ?? config.runAs);
       // mkdtemp made it 0700: the run user's alone.
-      if (runAs) await chown(cwd, runAs.uid, runAs.gid);
+      if (runAs && !prepared) await chown(cwd, runAs.uid, runAs.gid);
       const timeoutSeconds = flowVersion.timeoutSeconds;
       const child = spawnFlowRun({
         flowRunId: this.flowRunId,
@@ -216,6 +221,7 @@ export class FlowRunExecution {
         parameters: this.#claim.flowRun.parameters,
         cwd,
         runAs,
+        ...(prepared ? { prepared } : {}),
         timeoutMs: timeoutSeconds === null || timeoutSeconds === undefined ? null : timeoutSeconds * 1000,
         cancelGraceMs: config.cancelGraceSeconds * 1000,
         passEnv: config.passEnv,

@@ -87,6 +87,86 @@ export interface SpawnFlowRunOptions {
   dataMaxUploadBytes?: number;
   /** Where the run's temp directory for streamed files is created. @default os.tmpdir() */
   dataTempRoot?: string;
+  /**
+   * A child runtime started ahead of demand ({@link launchChildRuntime}, agent/warm-child.ts) to use
+   * instead of spawning one: its `cwd`, `runAs` and allow-listed environment must be this run's;
+   * the run's own variables (id, declared secrets) go in the start message. Used once.
+   * @default undefined: spawn one now
+   */
+  prepared?: PreparedChild;
+}
+
+/** What {@link launchChildRuntime} needs: everything of a run that is known before the run is. */
+export type LaunchOptions = Pick<SpawnFlowRunOptions, 'cwd' | 'runAs' | 'passEnv' | 'secrets' | 'sourceEnv' | 'memoryLimitMb' | 'childEntry'> &
+  Partial<Pick<SpawnFlowRunOptions, 'flowRunId' | 'flowSecrets'>>;
+
+/** A child runtime process that may not have a run yet (see {@link launchChildRuntime}). */
+export interface PreparedChild {
+  readonly pid: number | undefined;
+  readonly cwd: string;
+  readonly runAs: { uid: number; gid: number } | null;
+  /** Resolves with its `ready` message, or null if it ended (or broke the contract) before saying it. */
+  readonly ready: Promise<Extract<ChildMessage, { type: 'ready' }> | null>;
+  /** Whether the process has exited (a prepared child that did is of no use). */
+  readonly exited: boolean;
+  /** @internal the execa subprocess */
+  readonly subprocess: ChildSubprocess;
+}
+
+type ChildSubprocess = ReturnType<typeof execChild>;
+
+function execChild(options: LaunchOptions) {
+  const command = childRuntimeCommand(options.childEntry);
+  return execa(command.file, command.args, {
+    ipc: true,
+    // Own process group (setsid): timeouts and cancellations signal the group, grandchildren included.
+    detached: true,
+    extendEnv: false,
+    env: options.runAs ? { ...childEnv(options), HOME: options.cwd } : childEnv(options),
+    cwd: options.cwd,
+    // libuv changes into `cwd`, drops the supplementary groups, then calls setgid and setuid.
+    ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    // Killing is this module's job, on the whole group; execa's own escalation would hit only the leader.
+    forceKillAfterDelay: false,
+    cleanup: false,
+  });
+}
+
+/**
+ * Starts the child runtime with the environment `options` gives (without `flowRunId` and
+ * `flowSecrets`: the allow-list only), and notes its `ready`. {@link spawnFlowRun} then gives it a
+ * run (`prepared`). Its stdout and stderr wait in their pipes until then.
+ *
+ * @example
+ * const prepared = launchChildRuntime({ cwd, runAs: null, timeoutMs: null, memoryLimitMb: 1024 });
+ * spawnFlowRun({ ...runOptions, cwd, prepared });
+ */
+export function launchChildRuntime(options: LaunchOptions): PreparedChild {
+  const subprocess = execChild(options);
+  let exited = false;
+  subprocess.once('exit', () => (exited = true));
+  const ready = new Promise<Extract<ChildMessage, { type: 'ready' }> | null>((resolve) => {
+    // The raw event, not execa's getEachMessage: nobody may be iterating yet when it arrives.
+    subprocess.once('message', (message: ChildMessage) => resolve(message?.type === 'ready' ? message : null));
+    subprocess.once('exit', () => resolve(null));
+  });
+  // The exit (and its code) is read by whoever uses or discards it; an unawaited failure must not surface.
+  void subprocess.catch(() => undefined);
+  return {
+    pid: subprocess.pid,
+    cwd: options.cwd,
+    runAs: options.runAs ?? null,
+    ready,
+    get exited() {
+      return exited || subprocess.exitCode !== null || subprocess.signalCode !== null;
+    },
+    subprocess,
+  };
 }
 
 /** Why the agent itself ended the child, if it did. */
@@ -136,25 +216,9 @@ export interface FlowRunChild {
  */
 export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   const startedAt = Date.now();
-  const command = childRuntimeCommand(options.childEntry);
-  const subprocess = execa(command.file, command.args, {
-    ipc: true,
-    // Own process group (setsid): timeouts and cancellations signal the group, grandchildren included.
-    detached: true,
-    extendEnv: false,
-    env: options.runAs ? { ...childEnv(options), HOME: options.cwd } : childEnv(options),
-    cwd: options.cwd,
-    // libuv changes into `cwd`, drops the supplementary groups, then calls setgid and setuid.
-    ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    // Killing is this module's job, on the whole group; execa's own escalation would hit only the leader.
-    forceKillAfterDelay: false,
-    cleanup: false,
-  });
+  const { prepared } = options;
+  const child = prepared ?? launchChildRuntime(options);
+  const subprocess = child.subprocess;
   const pid = subprocess.pid;
 
   let interruption: Interruption | null = null;
@@ -203,11 +267,14 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
 
   // On the leader's exit (not execa's resolution, which waits for the pipes a grandchild may hold
   // open), everything it left in its group goes too: a forgotten `sleep`, a worker.
-  subprocess.once('exit', () => {
+  const onExit = (): void => {
     exited = true;
     dataAbort.abort();
     killGroups();
-  });
+  };
+  // A prepared child may have exited before it was given this run: 'exit' would never come again.
+  if (child.exited) onExit();
+  else subprocess.once('exit', onExit);
 
   const streamsClosed = Promise.all([
     forwardLines(subprocess.stdout, 'stdout', options.onLog),
@@ -247,6 +314,8 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
       entrypoint: options.entrypoint,
       parameters: options.parameters,
       ...(options.storedResults?.length ? { storedResults: options.storedResults } : {}),
+      // Started before this run was known, it has the allow-list only: the run's own variables come now.
+      ...(prepared ? { env: runEnv(options) } : {}),
     };
     try {
       await subprocess.sendMessage(start);
@@ -261,6 +330,11 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   };
 
   let readySeen = false;
+  void child.ready.then((message) => {
+    if (message === null || readySeen) return;
+    readySeen = true;
+    void onReady(message);
+  });
   later(READY_TIMEOUT_MS, () => {
     if (readySeen) return;
     problem = `the child runtime did not say ready within ${READY_TIMEOUT_MS} ms`;
@@ -273,10 +347,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
         const message = raw as ChildMessage;
         switch (message.type) {
           case 'ready':
-            if (!readySeen) {
-              readySeen = true;
-              void onReady(message);
-            }
+            // Taken from the raw event by launchChildRuntime (it may have come before this loop began).
             break;
           case 'task-state': {
             const { type: _type, ...event } = message;
@@ -362,8 +433,23 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   };
 }
 
-/** The allow-listed environment: nothing else of the agent's reaches the flow, least of all its token. */
-export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passEnv' | 'secrets' | 'sourceEnv' | 'memoryLimitMb' | 'flowSecrets'>): Record<string, string> {
+/**
+ * The variables that are one run's own: its id and its declared secrets (names the SDK and the
+ * server refuse to be FLUXO_*), never a value of `secrets` (the agent's token).
+ */
+export function runEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'secrets' | 'flowSecrets'>): Record<string, string> {
+  const secrets = new Set((options.secrets ?? []).filter(Boolean));
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.flowSecrets ?? {})) if (!secrets.has(value)) env[name] = value;
+  env.FLUXO_FLOW_RUN_ID = options.flowRunId;
+  return env;
+}
+
+/**
+ * The allow-listed environment: nothing else of the agent's reaches the flow, least of all its
+ * token. Without `flowRunId`, the environment of a child started before its run is known.
+ */
+export function childEnv(options: Pick<SpawnFlowRunOptions, 'passEnv' | 'secrets' | 'sourceEnv' | 'memoryLimitMb'> & Partial<Pick<SpawnFlowRunOptions, 'flowRunId' | 'flowSecrets'>>): Record<string, string> {
   const source = options.sourceEnv ?? process.env;
   const secrets = new Set((options.secrets ?? []).filter(Boolean));
   const env: Record<string, string> = {};
@@ -371,9 +457,7 @@ export function childEnv(options: Pick<SpawnFlowRunOptions, 'flowRunId' | 'passE
     const value = source[name];
     if (value !== undefined && !secrets.has(value)) env[name] = value;
   }
-  // Declared secrets (names the SDK and the server refuse to be FLUXO_*), never the agent's token.
-  for (const [name, value] of Object.entries(options.flowSecrets ?? {})) if (!secrets.has(value)) env[name] = value;
-  env.FLUXO_FLOW_RUN_ID = options.flowRunId;
+  if (options.flowRunId !== undefined) Object.assign(env, runEnv({ ...options, flowRunId: options.flowRunId }));
   if (options.memoryLimitMb) {
     // After any NODE_OPTIONS the operator passed on: the last --max-old-space-size wins.
     env.NODE_OPTIONS = [env.NODE_OPTIONS, `--max-old-space-size=${options.memoryLimitMb}`].filter(Boolean).join(' ');

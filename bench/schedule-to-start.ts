@@ -5,7 +5,7 @@
 //
 // Target (DESIGN.md): p50 <= 30 ms, p99 <= 150 ms at moderate load. All processes share one
 // machine clock, so the child's wall-clock stamp and the server's createdAt compare directly.
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,10 @@ const stack = await startBenchStack();
 try {
   await stack.register(stampFlow);
   await stack.startAgent(['--concurrency', '4']);
+  // The flow may run as another user (a root agent runs flows as fluxo-run): a directory it can write.
+  const stamps = join(stack.dir, 'stamps');
+  await mkdir(stamps);
+  await chmod(stamps, 0o1777);
   const create = async (file: string) =>
     (await stack.client.request<{ createFlowRun: { id: string; createdAt: string } }>(
       'mutation($parameters: JSON) { createFlowRun(input: { flowName: "stamp", parameters: $parameters }) { id createdAt } }',
@@ -36,12 +40,12 @@ try {
     throw new Error(`no stamp in ${file}`);
   };
   // One warm-up run fills the agent's bundle cache: the figure is about steady state.
-  await create(join(stack.dir, 'warmup'));
-  await waitForFile(join(stack.dir, 'warmup'));
+  await create(join(stamps, 'warmup'));
+  await waitForFile(join(stamps, 'warmup'));
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const file = join(stack.dir, `stamp-${i}`);
+    const file = join(stamps, `stamp-${i}`);
     const run = await create(file);
     pending.push(waitForFile(file).then((startedAt) => void latencies.push(startedAt - Date.parse(run.createdAt))));
     await new Promise((wake) => setTimeout(wake, INTERVAL));

@@ -1,5 +1,5 @@
 // A fluxo stack for benchmarks: server, proxy and agents as separate processes, like production.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +21,8 @@ export interface BenchStack {
 
 export async function startBenchStack(): Promise<BenchStack> {
   const dir = await mkdtemp(join(tmpdir(), 'fluxo-bench-'));
+  // A root agent runs flows as fluxo-run, which must traverse to its run directory (agent/run-as.ts).
+  await chmod(dir, 0o711);
   const daemons: DaemonProcess[] = [];
   const keysDir = join(dir, 'keys');
   await initKeys(keysDir);

@@ -1,7 +1,8 @@
 // The process an agent spawns per flow run: `node dist/sdk/runtime/child.js`, with an IPC channel.
-// It says `ready`, waits for one `start`, imports the verified bundle, runs the exported flow and
-// relays task states and logs as IPC messages, then sends one `result` and exits with a CHILD_EXIT
-// code. stdout and stderr are captured by the agent; this file never writes protocol data there.
+// It says `ready`, waits for one `start` (possibly long: the agent may start it ahead of demand),
+// imports the verified bundle, runs the exported flow and relays task states and logs as IPC
+// messages, then sends one `result` and exits with a CHILD_EXIT code. stdout and stderr are
+// captured by the agent; this file never writes protocol data there.
 //
 // Kept to node builtins and the protocol: it starts once per run, so every import is start-up time.
 import { createReadStream } from 'node:fs';
@@ -272,6 +273,8 @@ async function main(): Promise<void> {
   send({ type: 'ready', protocolVersion: RUNTIME_PROTOCOL_VERSION });
   const start = await started;
   if (!isStartMessage(start)) protocolError(`expected a start message, got ${JSON.stringify(start)}`);
+  // A child started ahead of demand learns its run's variables only now, before any flow code runs.
+  for (const [name, value] of Object.entries(start.env ?? {})) if (typeof value === 'string') process.env[name] = value;
 
   const handle = await load(start);
   if (!('run' in handle)) {

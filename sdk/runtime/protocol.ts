@@ -170,6 +170,12 @@ export interface StartMessage {
   parameters: unknown;
   /** A restarted run's stored results the child may ask for (`read-result`), by task key and inputs hash. @default [] */
   storedResults?: { taskKey: string; inputsHash: string }[];
+  /**
+   * Variables the child sets in `process.env` before it imports the bundle: the run's own (its id,
+   * its declared secrets) when the child was started ahead of demand with the allow-list only
+   * (agent/warm-child.ts). Absent for a child spawned for this run, whose environment has them. @default {}
+   */
+  env?: Record<string, string>;
 }
 
 /** Agent -> child: the answer to a `read-result` request (JSON text, or why there is none). */
