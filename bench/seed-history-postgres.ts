@@ -74,7 +74,7 @@ export async function seedPostgresHistory(url: string, s: HistoryShape, say: (me
   try {
     await client.query(`SET session_replication_role = replica; SET work_mem = '256MB'; SET synchronous_commit = off`);
     await client.query('BEGIN');
-    await client.query('TRUNCATE projects, flows, flow_versions, flow_runs, flow_run_labels, task_runs, state_transitions, logs, log_batches, agents RESTART IDENTITY');
+    await client.query('TRUNCATE projects, flows, flow_versions, flow_runs, flow_run_labels, task_runs, state_transitions, logs, log_batches, agents RESTART IDENTITY CASCADE');
     await timed('seed table (one row per run)', helpers(s));
     await timed('projects, flows, versions, agents', [
       `INSERT INTO projects (id, tenant, name, created_at)
