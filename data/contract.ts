@@ -141,7 +141,7 @@ export interface LakeWriteOptions {
   datePartition?: { column: string; granularity?: 'year' | 'month' };
   /** File format in the lake. @default 'parquet' */
   format?: 'csv' | 'parquet';
-  /** Names this write among the run's writes to the table (default: the table's write count in the run). */
+  /** Names this write among the run's writes to the table (default from fluxo/data: the calling task's key and its count of writes to the table in that task attempt, e.g. `land-1-1`; callers of the service without one get `w1`, `w2`, … per run attempt). */
   writeKey?: string;
 }
 

@@ -35,6 +35,8 @@ export interface CreateTableAndUploadOptions {
   datePartition?: LakeWriteOptions['datePartition'];
   format?: 'csv' | 'parquet';
   onSchemaDrift?: StagingOptions['onSchemaDrift'];
+  /** Names the lake write (LakeWriteOptions.writeKey); the SDK gives the calling task's. */
+  writeKey?: string;
 }
 
 /** dbtBuild's answer: dbt's result, and the error the flow throws after reporting the nodes (null on success). */
@@ -167,7 +169,7 @@ export function createDataService(settings: Readonly<DataSettings>): DataService
           }),
         createTableAndUpload: (datasetId, tableId, source, options) =>
           guard(async () => {
-            const { dumpMode, partitionColumns, datePartition, format, onSchemaDrift } = options;
+            const { dumpMode, partitionColumns, datePartition, format, onSchemaDrift, writeKey } = options;
             if (!['append', 'overwrite', 'overwrite-partitions'].includes(dumpMode)) {
               throw new DataError('DATA_INVALID_ARGUMENT', `createTableAndUpload: dumpMode must be 'append', 'overwrite' or 'overwrite-partitions', not ${JSON.stringify(dumpMode)}`);
             }
@@ -176,6 +178,7 @@ export function createDataService(settings: Readonly<DataSettings>): DataService
               ...(partitionColumns === undefined ? {} : { partitionColumns }),
               ...(datePartition === undefined ? {} : { datePartition }),
               ...(format === undefined ? {} : { format }),
+              ...(writeKey === undefined ? {} : { writeKey }),
             });
             const staging = await createStagingTable(datasetId, tableId, { onSchemaDrift: onSchemaDrift ?? (dumpMode === 'overwrite' ? 'recreate' : 'error') });
             return { lake: written, staging };

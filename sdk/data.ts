@@ -67,6 +67,8 @@ export interface CreateTableAndUploadOptions {
   format?: 'csv' | 'parquet';
   /** @default 'recreate' with dumpMode 'overwrite' (the table is replaced anyway), else 'error' */
   onSchemaDrift?: StagingOptions['onSchemaDrift'];
+  /** Names the lake write among the run's writes to the table. @default the calling task's key and its count of writes to the table */
+  writeKey?: string;
 }
 
 export interface CreateTableAndUploadResult {
@@ -84,7 +86,39 @@ export interface CreateTableAndUploadResult {
  * await writeToLake('br_ibge_pib', 'municipio', { csv: 'pib.csv' }, { mode: 'overwrite-partitions', partitionColumns: ['ano'] });
  */
 export async function writeToLake(datasetId: string, tableId: string, source: LakeSource, options: LakeWriteOptions = {}): Promise<LakeWriteResult> {
-  return (await call('writeToLake', { datasetId, tableId, source: sourceOf('writeToLake', source), options: objectOf('writeToLake', 'options', options) })) as LakeWriteResult;
+  const checked = objectOf('writeToLake', 'options', options) as LakeWriteOptions;
+  const withKey = checked.writeKey === undefined ? { ...checked, writeKey: defaultWriteKey(`lake ${datasetId}.${tableId}`) } : checked;
+  return (await call('writeToLake', { datasetId, tableId, source: sourceOf('writeToLake', source), options: withKey })) as LakeWriteResult;
+}
+
+/** What each task attempt (or the flow) has written so far, per table: a context is made per attempt (sdk/task.ts). */
+const writesSoFar = new WeakMap<RunContext, Map<string, number>>();
+
+/**
+ * The name of a write when the flow gives none: the calling task's key and the count of its writes
+ * to the table in this attempt (`land-1-2`), so a retry of the task — in the same flow attempt, a
+ * later one, or a rerun — names the write as before and replaces it instead of adding to it. Order
+ * of calls inside one task counts; parallel tasks cannot collide (their keys differ).
+ */
+function defaultWriteKey(what: string): string | undefined {
+  const context = runContext.getStore();
+  if (!context) return undefined;
+  let counts = writesSoFar.get(context);
+  if (!counts) writesSoFar.set(context, (counts = new Map()));
+  const n = (counts.get(what) ?? 0) + 1;
+  counts.set(what, n);
+  const task = (context.taskKey ?? 'flow').replace(/[^A-Za-z0-9-]/g, '-');
+  const key = `${task}-${n}`;
+  // Writekeys name files: at most 64 of [A-Za-z0-9_-] (data/lake/lake-paths.ts). Long task names
+  // keep their start and a hash of the whole, so two long names still differ.
+  return key.length <= 64 ? key : `${task.slice(0, 40)}-${fnv1a(task)}-${n}`;
+}
+
+/** A short stable hash (FNV-1a, 32 bits, hex): the SDK stays free of node:crypto for one name. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
 }
 
 /**
@@ -115,7 +149,9 @@ export async function createStagingTable(datasetId: string, tableId: string, opt
  */
 export async function materializeTable(datasetId: string, tableId: string, options: MaterializeOptions): Promise<MaterializeResult> {
   if (typeof options !== 'object' || options === null) throw new TypeError('materializeTable: options with `sql` are required');
-  return (await call('materializeTable', { datasetId, tableId, options })) as MaterializeResult;
+  const appends = options.mode === 'append' && options.writeKey === undefined;
+  const withKey = appends ? { ...options, writeKey: defaultWriteKey(`table ${datasetId}.${tableId}`) } : options;
+  return (await call('materializeTable', { datasetId, tableId, options: withKey })) as MaterializeResult;
 }
 
 /**
@@ -157,7 +193,8 @@ export async function createTableAndUpload(
   options: CreateTableAndUploadOptions,
 ): Promise<CreateTableAndUploadResult> {
   if (typeof options !== 'object' || options === null) throw new TypeError("createTableAndUpload: options with `dumpMode` ('append', 'overwrite' or 'overwrite-partitions') are required");
-  return (await call('createTableAndUpload', { datasetId, tableId, source: sourceOf('createTableAndUpload', source), options })) as CreateTableAndUploadResult;
+  const withKey = options.writeKey === undefined ? { ...options, writeKey: defaultWriteKey(`lake ${datasetId}.${tableId}`) } : options;
+  return (await call('createTableAndUpload', { datasetId, tableId, source: sourceOf('createTableAndUpload', source), options: withKey })) as CreateTableAndUploadResult;
 }
 
 /**

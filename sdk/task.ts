@@ -100,7 +100,9 @@ export function task<A extends unknown[], R>(
     for (let attempt = 1; ; attempt += 1) {
       report(attempt, 'RUNNING');
       try {
-        const value = await runContext.run(scope, () => attemptOnce(this, args));
+        // A fresh scope per attempt: what counts per attempt (fluxo/data's default write keys) starts
+        // again, so a retried attempt names its writes as the failed one did and replaces them.
+        const value = await runContext.run({ ...scope }, () => attemptOnce(this, args));
         const json = host.storesResults ? resultJsonOf(value) : null;
         report(attempt, 'SUCCESS', null, json === null ? {} : { result: { json } });
         return value;
