@@ -64,7 +64,7 @@ describe('data requests from a flow', () => {
     const outcome = await child.outcome;
     expect(outcome).toMatchObject({ exitCode: 0, result: { ok: true } });
     expect(calls).toEqual([
-      { operation: 'writeToLake', args: { datasetId: 'ds', tableId: 'rows', source: { rows: [{ a: '1' }, { a: null }] }, options: {} }, taskKey: 'land#1' },
+      { operation: 'writeToLake', args: { datasetId: 'ds', tableId: 'rows', source: { rows: [{ a: '1' }, { a: null }] }, options: { writeKey: 'land-1-1' } }, taskKey: 'land#1' },
       { operation: 'query', args: { sql: 'select 1' }, taskKey: null },
     ]);
   });

@@ -132,7 +132,7 @@ describe('fluxo/data under an agent', () => {
     expect(await lakeRows(lakeDir, 'fx_data', 'vendas')).toBe(8);
     const files = await lakeFiles(lakeDir, 'fx_data', 'vendas');
     expect(files.length).toBeGreaterThan(0);
-    for (const file of files) expect(file).toMatch(new RegExp(`^ano_particao=2024/mes_particao=\\d/data_particao=2024-0\\d-01/${id}_w[12]_a2_\\d+\\.parquet$`));
+    for (const file of files) expect(file).toMatch(new RegExp(`^ano_particao=2024/mes_particao=\\d/data_particao=2024-0\\d-01/${id}_land-1-[12]_a2_\\d+\\.parquet$`));
 
     // The command's lines, in the run's log under its task.
     expect(run.logs.nodes).toContainEqual(expect.objectContaining({ message: 'linha do script', stream: 'stdout', taskRunKey: 'script#1' }));
@@ -160,7 +160,7 @@ describe('fluxo/data under an agent', () => {
     expect(logged<PipelineLog>(run, 'resultado').counts).toEqual({ staging: 8, production: 8, total: 360, atLeast50: 4 });
     expect(await lakeRows(lakeDir, 'fx_data', 'vendas_rerun')).toBe(8);
     // The rerun's files carry the first run's id: they replaced that run's files.
-    for (const file of await lakeFiles(lakeDir, 'fx_data', 'vendas_rerun')) expect(file).toMatch(new RegExp(`/${id}_w[12]_a1_\\d+\\.parquet$`));
+    for (const file of await lakeFiles(lakeDir, 'fx_data', 'vendas_rerun')) expect(file).toMatch(new RegExp(`/${id}_land-1-[12]_a1_\\d+\\.parquet$`));
   });
 
   it('masks the run\'s secrets in the lines the agent logs for its data work (dbt\'s output)', async () => {
