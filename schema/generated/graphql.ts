@@ -729,6 +729,25 @@ export type KnownBundle = {
   storageUri: Scalars['String']['output'];
 };
 
+/**
+ * Task states and log lines an agent had spooled on disk for a run attempt it held when it stopped
+ * (`deliverLateRunEntries`).
+ */
+export type LateRunEntriesInput = {
+  /** The agent that held the attempt (its id from registerAgent). */
+  agentId: Scalars['ID']['input'];
+  /** The attempt the entries belong to (FlowRun.attempt when they were written). */
+  attempt: Scalars['Int']['input'];
+  /** Batch id (at most 100 characters); a batch already delivered is recorded once and answers 0. */
+  batchId: Scalars['String']['input'];
+  /** The run. */
+  flowRunId: Scalars['ID']['input'];
+  /** Log lines (at most 5,000). */
+  logLines?: InputMaybe<Array<LogLineInput>>;
+  /** Task state changes, in the order they happened (at most 1,000). */
+  taskRunStates?: InputMaybe<Array<TaskRunStateInput>>;
+};
+
 /** A lease the agent holds. */
 export type LeaseInput = {
   /** The run. */
@@ -776,6 +795,8 @@ export type LogLine = {
   flowRunId: Scalars['ID']['output'];
   /** Opaque id, unique; use it as a cursor (`after`). It does not count or order lines across runs or tenants. */
   id: Scalars['ID']['output'];
+  /** Delivered after its run attempt ended, from a restarted agent's spool (deliverLateRunEntries). */
+  late: Scalars['Boolean']['output'];
   /** Severity. */
   level: LogLevel;
   /** The text. */
@@ -901,6 +922,16 @@ export type Mutation = {
   deleteNotificationRule: Scalars['Boolean']['output'];
   /** Delete a tenant secret (tenant-admin, admin). False when there was none. */
   deleteSecret: Scalars['Boolean']['output'];
+  /**
+   * Deliver task states and log lines a restarted agent found in its on-disk spool for a run attempt
+   * it held when it stopped (agent). No lease is needed, as it is gone: the server accepts them only
+   * from the agent (same id, same token subject) that held that attempt, stores them marked `late`
+   * (LogLine.late, StateTransition.late) under that attempt, and records each batch id once. A late
+   * task state never changes a run's current attempt, nor a task run a later attempt has reached.
+   * Returns how many entries were recorded (0 for a batch already delivered). NOT_FOUND for a run or
+   * attempt this agent did not hold.
+   */
+  deliverLateRunEntries: Scalars['Int']['output'];
   /** Renew leases and learn about cancellations (agent). */
   heartbeat: HeartbeatPayload;
   /**
@@ -983,6 +1014,11 @@ export type MutationDeleteNotificationRuleArgs = {
 
 export type MutationDeleteSecretArgs = {
   name: Scalars['String']['input'];
+};
+
+
+export type MutationDeliverLateRunEntriesArgs = {
+  input: LateRunEntriesInput;
 };
 
 
@@ -1398,6 +1434,18 @@ export type Role =
   /** Read everything in its tenant. */
   | 'VIEWER';
 
+/** The entries of a run that ride with a state change (`SetFlowRunStateInput.batch`). */
+export type RunBatchInput = {
+  /** Batch id (at most 100 characters), the same on every retry of the request. */
+  batchId: Scalars['String']['input'];
+  /** Log lines (at most 5,000). */
+  logLines?: InputMaybe<Array<LogLineInput>>;
+  /** Writes to the lake and the warehouse (at most 100). */
+  materializations?: InputMaybe<Array<MaterializationInput>>;
+  /** Task state changes, in the order they happened (at most 1,000). */
+  taskRunStates?: InputMaybe<Array<TaskRunStateInput>>;
+};
+
 /** The operator's switch of a flow's schedule. */
 export type ScheduleState =
   /** The scheduler creates runs for the clocks. */
@@ -1455,6 +1503,15 @@ export type ServiceTokenConnection = {
 
 /** A state an agent reports for a run. */
 export type SetFlowRunStateInput = {
+  /**
+   * Task states, log lines and lineage writes that travel with this state change, so a run's first
+   * and last batches cost no request of their own. With RUNNING they are recorded after the
+   * transition; with any other state before it, while the lease still holds. Each part is recorded
+   * once per `batch.batchId`: a retry after a lost answer records no transition, line or write twice
+   * (the state write itself then answers VERSION_CONFLICT, and the run shows the state it reached).
+   * Limits as for setTaskRunStates, writeLogs and recordMaterializations.
+   */
+  batch?: InputMaybe<RunBatchInput>;
   /** The child's exit code. */
   exitCode?: InputMaybe<Scalars['Int']['input']>;
   /** The run's `version` as the caller last saw it. */
@@ -1498,12 +1555,14 @@ export type StateTransition = {
   __typename?: 'StateTransition';
   /** Who made it: `user:<token subject>`, `agent:<token subject>`, `server:<service>`. */
   actor: Scalars['String']['output'];
-  /** Database time of the transition. */
+  /** Database time of the transition (for a late one, when it was delivered). */
   at: Scalars['DateTime']['output'];
   /** Attempt number the transition belongs to. */
   attempt: Scalars['Int']['output'];
   /** State before; null for the first. */
   fromState: Maybe<FlowRunStateType>;
+  /** Delivered after its run attempt ended, from a restarted agent's spool (deliverLateRunEntries). */
+  late: Scalars['Boolean']['output'];
   /** Message. */
   message: Maybe<Scalars['String']['output']>;
   /** Reason code, if any. */

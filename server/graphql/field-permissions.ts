@@ -79,6 +79,7 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
     setTaskRunStates: agentWork,
     writeLogs: agentWork,
     recordMaterializations: agentWork,
+    deliverLateRunEntries: agentWork,
     heartbeat: agentWork,
     createServiceToken: ['manageServiceTokens'],
     revokeServiceToken: ['manageServiceTokens'],
@@ -197,8 +198,8 @@ export const fieldPermissions: Record<string, Record<string, readonly FieldAcces
     nextAttemptAt: ['manageNotifications'],
   },
   NotificationDeliveryConnection: { nodes: ['manageNotifications'], pageInfo: ['manageNotifications'] },
-  StateTransition: { fromState: read, toState: read, reason: read, message: read, actor: read, attempt: read, at: read },
-  LogLine: { id: read, flowRunId: read, taskRunKey: read, level: read, stream: read, message: read, timestamp: read },
+  StateTransition: { fromState: read, toState: read, reason: read, message: read, actor: read, attempt: read, at: read, late: read },
+  LogLine: { id: read, flowRunId: read, taskRunKey: read, level: read, stream: read, message: read, timestamp: read, late: read },
   LogConnection: { nodes: read, pageInfo: read },
   // An agent reads back the record `registerAgent` returned to it, never the tenant's agent list.
   Agent: {

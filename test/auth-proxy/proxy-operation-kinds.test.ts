@@ -6,6 +6,7 @@ describe('the operation kind table', () => {
     const table = operationKindTable();
     expect([...table.agent].sort()).toEqual([
       'mutation.claimFlowRuns',
+      'mutation.deliverLateRunEntries',
       'mutation.heartbeat',
       'mutation.recordMaterializations',
       'mutation.registerAgent',

@@ -735,6 +735,25 @@ export type KnownBundle = {
   storageUri: Scalars['String']['output'];
 };
 
+/**
+ * Task states and log lines an agent had spooled on disk for a run attempt it held when it stopped
+ * (`deliverLateRunEntries`).
+ */
+export type LateRunEntriesInput = {
+  /** The agent that held the attempt (its id from registerAgent). */
+  agentId: Scalars['ID']['input'];
+  /** The attempt the entries belong to (FlowRun.attempt when they were written). */
+  attempt: Scalars['Int']['input'];
+  /** Batch id (at most 100 characters); a batch already delivered is recorded once and answers 0. */
+  batchId: Scalars['String']['input'];
+  /** The run. */
+  flowRunId: Scalars['ID']['input'];
+  /** Log lines (at most 5,000). */
+  logLines?: InputMaybe<Array<LogLineInput>>;
+  /** Task state changes, in the order they happened (at most 1,000). */
+  taskRunStates?: InputMaybe<Array<TaskRunStateInput>>;
+};
+
 /** A lease the agent holds. */
 export type LeaseInput = {
   /** The run. */
@@ -782,6 +801,8 @@ export type LogLine = {
   flowRunId: Scalars['ID']['output'];
   /** Opaque id, unique; use it as a cursor (`after`). It does not count or order lines across runs or tenants. */
   id: Scalars['ID']['output'];
+  /** Delivered after its run attempt ended, from a restarted agent's spool (deliverLateRunEntries). */
+  late: Scalars['Boolean']['output'];
   /** Severity. */
   level: LogLevel;
   /** The text. */
@@ -907,6 +928,16 @@ export type Mutation = {
   deleteNotificationRule: Scalars['Boolean']['output'];
   /** Delete a tenant secret (tenant-admin, admin). False when there was none. */
   deleteSecret: Scalars['Boolean']['output'];
+  /**
+   * Deliver task states and log lines a restarted agent found in its on-disk spool for a run attempt
+   * it held when it stopped (agent). No lease is needed, as it is gone: the server accepts them only
+   * from the agent (same id, same token subject) that held that attempt, stores them marked `late`
+   * (LogLine.late, StateTransition.late) under that attempt, and records each batch id once. A late
+   * task state never changes a run's current attempt, nor a task run a later attempt has reached.
+   * Returns how many entries were recorded (0 for a batch already delivered). NOT_FOUND for a run or
+   * attempt this agent did not hold.
+   */
+  deliverLateRunEntries: Scalars['Int']['output'];
   /** Renew leases and learn about cancellations (agent). */
   heartbeat: HeartbeatPayload;
   /**
@@ -989,6 +1020,11 @@ export type MutationDeleteNotificationRuleArgs = {
 
 export type MutationDeleteSecretArgs = {
   name: Scalars['String']['input'];
+};
+
+
+export type MutationDeliverLateRunEntriesArgs = {
+  input: LateRunEntriesInput;
 };
 
 
@@ -1404,6 +1440,18 @@ export type Role =
   /** Read everything in its tenant. */
   | 'VIEWER';
 
+/** The entries of a run that ride with a state change (`SetFlowRunStateInput.batch`). */
+export type RunBatchInput = {
+  /** Batch id (at most 100 characters), the same on every retry of the request. */
+  batchId: Scalars['String']['input'];
+  /** Log lines (at most 5,000). */
+  logLines?: InputMaybe<Array<LogLineInput>>;
+  /** Writes to the lake and the warehouse (at most 100). */
+  materializations?: InputMaybe<Array<MaterializationInput>>;
+  /** Task state changes, in the order they happened (at most 1,000). */
+  taskRunStates?: InputMaybe<Array<TaskRunStateInput>>;
+};
+
 /** The operator's switch of a flow's schedule. */
 export type ScheduleState =
   /** The scheduler creates runs for the clocks. */
@@ -1461,6 +1509,15 @@ export type ServiceTokenConnection = {
 
 /** A state an agent reports for a run. */
 export type SetFlowRunStateInput = {
+  /**
+   * Task states, log lines and lineage writes that travel with this state change, so a run's first
+   * and last batches cost no request of their own. With RUNNING they are recorded after the
+   * transition; with any other state before it, while the lease still holds. Each part is recorded
+   * once per `batch.batchId`: a retry after a lost answer records no transition, line or write twice
+   * (the state write itself then answers VERSION_CONFLICT, and the run shows the state it reached).
+   * Limits as for setTaskRunStates, writeLogs and recordMaterializations.
+   */
+  batch?: InputMaybe<RunBatchInput>;
   /** The child's exit code. */
   exitCode?: InputMaybe<Scalars['Int']['input']>;
   /** The run's `version` as the caller last saw it. */
@@ -1504,12 +1561,14 @@ export type StateTransition = {
   __typename?: 'StateTransition';
   /** Who made it: `user:<token subject>`, `agent:<token subject>`, `server:<service>`. */
   actor: Scalars['String']['output'];
-  /** Database time of the transition. */
+  /** Database time of the transition (for a late one, when it was delivered). */
   at: Scalars['DateTime']['output'];
   /** Attempt number the transition belongs to. */
   attempt: Scalars['Int']['output'];
   /** State before; null for the first. */
   fromState: Maybe<FlowRunStateType>;
+  /** Delivered after its run attempt ended, from a restarted agent's spool (deliverLateRunEntries). */
+  late: Scalars['Boolean']['output'];
   /** Message. */
   message: Maybe<Scalars['String']['output']>;
   /** Reason code, if any. */
@@ -1824,6 +1883,7 @@ export type ResolversTypes = {
   ItemError: ResolverTypeWrapper<ItemError>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   KnownBundle: ResolverTypeWrapper<KnownBundle>;
+  LateRunEntriesInput: LateRunEntriesInput;
   LeaseInput: LeaseInput;
   LeaseSignal: ResolverTypeWrapper<LeaseSignal>;
   LeaseSignalKind: LeaseSignalKind;
@@ -1851,6 +1911,7 @@ export type ResolversTypes = {
   RegisterFlowPayload: ResolverTypeWrapper<Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversTypes['FlowVersion'] }>;
   RegisterFlowsItem: ResolverTypeWrapper<Omit<RegisterFlowsItem, 'flowVersion'> & { flowVersion?: Maybe<ResolversTypes['FlowVersion']> }>;
   Role: Role;
+  RunBatchInput: RunBatchInput;
   ScheduleState: ScheduleState;
   SecretValue: ResolverTypeWrapper<SecretValue>;
   ServiceToken: ResolverTypeWrapper<ServiceToken>;
@@ -1915,6 +1976,7 @@ export type ResolversParentTypes = {
   ItemError: ItemError;
   JSON: Scalars['JSON']['output'];
   KnownBundle: KnownBundle;
+  LateRunEntriesInput: LateRunEntriesInput;
   LeaseInput: LeaseInput;
   LeaseSignal: LeaseSignal;
   LogConnection: Omit<LogConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['LogLine']> };
@@ -1935,6 +1997,7 @@ export type ResolversParentTypes = {
   RegisterFlowInput: RegisterFlowInput;
   RegisterFlowPayload: Omit<RegisterFlowPayload, 'flowVersion'> & { flowVersion: ResolversParentTypes['FlowVersion'] };
   RegisterFlowsItem: Omit<RegisterFlowsItem, 'flowVersion'> & { flowVersion?: Maybe<ResolversParentTypes['FlowVersion']> };
+  RunBatchInput: RunBatchInput;
   SecretValue: SecretValue;
   ServiceToken: ServiceToken;
   ServiceTokenConnection: ServiceTokenConnection;
@@ -2201,6 +2264,7 @@ export type LogConnectionResolvers<ContextType = GraphQLContext, ParentType exte
 export type LogLineResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LogLine'] = ResolversParentTypes['LogLine']> = {
   flowRunId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  late?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   level?: Resolver<ResolversTypes['LogLevel'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   stream?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2234,6 +2298,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   deleteConcurrencyLimit?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteConcurrencyLimitArgs, 'scope'>>;
   deleteNotificationRule?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteNotificationRuleArgs, 'id'>>;
   deleteSecret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteSecretArgs, 'name'>>;
+  deliverLateRunEntries?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationDeliverLateRunEntriesArgs, 'input'>>;
   heartbeat?: Resolver<ResolversTypes['HeartbeatPayload'], ParentType, ContextType, RequireFields<MutationHeartbeatArgs, 'input'>>;
   moveAgent?: Resolver<ResolversTypes['Agent'], ParentType, ContextType, RequireFields<MutationMoveAgentArgs, 'input'>>;
   pauseSchedule?: Resolver<ResolversTypes['FlowSchedule'], ParentType, ContextType, RequireFields<MutationPauseScheduleArgs, 'flowName' | 'project'>>;
@@ -2356,6 +2421,7 @@ export type StateTransitionResolvers<ContextType = GraphQLContext, ParentType ex
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   fromState?: Resolver<Maybe<ResolversTypes['FlowRunStateType']>, ParentType, ContextType>;
+  late?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   message?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   toState?: Resolver<ResolversTypes['FlowRunStateType'], ParentType, ContextType>;
