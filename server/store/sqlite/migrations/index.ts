@@ -11,6 +11,7 @@ import { taskResults } from './009-task-results.js';
 import { materializations } from './010-materializations.js';
 import { idempotentAgentWrites } from './011-idempotent-agent-writes.js';
 import { historyIndexes } from './012-history-indexes.js';
+import { lateRunEntries } from './013-late-run-entries.js';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, notifications, taskResults, materializations, idempotentAgentWrites, historyIndexes];
+export const migrations: readonly Migration[] = [initial, retention, flowRunLabels, serviceTokensAndAudit, tenantSecrets, schedules, concurrencyLimits, notifications, taskResults, materializations, idempotentAgentWrites, historyIndexes, lateRunEntries];
