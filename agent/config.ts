@@ -7,6 +7,7 @@ import { homedir, hostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FluxoError } from '../common/errors.js';
+import { LABEL_RULE, labelProblem, MAX_LABELS, NAME_RULE, nameProblem } from '../contract/names.js';
 import { readDataSettings } from '../data/config.js';
 import { DataError, type DataSettings } from '../data/contract.js';
 import { resolveRunAs, type RunIdentity } from './run-as.js';
@@ -182,8 +183,6 @@ export const AGENT_DEFAULTS = {
 /** Variables a flow's process always gets (when the agent has them). Nothing else leaks through. */
 export const CHILD_ENV_ALLOW_LIST = ['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'] as const;
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Variables an operator may not hand to flows with `passEnv`: they carry the agent's own credentials. */
 const NEVER_PASSED = new Set(['FLUXO_TOKEN', 'FLUXO_API']);
@@ -200,12 +199,12 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
   const token = options.tokenFile ? readTokenFile(resolve(options.tokenFile), runAs) : options.token;
   if (!token) throw new FluxoError('TOKEN_MISSING', 'no token: pass --token-file or set FLUXO_TOKEN (create one with `fluxo token create --role agent`)');
   const name = options.name?.trim() || hostname();
-  if (!NAME.test(name)) {
-    throw bad('name', `"${name}" is not a valid agent name (letters, digits, ".", "_", "-"; at most 100, starting with a letter or digit)`);
-  }
+  // The server's rules (contract/names.ts): a name or label it would refuse at registration is refused here, at start.
+  if (nameProblem(name) !== null) throw bad('name', `"${name}" is not a valid agent name (${NAME_RULE})`);
   const labels = [...new Set(list(options.labels))];
+  if (labels.length > MAX_LABELS) throw bad('labels', `at most ${MAX_LABELS} labels, got ${labels.length}`);
   for (const label of labels) {
-    if (!LABEL.test(label)) throw bad('labels', `"${label}" is not a valid label (letters, digits, ".", "_", ":", "/", "-"; at most 100)`);
+    if (labelProblem(label) !== null) throw bad('labels', `"${label}" is not a valid label (${LABEL_RULE})`);
   }
   const passEnv = [...new Set(list(options.passEnv))];
   for (const variable of passEnv) {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isCredentialRefusal } from '../common/credential-refusal.js';
+import { isCredentialRefusal } from '../contract/credential-refusal.js';
 import { FluxoError, coerceError } from '../common/errors.js';
 import type { LogLineInput, MaterializationInput, TaskRunStateInput } from '../schema/generated/graphql.js';
 import type { LogEvent, TaskStateEvent } from '../sdk/runtime/protocol.js';
@@ -283,7 +283,7 @@ export class RunRelay {
   }
 }
 
-/** Errors that no retry cures: the agent's credentials are refused (common/credential-refusal.ts). */
+/** Errors that no retry cures: the agent's credentials are refused (contract/credential-refusal.ts). */
 export function isTokenRefusal(error: FluxoError): boolean {
   return isCredentialRefusal(error.code);
 }

@@ -1,5 +1,5 @@
 // Documented exit codes of the `fluxo` CLI (docs/cli.md). Scripts and CI switch on these.
-import { isCredentialRefusal } from '../common/credential-refusal.js';
+import { isCredentialRefusal } from '../contract/credential-refusal.js';
 import { FluxoError } from '../common/errors.js';
 import { TransportError } from './graphql-client.js';
 
@@ -33,7 +33,7 @@ export const EXIT = {
 export function exitCodeOf(error: unknown): number {
   if (error instanceof TransportError) return EXIT.unreachable;
   if (!(error instanceof FluxoError)) return EXIT.internal;
-  // The same list the agent stops on (common/credential-refusal.ts); the switch covers the rest.
+  // The same list the agent stops on (contract/credential-refusal.ts); the switch covers the rest.
   if (isCredentialRefusal(error.code)) return EXIT.unauthorized;
   switch (error.code) {
     case 'NOT_FOUND':

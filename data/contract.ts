@@ -11,7 +11,9 @@
 // - the lake directory needs to be writable by the agent only, not by every run uid.
 // `runCommand` is the exception: it runs the flow's own scripts, so it runs in the child.
 //
-// Nothing here imports anything: lake, warehouse and dbt implementations import this file.
+// Nothing here imports anything but the dependency-free contract/: lake, warehouse and dbt
+// implementations import this file, and the SDK bundles it.
+import { DATA_NAME_PATTERN as CONTRACT_DATA_NAME_PATTERN } from '../contract/names.js';
 
 // ---------------------------------------------------------------------------------------------
 // Settings (agent `--data-config FILE`, FLUXO_LAKE / FLUXO_WAREHOUSE / FLUXO_DBT_PROJECT; `fluxo run`
@@ -93,8 +95,8 @@ export interface DataRunContext {
 // Names. BigQuery's rules, so one name works on both backends.
 // ---------------------------------------------------------------------------------------------
 
-/** dataset_id and table_id: letters, digits, underscores, starting with a letter or underscore, ≤ 1024 (we cap at 128). */
-export const DATA_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** dataset_id and table_id: letters, digits, underscores, starting with a letter or underscore, ≤ 1024 (we cap at 128); defined with the other naming rules in contract/names.ts. */
+export const DATA_NAME_PATTERN = CONTRACT_DATA_NAME_PATTERN;
 /** Partition and column names: the same rule (Hive keys become column names). */
 export const COLUMN_NAME_PATTERN = DATA_NAME_PATTERN;
 

@@ -15,29 +15,33 @@ import { fileURLToPath } from 'node:url';
 /**
  * Which parts each part may import; a file follows the longest key its path starts with. A part not listed here (test/, bench/, scripts/) may import
  * anything. Reasons:
- * - common/ and schema/ are the vocabulary everyone shares: they import nothing but each other.
+ * - contract/, common/ and schema/ are the vocabulary everyone shares: they import nothing but each
+ *   other (contract/ only the generated types, so the browser and the SDK can carry it).
  * - sdk/ is bundled into every flow and runs in hostile children: nothing server- or agent-side.
  * - agent/ ships as a single binary: no server, no proxy, no CLI (the CLI wraps the agent, not
  *   the other way round).
  * - server/ and auth-proxy/ never reach into each other or into the agent; they meet over HTTP.
  * - data/ is the agent-side data path: the contract and its implementations, no server.
- * - ui/ runs in a browser: only the schema (its SDL, for the explorer) and its generated types.
+ * - ui/ runs in a browser: only the schema (its SDL, for the explorer), its generated types and the
+ *   dependency-free contract.
  */
 export const rules = {
-  common: ['common', 'schema/generated'],
+  // contract/: closed unions, naming rules, credential refusals; generated types are its only import.
+  contract: ['contract', 'schema/generated'],
+  common: ['common', 'contract', 'schema/generated'],
   schema: ['schema'],
-  sdk: ['sdk', 'common', 'data/contract.ts'],
+  sdk: ['sdk', 'contract', 'common', 'data/contract.ts'],
   // The child runtime ships with the agent (never inside a bundle): it may run commands for flows.
-  'sdk/runtime': ['sdk', 'common', 'data/contract.ts', 'data/command.ts'],
-  client: ['client', 'common', 'schema'],
-  storage: ['storage', 'common'],
-  data: ['data', 'common', 'storage'],
-  server: ['server', 'common', 'schema', 'storage'],
-  'auth-proxy': ['auth-proxy', 'common', 'schema'],
+  'sdk/runtime': ['sdk', 'contract', 'common', 'data/contract.ts', 'data/command.ts'],
+  client: ['client', 'contract', 'common', 'schema'],
+  storage: ['storage', 'contract', 'common'],
+  data: ['data', 'contract', 'common', 'storage'],
+  server: ['server', 'contract', 'common', 'schema', 'storage'],
+  'auth-proxy': ['auth-proxy', 'contract', 'common', 'schema'],
   // sdk/result-json.ts: the canonical JSON a task's inputs are hashed with, on both sides of the IPC.
-  agent: ['agent', 'common', 'schema', 'client', 'storage', 'data', 'sdk/runtime', 'sdk/result-json.ts'],
-  cli: ['cli', 'common', 'schema', 'client', 'storage', 'data', 'sdk', 'server', 'auth-proxy', 'agent'],
-  ui: ['ui', 'schema/generated', 'schema/fluxo.graphql'],
+  agent: ['agent', 'contract', 'common', 'schema', 'client', 'storage', 'data', 'sdk/runtime', 'sdk/result-json.ts'],
+  cli: ['cli', 'contract', 'common', 'schema', 'client', 'storage', 'data', 'sdk', 'server', 'auth-proxy', 'agent'],
+  ui: ['ui', 'contract', 'schema/generated', 'schema/fluxo.graphql'],
 };
 
 /**

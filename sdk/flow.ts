@@ -1,8 +1,8 @@
 // flow(): a named pipeline with typed parameters. The returned handle is what a flow module
 // exports, what `fluxo register` records and what the runtime in the child process runs.
-import { secretNameProblem } from '../common/secret-name.js';
+import { secretNameProblem } from '../contract/names.js';
 import { runContext, type RunContext } from './context.js';
-import { assertName, checkNumber, checkTimeout } from './options.js';
+import { assertName, checkLabelList, checkNumber, checkTimeout } from './options.js';
 import { FlowFailure, TaskTimeoutError, serializeFailure } from './runtime/failure.js';
 import { FLOW_MARKER, RUNTIME_PROTOCOL_VERSION, type FlowDefinition, type FlowHandle, type RuntimeHost } from './runtime/protocol.js';
 import { checkSchedules, type ClockOptions, type MissedRuns } from './schedules.js';
@@ -123,7 +123,7 @@ export function flow<S extends ParameterSchema | undefined, R>(
     name,
     description: options.description ?? null,
     parameterSchema: parameterSchemaOf(owner, schema),
-    labels: checkLabels(owner, options.labels),
+    labels: checkLabelList(owner, options.labels),
     secrets: checkSecrets(owner, options.secrets),
     retries: checkNumber(owner, 'retries', options.retries, { integer: true, min: 0, fallback: 0 }),
     retryDelaySeconds: checkNumber(owner, 'retryDelaySeconds', options.retryDelaySeconds, { integer: true, min: 0, fallback: 10 }),
@@ -209,13 +209,6 @@ function checkSecrets(owner: string, secrets: unknown): string[] {
   return [...new Set(secrets as string[])].sort();
 }
 
-function checkLabels(owner: string, labels: unknown): string[] {
-  if (labels === undefined) return [];
-  if (!Array.isArray(labels) || labels.some((label) => typeof label !== 'string' || label.trim() === '' || label.includes(','))) {
-    throw new TypeError(`${owner}: labels must be an array of non-empty strings without commas`);
-  }
-  return [...new Set(labels as string[])];
-}
 
 /** Checks `concurrency` at definition time; absent from the definition when not set (bundles stay as they were). */
 function checkConcurrency(owner: string, concurrency: unknown): Pick<FlowDefinition, 'concurrency'> {

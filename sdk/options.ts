@@ -1,11 +1,22 @@
 // Definition-time checks of flow and task options: misuse throws TypeError at once (after jose),
 // not when the flow first runs under an agent.
+import { labelsProblem, NAME_RULE, nameProblem } from '../contract/names.js';
 
-/** Names of flows and tasks: what the server accepts for a flow name. */
+/** Names of flows and tasks: the server's rule for a flow name (contract/names.ts). */
 export function assertName(kind: 'flow' | 'task', name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,100}$/.test(name)) {
-    throw new TypeError(`${kind} name must be 1-100 letters, digits, "-", "_" or "." (got ${JSON.stringify(name)})`);
-  }
+  if (nameProblem(name) !== null) throw new TypeError(`${kind} name must be ${NAME_RULE} (got ${JSON.stringify(name)})`);
+}
+
+/**
+ * A flow's or a clock's labels, by the server's label rule (contract/names.ts), deduplicated: a
+ * definition that loads here is never refused at registration for its labels.
+ */
+export function checkLabelList(owner: string, labels: unknown): string[] {
+  if (labels === undefined) return [];
+  if (!Array.isArray(labels) || labels.some((label) => typeof label !== 'string')) throw new TypeError(`${owner}: labels must be an array of strings`);
+  const problem = labelsProblem(labels);
+  if (problem) throw new TypeError(`${owner}: ${problem}`);
+  return [...new Set(labels as string[])];
 }
 
 /** Checks an optional numeric option at definition time. */

@@ -3,6 +3,7 @@
 // sends. The clock math is common/clocks.ts, the same the server schedules and backfills with.
 import { checkCron, checkEverySeconds, parseEvery } from '../common/clocks.js';
 import { FluxoError } from '../common/errors.js';
+import { checkLabelList } from './options.js';
 import type { ClockDefinition } from './runtime/protocol.js';
 
 /** What the scheduler does with clock times missed while the server was down or the schedule paused. */
@@ -99,7 +100,7 @@ function checkClock(owner: string, clock: unknown): ClockDefinition {
   }
   const timing = hasCron ? cronTiming(owner, clock.cron, clock.timezone) : intervalTiming(owner, clock.every, clock.anchor);
   const definition: ClockDefinition = { ...timing, parameters: checkParameters(owner, clock.parameters) };
-  if (clock.labels !== undefined) definition.labels = checkClockLabels(owner, clock.labels);
+  if (clock.labels !== undefined) definition.labels = checkLabelList(owner, clock.labels);
   return definition;
 }
 
@@ -169,13 +170,6 @@ function jsonProblem(value: unknown, path: string): string | null {
   return `${path} is ${describe(value)}`;
 }
 
-function checkClockLabels(owner: string, labels: unknown): string[] {
-  // The rule of the flow's own labels.
-  if (!Array.isArray(labels) || labels.some((label) => typeof label !== 'string' || label.trim() === '' || label.includes(','))) {
-    throw new TypeError(`${owner}: labels must be an array of non-empty strings without commas`);
-  }
-  return [...new Set(labels as string[])];
-}
 
 function asTypeError<T>(owner: string, check: () => T): T {
   try {

@@ -3,14 +3,13 @@
 // tables and published datasets, each with the run that last wrote it, its partitions and history.
 import type { Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
+import { dataNameProblem } from '../../contract/names.js';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
 import { formatInstant, printFields, printJson, printTable } from '../format.js';
 
 type Kind = 'LAKE' | 'STAGING' | 'TABLE' | 'PUBLISH';
 const KINDS: readonly Kind[] = ['LAKE', 'STAGING', 'TABLE', 'PUBLISH'];
-/** dataset and table ids (data/contract.ts DATA_NAME_PATTERN). */
-const DATA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Partitions `show` asks for (the API's cost limit allows this many for all four kinds at once). */
 const SHOWN_PARTITIONS = 1000;
 const SHOWN_HISTORY = 20;
@@ -78,7 +77,8 @@ function parseKind(value: string | undefined): Kind | null {
 }
 
 function checkDataName(what: string, value: string): string {
-  if (!DATA_NAME.test(value)) throw new FluxoError('BAD_USER_INPUT', `${what} "${value.slice(0, 140)}" must be 1-128 letters, digits or "_", not starting with a digit`);
+  const problem = dataNameProblem(value);
+  if (problem) throw new FluxoError('BAD_USER_INPUT', `${what} ${problem}`);
   return value;
 }
 

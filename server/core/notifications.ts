@@ -4,7 +4,7 @@
 // and logs name only its origin.
 import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
-import { secretNameProblem } from '../../common/secret-name.js';
+import { secretNameProblem } from '../../contract/names.js';
 import type { NotificationsStore } from '../store/notifications-store.js';
 import type { NotificationChannel, NotificationDeliveryRecord, NotificationEvent, NotificationRuleRecord } from '../store/records.js';
 import type { SecretsStore } from '../store/secrets-store.js';

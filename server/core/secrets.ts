@@ -4,7 +4,7 @@
 // refusals name the secret and say what is wrong with its value, not what the value is.
 import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
-import { secretNameProblem } from '../../common/secret-name.js';
+import { secretNameProblem } from '../../contract/names.js';
 import type { SecretsStore, TenantSecretRecord } from '../store/secrets-store.js';
 import { authorize } from './authorize.js';
 import type { SecretCipher } from './secret-cipher.js';

@@ -1,30 +1,30 @@
 // Input checks shared by the operations: every refusal is BAD_USER_INPUT naming the argument.
 import { FluxoError } from '../../common/errors.js';
-import { secretNameProblem } from '../../common/secret-name.js';
+import { labelProblem, MAX_LABELS, nameProblem, secretNameProblem } from '../../contract/names.js';
 import { filePlaceAllowed, parseStorageLocation, type StorageRoots } from '../../storage/storage-location.js';
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$/;
 
 function bad(message: string): never {
   throw new FluxoError('BAD_USER_INPUT', message);
 }
 
+/** A project, flow or agent name (contract/names.ts, the rule every part shares), or BAD_USER_INPUT. */
 export function checkName(what: string, value: string): string {
-  if (!NAME.test(value)) bad(`${what} "${value.slice(0, 120)}" must be 1-100 letters, digits, "-", "_" or ".", starting with a letter or digit`);
+  const problem = nameProblem(value);
+  if (problem) bad(`${what} ${problem}`);
   return value;
 }
 
-/** Validates, dedupes and sorts labels (sorted so equal label sets compare equal). */
+/** Validates (contract/names.ts), dedupes and sorts labels (sorted so equal label sets compare equal). */
 export function checkLabels(what: string, labels: readonly string[]): string[] {
-  if (labels.length > 50) bad(`${what}: at most 50 labels`);
+  if (labels.length > MAX_LABELS) bad(`${what}: at most ${MAX_LABELS} labels`);
   for (const label of labels) {
-    if (!LABEL.test(label)) bad(`${what}: label "${label.slice(0, 80)}" must be 1-63 letters, digits, "-", "_", "." or ":"`);
+    const problem = labelProblem(label);
+    if (problem) bad(`${what}: ${problem}`);
   }
   return [...new Set(labels)].sort();
 }
 
-/** Secret names follow setSecret's rule (common/secret-name.ts); deduped and sorted like labels. */
+/** Secret names follow setSecret's rule (contract/names.ts); deduped and sorted like labels. */
 export function checkSecretNames(names: readonly string[]): string[] {
   if (names.length > 100) bad('secrets: at most 100 names');
   for (const name of names) {

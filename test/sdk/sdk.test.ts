@@ -54,7 +54,7 @@ describe('defining a flow', () => {
     expect(flow('s', { secrets: ['DB_PASSWORD', 'API_KEY', 'DB_PASSWORD'] }, async () => undefined).definition.secrets).toEqual(['API_KEY', 'DB_PASSWORD']);
     expect(() => flow('s', { secrets: ['db-password'] }, async () => undefined)).toThrow('flow "s": secret name "db-password" must be 1-100 upper-case letters, digits or "_", starting with a letter (like DB_PASSWORD)');
     expect(() => flow('s', { secrets: ['FLUXO_TOKEN'] }, async () => undefined)).toThrow('flow "s": secret name "FLUXO_TOKEN" is reserved: FLUXO_ names belong to the platform');
-    // The server's rule (common/secret-name.ts): no leading "_", at most 100 characters.
+    // The server's rule (contract/names.ts): no leading "_", at most 100 characters.
     expect(() => flow('s', { secrets: ['_TOKEN'] }, async () => undefined)).toThrow(/secret name "_TOKEN" must be/);
     expect(() => flow('s', { secrets: [`A${'B'.repeat(100)}`] }, async () => undefined)).toThrow(/must be 1-100/);
   });

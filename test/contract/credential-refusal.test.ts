@@ -1,11 +1,11 @@
-// One definition of "credential refused" (common/credential-refusal.ts), checked against every code
+// One definition of "credential refused" (contract/credential-refusal.ts), checked against every code
 // of the schema's ErrorCode enum: every TOKEN_* and IDENTITY_* code is classified, and the agent
 // (its relay and heartbeat) and the CLI's exit code agree with the list for every code.
 import { buildSchema, type GraphQLEnumType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { isTokenRefusal } from '../../agent/relay.js';
 import { EXIT, exitCodeOf } from '../../client/exit-codes.js';
-import { credentialRefusalCodes, isCredentialRefusal, transientIdentityCodes } from '../../common/credential-refusal.js';
+import { credentialRefusalCodes, isCredentialRefusal, transientIdentityCodes } from '../../contract/credential-refusal.js';
 import { FluxoError, type ErrorCode } from '../../common/errors.js';
 import { typeDefs } from '../../schema/generated/sdl.js';
 

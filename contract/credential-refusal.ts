@@ -1,8 +1,8 @@
 // "The caller's credentials are refused": one definition for the agent (which stops, since no retry
 // can cure it), its relay and heartbeat, and the CLI (exit code 3). A closed list of ErrorCode
-// values; the compile-time check below and test/common/credential-refusal.test.ts (table-driven
+// values; the compile-time check below and test/contract/credential-refusal.test.ts (table-driven
 // over the schema's enum) fail when a TOKEN_* or IDENTITY_* code is added without being classified.
-import type { ErrorCode } from './errors.js';
+import type { ErrorCode } from '../schema/generated/graphql.js';
 
 /**
  * Codes that say the token is missing, invalid, expired, revoked, of the wrong kind, or that its
