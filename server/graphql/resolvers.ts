@@ -21,6 +21,7 @@ import { storedResultsFor } from '../core/restart.js';
 import { outputKeyOf } from '../core/lineage.js';
 import { lineageFlowRunFields, lineageMutations, lineageQueries, lineageTypes } from './lineage-resolvers.js';
 import { leaseSignalSubscriptions } from './lease-signal-resolvers.js';
+import { lateEntriesMutations, lateEntriesTypes, lateLogLineField } from './late-entries-resolvers.js';
 
 function reading(ctx: GraphQLContext): string {
   authorize(ctx.identity, 'read');
@@ -129,6 +130,7 @@ export const resolvers: Resolvers = {
     ...limitMutations,
     ...restartMutations,
     ...lineageMutations,
+    ...lateEntriesMutations,
   },
 
   Subscription: {
@@ -253,6 +255,7 @@ export const resolvers: Resolvers = {
   ...scheduleTypes,
   ...notificationTypes,
   ...lineageTypes,
+  ...lateEntriesTypes,
   FlowVersion: {
     flow: (version, _, ctx) => must(ctx.service.store.getFlow(version.tenant, version.flowId), 'flow'),
   },
@@ -278,6 +281,7 @@ export const resolvers: Resolvers = {
   LogLine: {
     // Never the store's id: it counts every tenant's lines (log-ids.ts).
     id: (line, _, ctx) => ctx.service.logIds.encode(line.id),
+    ...lateLogLineField,
   },
   Agent: {
     // Database time, as last_seen_at: a server whose clock drifts still tells online agents apart.

@@ -200,6 +200,8 @@ export interface StateTransitionRecord {
   actor: string;
   attempt: number;
   at: number;
+  /** Delivered late from a restarted agent's spool (deliverLateRunEntries). @default false */
+  late?: boolean;
 }
 
 export interface LogRecord {
@@ -211,6 +213,8 @@ export interface LogRecord {
   stream: string;
   message: string;
   timestamp: number;
+  /** Delivered late from a restarted agent's spool (deliverLateRunEntries). @default false */
+  late?: boolean;
 }
 
 export interface AgentRecord {

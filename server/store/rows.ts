@@ -115,6 +115,8 @@ export const toTaskRun = (r: TaskRunRow): TaskRunRecord => ({
 export interface StateTransitionRow {
   flow_run_id: string; task_run_id: string | null; from_state: string | null; to_state: string; reason: string | null;
   message: string | null; actor: string; attempt: number; at: number;
+  /** Migration 013: 0/1 in SQLite, a boolean in PostgreSQL. */
+  late?: number | boolean;
 }
 export const toStateTransition = (r: StateTransitionRow): StateTransitionRecord => ({
   flowRunId: r.flow_run_id,
@@ -126,10 +128,13 @@ export const toStateTransition = (r: StateTransitionRow): StateTransitionRecord 
   actor: r.actor,
   attempt: r.attempt,
   at: r.at,
+  late: Boolean(r.late),
 });
 
 export interface LogRow {
   id: number; tenant: string; flow_run_id: string; task_run_key: string | null; level: string; stream: string; message: string; timestamp: number;
+  /** Migration 013: 0/1 in SQLite, a boolean in PostgreSQL. */
+  late?: number | boolean;
 }
 export const toLog = (r: LogRow): LogRecord => ({
   id: r.id,
@@ -140,6 +145,7 @@ export const toLog = (r: LogRow): LogRecord => ({
   stream: r.stream,
   message: r.message,
   timestamp: r.timestamp,
+  late: Boolean(r.late),
 });
 
 export interface AgentRow {

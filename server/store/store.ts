@@ -2,6 +2,7 @@
 // and PostgreSQL implement it. Every method is scoped by tenant,
 // which callers take from the verified identity only. Times are epoch ms of the database clock.
 import type { AuditStore } from './audit-store.js';
+import type { LateEntriesResult, LateEntriesWrite } from './late-entries-store.js';
 import type { LimitsStore } from './limits-store.js';
 import type { LineageStore } from './lineage-store.js';
 import type { SecretsStore } from './secrets-store.js';
@@ -332,6 +333,12 @@ export interface Store {
   listStoredResults(tenant: string, flowRunId: string): Promise<StoredTaskResultRecord[]>;
   /** Appends lines once per (run, batchId). Returns the stored lines (empty for a repeated batch). */
   writeLogs(tenant: string, flowRunId: string, leaseToken: string, batchId: string, lines: LogLineWrite[]): Promise<LogRecord[]>;
+  /**
+   * Stores a restarted agent's spooled entries for an attempt it held (late-entries-store.ts), once
+   * per (run, batchId), marked late, without a lease; the run's state never changes. NOT_FOUND
+   * unless the attempt's claim names `write.agentId` and `agent:<write.subject>`.
+   */
+  deliverLateEntries(tenant: string, write: LateEntriesWrite): Promise<LateEntriesResult>;
   /** Renews the live leases `agentId` holds among `leases` (run id and token); every other one is reported lost. */
   heartbeat(tenant: string, agentId: string, leases: { flowRunId: string; leaseToken: string }[], leaseMs: number): Promise<HeartbeatResult>;
   /** Crashes (or cancels) runs whose lease expired, across tenants. Returns the changed runs. */

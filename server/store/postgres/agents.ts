@@ -7,7 +7,8 @@ import { newId } from '../../../common/ids.js';
 import type { AgentRecord } from '../records.js';
 import type { PgDatabase } from './database.js';
 import { toAgent, type AgentRow } from './rows.js';
-import { NOW_MS, sql } from './sql.js';
+import { leasedStates, sqlStateList } from '../../../contract/states.js';
+import { NOW_MS, raw, sql } from './sql.js';
 
 /** Inserts the agent, or updates it when `subject` holds the name; null when another subject does. */
 export async function upsertAgent(db: PgDatabase, tenant: string, input: { name: string; subject: string; labels: string[]; concurrency: number }): Promise<AgentRecord | null> {
@@ -34,7 +35,7 @@ export async function moveAgent(db: PgDatabase, tenant: string, name: string, to
     // attempts whose lease expired.
     await tx.rows(sql`
       UPDATE flow_runs SET lease_token = NULL, lease_expires_at = ${NOW_MS}
-      WHERE tenant = ${tenant} AND agent_id = ${row.id} AND lease_expires_at IS NOT NULL AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')`);
+      WHERE tenant = ${tenant} AND agent_id = ${row.id} AND lease_expires_at IS NOT NULL AND state IN ${raw(sqlStateList(leasedStates))}`);
     return toAgent(moved!);
   });
 }

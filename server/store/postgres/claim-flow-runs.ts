@@ -62,9 +62,9 @@ export async function claimFlowRuns(
       RETURNING r.*, numbered.n
     ),
     recorded AS (
-      INSERT INTO state_transitions (tenant, flow_run_id, from_state, to_state, actor, attempt, at)
+      INSERT INTO state_transitions (tenant, flow_run_id, from_state, to_state, actor, attempt, at, agent_id)
       SELECT tenant, id, 'SCHEDULED', 'SUBMITTED', ${`agent:${agent.subject}`}::text,
-        attempt, (SELECT now FROM clock)
+        attempt, (SELECT now FROM clock), ${agentId}::text
       FROM claimed ORDER BY n
     ),
     seen AS (UPDATE agents SET last_seen_at = (SELECT now FROM clock) WHERE id = ${agentId}::text)
@@ -154,8 +154,8 @@ async function claimLimited(
       if (!claimed) continue;
       gate.take(candidate);
       await tx.rows(sql`
-        INSERT INTO state_transitions (tenant, flow_run_id, from_state, to_state, actor, attempt, at)
-        VALUES (${tenant}::text, ${row.id}::text, 'SCHEDULED', 'SUBMITTED', ${actor}::text, ${claimed.attempt}::integer, ${now}::bigint)`);
+        INSERT INTO state_transitions (tenant, flow_run_id, from_state, to_state, actor, attempt, at, agent_id)
+        VALUES (${tenant}::text, ${row.id}::text, 'SCHEDULED', 'SUBMITTED', ${actor}::text, ${claimed.attempt}::integer, ${now}::bigint, ${agent.id}::text)`);
       claims.push({ run: toFlowRun(claimed), leaseToken: claimed.lease_token!, leaseExpiresAt: claimed.lease_expires_at! });
     }
     await tx.rows(sql`UPDATE agents SET last_seen_at = ${now}::bigint WHERE id = ${agent.id}`);

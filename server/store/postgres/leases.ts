@@ -5,7 +5,10 @@ import type { HeartbeatResult } from '../store.js';
 import type { PgDatabase } from './database.js';
 import { applyRetries, policyOf, updateRun, type LockedRun } from './run-writes.js';
 import { toFlowRun } from './rows.js';
-import { NOW_MS, prepared, sql } from './sql.js';
+import { leasedStates, sqlStateList } from '../../../contract/states.js';
+import { NOW_MS, prepared, raw, sql } from './sql.js';
+
+const LEASED = raw(sqlStateList(leasedStates));
 
 /** Runs reaped per pass; the reaper runs again soon, so a backlog drains in bounded transactions. */
 const REAP_BATCH = 500;
@@ -18,7 +21,7 @@ export async function heartbeat(db: PgDatabase, tenant: string, agentId: string,
       UPDATE flow_runs r SET lease_expires_at = clock.now + ${leaseMs}::bigint
       FROM clock, unnest(${leases.map((l) => l.flowRunId)}::text[], ${leases.map((l) => l.leaseToken)}::text[]) AS l(id, token)
       WHERE r.tenant = ${tenant} AND r.id = l.id AND r.agent_id = ${agentId} AND r.lease_token = l.token AND r.lease_expires_at > clock.now
-        AND r.state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
+        AND r.state IN ${LEASED}
       RETURNING r.id, r.lease_token, r.state
     ),
     seen AS (UPDATE agents SET last_seen_at = (SELECT now FROM clock) WHERE tenant = ${tenant} AND id = ${agentId})
@@ -48,7 +51,7 @@ export async function reapExpiredLeases(db: PgDatabase, actor: string): Promise<
         SELECT r.*, v.retries AS policy_retries, v.retry_delay_seconds AS policy_retry_delay_seconds
         FROM flow_runs r JOIN flow_versions v ON v.id = r.flow_version_id
         WHERE r.lease_expires_at IS NOT NULL AND r.lease_expires_at <= (SELECT now FROM clock)
-          AND r.state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
+          AND r.state IN ${LEASED}
         ORDER BY r.lease_expires_at
         LIMIT ${REAP_BATCH}::integer
         FOR UPDATE OF r SKIP LOCKED

@@ -4,7 +4,11 @@ import { limitFromRow, type LimitRow, type LimitsStore, type SlotCounts } from '
 import type { ConcurrencyLimitRecord } from '../records.js';
 import { operatorLimitsOf, type OperatorLimits } from '../claim-gate.js';
 import type { Executor, PgDatabase } from './database.js';
+import { leasedStates, sqlStateList } from '../../../contract/states.js';
 import { NOW_MS, raw, sql } from './sql.js';
+
+/** The states that hold a concurrency slot: the leased ones (contract/states.ts). */
+const HOLDING = raw(`state IN ${sqlStateList(leasedStates)}`);
 
 const LISTED = raw('tenant, scope, "limit", updated_at, updated_by');
 
@@ -15,11 +19,11 @@ const LISTED = raw('tenant, scope, "limit", updated_at, updated_by');
 export async function countHoldingSlots(db: Executor, tenant: string, withLabels = true): Promise<SlotCounts> {
   if (!withLabels) {
     const byFlow = await db.rows<{ flow_id: string; n: number }>(sql`
-      SELECT flow_id, count(*) AS n FROM flow_runs WHERE tenant = ${tenant} AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY flow_id`);
+      SELECT flow_id, count(*) AS n FROM flow_runs WHERE tenant = ${tenant} AND ${HOLDING} GROUP BY flow_id`);
     return { tenant: byFlow.reduce((sum, row) => sum + row.n, 0), byFlow: new Map(byFlow.map((row) => [row.flow_id, row.n])), byLabel: new Map() };
   }
   const rows = await db.rows<{ flow_id: string; labels: string[] }>(sql`
-    SELECT flow_id, labels FROM flow_runs WHERE tenant = ${tenant} AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')`);
+    SELECT flow_id, labels FROM flow_runs WHERE tenant = ${tenant} AND ${HOLDING}`);
   const counts: SlotCounts = { tenant: rows.length, byFlow: new Map(), byLabel: new Map() };
   for (const row of rows) {
     counts.byFlow.set(row.flow_id, (counts.byFlow.get(row.flow_id) ?? 0) + 1);

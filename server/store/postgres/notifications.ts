@@ -16,7 +16,8 @@ import {
 import type { NotificationDeliveryRecord, NotificationRuleRecord } from '../records.js';
 import type { Page, PageRequest } from '../store.js';
 import type { Executor, PgDatabase } from './database.js';
-import { NOW_MS, sql } from './sql.js';
+import { finalStates, sqlStateList } from '../../../contract/states.js';
+import { NOW_MS, raw, sql } from './sql.js';
 
 async function nowMs(tx: Executor): Promise<number> {
   return Number((await tx.row<{ now: number }>(sql`SELECT ${NOW_MS} AS now`))!.now);
@@ -102,7 +103,7 @@ export class PostgresNotificationsStore implements NotificationsStore {
         SELECT t.tenant, t.flow_run_id AS "flowRunId", fr.flow_id AS "flowId", t.to_state AS "toState", t.reason, t.message, t.attempt, t.at
         FROM state_transitions t LEFT JOIN flow_runs fr ON fr.id = t.flow_run_id
         WHERE t.id > ${cursor}::bigint AND t.id <= ${upto}::bigint AND t.task_run_id IS NULL
-          AND t.to_state IN ('SUCCESS', 'FAILED', 'CRASHED', 'TIMED_OUT', 'CANCELLED')
+          AND t.to_state IN ${raw(sqlStateList(finalStates))}
           AND t.tenant IN (SELECT tenant FROM notification_rules)
           AND NOT EXISTS (SELECT 1 FROM state_transitions r WHERE r.flow_run_id = t.flow_run_id AND r.task_run_id IS NULL
             AND r.id > t.id AND r.reason = 'retry' AND r.attempt = t.attempt + 1)

@@ -5,6 +5,7 @@
 // are announced with NOTIFY once committed (change-feed.ts) and heard with LISTEN
 // (change-listener.ts); replicas elect a leader with an advisory lock (leader-election.ts).
 import { FluxoError } from '../../../common/errors.js';
+import { leasedStates, sqlStateList } from '../../../contract/states.js';
 import { newId, newToken } from '../../../common/ids.js';
 import { decodeCursor, MAX_TASK_RUN_PAGE, pageOf, pageSize } from '../cursor.js';
 import type {
@@ -27,6 +28,7 @@ import { registerFlowVersion } from './flow-registration.js';
 import { AdvisoryLockElection } from './leader-election.js';
 import { heartbeat, reapExpiredLeases } from './leases.js';
 import { writeLogs } from './logs.js';
+import { deliverLateEntries } from './late-entries.js';
 import { migrate } from './migrate.js';
 import {
   columnsOf, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
@@ -287,6 +289,12 @@ export class PostgresStore implements Store {
     return lines;
   }
 
+  async deliverLateEntries(...args: Parameters<Store['deliverLateEntries']>) {
+    const result = await deliverLateEntries(this.db, ...args);
+    this.#publisher.logs(args[0], args[1].flowRunId, result.lines);
+    return result;
+  }
+
   async heartbeat(...args: Parameters<Store['heartbeat']>) {
     return heartbeat(this.db, ...args);
   }
@@ -362,7 +370,7 @@ export class PostgresStore implements Store {
   async countLeasedRuns(tenant: string): Promise<Map<string, number>> {
     const rows = await this.db.rows<{ agent_id: string; n: number }>(sql`
       SELECT agent_id, COUNT(*) AS n FROM flow_runs WHERE tenant = ${tenant} AND lease_expires_at IS NOT NULL
-        AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY agent_id`);
+        AND state IN ${raw(sqlStateList(leasedStates))} GROUP BY agent_id`);
     return new Map(rows.map((r) => [r.agent_id, r.n]));
   }
 

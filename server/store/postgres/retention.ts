@@ -4,10 +4,11 @@
 // instead of making either side wait.
 import type { PruneCounts, TenantRetention } from '../store.js';
 import type { Executor, PgDatabase } from './database.js';
+import { finalStates, sqlStateList } from '../../../contract/states.js';
 import { raw, sql, type Sql } from './sql.js';
 
 /** Word for word the condition of the `flow_runs_finished` partial index (migration 002). */
-const FINISHED = raw(`state IN ('SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED')`);
+const FINISHED = raw(`state IN ${sqlStateList(finalStates)}`);
 
 const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0, materializations: 0 });
 

@@ -1,6 +1,7 @@
 // Task states under a flow run's lease, in PostgreSQL. The run's row stays locked for the whole
 // batch, so the lease cannot expire, be reaped or change hands half-way through it.
 import { newId } from '../../../common/ids.js';
+import { isFinalTaskRunState } from '../../../contract/states.js';
 import type { TaskStateWrite } from '../store.js';
 import type { PgDatabase } from './database.js';
 import { pgText } from './rows.js';
@@ -22,7 +23,7 @@ export async function setTaskRunStates(
     // One statement per state, in order: a batch may hold several states of one task, and each
     // transition records the state before it.
     for (const s of states) {
-      const final = s.state === 'SUCCESS' || s.state === 'FAILED' || s.state === 'TIMED_OUT';
+      const final = isFinalTaskRunState(s.state);
       const key = pgText(s.key);
       const message = pgText(s.message);
       await tx.rows(sql`

@@ -3,6 +3,7 @@
 import type { Database } from 'better-sqlite3';
 import { newId } from '../../../common/ids.js';
 import type { AgentRecord } from '../records.js';
+import { leasedStates, sqlStateList } from '../../../contract/states.js';
 import { NOW_MS, toAgent, type AgentRow } from './rows.js';
 import { statement } from './statements.js';
 
@@ -28,7 +29,7 @@ export function moveAgent(db: Database, tenant: string, name: string, toSubject:
     // No token matches a NULL lease token, and the reaper ends attempts whose lease expired.
     statement(db,
       `UPDATE flow_runs SET lease_token = NULL, lease_expires_at = ${NOW_MS}
-       WHERE tenant = ? AND agent_id = ? AND lease_expires_at IS NOT NULL AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')`,
+       WHERE tenant = ? AND agent_id = ? AND lease_expires_at IS NOT NULL AND state IN ${sqlStateList(leasedStates)}`,
     ).run(tenant, row.id);
     return toAgent({ ...row, subject: toSubject });
   }).immediate();

@@ -4,10 +4,11 @@ import type { Database } from 'better-sqlite3';
 import { limitFromRow, type LimitRow, type LimitsStore, type SlotCounts } from '../limits-store.js';
 import type { ConcurrencyLimitRecord } from '../records.js';
 import { operatorLimitsOf, type OperatorLimits } from '../claim-gate.js';
+import { leasedStates, sqlStateList } from '../../../contract/states.js';
 import { NOW_MS } from './rows.js';
 import { statement } from './statements.js';
 
-const HOLDING = `state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')`;
+const HOLDING = `state IN ${sqlStateList(leasedStates)}`;
 
 /**
  * Runs of the tenant holding a slot, by flow and by label (index flow_runs_holding_slot). Labels

@@ -10,6 +10,7 @@ import {
 } from '../notifications-store.js';
 import type { NotificationDeliveryRecord, NotificationRuleRecord } from '../records.js';
 import type { Page, PageRequest } from '../store.js';
+import { finalStates, sqlStateList } from '../../../contract/states.js';
 import { NOW_MS } from './rows.js';
 import { statement } from './statements.js';
 
@@ -86,7 +87,7 @@ export class SqliteNotificationsStore implements NotificationsStore {
         `SELECT t.tenant, t.flow_run_id AS flowRunId, fr.flow_id AS flowId, t.to_state AS toState, t.reason, t.message, t.attempt, t.at
          FROM state_transitions t LEFT JOIN flow_runs fr ON fr.id = t.flow_run_id
          WHERE t.id > ? AND t.id <= ? AND t.task_run_id IS NULL
-           AND t.to_state IN ('SUCCESS', 'FAILED', 'CRASHED', 'TIMED_OUT', 'CANCELLED')
+           AND t.to_state IN ${sqlStateList(finalStates)}
            AND t.tenant IN (SELECT tenant FROM notification_rules)
            AND NOT EXISTS (SELECT 1 FROM state_transitions r WHERE r.flow_run_id = t.flow_run_id AND r.task_run_id IS NULL
              AND r.id > t.id AND r.reason = 'retry' AND r.attempt = t.attempt + 1)

@@ -3,10 +3,11 @@
 // would hold every other write back, so the caller keeps batches small and pauses between them).
 import type { Database } from 'better-sqlite3';
 import type { PruneCounts, TenantRetention } from '../store.js';
+import { finalStates, sqlStateList } from '../../../contract/states.js';
 import { statement } from './statements.js';
 
 /** Word for word the condition of the `flow_runs_finished` partial index (migration 002): SQLite only uses it then. */
-const FINISHED = `state IN ('SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED')`;
+const FINISHED = `state IN ${sqlStateList(finalStates)}`;
 
 const zero = (): PruneCounts => ({ runs: 0, taskRuns: 0, stateTransitions: 0, logLines: 0, logBatches: 0, materializations: 0 });
 

@@ -10,6 +10,7 @@ import { cancelTarget, decideStateWrite, endsAttempt, leasedStates, shouldRetry 
 import { CLAIM_SCAN_LIMIT, ClaimGate, hasOperatorLimits, skipMessage } from '../claim-gate.js';
 import type { ConcurrencyFullPolicy, FlowRunRecord, FlowRunStateType, LogRecord } from '../records.js';
 import type { Claim, HeartbeatResult, LogLineWrite, NewFlowRun, StateWrite, TaskStateWrite } from '../store.js';
+import { isFinalTaskRunState, sqlStateList } from '../../../contract/states.js';
 import { NOW_MS, toFlowRun, type FlowRunRow } from './rows.js';
 import { countHoldingSlots, readOperatorLimits } from './limits.js';
 import { statement } from './statements.js';
@@ -37,13 +38,15 @@ interface Transition {
   actor: string;
   attempt: number;
   at: number;
+  /** The claimant, on a claim's SUBMITTED transition (who may deliver the attempt's late entries). */
+  agentId?: string;
 }
 
 function recordTransition(db: Database, t: Transition): void {
   statement(db, 
-    `INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, reason, message, actor, attempt, at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(t.tenant, t.flowRunId, t.taskRunId ?? null, t.from, t.to, t.reason ?? null, t.message ?? null, t.actor, t.attempt, t.at);
+    `INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, reason, message, actor, attempt, at, agent_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(t.tenant, t.flowRunId, t.taskRunId ?? null, t.from, t.to, t.reason ?? null, t.message ?? null, t.actor, t.attempt, t.at, t.agentId ?? null);
 }
 
 export function createFlowRun(db: Database, tenant: string, input: NewFlowRun): { run: FlowRunRecord; created: boolean } {
@@ -165,7 +168,7 @@ export function claimFlowRuns(
       if (update.run(agentId, leaseToken, leaseExpiresAt, requestId, id).changes !== 1) continue;
       gate?.take(candidate);
       const current = mustGetRun(db, tenant, id);
-      recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'SUBMITTED', actor, attempt: current.attempt, at: now });
+      recordTransition(db, { tenant, flowRunId: id, from: 'SCHEDULED', to: 'SUBMITTED', actor, attempt: current.attempt, at: now, agentId });
       claimed.push({ run: toFlowRun(current), leaseToken, leaseExpiresAt });
     }
     statement(db, 'UPDATE agents SET last_seen_at = ? WHERE id = ?').run(now, agentId);
@@ -292,7 +295,7 @@ export function setTaskRunStates(
     }
     const select = statement(db, 'SELECT id, state, attempts FROM task_runs WHERE flow_run_id = ? AND key = ?');
     for (const s of states) {
-      const final = s.state === 'SUCCESS' || s.state === 'FAILED' || s.state === 'TIMED_OUT';
+      const final = isFinalTaskRunState(s.state);
       const existing = select.get(flowRunId, s.key) as { id: string; state: string; attempts: number } | undefined;
       let taskRunId: string;
       if (!existing) {
@@ -343,7 +346,7 @@ export function heartbeat(db: Database, tenant: string, agentId: string, leases:
     const leaseExpiresAt = now + leaseMs;
     const renew = statement(db, 
       `UPDATE flow_runs SET lease_expires_at = ?
-       WHERE tenant = ? AND id = ? AND agent_id = ? AND lease_token = ? AND lease_expires_at > ? AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING')
+       WHERE tenant = ? AND id = ? AND agent_id = ? AND lease_token = ? AND lease_expires_at > ? AND state IN ${sqlStateList(leasedStates)}
        RETURNING state`,
     );
     const result: HeartbeatResult = { renewed: [], lost: [], cancelling: [], leaseExpiresAt };
@@ -366,7 +369,7 @@ export function reapExpiredLeases(db: Database, actor: string): FlowRunRecord[] 
     const now = nowMs(db);
     const expired = statement(db, 
         `SELECT * FROM flow_runs WHERE lease_expires_at IS NOT NULL AND lease_expires_at <= ?
-           AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') LIMIT 500`,
+           AND state IN ${sqlStateList(leasedStates)} LIMIT 500`,
       )
       .all(now) as FlowRunRow[];
     return expired.map((row) => {

@@ -22,10 +22,12 @@ import { SqliteServiceTokens } from './service-tokens.js';
 import { SqliteSecretsStore } from './secrets.js';
 import { SqliteLimitsStore } from './limits.js';
 import { SqliteLineageStore } from './lineage.js';
+import { deliverLateEntries } from './late-entries.js';
 import { SqliteNotificationsStore } from './notifications.js';
 import * as retention from './retention.js';
 import * as schedules from './schedules.js';
 import { statement } from './statements.js';
+import { leasedStates, sqlStateList } from '../../../contract/states.js';
 import * as runWrites from './run-writes.js';
 import {
   NOW_MS, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
@@ -263,6 +265,10 @@ export class SqliteStore implements Store {
     return runWrites.writeLogs(this.db, ...args);
   }
 
+  async deliverLateEntries(...args: Parameters<Store['deliverLateEntries']>) {
+    return deliverLateEntries(this.db, ...args);
+  }
+
   async restartFlowRun(tenant: string, id: string, actor: string) {
     return restart.restartFlowRun(this.db, tenant, id, actor);
   }
@@ -338,7 +344,7 @@ export class SqliteStore implements Store {
   async countLeasedRuns(tenant: string): Promise<Map<string, number>> {
     const rows = statement(this.db, 
         `SELECT agent_id, COUNT(*) AS n FROM flow_runs WHERE tenant = ? AND lease_expires_at IS NOT NULL
-           AND state IN ('SUBMITTED', 'RUNNING', 'CANCELLING') GROUP BY agent_id`,
+           AND state IN ${sqlStateList(leasedStates)} GROUP BY agent_id`,
       )
       .all(tenant) as { agent_id: string; n: number }[];
     return new Map(rows.map((r) => [r.agent_id, r.n]));

@@ -1,0 +1,64 @@
+// Late run entries in SQLite (migration 013): one write transaction checks who held the attempt,
+// records the batch id once (log_batches, `late:` prefix) and stores the states and lines marked
+// late. No lease: the attempt's lease died with the agent process that held it.
+import type { Database } from 'better-sqlite3';
+import { FluxoError } from '../../../common/errors.js';
+import { newId } from '../../../common/ids.js';
+import { LATE_BATCH_PREFIX, FINAL_TASK_STATES, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
+import type { LogRecord } from '../records.js';
+import { NOW_MS } from './rows.js';
+import { statement } from './statements.js';
+
+/** Stores a late batch (LateEntriesStore semantics: store.ts deliverLateEntries). */
+export function deliverLateEntries(db: Database, tenant: string, write: LateEntriesWrite): LateEntriesResult {
+  return db.transaction((): LateEntriesResult => {
+    const now = (statement(db, `SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
+    const run = statement(db, 'SELECT attempt, agent_id FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, write.flowRunId) as
+      { attempt: number; agent_id: string | null } | undefined;
+    if (!run) throw new FluxoError('NOT_FOUND', lateNotFoundMessage(write.flowRunId, write.attempt));
+    // The attempt's claim: this agent id and this subject. Claims recorded before migration 013 carry
+    // no agent id: for the current attempt the run's own agent_id stands in.
+    const claimed = statement(db,
+      `SELECT 1 FROM state_transitions
+       WHERE flow_run_id = ? AND task_run_id IS NULL AND to_state = 'SUBMITTED' AND attempt = ? AND actor = ?
+         AND (agent_id = ? OR (agent_id IS NULL AND ? = ? AND ? = ?))
+       LIMIT 1`,
+    ).get(write.flowRunId, write.attempt, `agent:${write.subject}`, write.agentId, run.attempt, write.attempt, run.agent_id ?? '', write.agentId);
+    if (!claimed) throw new FluxoError('NOT_FOUND', lateNotFoundMessage(write.flowRunId, write.attempt));
+    const fresh = statement(db, 'INSERT OR IGNORE INTO log_batches (flow_run_id, batch_id) VALUES (?, ?)')
+      .run(write.flowRunId, LATE_BATCH_PREFIX + write.batchId).changes === 1;
+    if (!fresh) return { recorded: 0, lines: [] };
+    const select = statement(db, 'SELECT id, state FROM task_runs WHERE flow_run_id = ? AND key = ?');
+    const transition = statement(db,
+      `INSERT INTO state_transitions (tenant, flow_run_id, task_run_id, from_state, to_state, message, actor, attempt, at, late)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`);
+    for (const s of write.states) {
+      const existing = select.get(write.flowRunId, s.key) as { id: string; state: string } | undefined;
+      const final = FINAL_TASK_STATES.has(s.state);
+      const taskRunId = existing?.id ?? newId();
+      if (!existing) {
+        statement(db,
+          `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
+             result_uri, result_sha256, result_size, inputs_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(taskRunId, tenant, write.flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null,
+          s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null, s.inputsHash ?? null);
+      } else if (lateStateApplies(existing.state, run.attempt, write.attempt)) {
+        statement(db,
+          `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END,
+             result_uri = ?, result_sha256 = ?, result_size = ?, inputs_hash = ?
+           WHERE id = ?`,
+        ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null,
+          s.inputsHash ?? null, taskRunId);
+      }
+      transition.run(tenant, write.flowRunId, taskRunId, existing?.state ?? null, s.state, s.message, write.actor, s.attempt, now);
+    }
+    const insert = statement(db,
+      'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp, late) VALUES (?, ?, ?, ?, ?, ?, ?, 1)');
+    const lines: LogRecord[] = write.lines.map((line) => {
+      const id = Number(insert.run(tenant, write.flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp).lastInsertRowid);
+      return { id, tenant, flowRunId: write.flowRunId, ...line, late: true };
+    });
+    return { recorded: write.states.length + lines.length, lines };
+  }).immediate();
+}
