@@ -19,6 +19,19 @@ import { leasedStates } from './transitions.js';
 import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkStoragePlace, checkStorageUri, checkString, parseDateTime } from './validate-input.js';
 import { StorageRoots } from '../../storage/storage-location.js';
 import { checkTaskResult } from './task-result-input.js';
+import { checkRunBatch, type RunBatchArgs } from './run-batch.js';
+import { AgentReads } from './agent-reads.js';
+import { AuditReads } from './audit-reads.js';
+import { claimWork, type ClaimedWork } from './claim-work.js';
+import { ConcurrencyLimits } from './concurrency-limits.js';
+import { FlowReads } from './flow-reads.js';
+import { Lineage } from './lineage-service.js';
+import { Notifications } from './notifications.js';
+import { knownBundles, registerFlows, type RegisterFlowsItem } from './register-flows.js';
+import { rerunFlowRun, restartFlowRun } from './restart.js';
+import { RunReads } from './run-reads.js';
+import { TenantSecrets } from './secrets.js';
+import { ServiceTokens } from './service-token-admin.js';
 
 export interface ServiceOptions {
   /** Lease length granted on claim and heartbeat. @default 30000 */
@@ -31,6 +44,10 @@ export interface ServiceOptions {
   storageRoots?: StorageRoots;
   /** The zone of cron clocks that name none (`--timezone`); stored with each clock at registration. @default 'UTC' */
   timezone?: string;
+  /** Tenant secrets, with the server's keyring (`--secrets-key`). @default secrets that can be listed but never opened (no key) */
+  secrets?: TenantSecrets;
+  /** Notification rules and deliveries, with the server's webhook settings. @default https receivers only, no signing secrets */
+  notifications?: Notifications;
 }
 
 export interface RegisterFlowArgs extends ScheduleArgs, ConcurrencyArgs {
@@ -78,6 +95,24 @@ export class FluxoService {
   readonly timezone: string;
   /** Reading schedules, pausing and resuming them, backfills (schedules.ts). */
   readonly schedules: Schedules;
+  /** Reading projects, flows and versions (flow-reads.ts). */
+  readonly flows: FlowReads;
+  /** Reading runs, their task runs, history and logs, and following them (run-reads.ts). */
+  readonly runs: RunReads;
+  /** Reading agents and whether they are online (agent-reads.ts). */
+  readonly agents: AgentReads;
+  /** Tenant secrets: names for users, values only in claim answers (secrets.ts). */
+  readonly secrets: TenantSecrets;
+  /** Notification rules and deliveries (notifications.ts). */
+  readonly notifications: Notifications;
+  /** Operators' tenant and label concurrency limits (concurrency-limits.ts). */
+  readonly limits: ConcurrencyLimits;
+  /** What runs wrote to the lake and the warehouse (lineage-service.ts). */
+  readonly lineage: Lineage;
+  /** Reading the audit log and the tenant list (audit-reads.ts). */
+  readonly audit: AuditReads;
+  /** Issuing, listing and revoking service tokens (service-token-admin.ts). */
+  readonly serviceTokens: ServiceTokens;
 
   constructor(store: Store, events: EventBus, options: ServiceOptions = {}) {
     this.store = store;
@@ -89,6 +124,15 @@ export class FluxoService {
     this.#storageRoots = options.storageRoots ?? StorageRoots.parse([]);
     this.timezone = options.timezone ?? 'UTC';
     this.schedules = new Schedules(store, events);
+    this.flows = new FlowReads(store);
+    this.runs = new RunReads({ store, events, logIds: this.logIds }, this.leaseMs);
+    this.agents = new AgentReads(store, this.leaseMs);
+    this.secrets = options.secrets ?? new TenantSecrets(store.secrets, null);
+    this.notifications = options.notifications ?? new Notifications(store, { secretsAvailable: false });
+    this.limits = new ConcurrencyLimits(store);
+    this.lineage = new Lineage(this);
+    this.audit = new AuditReads(store);
+    this.serviceTokens = new ServiceTokens(store);
   }
 
   async registerFlow(identity: Identity, args: RegisterFlowArgs): Promise<{ version: FlowVersionRecord; created: boolean }> {
@@ -278,11 +322,16 @@ export class FluxoService {
 
   async setFlowRunState(
     identity: Identity,
-    args: { flowRunId: string; leaseToken: string; expectedVersion: number; state: FlowRunStateType; reason?: string | null; message?: string | null; exitCode?: number | null; signal?: string | null },
+    args: {
+      flowRunId: string; leaseToken: string; expectedVersion: number; state: FlowRunStateType; reason?: string | null; message?: string | null; exitCode?: number | null; signal?: string | null;
+      batch?: RunBatchArgs | null;
+    },
   ): Promise<FlowRunRecord> {
     authorize(identity, 'agentWork');
+    // The entries riding with the state (run-batch.ts) are checked before anything is written.
+    const batch = args.batch == null ? null : checkRunBatch(args.batch);
     const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
-    const run = await this.store.setFlowRunState(identity.tenant, {
+    const write = {
       flowRunId: args.flowRunId,
       leaseToken,
       expectedVersion: args.expectedVersion,
@@ -292,7 +341,14 @@ export class FluxoService {
       exitCode: args.exitCode ?? null,
       signal: args.signal ?? null,
       actor: actorOf(identity),
-    });
+    };
+    if (batch === null) {
+      const run = await this.store.setFlowRunState(identity.tenant, write);
+      this.events.runsChanged([run]);
+      return run;
+    }
+    const { run, lines } = await this.store.setFlowRunStateWithBatch(identity.tenant, write, batch);
+    if (lines.length > 0) this.events.emit('run:logs', args.flowRunId, lines);
     this.events.runsChanged([run]);
     return run;
   }
@@ -339,5 +395,33 @@ export class FluxoService {
     const runs = await this.store.reapExpiredLeases('server:lease-reaper');
     if (runs.length > 0) this.events.runsChanged(runs);
     return runs;
+  }
+
+  /**
+   * Claims runs for the caller's agent ({@link claimFlowRuns}) and completes each with what its
+   * child needs: the flow's secrets, the results a restart reuses, its output key (claim-work.ts).
+   */
+  claimWork(identity: Identity, args: Parameters<FluxoService['claimFlowRuns']>[1], signal?: AbortSignal): Promise<ClaimedWork[]> {
+    return claimWork(this, identity, args, signal);
+  }
+
+  /** Registers up to 100 flows in one call, each like {@link registerFlow} (register-flows.ts). */
+  registerFlows(identity: Identity, inputs: readonly RegisterFlowArgs[]): Promise<RegisterFlowsItem[]> {
+    return registerFlows(this, identity, inputs);
+  }
+
+  /** Which of these bundle digests the tenant already registered, and where (register-flows.ts). */
+  knownBundles(identity: Identity, sha256s: readonly string[]): Promise<{ sha256: string; storageUri: string }[]> {
+    return knownBundles(this, identity, sha256s);
+  }
+
+  /** A new attempt of a finished run that reuses its succeeded tasks' results (restart.ts). */
+  restartFlowRun(identity: Identity, id: string): Promise<FlowRunRecord> {
+    return restartFlowRun(this, identity, id);
+  }
+
+  /** A new run of a finished run's version, with its parameters or new ones (restart.ts). */
+  rerunFlowRun(identity: Identity, id: string, parameters: unknown): Promise<FlowRunRecord> {
+    return rerunFlowRun(this, identity, id, parameters);
   }
 }
