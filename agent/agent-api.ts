@@ -6,6 +6,7 @@ import type { Materialization } from '../data/contract.js';
 import type {
   FlowRunStateType,
   HeartbeatInput,
+  LateRunEntriesInput,
   LeaseSignalKind,
   MaterializationInput,
   MaterializationKind,
@@ -87,6 +88,10 @@ const SET_TASK_STATES = /* GraphQL */ `
 `;
 const WRITE_LOGS = /* GraphQL */ `
   mutation WriteLogs($input: WriteLogsInput!) { writeLogs(input: $input) }
+`;
+
+const DELIVER_LATE = /* GraphQL */ `
+  mutation DeliverLateRunEntries($input: LateRunEntriesInput!) { deliverLateRunEntries(input: $input) }
 `;
 const RECORD_MATERIALIZATIONS = /* GraphQL */ `
   mutation RecordMaterializations($input: RecordMaterializationsInput!) { recordMaterializations(input: $input) }
@@ -200,6 +205,16 @@ export class AgentApi {
   async writeLogs(input: WriteLogsInput): Promise<number> {
     const data = await this.#request<{ writeLogs: number }>('writeLogs', WRITE_LOGS, { input });
     return data.writeLogs;
+  }
+
+  /**
+   * Delivers task states and log lines a previous process of this agent spooled on disk for an
+   * attempt it held (no lease: agent/late-delivery.ts). Answers how many were recorded: 0 for a
+   * batch id already delivered. NOT_FOUND for a run or attempt this agent did not hold.
+   */
+  async deliverLateRunEntries(input: LateRunEntriesInput): Promise<number> {
+    const data = await this.#request<{ deliverLateRunEntries: number }>('deliverLateRunEntries', DELIVER_LATE, { input });
+    return data.deliverLateRunEntries;
   }
 
   /**
