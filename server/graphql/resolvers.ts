@@ -22,6 +22,7 @@ import { outputKeyOf } from '../core/lineage.js';
 import { lineageFlowRunFields, lineageMutations, lineageQueries, lineageTypes } from './lineage-resolvers.js';
 import { leaseSignalSubscriptions } from './lease-signal-resolvers.js';
 import { lateEntriesMutations, lateEntriesTypes, lateLogLineField } from './late-entries-resolvers.js';
+import { runBatchOf } from './run-batch-input.js';
 
 function reading(ctx: GraphQLContext): string {
   authorize(ctx.identity, 'read');
@@ -95,7 +96,7 @@ export const resolvers: Resolvers = {
         outputKey: await outputKeyOf(ctx.service.store, c.run),
       })));
     },
-    setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, input),
+    setFlowRunState: (_, { input }, ctx) => ctx.service.setFlowRunState(ctx.identity, { ...input, batch: runBatchOf(input.batch) }),
     setTaskRunStates: (_, { input }, ctx) =>
       ctx.service.setTaskRunStates(ctx.identity, {
         flowRunId: input.flowRunId,

@@ -4,7 +4,7 @@
 import type { AuditStore } from './audit-store.js';
 import type { LateEntriesResult, LateEntriesWrite } from './late-entries-store.js';
 import type { LimitsStore } from './limits-store.js';
-import type { LineageStore } from './lineage-store.js';
+import type { LineageStore, MaterializationWrite } from './lineage-store.js';
 import type { SecretsStore } from './secrets-store.js';
 import type { NotificationsStore } from './notifications-store.js';
 import type { ServiceTokensStore } from './service-tokens-store.js';
@@ -158,6 +158,24 @@ export interface LogLineWrite {
   stream: string;
   message: string;
   timestamp: number;
+}
+
+/**
+ * Entries that ride with a state write (SetFlowRunStateInput.batch), checked by the service. Each
+ * part is recorded once per (run, batchId) in its own ledger (task_state_batches, log_batches,
+ * materialization_batches), as the separate writes are.
+ */
+export interface RunBatchWrite {
+  batchId: string;
+  states: TaskStateWrite[];
+  lines: LogLineWrite[];
+  materializations: MaterializationWrite[];
+}
+
+/** What a state write with a batch stored: the run, and the lines recorded (none for a repeat). */
+export interface StateWithBatchResult {
+  run: FlowRunRecord;
+  lines: LogRecord[];
 }
 
 export interface HeartbeatResult {
@@ -315,6 +333,13 @@ export interface Store {
   ): Promise<Claim[]>;
   /** Compare-and-set under a lease; applies flow-level retries. Throws FluxoError on refusal. */
   setFlowRunState(tenant: string, write: StateWrite): Promise<FlowRunRecord>;
+  /**
+   * setFlowRunState with entries, in one transaction: for RUNNING the batch is recorded after the
+   * transition, for any other state before it (under the lease the transition ends). A write that
+   * answers the run unchanged (a repeat whose answer was lost) records nothing: its batch committed
+   * with it. Refusals as setFlowRunState, and a refused write records no entry.
+   */
+  setFlowRunStateWithBatch(tenant: string, write: StateWrite, batch: RunBatchWrite): Promise<StateWithBatchResult>;
   /** User cancellation. */
   cancelFlowRun(tenant: string, id: string, actor: string): Promise<FlowRunRecord>;
   /**

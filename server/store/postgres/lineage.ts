@@ -11,7 +11,7 @@ import {
 } from '../lineage-store.js';
 import type { DataTableRecord, MaterializationRecord } from '../records.js';
 import type { Page, PageRequest } from '../store.js';
-import type { PgDatabase } from './database.js';
+import type { Executor, PgDatabase } from './database.js';
 import { pgText } from './rows.js';
 import { assertLease } from './run-writes.js';
 import { join, raw, sql, type Sql } from './sql.js';
@@ -29,43 +29,7 @@ export class PostgresLineageStore implements LineageStore {
   async record(tenant: string, flowRunId: string, leaseToken: string, batchId: string, items: MaterializationWrite[]): Promise<MaterializationRecord[]> {
     return this.#db.transaction(async (tx) => {
       const run = await assertLease(tx, tenant, flowRunId, leaseToken);
-      const fresh = await tx.row(sql`
-        INSERT INTO materialization_batches (flow_run_id, batch_id) VALUES (${flowRunId}, ${pgText(batchId)}) ON CONFLICT DO NOTHING RETURNING 1 AS fresh`);
-      if (!fresh) return [];
-      const now = run.now;
-      const stored = items.map((item) => ({
-        id: newId(),
-        tenant,
-        flowRunId,
-        attempt: run.attempt,
-        kind: item.kind,
-        taskRunKey: pgText(item.taskRunKey),
-        dataset: item.dataset,
-        table: item.table,
-        partitions: item.partitions.map(pgText),
-        rows: item.rows,
-        bytes: item.bytes,
-        uri: pgText(item.uri),
-        mode: pgText(item.mode),
-        recordedAt: now,
-      }));
-      await tx.rows(sql`
-        INSERT INTO materializations (id, tenant, flow_run_id, attempt, task_run_key, kind, dataset, table_name, partitions, "rows", bytes, uri, mode, recorded_at, batch_id)
-        SELECT m.id, ${tenant}::text, ${flowRunId}::text, ${run.attempt}::integer, m.task_run_key, m.kind, m.dataset, m.table_name, m.partitions::json,
-          m."rows", m.bytes, m.uri, m.mode, ${now}::bigint, ${pgText(batchId)}::text
-        FROM unnest(${stored.map((m) => m.id)}::text[], ${stored.map((m) => m.taskRunKey)}::text[], ${stored.map((m) => m.kind)}::text[],
-          ${stored.map((m) => m.dataset)}::text[], ${stored.map((m) => m.table)}::text[], ${stored.map((m) => JSON.stringify(m.partitions))}::text[],
-          ${stored.map((m) => m.rows)}::float8[], ${stored.map((m) => m.bytes)}::float8[], ${stored.map((m) => m.uri)}::text[], ${stored.map((m) => m.mode)}::text[])
-          AS m(id, task_run_key, kind, dataset, table_name, partitions, "rows", bytes, uri, mode)`);
-      const partitions = stored.flatMap((m) => m.partitions.map((partition) => ({ id: m.id, dataset: m.dataset, table: m.table, kind: m.kind, partition })));
-      if (partitions.length > 0) {
-        await tx.rows(sql`
-          INSERT INTO materialization_partitions (materialization_id, tenant, dataset, table_name, kind, "partition", recorded_at)
-          SELECT p.id, ${tenant}::text, p.dataset, p.table_name, p.kind, p."partition", ${now}::bigint
-          FROM unnest(${partitions.map((p) => p.id)}::text[], ${partitions.map((p) => p.dataset)}::text[], ${partitions.map((p) => p.table)}::text[],
-            ${partitions.map((p) => p.kind)}::text[], ${partitions.map((p) => p.partition)}::text[]) AS p(id, dataset, table_name, kind, "partition")`);
-      }
-      return stored;
+      return recordMaterializations(tx, tenant, flowRunId, run.attempt, batchId, items, run.now);
     });
   }
 
@@ -135,4 +99,49 @@ export class PostgresLineageStore implements LineageStore {
       ORDER BY m.recorded_at DESC, m.id DESC LIMIT ${first}::integer`);
     return rows.map(toMaterialization);
   }
+}
+
+/**
+ * Records writes of a run the caller locked and whose lease it checked, under `attempt`, once per
+ * (run, batchId), inside the caller's transaction (a repeat records nothing).
+ */
+export async function recordMaterializations(
+  tx: Executor, tenant: string, flowRunId: string, attempt: number, batchId: string, items: MaterializationWrite[], now: number,
+): Promise<MaterializationRecord[]> {
+  const fresh = await tx.row(sql`
+    INSERT INTO materialization_batches (flow_run_id, batch_id) VALUES (${flowRunId}, ${pgText(batchId)}) ON CONFLICT DO NOTHING RETURNING 1 AS fresh`);
+  if (!fresh) return [];
+  const stored = items.map((item) => ({
+    id: newId(),
+    tenant,
+    flowRunId,
+    attempt,
+    kind: item.kind,
+    taskRunKey: pgText(item.taskRunKey),
+    dataset: item.dataset,
+    table: item.table,
+    partitions: item.partitions.map(pgText),
+    rows: item.rows,
+    bytes: item.bytes,
+    uri: pgText(item.uri),
+    mode: pgText(item.mode),
+    recordedAt: now,
+  }));
+  await tx.rows(sql`
+    INSERT INTO materializations (id, tenant, flow_run_id, attempt, task_run_key, kind, dataset, table_name, partitions, "rows", bytes, uri, mode, recorded_at, batch_id)
+    SELECT m.id, ${tenant}::text, ${flowRunId}::text, ${attempt}::integer, m.task_run_key, m.kind, m.dataset, m.table_name, m.partitions::json,
+      m."rows", m.bytes, m.uri, m.mode, ${now}::bigint, ${pgText(batchId)}::text
+    FROM unnest(${stored.map((m) => m.id)}::text[], ${stored.map((m) => m.taskRunKey)}::text[], ${stored.map((m) => m.kind)}::text[],
+      ${stored.map((m) => m.dataset)}::text[], ${stored.map((m) => m.table)}::text[], ${stored.map((m) => JSON.stringify(m.partitions))}::text[],
+      ${stored.map((m) => m.rows)}::float8[], ${stored.map((m) => m.bytes)}::float8[], ${stored.map((m) => m.uri)}::text[], ${stored.map((m) => m.mode)}::text[])
+      AS m(id, task_run_key, kind, dataset, table_name, partitions, "rows", bytes, uri, mode)`);
+  const partitions = stored.flatMap((m) => m.partitions.map((partition) => ({ id: m.id, dataset: m.dataset, table: m.table, kind: m.kind, partition })));
+  if (partitions.length > 0) {
+    await tx.rows(sql`
+      INSERT INTO materialization_partitions (materialization_id, tenant, dataset, table_name, kind, "partition", recorded_at)
+      SELECT p.id, ${tenant}::text, p.dataset, p.table_name, p.kind, p."partition", ${now}::bigint
+      FROM unnest(${partitions.map((p) => p.id)}::text[], ${partitions.map((p) => p.dataset)}::text[], ${partitions.map((p) => p.table)}::text[],
+        ${partitions.map((p) => p.kind)}::text[], ${partitions.map((p) => p.partition)}::text[]) AS p(id, dataset, table_name, kind, "partition")`);
+  }
+  return stored;
 }

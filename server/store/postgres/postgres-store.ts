@@ -45,6 +45,7 @@ import { PostgresLineageStore } from './lineage.js';
 import { PostgresNotificationsStore } from './notifications.js';
 import { join, NOW_MS, prepared, raw, sql, type Sql } from './sql.js';
 import { setTaskRunStates } from './task-runs.js';
+import { setFlowRunStateWithBatch } from './state-with-batch.js';
 
 /** A cursor whose sort key must be a number (a time or a version number); BAD_USER_INPUT otherwise. */
 function numericCursor(after: string | null | undefined): [number, string] | null {
@@ -261,6 +262,13 @@ export class PostgresStore implements Store {
     const run = await runWrites.setFlowRunState(this.db, tenant, write);
     this.#publisher.runs([run]);
     return run;
+  }
+
+  async setFlowRunStateWithBatch(...args: Parameters<Store['setFlowRunStateWithBatch']>) {
+    const result = await setFlowRunStateWithBatch(this.db, ...args);
+    this.#publisher.runs([result.run]);
+    if (result.lines.length > 0) this.#publisher.logs(args[0], args[1].flowRunId, result.lines);
+    return result;
   }
 
   async cancelFlowRun(tenant: string, id: string, actor: string) {

@@ -169,23 +169,29 @@ async function compareAndSetState(db: PgDatabase, tenant: string, write: StateWr
 async function setFlowRunStateLocked(db: PgDatabase, tenant: string, write: StateWrite): Promise<FlowRunRecord> {
   return db.transaction(async (tx) => {
     const row = await lockRun(tx, tenant, write.flowRunId);
-    const now = row.now;
-    if (decideStateWrite(currentOf(row), write, now) === 'unchanged') return toFlowRun(row);
-    const ends = endsAttempt(write.state);
-    const updated = await updateRun(
-      tx,
-      row.id,
-      sql`state = ${write.state}, state_reason = ${pgText(write.reason)}, state_message = ${pgText(write.message)}, version = version + 1,
-          ${write.state === 'RUNNING' ? sql`started_at = ${now},` : raw('')}
-          ${ends ? sql`ended_at = ${now}, lease_expires_at = NULL,` : raw('')}
-          exit_code = COALESCE(${write.exitCode}::integer, exit_code), signal = COALESCE(${pgText(write.signal)}::text, signal)`,
-      { from: row.state, reason: write.reason, message: write.message, actor: write.actor, at: now },
-    );
-    return toFlowRun(ends ? await applyRetries(tx, updated, policyOf(row), now) : updated);
+    if (decideStateWrite(currentOf(row), write, row.now) === 'unchanged') return toFlowRun(row);
+    return applyStateWrite(tx, row, write);
   });
 }
 
-const currentOf = (row: FlowRunRow) => ({
+/** Writes a state decideStateWrite said to apply to the locked `row`, with its transition and the retry it may schedule. */
+export async function applyStateWrite(tx: Executor, row: LockedRun, write: StateWrite): Promise<FlowRunRecord> {
+  const now = row.now;
+  const ends = endsAttempt(write.state);
+  const updated = await updateRun(
+    tx,
+    row.id,
+    sql`state = ${write.state}, state_reason = ${pgText(write.reason)}, state_message = ${pgText(write.message)}, version = version + 1,
+        ${write.state === 'RUNNING' ? sql`started_at = ${now},` : raw('')}
+        ${ends ? sql`ended_at = ${now}, lease_expires_at = NULL,` : raw('')}
+        exit_code = COALESCE(${write.exitCode}::integer, exit_code), signal = COALESCE(${pgText(write.signal)}::text, signal)`,
+    { from: row.state, reason: write.reason, message: write.message, actor: write.actor, at: now },
+  );
+  return toFlowRun(ends ? await applyRetries(tx, updated, policyOf(row), now) : updated);
+}
+
+/** The run as decideStateWrite reads it. */
+export const currentOf = (row: FlowRunRow) => ({
   id: row.id, state: row.state as FlowRunStateType, version: row.version, leaseToken: row.lease_token, leaseExpiresAt: row.lease_expires_at,
 });
 

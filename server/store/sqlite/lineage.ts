@@ -30,20 +30,7 @@ export class SqliteLineageStore implements LineageStore {
     return db.transaction(() => {
       const now = (statement(db, `SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
       const run = assertLease(db, tenant, flowRunId, leaseToken, now);
-      const fresh = statement(db, 'INSERT OR IGNORE INTO materialization_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
-      if (!fresh) return [];
-      const insert = statement(db,
-        `INSERT INTO materializations (id, tenant, flow_run_id, attempt, task_run_key, kind, dataset, table_name, partitions, "rows", bytes, uri, mode, recorded_at, batch_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-      const insertPartition = statement(db,
-        `INSERT INTO materialization_partitions (materialization_id, tenant, dataset, table_name, kind, "partition", recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-      return items.map((item) => {
-        const id = newId();
-        insert.run(id, tenant, flowRunId, run.attempt, item.taskRunKey, item.kind, item.dataset, item.table, JSON.stringify(item.partitions), item.rows, item.bytes,
-          item.uri, item.mode, now, batchId);
-        for (const partition of item.partitions) insertPartition.run(id, tenant, item.dataset, item.table, item.kind, partition, now);
-        return { id, tenant, flowRunId, attempt: run.attempt, ...item, recordedAt: now };
-      });
+      return recordMaterializations(db, tenant, flowRunId, run.attempt, batchId, items, now);
     }).immediate();
   }
 
@@ -117,4 +104,27 @@ export class SqliteLineageStore implements LineageStore {
     const rows = statement(this.#db, 'SELECT * FROM materializations WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as MaterializationRow[];
     return new Map(rows.map((r) => [r.id, toMaterialization(r)]));
   }
+}
+
+/**
+ * Records writes of a run whose lease the caller checked, under `attempt`, once per (run,
+ * batchId), inside the caller's transaction (a repeat records nothing).
+ */
+export function recordMaterializations(
+  db: Database, tenant: string, flowRunId: string, attempt: number, batchId: string, items: MaterializationWrite[], now: number,
+): MaterializationRecord[] {
+  const fresh = statement(db, 'INSERT OR IGNORE INTO materialization_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
+  if (!fresh) return [];
+  const insert = statement(db,
+    `INSERT INTO materializations (id, tenant, flow_run_id, attempt, task_run_key, kind, dataset, table_name, partitions, "rows", bytes, uri, mode, recorded_at, batch_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertPartition = statement(db,
+    `INSERT INTO materialization_partitions (materialization_id, tenant, dataset, table_name, kind, "partition", recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  return items.map((item) => {
+    const id = newId();
+    insert.run(id, tenant, flowRunId, attempt, item.taskRunKey, item.kind, item.dataset, item.table, JSON.stringify(item.partitions), item.rows, item.bytes,
+      item.uri, item.mode, now, batchId);
+    for (const partition of item.partitions) insertPartition.run(id, tenant, item.dataset, item.table, item.kind, partition, now);
+    return { id, tenant, flowRunId, attempt, ...item, recordedAt: now };
+  });
 }

@@ -15,13 +15,13 @@ import { NOW_MS, toFlowRun, type FlowRunRow } from './rows.js';
 import { countHoldingSlots, readOperatorLimits } from './limits.js';
 import { statement } from './statements.js';
 
-const nowMs = (db: Database): number => (statement(db, `SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
+export const nowMs = (db: Database): number => (statement(db, `SELECT ${NOW_MS} AS now`).get() as { now: number }).now;
 
 function getRun(db: Database, tenant: string, id: string): FlowRunRow | undefined {
   return statement(db, 'SELECT * FROM flow_runs WHERE tenant = ? AND id = ?').get(tenant, id) as FlowRunRow | undefined;
 }
 
-function mustGetRun(db: Database, tenant: string, id: string): FlowRunRow {
+export function mustGetRun(db: Database, tenant: string, id: string): FlowRunRow {
   const row = getRun(db, tenant, id);
   if (!row) throw new FluxoError('NOT_FOUND', `flow run ${id} not found`);
   return row;
@@ -234,24 +234,33 @@ export function setFlowRunState(db: Database, tenant: string, write: StateWrite)
   return db.transaction(() => {
     const now = nowMs(db);
     const row = mustGetRun(db, tenant, write.flowRunId);
-    const current = { id: row.id, state: row.state as FlowRunStateType, version: row.version, leaseToken: row.lease_token, leaseExpiresAt: row.lease_expires_at };
-    if (decideStateWrite(current, write, now) === 'unchanged') return toFlowRun(row);
-    const ends = endsAttempt(write.state);
-    statement(db, 
-      `UPDATE flow_runs SET state = ?, state_reason = ?, state_message = ?, version = version + 1,
-         started_at = CASE WHEN ? = 'RUNNING' THEN ? ELSE started_at END,
-         ended_at = CASE WHEN ? THEN ? ELSE ended_at END,
-         exit_code = COALESCE(?, exit_code), signal = COALESCE(?, signal),
-         lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END
-       WHERE id = ?`,
-    ).run(write.state, write.reason, write.message, write.state, now, ends ? 1 : 0, now, write.exitCode, write.signal, ends ? 1 : 0, row.id);
-    recordTransition(db, {
-      tenant, flowRunId: row.id, from: row.state, to: write.state, reason: write.reason, message: write.message,
-      actor: write.actor, attempt: row.attempt, at: now,
-    });
-    if (ends) applyRetries(db, mustGetRun(db, tenant, row.id), now);
-    return toFlowRun(mustGetRun(db, tenant, row.id));
+    if (decideStateWrite(currentOf(row), write, now) === 'unchanged') return toFlowRun(row);
+    return applyStateWrite(db, tenant, row, write, now);
   }).immediate();
+}
+
+/** The run as decideStateWrite reads it. */
+export const currentOf = (row: FlowRunRow) => ({
+  id: row.id, state: row.state as FlowRunStateType, version: row.version, leaseToken: row.lease_token, leaseExpiresAt: row.lease_expires_at,
+});
+
+/** Writes a state decideStateWrite said to apply, with its transition and the retry it may schedule (inside the caller's transaction). */
+export function applyStateWrite(db: Database, tenant: string, row: FlowRunRow, write: StateWrite, now: number): FlowRunRecord {
+  const ends = endsAttempt(write.state);
+  statement(db, 
+    `UPDATE flow_runs SET state = ?, state_reason = ?, state_message = ?, version = version + 1,
+       started_at = CASE WHEN ? = 'RUNNING' THEN ? ELSE started_at END,
+       ended_at = CASE WHEN ? THEN ? ELSE ended_at END,
+       exit_code = COALESCE(?, exit_code), signal = COALESCE(?, signal),
+       lease_expires_at = CASE WHEN ? THEN NULL ELSE lease_expires_at END
+     WHERE id = ?`,
+  ).run(write.state, write.reason, write.message, write.state, now, ends ? 1 : 0, now, write.exitCode, write.signal, ends ? 1 : 0, row.id);
+  recordTransition(db, {
+    tenant, flowRunId: row.id, from: row.state, to: write.state, reason: write.reason, message: write.message,
+    actor: write.actor, attempt: row.attempt, at: now,
+  });
+  if (ends) applyRetries(db, mustGetRun(db, tenant, row.id), now);
+  return toFlowRun(mustGetRun(db, tenant, row.id));
 }
 
 export function cancelFlowRun(db: Database, tenant: string, id: string, actor: string): FlowRunRecord {
@@ -288,56 +297,67 @@ export function setTaskRunStates(
 ): number {
   return db.transaction(() => {
     const now = nowMs(db);
-    const run = assertLease(db, tenant, flowRunId, leaseToken, now);
-    // A batch retried after its answer was lost: recorded already, in the same transaction as its states.
-    if (batchId !== null && statement(db, 'INSERT OR IGNORE INTO task_state_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes !== 1) {
-      return 0;
-    }
-    const select = statement(db, 'SELECT id, state, attempts FROM task_runs WHERE flow_run_id = ? AND key = ?');
-    for (const s of states) {
-      const final = isFinalTaskRunState(s.state);
-      const existing = select.get(flowRunId, s.key) as { id: string; state: string; attempts: number } | undefined;
-      let taskRunId: string;
-      if (!existing) {
-        taskRunId = newId();
-        statement(db, 
-          `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
-             result_uri, result_sha256, result_size, inputs_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null,
-          s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null, s.inputsHash ?? null);
-      } else {
-        taskRunId = existing.id;
-        statement(db, 
-          `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END,
-             result_uri = ?, result_sha256 = ?, result_size = ?, inputs_hash = ?
-           WHERE id = ?`,
-        ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null,
-          s.inputsHash ?? null, taskRunId);
-      }
-      recordTransition(db, {
-        tenant, flowRunId, taskRunId, from: existing?.state ?? null, to: s.state, message: s.message, actor, attempt: s.attempt, at: now,
-      });
-    }
-    void run;
-    return states.length;
+    assertLease(db, tenant, flowRunId, leaseToken, now);
+    return recordTaskStates(db, tenant, flowRunId, states, actor, batchId, now);
   }).immediate();
+}
+
+/**
+ * Records task states of a run whose lease the caller checked, inside the caller's transaction.
+ * With a `batchId`, once per (run, batchId): a repeat records nothing and answers 0.
+ */
+export function recordTaskStates(db: Database, tenant: string, flowRunId: string, states: TaskStateWrite[], actor: string, batchId: string | null, now: number): number {
+  // A batch retried after its answer was lost: recorded already, in the same transaction as its states.
+  if (batchId !== null && statement(db, 'INSERT OR IGNORE INTO task_state_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes !== 1) {
+    return 0;
+  }
+  const select = statement(db, 'SELECT id, state, attempts FROM task_runs WHERE flow_run_id = ? AND key = ?');
+  for (const s of states) {
+    const final = isFinalTaskRunState(s.state);
+    const existing = select.get(flowRunId, s.key) as { id: string; state: string; attempts: number } | undefined;
+    let taskRunId: string;
+    if (!existing) {
+      taskRunId = newId();
+      statement(db, 
+        `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
+           result_uri, result_sha256, result_size, inputs_hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null,
+        s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null, s.inputsHash ?? null);
+    } else {
+      taskRunId = existing.id;
+      statement(db, 
+        `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END,
+           result_uri = ?, result_sha256 = ?, result_size = ?, inputs_hash = ?
+         WHERE id = ?`,
+      ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null,
+        s.inputsHash ?? null, taskRunId);
+    }
+    recordTransition(db, {
+      tenant, flowRunId, taskRunId, from: existing?.state ?? null, to: s.state, message: s.message, actor, attempt: s.attempt, at: now,
+    });
+  }
+  return states.length;
 }
 
 export function writeLogs(db: Database, tenant: string, flowRunId: string, leaseToken: string, batchId: string, lines: LogLineWrite[]): LogRecord[] {
   return db.transaction(() => {
-    const now = nowMs(db);
-    assertLease(db, tenant, flowRunId, leaseToken, now);
-    const fresh = statement(db, 'INSERT OR IGNORE INTO log_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
-    if (!fresh) return [];
-    const insert = statement(db, 
-      'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    return lines.map((line) => {
-      const id = Number(insert.run(tenant, flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp).lastInsertRowid);
-      return { id, tenant, flowRunId, ...line };
-    });
+    assertLease(db, tenant, flowRunId, leaseToken, nowMs(db));
+    return recordLogLines(db, tenant, flowRunId, batchId, lines);
   }).immediate();
+}
+
+/** Appends lines of a run whose lease the caller checked, once per (run, batchId), inside the caller's transaction. */
+export function recordLogLines(db: Database, tenant: string, flowRunId: string, batchId: string, lines: LogLineWrite[]): LogRecord[] {
+  const fresh = statement(db, 'INSERT OR IGNORE INTO log_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
+  if (!fresh) return [];
+  const insert = statement(db, 
+    'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  return lines.map((line) => {
+    const id = Number(insert.run(tenant, flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp).lastInsertRowid);
+    return { id, tenant, flowRunId, ...line };
+  });
 }
 
 export function heartbeat(db: Database, tenant: string, agentId: string, leases: { flowRunId: string; leaseToken: string }[], leaseMs: number): HeartbeatResult {

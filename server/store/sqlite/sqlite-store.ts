@@ -29,6 +29,7 @@ import * as schedules from './schedules.js';
 import { statement } from './statements.js';
 import { leasedStates, sqlStateList } from '../../../contract/states.js';
 import * as runWrites from './run-writes.js';
+import { setFlowRunStateWithBatch } from './state-with-batch.js';
 import {
   NOW_MS, toAgent, toFlow, toFlowRun, toFlowVersion, toLog, toProject, toStateTransition, toTaskRun,
   type AgentRow, type FlowRow, type FlowRunRow, type FlowVersionRow, type LogRow, type ProjectRow, type StateTransitionRow, type TaskRunRow,
@@ -251,6 +252,10 @@ export class SqliteStore implements Store {
 
   async setFlowRunState(tenant: string, write: Parameters<Store['setFlowRunState']>[1]) {
     return runWrites.setFlowRunState(this.db, tenant, write);
+  }
+
+  async setFlowRunStateWithBatch(...args: Parameters<Store['setFlowRunStateWithBatch']>) {
+    return setFlowRunStateWithBatch(this.db, ...args);
   }
 
   async cancelFlowRun(tenant: string, id: string, actor: string) {
