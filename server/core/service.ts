@@ -3,6 +3,7 @@
 // and publishes events for long-polls and subscriptions.
 import { createHash } from 'node:crypto';
 import { FluxoError } from '../../common/errors.js';
+import { isTaskRunState, taskRunStates } from '../../contract/states.js';
 import type { Identity } from '../../common/identity.js';
 import type { AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord } from '../store/records.js';
 import type { Claim, HeartbeatResult, LogLineWrite, Store, TaskStateWrite } from '../store/store.js';
@@ -361,8 +362,8 @@ export class FluxoService {
       checkString('task key', s.key, 300);
       checkString('taskName', s.taskName, 200);
       checkInt('attempt', s.attempt, 1, 10_000, 1);
-      if (!['RUNNING', 'RETRYING', 'SUCCESS', 'FAILED', 'TIMED_OUT'].includes(s.state)) {
-        throw new FluxoError('BAD_USER_INPUT', `task state ${s.state} is not one of RUNNING, RETRYING, SUCCESS, FAILED, TIMED_OUT`);
+      if (!isTaskRunState(s.state)) {
+        throw new FluxoError('BAD_USER_INPUT', `task state ${s.state} is not one of ${taskRunStates.join(', ')}`);
       }
       checkTaskResult(s);
     }

@@ -1,6 +1,7 @@
 // The flow-run state machine (docs/states.md is its prose). Stores call these checks inside the
 // same transaction as the write, so no path can skip them.
 import { FluxoError } from '../../common/errors.js';
+import { isFinalState, leasedStates as leasedStateList, retryableStates as retryableStateList } from '../../contract/states.js';
 import type { FlowRunStateType } from '../store/records.js';
 
 /** Transitions an agent may report with setFlowRunState, by current state. */
@@ -19,10 +20,10 @@ const agentTransitions: Record<FlowRunStateType, readonly FlowRunStateType[]> = 
 };
 
 /** States after which flow-level retries may schedule another attempt. */
-export const retryableStates: ReadonlySet<FlowRunStateType> = new Set(['FAILED', 'CRASHED', 'TIMED_OUT']);
+export const retryableStates: ReadonlySet<FlowRunStateType> = new Set(retryableStateList);
 
-/** States in which an agent holds a lease on the run. */
-export const leasedStates: readonly FlowRunStateType[] = ['SUBMITTED', 'RUNNING', 'CANCELLING'];
+/** States in which an agent holds a lease on the run (contract/states.ts, widened for `includes`). */
+export const leasedStates: readonly FlowRunStateType[] = leasedStateList;
 
 /** Throws ILLEGAL_TRANSITION unless an agent may move a run from `from` to `to`. */
 export function assertAgentTransition(from: FlowRunStateType, to: FlowRunStateType): void {
@@ -65,7 +66,7 @@ export function shouldRetry(state: FlowRunStateType, attempt: number, retries: n
 
 /** Whether a state ends an attempt (the child is gone). */
 export function endsAttempt(state: FlowRunStateType): boolean {
-  return state === 'SUCCESS' || state === 'FAILED' || state === 'CANCELLED' || state === 'TIMED_OUT' || state === 'CRASHED';
+  return isFinalState(state);
 }
 
 /** The parts of a run a state write is checked against. */

@@ -11,6 +11,7 @@
 // by `X-Fluxo-Delivery`. Failed attempts back off (5 s, 30 s, 2 min, 10 min, 1 h), then FAILED.
 import { EnvHttpProxyAgent, fetch } from 'undici';
 import type { Logger } from '../../common/logger.js';
+import { isFinalState } from '../../contract/states.js';
 import type { EventBus } from '../core/events.js';
 import { DELIVERY_HEADER, EVENT_HEADER, messageBody, runLink, signature, SIGNATURE_HEADER, type NotificationFacts } from '../core/notification-messages.js';
 import { maskUrl } from '../core/notifications.js';
@@ -214,7 +215,7 @@ export function startNotifier(store: Store, events: EventBus, options: NotifierO
     wakeTimer.unref();
   }
   const onRun = (run: { state: string }): void => {
-    if (run.state === 'SUCCESS' || run.state === 'FAILED' || run.state === 'CRASHED' || run.state === 'TIMED_OUT' || run.state === 'CANCELLED') wake();
+    if (isFinalState(run.state)) wake();
   };
   events.on('run:changed', onRun);
   schedule();

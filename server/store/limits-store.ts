@@ -3,9 +3,6 @@
 // (sqlite/run-writes.ts, postgres/claim-flow-runs.ts); this interface is the operators' side.
 import { finalStates, type ConcurrencyLimitRecord, type FlowRunRecord } from './records.js';
 
-/** The states in which a run holds a slot of every limit it counts against. */
-export const SLOT_STATES = ['SUBMITTED', 'RUNNING', 'CANCELLING'] as const;
-
 /**
  * True when a changed run may let a waiting claim take work: it became SCHEDULED, or it ended and
  * so freed a slot of the limits a due run may be waiting on. Long-polling claims wake on these.

@@ -5,6 +5,7 @@
 // receiver. The notifier (server/services/notifier.ts) asks the store to turn the transitions
 // after its durable cursor into deliveries, in one transaction with the cursor's advance; a
 // delivery is unique per (rule, run, event, run attempt), so a transition read twice is sent once.
+import { finalStates } from '../../contract/states.js';
 import type { DeliveryState, NotificationChannel, NotificationDeliveryRecord, NotificationEvent, NotificationRuleRecord } from './records.js';
 import type { Page, PageRequest } from './store.js';
 
@@ -80,7 +81,7 @@ export interface NotificationsStore {
 }
 
 /** Events that end a run, by the state it ends in. */
-export const finalEvents: ReadonlySet<string> = new Set(['SUCCESS', 'FAILED', 'CRASHED', 'TIMED_OUT', 'CANCELLED']);
+export const finalEvents: ReadonlySet<string> = new Set(finalStates);
 
 /** A final transition as the outbox step reads it. */
 export interface FinalTransition {

@@ -1,5 +1,6 @@
 // Rows as the store returns them, dialect-free. Times are epoch milliseconds (database time);
 // the GraphQL layer turns them into DateTime strings.
+import { finalStates as finalStateList } from '../../contract/states.js';
 import type { FlowRunStateType, LogLevel, MaterializationKind } from '../../schema/generated/graphql.js';
 
 export type { FlowRunStateType, LogLevel, MaterializationKind };
@@ -260,4 +261,4 @@ export interface DataTableRecord {
 }
 
 /** Final states: nothing leaves them (flow-level retries create a new attempt from Failed/Crashed/TimedOut). */
-export const finalStates: ReadonlySet<FlowRunStateType> = new Set(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
+export const finalStates: ReadonlySet<FlowRunStateType> = new Set(finalStateList);
