@@ -7,7 +7,8 @@ import { maskerOf, type Masker } from './secret-masker.js';
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FluxoError, coerceError } from '../common/errors.js';
-import type { FlowRunStateType, LeaseInput } from '../schema/generated/graphql.js';
+import { isFinalState } from '../contract/states.js';
+import type { FlowRunStateType, LeaseInput, RunBatchInput } from '../schema/generated/graphql.js';
 import { toMaterializationInput, type AgentApi, type ClaimedRun } from './agent-api.js';
 import { RetryAbortedError, retryInTransit } from './backoff.js';
 import { BundleUnavailableError, IntegrityError, type BundleCache, type CheckedOutBundle } from './bundle-cache.js';
@@ -42,7 +43,6 @@ export interface FlowRunExecutionDeps {
   warmChildren?: WarmChildren;
 }
 
-const FINAL_STATES = new Set<FlowRunStateType>(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
 /** Re-reads after VERSION_CONFLICT before giving up on a run that keeps changing under us. */
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -87,7 +87,12 @@ export class FlowRunExecution {
       onFatal: (error) => deps.onFatal(error),
       onWarning: (message, error) => this.#warn(message, error),
       onRetry: (operation, error, retryInMs) => deps.events.emit('api:unreachable', { operation, error, retryInMs }),
-      spool: { dir: deps.config.spoolDir, budget: deps.spoolBudget ?? new SpoolBudget(deps.config.spoolMaxBytes) },
+      // The header lets a restarted agent deliver what is still on disk late (late-delivery.ts).
+      spool: {
+        dir: deps.config.spoolDir,
+        budget: deps.spoolBudget ?? new SpoolBudget(deps.config.spoolMaxBytes),
+        header: { v: 1, flowRunId: this.flowRunId, attempt: this.attempt, agentName: deps.config.name },
+      },
       onSpill: (path) => deps.events.emit('spool:opened', { flowRunId: this.flowRunId, path }),
       onDrained: (bytes) => deps.events.emit('spool:drained', { flowRunId: this.flowRunId, bytes }),
       onDropped: (lines) => deps.events.emit('logs:dropped', { flowRunId: this.flowRunId, lines }),
@@ -256,9 +261,12 @@ export class FlowRunExecution {
       // A child our cancellation stopped ends CANCELLED; one that ended on its own while the
       // cancellation was on its way is reported as it ended (the server accepts CANCELLING → SUCCESS).
       await this.#order;
-      await this.#relay.close();
+      // What the child left rides with the final state when it is one batch in memory (issue 14:
+      // a short run costs claim, RUNNING and the final write); anything more leaves first, as before.
+      const batch = await this.#relay.takeFinalBatch();
+      if (batch === null) await this.#relay.close();
       const final = finalStateOf(outcome);
-      await this.#finish({ ...final, message: final.message === null ? null : redact(final.message) });
+      await this.#finish({ ...final, message: final.message === null ? null : redact(final.message) }, batch);
     } finally {
       // The run's group is gone; with a uid of its own, so is anything it left running (before its directory goes).
       if (runAs && this.#deps.runUsers) this.#deps.runUsers.release(runAs);
@@ -357,9 +365,9 @@ export class FlowRunExecution {
     return true;
   }
 
-  /** Reports the final state. */
-  async #finish(final: FinalState): Promise<void> {
-    this.#finished(final, (await this.#write(final)) === 'written');
+  /** Reports the final state, with the run's last entries when they ride with it. */
+  async #finish(final: FinalState, batch: RunBatchInput | null = null): Promise<void> {
+    this.#finished(final, (await this.#write(final, batch)) === 'written');
   }
 
   #finished(final: FinalState | null, reported = false): void {
@@ -394,8 +402,14 @@ export class FlowRunExecution {
     this.#relay.discard();
   }
 
-  /** Compare-and-set of the run's state, handling the answers of PROTOCOL.md section 4. */
-  async #write(target: FinalState): Promise<WriteOutcome> {
+  /**
+   * Compare-and-set of the run's state, handling the answers of PROTOCOL.md section 4. A `batch`
+   * rides along (the same batch id on every retry, so each entry lands once); if the server refuses
+   * the write for anything but the run's own state (a bad entry, an older server), the batch goes
+   * back to the relay, leaves on its own, and the state is written without it.
+   */
+  async #write(target: FinalState, riding: RunBatchInput | null = null): Promise<WriteOutcome> {
+    let batch = riding;
     const { api, events } = this.#deps;
     const input = () => ({
       flowRunId: this.flowRunId,
@@ -406,6 +420,7 @@ export class FlowRunExecution {
       message: target.message,
       exitCode: target.exitCode,
       signal: target.signal,
+      ...(batch === null ? {} : { batch }),
     });
     const inTransit = { signal: this.#abort.signal, onRetry: (error: Error, retryInMs: number) => events.emit('api:unreachable', { operation: 'setFlowRunState', error, retryInMs }) };
 
@@ -425,7 +440,7 @@ export class FlowRunExecution {
             if (!current) return this.#drop(`run ${this.flowRunId} could not be read back after a version conflict`);
             this.#version = current.version;
             if (current.state === target.state) return 'written';
-            if (FINAL_STATES.has(current.state)) return this.#drop(`run ${this.flowRunId} is already ${current.state}`);
+            if (isFinalState(current.state)) return this.#drop(`run ${this.flowRunId} is already ${current.state}`);
             // Cancelled before the flow started: do not start it. A final state is still written as it is.
             if (current.state === 'CANCELLING' && target.state === 'RUNNING') return 'cancelling';
             if (conflicts >= MAX_CONFLICT_RETRIES) return this.#drop(`run ${this.flowRunId} keeps changing (${current.state}); giving up on writing ${target.state}`);
@@ -440,6 +455,13 @@ export class FlowRunExecution {
             if (isTokenRefusal(error)) {
               this.#deps.onFatal(error);
               return 'forgotten';
+            }
+            if (batch !== null) {
+              this.#warn(`the server refused ${target.state} with the run's last entries for run ${this.flowRunId}; sending them on their own`, error);
+              this.#relay.giveBack(batch);
+              batch = null;
+              await this.#relay.close();
+              continue;
             }
             return this.#drop(`the server refused ${target.state} for run ${this.flowRunId}: [${error.code}] ${error.message}`, error);
         }

@@ -9,17 +9,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCredentialRefusal } from '../contract/credential-refusal.js';
 import { FluxoError, coerceError } from '../common/errors.js';
-import type { LogLineInput, MaterializationInput, TaskRunStateInput } from '../schema/generated/graphql.js';
+import type { LogLineInput, MaterializationInput, RunBatchInput, TaskRunStateInput } from '../schema/generated/graphql.js';
 import type { LogEvent, TaskStateEvent } from '../sdk/runtime/protocol.js';
 import type { AgentApi } from './agent-api.js';
 import { RetryAbortedError, retryInTransit } from './backoff.js';
-import { RunSpool, SpoolBudget } from './spool.js';
+import { RunSpool, SpoolBudget, type SpoolHeader } from './spool.js';
 
 /** One queued item: a task state, a log line, or a write for lineage (fluxo/data). */
 type RelayEntry = { state: TaskRunStateInput } | { line: LogLineInput } | { materialization: MaterializationInput };
 
 /** Materializations per recordMaterializations call (the server's limit). */
 const MATERIALIZATIONS_PER_BATCH = 100;
+/** Entries a batch riding with a state write may hold (RunBatchInput: at most 1,000 task states). */
+const MAX_RIDING_ENTRIES = 1_000;
 
 /** Spool budget of relays created without one (tests, library use). @default 256 MiB */
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024;
@@ -37,9 +39,10 @@ export interface RunRelayOptions {
    * Where entries beyond two batches wait (`<dir>/<flowRunId>.<n>.jsonl`) and the byte budget they
    * share with the agent's other runs. Past the budget, log lines are counted and dropped (task
    * states never are). @default `<tmpdir>/fluxo-spool` (files with a random suffix) and a budget of
-   * its own of 256 MiB
+   * its own of 256 MiB. With a `header`, the files are named `<flowRunId>.a<attempt>.<n>.jsonl` and a
+   * restarted agent delivers what they hold late (spool.ts, late-delivery.ts).
    */
-  spool?: { dir: string; budget: SpoolBudget };
+  spool?: { dir: string; budget: SpoolBudget; header?: SpoolHeader };
   /** The run's entries began to spill to disk. */
   onSpill?: (path: string) => void;
   /** Everything that was spilled has been delivered; the files are gone. */
@@ -75,8 +78,9 @@ export class RunRelay {
     this.#spool = new RunSpool<RelayEntry>({
       dir: spool.dir,
       // A shared default directory: relays of the same run id in one machine must not share files.
-      name: options.spool ? name : `${name}-${randomUUID().slice(0, 8)}`,
+      name: options.spool ? (options.spool.header ? `${name}.a${options.spool.header.attempt}` : name) : `${name}-${randomUUID().slice(0, 8)}`,
       budget: spool.budget,
+      ...(options.spool?.header ? { header: options.spool.header } : {}),
       memoryEntries: 2 * this.#maxBatch,
       ...(options.onSpill ? { onSpill: options.onSpill } : {}),
       ...(options.onDrained ? { onDrained: options.onDrained } : {}),
@@ -165,6 +169,48 @@ export class RunRelay {
     this.#clearTimer();
   }
 
+  /**
+   * Takes what waits as one batch to ride with a state write (SetFlowRunStateInput.batch), without
+   * waiting: null when nothing waits, or when it is not one batch held in memory (more than a
+   * batch, or part of it on disk), which then leaves the usual way. After a batch is taken nothing
+   * is left to send; `giveBack` returns it if the state write could not carry it.
+   */
+  takeBatch(): RunBatchInput | null {
+    if (!this.active) return null;
+    this.#flushDropped();
+    const n = this.#spool.length;
+    if (n === 0 || n > Math.min(this.#maxBatch, MAX_RIDING_ENTRIES) || this.#spool.bytes > 0 || this.#spool.paths.length > 0) return null;
+    const entries = this.#spool.take(n);
+    const states = entries.flatMap((entry) => ('state' in entry ? [entry.state] : []));
+    const logLines = entries.flatMap((entry) => ('line' in entry ? [entry.line] : []));
+    const materializations = entries.flatMap((entry) => ('materialization' in entry ? [entry.materialization] : []));
+    if (materializations.length > MATERIALIZATIONS_PER_BATCH) {
+      this.giveBack({ batchId: '', taskRunStates: states, logLines, materializations });
+      return null;
+    }
+    this.#clearTimer();
+    // One id per batch, kept across retries of the state write: each part lands once.
+    return { batchId: randomUUID(), taskRunStates: states, logLines, materializations };
+  }
+
+  /**
+   * The final batch (PROTOCOL.md section 5): once the child has ended, waits for a batch in flight
+   * (the state must not overtake it), then takes what is left as `takeBatch` does.
+   */
+  async takeFinalBatch(): Promise<RunBatchInput | null> {
+    this.#clearTimer();
+    if (this.#draining) await this.#draining;
+    return this.takeBatch();
+  }
+
+  /** Queues a batch taken by `takeBatch` again, ahead of nothing (it was all there was), to leave the usual way. */
+  giveBack(batch: RunBatchInput): void {
+    for (const state of batch.taskRunStates ?? []) this.#spool.push({ state }, true);
+    for (const materialization of batch.materializations ?? []) this.#spool.push({ materialization }, true);
+    for (const line of batch.logLines ?? []) this.#spool.push({ line }, true);
+    this.#nudge();
+  }
+
   /** Drops everything, removes the spool files and stops sending (the lease is lost). */
   discard(): void {
     this.#abort.abort();
@@ -235,6 +281,7 @@ export class RunRelay {
     const { api, flowRunId, leaseToken } = this.#options;
     if (this.#spool.length === 0) this.#flushDropped();
     const batch = this.#spool.take(this.#maxBatch);
+    const mark = this.#spool.takenMark;
     const states: TaskRunStateInput[] = [];
     const lines: LogLineInput[] = [];
     const items: MaterializationInput[] = [];
@@ -259,6 +306,8 @@ export class RunRelay {
       const batchId = randomUUID();
       await this.#send('writeLogs', () => api.writeLogs({ flowRunId, leaseToken, batchId, lines }));
     }
+    // Delivered (or refused for its content, which a retry would not change): a restart must not send it again.
+    if (this.active) this.#spool.acknowledge(mark);
   }
 
   async #send(operation: string, call: () => Promise<unknown>): Promise<void> {
