@@ -1,4 +1,4 @@
-// One child process per flow run (execa 9): its own process group, an explicit environment, a
+// One child process per flow run (node:child_process, agent/ipc-subprocess.ts): its own process group, an explicit environment, a
 // private working directory. The child runtime (sdk/runtime/child.ts) says `ready`, receives a
 // `start` message, runs the flow and reports task states, logs and a result over IPC. This module
 // relays those, turns stdout/stderr into log lines, enforces the flow timeout and cancellation
@@ -7,13 +7,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { spawnIpcSubprocess, type IpcSubprocess } from './ipc-subprocess.js';
 import { coerceError } from '../common/errors.js';
 import {
   RUNTIME_PROTOCOL_VERSION,
   type ChildMessage,
   type LogEvent,
   type SerializedFailure,
+  type GoMessage,
   type StartMessage,
   type StoredResultMessage,
   type TaskStateEvent,
@@ -109,31 +110,22 @@ export interface PreparedChild {
   readonly ready: Promise<Extract<ChildMessage, { type: 'ready' }> | null>;
   /** Whether the process has exited (a prepared child that did is of no use). */
   readonly exited: boolean;
-  /** @internal the execa subprocess */
-  readonly subprocess: ChildSubprocess;
+  /** @internal the subprocess */
+  readonly subprocess: IpcSubprocess;
 }
 
-type ChildSubprocess = ReturnType<typeof execChild>;
-
-function execChild(options: LaunchOptions) {
+function execChild(options: LaunchOptions): IpcSubprocess {
   const command = childRuntimeCommand(options.childEntry);
-  return execa(command.file, command.args, {
-    ipc: true,
+  // Killing is this module's job, on the whole group: nothing kills the leader alone, and the
+  // child is not killed with the agent (a stopping agent lets runs finish, then ends them itself).
+  return spawnIpcSubprocess(command.file, command.args, {
     // Own process group (setsid): timeouts and cancellations signal the group, grandchildren included.
     detached: true,
-    extendEnv: false,
+    // Exactly this environment, nothing of the agent's beyond it.
     env: options.runAs ? { ...childEnv(options), HOME: options.cwd } : childEnv(options),
     cwd: options.cwd,
     // libuv changes into `cwd`, drops the supplementary groups, then calls setgid and setuid.
     ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    // Killing is this module's job, on the whole group; execa's own escalation would hit only the leader.
-    forceKillAfterDelay: false,
-    cleanup: false,
   });
 }
 
@@ -151,12 +143,10 @@ export function launchChildRuntime(options: LaunchOptions): PreparedChild {
   let exited = false;
   subprocess.once('exit', () => (exited = true));
   const ready = new Promise<Extract<ChildMessage, { type: 'ready' }> | null>((resolve) => {
-    // The raw event, not execa's getEachMessage: nobody may be iterating yet when it arrives.
+    // The raw event, not getEachMessage: nobody may be iterating yet when it arrives.
     subprocess.once('message', (message: ChildMessage) => resolve(message?.type === 'ready' ? message : null));
     subprocess.once('exit', () => resolve(null));
   });
-  // The exit (and its code) is read by whoever uses or discards it; an unawaited failure must not surface.
-  void subprocess.catch(() => undefined);
   return {
     pid: subprocess.pid,
     cwd: options.cwd,
@@ -172,7 +162,7 @@ export function launchChildRuntime(options: LaunchOptions): PreparedChild {
 /** Why the agent itself ended the child, if it did. */
 export type Interruption = 'timeout' | 'cancelled' | 'lease-lost' | 'not-started' | 'agent-stopped';
 
-/** Exactly how a child ended (after execa's result). */
+/** Exactly how a child ended. */
 export interface ChildOutcome {
   pid: number | undefined;
   exitCode: number | null;
@@ -265,7 +255,7 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
     else signalGroup(signal);
   };
 
-  // On the leader's exit (not execa's resolution, which waits for the pipes a grandchild may hold
+  // On the leader's exit (not `ended`, which waits for the pipes a grandchild may hold
   // open), everything it left in its group goes too: a forgotten `sleep`, a worker.
   const onExit = (): void => {
     exited = true;
@@ -294,6 +284,28 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
       interrupt('not-started', 'SIGKILL');
       return;
     }
+    // With a beforeStart (the RUNNING write), the start goes first with `hold`: the child imports the
+    // bundle while the agent writes RUNNING, and runs the flow on `go`, or is killed without it.
+    const hold = options.beforeStart !== undefined;
+    const start: StartMessage = {
+      type: 'start',
+      flowRunId: options.flowRunId,
+      attempt: options.attempt,
+      bundlePath: options.bundlePath,
+      entrypoint: options.entrypoint,
+      parameters: options.parameters,
+      ...(options.storedResults?.length ? { storedResults: options.storedResults } : {}),
+      // Started before this run was known, it has the allow-list only: the run's own variables come now.
+      ...(prepared ? { env: runEnv(options) } : {}),
+      ...(hold ? { hold } : {}),
+    };
+    try {
+      await subprocess.sendMessage(start);
+    } catch (error) {
+      problem = `could not send the start message: ${coerceError(error).message}`;
+      interrupt('not-started', 'SIGKILL');
+      return;
+    }
     let proceed = true;
     if (options.beforeStart) {
       try {
@@ -306,23 +318,15 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
       interrupt('not-started', 'SIGKILL');
       return;
     }
-    const start: StartMessage = {
-      type: 'start',
-      flowRunId: options.flowRunId,
-      attempt: options.attempt,
-      bundlePath: options.bundlePath,
-      entrypoint: options.entrypoint,
-      parameters: options.parameters,
-      ...(options.storedResults?.length ? { storedResults: options.storedResults } : {}),
-      // Started before this run was known, it has the allow-list only: the run's own variables come now.
-      ...(prepared ? { env: runEnv(options) } : {}),
-    };
-    try {
-      await subprocess.sendMessage(start);
-    } catch (error) {
-      problem = `could not send the start message: ${coerceError(error).message}`;
-      interrupt('not-started', 'SIGKILL');
-      return;
+    if (hold) {
+      const go: GoMessage = { type: 'go' };
+      try {
+        await subprocess.sendMessage(go);
+      } catch (error) {
+        problem = `could not send the go message: ${coerceError(error).message}`;
+        interrupt('not-started', 'SIGKILL');
+        return;
+      }
     }
     started = true;
     markStarted(true);
@@ -330,10 +334,13 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   };
 
   let readySeen = false;
+  // The outcome waits for the start decision: a child that ended (say, its bundle failed to load)
+  // while RUNNING was being written is reported only after that write, never before it.
+  let decided: Promise<void> = Promise.resolve();
   void child.ready.then((message) => {
     if (message === null || readySeen) return;
     readySeen = true;
-    void onReady(message);
+    decided = onReady(message);
   });
   later(READY_TIMEOUT_MS, () => {
     if (readySeen) return;
@@ -392,21 +399,19 @@ export function spawnFlowRun(options: SpawnFlowRunOptions): FlowRunChild {
   })();
 
   const outcome = (async (): Promise<ChildOutcome> => {
-    const ended = await subprocess;
+    const ended = await subprocess.ended;
     exited = true;
     killGroups();
     for (const timer of timers) clearTimeout(timer);
     timers.clear();
     dataAbort.abort();
-    await Promise.all([relay, streamsClosed, dataRequests.close()]);
+    await Promise.all([relay, streamsClosed, dataRequests.close(), decided]);
     markStarted(false);
-    if (ended.failed && ended.exitCode === undefined && ended.signal === undefined) {
-      problem ??= `could not start the child runtime: ${ended.shortMessage ?? ended.message}`;
-    }
+    if (ended.spawnError) problem ??= `could not start the child runtime: ${ended.spawnError.message}`;
     return {
       pid,
-      exitCode: ended.exitCode ?? null,
-      signal: ended.signal ?? null,
+      exitCode: ended.exitCode,
+      signal: ended.signal,
       result,
       interruption,
       started,
@@ -475,7 +480,7 @@ export const CHILD_RUNTIME_ARGUMENT = '__fluxo-child-runtime';
  * How the child runtime is started. Inside the `fluxo-agent` single executable the binary
  * re-executes itself with {@link CHILD_RUNTIME_ARGUMENT}, so a host needs no Node install (and
  * `childEntry`, a script path, means nothing there); otherwise the running Node executes the
- * child runtime script. Either way the child is a Node process, so execa's IPC channel
+ * child runtime script. Either way the child is a Node process, so the IPC channel
  * (NODE_CHANNEL_FD) works the same.
  *
  * @example

@@ -20,6 +20,7 @@ import {
   type DataOperation,
   type DataResponseMessage,
   type FlowHandle,
+  type GoMessage,
   type RuntimeHost,
   type SerializedFailure,
   type StartMessage,
@@ -257,6 +258,16 @@ function onTermWithCommands(): void {
   setTimeout(exit, 10_000).unref();
 }
 
+/** The agent's `go` (for a start with `hold`); anything else before it breaks the protocol. */
+function nextGo(): Promise<void> {
+  return new Promise((resolve) =>
+    process.once('message', (message: unknown) => {
+      if ((message as GoMessage | null)?.type !== 'go') protocolError(`expected a go message, got ${JSON.stringify(message)}`);
+      resolve();
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   if (!process.send) protocolError('must be spawned with an IPC channel (by a fluxo agent)');
   // The agent is gone: nobody records this run any more and the server will hand it to another
@@ -276,11 +287,14 @@ async function main(): Promise<void> {
   // A child started ahead of demand learns its run's variables only now, before any flow code runs.
   for (const [name, value] of Object.entries(start.env ?? {})) if (typeof value === 'string') process.env[name] = value;
 
+  // A load error is reported at once: the agent reports it once RUNNING is written.
+  const go = start.hold ? nextGo() : null;
   const handle = await load(start);
   if (!('run' in handle)) {
     fail(handle, CHILD_EXIT.loadError);
     return;
   }
+  if (go) await go;
   try {
     await handle.run(start.parameters, hostFor(start));
     finish({ type: 'result', ok: true }, CHILD_EXIT.success);

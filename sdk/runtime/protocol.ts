@@ -1,6 +1,8 @@
 // The contract between a flow bundle (which carries its own copy of the SDK) and the runtime that
 // loads it, and the IPC messages between the child process and the agent. Nothing here imports
 // the server or the agent: the child side stays small and sandboxable.
+import type { ChildFailureReason } from '../../contract/state-reasons.js';
+import type { TaskRunState } from '../../contract/states.js';
 import type { RunCommandOptions, RunCommandResult } from '../../data/contract.js';
 
 /** Bumped when the bundle/runtime contract changes incompatibly. */
@@ -9,8 +11,8 @@ export const RUNTIME_PROTOCOL_VERSION = 1;
 /** Marks an exported value as a fluxo flow, across copies of the SDK (bundle vs. CLI). */
 export const FLOW_MARKER = Symbol.for('fluxo.flow');
 
-/** States a task run reports (a subset of the flow-run state enum of the schema). */
-export type TaskRunState = 'RUNNING' | 'RETRYING' | 'SUCCESS' | 'FAILED' | 'TIMED_OUT';
+/** States a task run reports (contract/states.ts: a subset of the flow-run state enum of the schema). */
+export type { TaskRunState };
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 export type LogStream = 'logger' | 'stdout' | 'stderr';
 
@@ -84,7 +86,7 @@ export interface LogEvent {
 export interface SerializedFailure {
   type: string;
   message: string;
-  reason: 'exception' | 'timeout' | 'load-error' | 'invalid-parameters';
+  reason: ChildFailureReason;
   stack?: string;
 }
 
@@ -176,6 +178,18 @@ export interface StartMessage {
    * (agent/warm-child.ts). Absent for a child spawned for this run, whose environment has them. @default {}
    */
   env?: Record<string, string>;
+  /**
+   * Import the bundle now, but run the flow only on `go`: the agent loads the code while it writes
+   * RUNNING, the slowest two steps of a start side by side. The module's top-level code thus runs
+   * before the run is RUNNING (as it does at registration); the flow function only after. Without
+   * `go` the agent kills the child. @default false: run at once
+   */
+  hold?: boolean;
+}
+
+/** Agent -> child: the run is RUNNING; run the flow loaded for a `start` with `hold`. */
+export interface GoMessage {
+  type: 'go';
 }
 
 /** Agent -> child: the answer to a `read-result` request (JSON text, or why there is none). */

@@ -1,7 +1,7 @@
 // The child process of a flow run, for real: the compiled child runtime (dist/sdk/runtime/child.js)
 // loading the hand-written bundle test/fixtures/agent/flows.mjs.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultChildEntry, spawnFlowRun, type SpawnFlowRunOptions } from '../../agent/spawn-flow-run.js';
@@ -87,6 +87,71 @@ describe('running a flow', () => {
     const outcome = await child.outcome;
     expect(outcome).toMatchObject({ started: false, interruption: 'not-started', signal: 'SIGKILL', result: null });
     expect(existsSync(pidFile)).toBe(false);
+  });
+
+  /** A bundle whose module code marks `loaded` when imported and whose flow marks `ran`; or one that cannot load. */
+  async function markingBundle(dir: string, broken = false): Promise<string> {
+    const path = join(dir, 'marking.mjs');
+    const body = broken
+      ? `throw new Error('this bundle cannot load');`
+      : `import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(join(dir, 'loaded'))}, 'x');
+export const marking = { [Symbol.for('fluxo.flow')]: 1,
+  definition: { name: 'marking', description: null, parameterSchema: { type: 'object' }, labels: [], retries: 0, retryDelaySeconds: 0, timeoutSeconds: null },
+  run: async () => { writeFileSync(${JSON.stringify(join(dir, 'ran'))}, 'x'); } };`;
+    await writeFile(path, body);
+    return path;
+  }
+
+  it('loads the bundle while RUNNING is being written, and runs the flow only once it is', async () => {
+    const dir = await tempDir();
+    let ranBeforeRunning: boolean | null = null;
+    const { child } = await spawn('marking', {}, {
+      bundlePath: await markingBundle(dir),
+      beforeStart: async () => {
+        // The import happens during the write: the module's own code has run, the flow has not.
+        await waitFor(() => existsSync(join(dir, 'loaded')) || undefined, { what: 'the bundle imported before RUNNING was written' });
+        ranBeforeRunning = existsSync(join(dir, 'ran'));
+        return true;
+      },
+    });
+    const outcome = await child.outcome;
+    expect(ranBeforeRunning).toBe(false);
+    expect(outcome).toMatchObject({ started: true, exitCode: 0, result: { ok: true } });
+    expect(existsSync(join(dir, 'ran'))).toBe(true);
+  });
+
+  it('never runs a loaded flow whose RUNNING write declines', async () => {
+    const dir = await tempDir();
+    const { child } = await spawn('marking', {}, {
+      bundlePath: await markingBundle(dir),
+      beforeStart: async () => {
+        await waitFor(() => existsSync(join(dir, 'loaded')) || undefined, { what: 'the bundle imported' });
+        return false;
+      },
+    });
+    expect(await child.outcome).toMatchObject({ started: false, interruption: 'not-started', signal: 'SIGKILL' });
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+  });
+
+  it('reports a bundle that fails to load only after the RUNNING write has answered', async () => {
+    const dir = await tempDir();
+    const order: string[] = [];
+    const { child } = await spawn('marking', {}, {
+      bundlePath: await markingBundle(dir, true),
+      beforeStart: async () => {
+        // The child fails its import and exits while RUNNING is still on its way (a slow write).
+        await waitFor(() => (child.pid !== undefined && !isAlive(child.pid)) || undefined, { what: 'the child to exit' });
+        await new Promise((wake) => setTimeout(wake, 300));
+        order.push('RUNNING written');
+        return true;
+      },
+    });
+    const outcome = await child.outcome;
+    order.push('outcome');
+    expect(order).toEqual(['RUNNING written', 'outcome']);
+    expect(finalStateOf(outcome)).toMatchObject({ state: 'CRASHED', reason: 'load-error' });
+    expect(finalStateOf(outcome).message).toContain('this bundle cannot load');
   });
 });
 
