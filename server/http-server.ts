@@ -125,17 +125,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { store, identitySecret, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const events = new EventBus();
+  const secrets = new TenantSecrets(store.secrets, options.secretsKeyring ? new SecretCipher(options.secretsKeyring) : null);
+  const notify = options.notifications ?? {};
+  const notifications = new Notifications(store, { secretsAvailable: options.secretsKeyring !== undefined, allowHttpWebhooks: notify.allowHttpWebhooks ?? false });
   const service = new FluxoService(store, events, {
     leaseMs: options.leaseMs ?? 30_000,
     leaseKey: leaseKeyFrom(identitySecret),
     ...(options.storageRoots ? { storageRoots: options.storageRoots } : {}),
     ...(options.timezone ? { timezone: options.timezone } : {}),
+    secrets,
+    notifications,
   });
   const audit = new AuditLog(store.audit);
   const internal = createInternalRoutes({ store, identitySecret, audit, logger });
-  const secrets = new TenantSecrets(store.secrets, options.secretsKeyring ? new SecretCipher(options.secretsKeyring) : null);
-  const notify = options.notifications ?? {};
-  const notifications = new Notifications(store, { secretsAvailable: options.secretsKeyring !== undefined, allowHttpWebhooks: notify.allowHttpWebhooks ?? false });
   const schema = buildSchema();
   const production = options.production ?? false;
   const apollo = await startApollo(schema, logger, [auditPlugin(audit, logger)], { production });
@@ -191,7 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
-    const context: GraphQLContext = { identity, service, secrets, notifications, requestId, signal: aborter.signal };
+    const context: GraphQLContext = { identity, service, requestId, signal: aborter.signal };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => context,
@@ -225,7 +227,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       context: (ctx) => {
         const identity = identities.get(ctx.extra.request)!;
         const requestId = (ctx.extra.request.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
-        return { identity, service, secrets, notifications, requestId, signal: hangUpSignalOf(ctx.extra.socket) } satisfies GraphQLContext;
+        return { identity, service, requestId, signal: hangUpSignalOf(ctx.extra.socket) } satisfies GraphQLContext;
       },
       // The same parsing, validation and limits as Apollo applies over HTTP.
       onSubscribe: (_ctx, _id, payload) => prepareOperation({ schema, limits: defaultLimits, production }, payload),

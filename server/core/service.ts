@@ -33,6 +33,7 @@ import { rerunFlowRun, restartFlowRun } from './restart.js';
 import { RunReads } from './run-reads.js';
 import { TenantSecrets } from './secrets.js';
 import { ServiceTokens } from './service-token-admin.js';
+import { leaseSignals, type LeaseSignal } from './lease-signals.js';
 
 export interface ServiceOptions {
   /** Lease length granted on claim and heartbeat. @default 30000 */
@@ -424,5 +425,10 @@ export class FluxoService {
   /** A new run of a finished run's version, with its parameters or new ones (restart.ts). */
   rerunFlowRun(identity: Identity, id: string, parameters: unknown): Promise<FlowRunRecord> {
     return rerunFlowRun(this, identity, id, parameters);
+  }
+
+  /** Cancels of the runs the caller's agent holds, pushed as they happen, until `signal` aborts (lease-signals.ts). */
+  leaseSignals(identity: Identity, agentId: string, signal?: AbortSignal): AsyncGenerator<LeaseSignal> {
+    return leaseSignals(this, identity, agentId, signal);
   }
 }

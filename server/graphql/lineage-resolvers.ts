@@ -1,37 +1,29 @@
-// Resolvers of lineage (merged into resolvers.ts): arguments in, core/lineage.ts with the verified
-// identity, records out. Objects below a root field were read under the caller's tenant, so their
-// fields read on with the tenant the record carries.
-import { FluxoError } from '../../common/errors.js';
+// Resolvers of lineage (merged into resolvers.ts): arguments in, the core's lineage
+// (`service.lineage`, core/lineage-service.ts) with the verified identity, records out.
 import type { FlowRunResolvers, MutationResolvers, QueryResolvers, Resolvers } from './generated/resolver-types.js';
-import { getDataTable, historyOf, listDataTables, materializationsOf, partitionsOf, recordMaterializations } from '../core/lineage.js';
 import { connection } from './connection.js';
 
 export const lineageQueries: Pick<QueryResolvers, 'dataTables' | 'dataTable'> = {
   dataTables: async (_, args, ctx) =>
-    connection(await listDataTables(ctx.service.store, ctx.identity, { dataset: args.dataset, kind: args.kind }, { first: args.first, after: args.after })),
-  dataTable: (_, args, ctx) => getDataTable(ctx.service.store, ctx.identity, { dataset: args.dataset, table: args.table, kind: args.kind }),
+    connection(await ctx.service.lineage.tables(ctx.identity, { dataset: args.dataset, kind: args.kind }, { first: args.first, after: args.after })),
+  dataTable: (_, args, ctx) => ctx.service.lineage.table(ctx.identity, { dataset: args.dataset, table: args.table, kind: args.kind }),
 };
 
 export const lineageMutations: Pick<MutationResolvers, 'recordMaterializations'> = {
-  recordMaterializations: async (_, { input }, ctx) => (await recordMaterializations(ctx.service, ctx.identity, input)).length,
+  recordMaterializations: async (_, { input }, ctx) => (await ctx.service.lineage.record(ctx.identity, input)).length,
 };
 
 export const lineageFlowRunFields: Pick<FlowRunResolvers, 'materializations'> = {
-  materializations: (run, _, ctx) => materializationsOf(ctx.service.store, run),
+  materializations: (run, _, ctx) => ctx.service.lineage.materializationsOf(ctx.identity, run),
 };
 
 export const lineageTypes: Pick<Resolvers, 'Materialization' | 'DataTable' | 'DataPartition'> = {
   Materialization: {
-    flowRun: async (m, _, ctx) => {
-      // Retention deletes a run's writes with the run, so the run is there while its writes are.
-      const run = await ctx.service.store.getFlowRun(m.tenant, m.flowRunId);
-      if (!run) throw new FluxoError('NOT_FOUND', `flow run ${m.flowRunId} not found`);
-      return run;
-    },
+    flowRun: (m, _, ctx) => ctx.service.runs.byId(ctx.identity, m.flowRunId),
   },
   DataTable: {
-    partitions: (table, args, ctx) => partitionsOf(ctx.service.store, table, args.first),
-    history: (table, args, ctx) => historyOf(ctx.service.store, table, args.first),
+    partitions: (table, args, ctx) => ctx.service.lineage.partitionsOf(ctx.identity, table, args.first),
+    history: (table, args, ctx) => ctx.service.lineage.historyOf(ctx.identity, table, args.first),
   },
   DataPartition: {},
 };

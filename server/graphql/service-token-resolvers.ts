@@ -4,11 +4,9 @@ import { isRole, kindToGraphQL, roleFromGraphQL, roleToGraphQL } from '../../com
 import { FluxoError, type ErrorCode } from '../../common/errors.js';
 import type { AuditEvent, ServiceToken } from '../../schema/generated/graphql.js';
 import type { MutationResolvers, QueryResolvers } from './generated/resolver-types.js';
-import { listTenants, readAuditEvents } from '../core/audit-log.js';
-import { createServiceToken, listServiceTokens, revokeServiceToken } from '../core/service-tokens.js';
 import { parseDateTime } from '../core/validate-input.js';
-import type { AuditEventRecord } from '../store/audit-store.js';
-import type { ServiceTokenRecord } from '../store/service-tokens-store.js';
+import type { AuditEventRecord } from '../core/audit-reads.js';
+import type { ServiceTokenRecord } from '../core/service-token-admin.js';
 import { connection } from './connection.js';
 
 /** A stored token as the API shows it (never its hash). */
@@ -46,13 +44,12 @@ function auditEventOf(record: AuditEventRecord): AuditEvent {
 export const securityQueries: Pick<QueryResolvers, 'serviceTokens' | 'auditEvents' | 'tenants'> = {
   serviceTokens: async (_, args, ctx) =>
     connection(
-      await listServiceTokens(ctx.service.store, ctx.identity, { includeRevoked: args.includeRevoked, first: args.first, after: args.after }),
+      await ctx.service.serviceTokens.list(ctx.identity, { includeRevoked: args.includeRevoked, first: args.first, after: args.after }),
       serviceTokenOf,
     ),
   auditEvents: async (_, args, ctx) => {
     const filter = args.filter ?? {};
-    const page = await readAuditEvents(
-      ctx.service.store,
+    const page = await ctx.service.audit.events(
       ctx.identity,
       {
         tenant: filter.tenant,
@@ -66,14 +63,14 @@ export const securityQueries: Pick<QueryResolvers, 'serviceTokens' | 'auditEvent
     );
     return connection(page, auditEventOf);
   },
-  tenants: (_, __, ctx) => listTenants(ctx.service.store, ctx.identity),
+  tenants: (_, __, ctx) => ctx.service.audit.tenants(ctx.identity),
 };
 
 export const securityMutations: Pick<MutationResolvers, 'createServiceToken' | 'revokeServiceToken'> = {
   createServiceToken: async (_, { input }, ctx) => {
     const role = roleFromGraphQL(input.role);
     if (!role) throw new FluxoError('BAD_USER_INPUT', `role ${input.role} is not a fluxo role`);
-    const { record, token } = await createServiceToken(ctx.service.store, ctx.identity, {
+    const { record, token } = await ctx.service.serviceTokens.create(ctx.identity, {
       name: input.name,
       role,
       labels: input.labels,
@@ -81,5 +78,5 @@ export const securityMutations: Pick<MutationResolvers, 'createServiceToken' | '
     });
     return { serviceToken: serviceTokenOf(record), token };
   },
-  revokeServiceToken: async (_, { id }, ctx) => serviceTokenOf(await revokeServiceToken(ctx.service.store, ctx.identity, id)),
+  revokeServiceToken: async (_, { id }, ctx) => serviceTokenOf(await ctx.service.serviceTokens.revoke(ctx.identity, id)),
 };
