@@ -1,5 +1,6 @@
 // How a child's end becomes the run's final state: the table of agent/PROTOCOL.md section 7,
 // in one pure function so it can be read and tested next to the table.
+import type { StateReason } from '../contract/state-reasons.js';
 import type { FlowRunStateType } from '../schema/generated/graphql.js';
 import { CHILD_EXIT } from '../sdk/runtime/protocol.js';
 import type { ChildOutcome } from './spawn-flow-run.js';
@@ -7,8 +8,8 @@ import type { ChildOutcome } from './spawn-flow-run.js';
 /** What the agent reports with `setFlowRunState` when a run ends. */
 export interface FinalState {
   state: FlowRunStateType;
-  /** FlowRun.stateReason: `exception`, `invalid-parameters`, `load-error`, `timeout`, `cancelled`, `memory`, `exit-code`, `signal`, `agent-stopped`. */
-  reason: string | null;
+  /** FlowRun.stateReason: one of the contract's closed list (contract/state-reasons.ts, docs/states.md). */
+  reason: StateReason | null;
   message: string | null;
   exitCode: number | null;
   signal: string | null;

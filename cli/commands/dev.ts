@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createToken } from '../../auth-proxy/tokens.js';
 import { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
+import { isFinalState } from '../../contract/states.js';
 import { initKeys, loadPrivateSigningKey } from '../../common/keys.js';
 import { assertReachable, resolveRunAs } from '../../agent/run-as.js';
 import { cliEntry, spawnDaemon, type DaemonProcess } from '../daemon-process.js';
@@ -32,7 +33,6 @@ interface DevOptions {
   verbose: boolean;
 }
 
-const finalStates = new Set(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
 
 /** The example runs `fluxo dev` creates, with parameters that work offline. */
 function exampleRuns(dataUrl: string, dataDir: string, outputDir: string): { flowName: string; parameters: Record<string, unknown> }[] {
@@ -195,7 +195,7 @@ export function registerDevCommand(program: Command): void {
             let state = 'SCHEDULED';
             // The data pipeline lands 51,511 rows and runs dbt: minutes on a busy laptop, not seconds.
             const deadline = Date.now() + 600_000;
-            while (!finalStates.has(state) && Date.now() < deadline) {
+            while (!isFinalState(state) && Date.now() < deadline) {
               await new Promise((wake) => setTimeout(wake, 200));
               ({ flowRun: { state } } = await client.request<{ flowRun: { state: string } }>('query($id: ID!) { flowRun(id: $id) { state } }', { id: run.id }));
             }

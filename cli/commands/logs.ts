@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
+import { finalStates, retryableStates } from '../../contract/states.js';
 import { TransportError } from '../../client/graphql-client.js';
 import { clientFrom, withApiOptions, type ApiOptions } from '../api-options.js';
 
@@ -31,9 +32,9 @@ export interface RunStatus {
 }
 
 /** States after which nothing more happens, unless flow-level retries remain (see `isFinalRun`). */
-export const FINAL_STATES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
+export const FINAL_STATES: ReadonlySet<string> = new Set(finalStates);
 /** Final states that flow-level retries turn back into SCHEDULED. */
-const RETRYABLE_STATES: ReadonlySet<string> = new Set(['FAILED', 'CRASHED', 'TIMED_OUT']);
+const RETRYABLE_STATES: ReadonlySet<string> = new Set(retryableStates);
 
 const LOG_FIELDS = 'id flowRunId taskRunKey level stream message timestamp';
 const RUN_STATUS_FIELDS = 'id state stateReason stateMessage attempt endedAt exitCode signal flowVersion { retries }';

@@ -9,10 +9,11 @@ import { formatDuration, formatInstant, printFields, printJson, printTable } fro
 import { addBackfillCommand } from './backfill.js';
 import { addWhyCommand } from './why.js';
 import { addRestartCommands } from './restart.js';
+import { runStates } from '../../contract/states.js';
 import { followRun, formatLogLine, runNotFound, type RunStatus } from './logs.js';
 
 /** Every flow-run state, as `--state` accepts them. */
-export const RUN_STATES = ['SCHEDULED', 'SUBMITTED', 'RUNNING', 'RETRYING', 'SUCCESS', 'FAILED', 'CANCELLING', 'CANCELLED', 'TIMED_OUT', 'CRASHED'] as const;
+export const RUN_STATES = runStates;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Largest page the server serves. */

@@ -1,4 +1,5 @@
 // Dates, durations and state names as operators read them.
+import { finalStates, runStates } from '../../contract/states.js';
 
 /** `2026-12-04 09:05:52` in the browser's zone. */
 export function formatTime(iso: string | null | undefined): string {
@@ -33,10 +34,11 @@ export function durationOf(startedAt: string | null | undefined, endedAt: string
   return (endedAt ? new Date(endedAt).getTime() : now) - new Date(startedAt).getTime();
 }
 
-export const RUN_STATES = ['SCHEDULED', 'SUBMITTED', 'RUNNING', 'RETRYING', 'SUCCESS', 'FAILED', 'CANCELLING', 'CANCELLED', 'TIMED_OUT', 'CRASHED'] as const;
+// The lists are the contract's (contract/states.ts, dependency-free), so the filters cannot drift from the server.
+export const RUN_STATES = runStates;
 export type RunState = (typeof RUN_STATES)[number];
 
-export const FINAL_STATES = new Set<string>(['SUCCESS', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'CRASHED']);
+export const FINAL_STATES: ReadonlySet<string> = new Set(finalStates);
 
 /** `TIMED_OUT` → `Timed out`. */
 export function stateLabel(state: string): string {
