@@ -49,6 +49,17 @@ describe('import boundaries', () => {
     ]);
   });
 
+  it('keeps contract/ free of everything but the generated schema types, and lets the UI and the SDK use it', async () => {
+    const root = await tree({
+      'schema/generated/graphql.ts': 'export type S = 1;\n',
+      'common/errors.ts': 'export const E = 1;\n',
+      'contract/states.ts': "import type { S } from '../schema/generated/graphql.js';\nimport { E } from '../common/errors.js';\nexport const finalStates = [];\n",
+      'ui/src/format.ts': "import { finalStates } from '../../contract/states.js';\n",
+      'sdk/options.ts': "import { finalStates } from '../contract/states.js';\n",
+    });
+    expect(findViolations(root).map((v) => `${v.file}:${v.line} -> ${v.to}`)).toEqual(['contract/states.ts:2 -> common/errors.ts']);
+  });
+
   it('lets the SDK use the data contract but not the data implementation', async () => {
     const root = await tree({
       'data/contract.ts': 'export const C = 1;\n',
