@@ -2,7 +2,7 @@
 // binary re-executing itself, used by one run only, and a run's declared secret never reaches
 // another run. Built once for this file (`npm run build:agent-binary`), run against a real stack.
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import type { GraphQLClient } from '../../client/graphql-client.js';
 import { CHILD_RUNTIME_ARGUMENT } from '../../agent/spawn-flow-run.js';
 import { codeStorageFor } from '../../storage/code-storage.js';
 import { createRun, waitForFinal } from '../e2e/queries.js';
-import { isAlive, repoRoot, waitFor } from '../support/harness.js';
+import { childrenOf, isAlive, repoRoot, waitFor } from '../support/harness.js';
 import { agentBinaryPath, startStack, type Stack } from '../support/stack.js';
 
 const SECRET_A = 'alpha-binary-5e1d-only-for-run-a';
@@ -45,21 +45,6 @@ beforeAll(async () => {
   agentPid = agent.pid;
 }, 180_000);
 
-/** Live pids whose parent is `pid` (from /proc). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const children: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && isAlive(Number(entry))) children.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return children;
-}
 
 describe('a warm child of the single binary', () => {
   it('is the binary itself, runs one run only, and carries no other run\'s secret', async () => {

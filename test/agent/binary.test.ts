@@ -2,7 +2,7 @@
 // `npm run build:agent-binary`, then run against a real stack (server and proxy from the built CLI).
 // The binary must take the same options as `fluxo agent start` and run every flow in a child
 // process that is the binary itself, so an agency host needs no Node install.
-import { chmod, copyFile, mkdir, readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { CHILD_RUNTIME_ARGUMENT } from '../../agent/spawn-flow-run.js';
 import { CHILD_EXIT } from '../../sdk/runtime/protocol.js';
 import { createRun, runDetails, waitForFinal } from '../e2e/queries.js';
 import { useFakeGcs } from '../support/fake-gcs.js';
-import { cliPath, isAlive, repoRoot, waitFor } from '../support/harness.js';
+import { childrenOf, cliPath, isAlive, repoRoot, waitFor } from '../support/harness.js';
 import { agentBinaryPath, startStack, type Stack } from '../support/stack.js';
 
 const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -207,19 +207,3 @@ describe('the fluxo-agent binary against a real stack', () => {
   });
 });
 
-/** Pids whose parent is `pid` (from /proc, Linux only). */
-async function childrenOf(pid: number): Promise<number[]> {
-  const children: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      // "pid (comm) state ppid ...": comm may contain spaces, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && isAlive(Number(entry))) children.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return children;
-}

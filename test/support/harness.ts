@@ -1,7 +1,7 @@
 // Shared test harness: temporary directories, free ports, bounded waiting, and a cleanup registry
 // that stops every process a test started and fails the test when one is left running.
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -117,4 +117,21 @@ export function isAlive(pid: number): boolean {
     // Without /proc (macOS) kill(pid, 0) is all there is; on Linux the process went in between.
     return process.platform !== 'linux';
   }
+}
+
+/** Live pids whose parent is `pid` (from /proc, Linux only). */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may contain spaces, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && isAlive(Number(entry))) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
 }
