@@ -37,6 +37,14 @@ export const rules = {
   storage: ['storage', 'contract', 'common'],
   data: ['data', 'contract', 'common', 'storage'],
   server: ['server', 'contract', 'common', 'schema', 'storage'],
+  // The GraphQL layer is a transport: it reaches the core (FluxoService, server/core/) and never the
+  // store, so every read and write checks roles and tenants in one place. `type:` admits type-only
+  // imports: the records are the vocabulary both sides share. database-unavailable.ts classifies a
+  // driver's error and opens nothing. The leader services (server/services/) and the core keep the
+  // store; a file under server/graphql/ may not even name `.store` (storeReaches below).
+  'server/graphql': ['server/graphql', 'server/core', 'type:server/store/records.ts', 'server/store/database-unavailable.ts', 'contract', 'common', 'schema'],
+  // The generated resolver types name the records resolvers return (schema/codegen.ts mappers): types only.
+  'server/graphql/generated': ['server/graphql', 'type:server/store', 'contract', 'common', 'schema'],
   'auth-proxy': ['auth-proxy', 'contract', 'common', 'schema'],
   // sdk/result-json.ts: the canonical JSON a task's inputs are hashed with, on both sides of the IPC.
   agent: ['agent', 'contract', 'common', 'schema', 'client', 'storage', 'data', 'sdk/runtime', 'sdk/result-json.ts'],
@@ -81,6 +89,19 @@ function target(root, file, specifier) {
 }
 
 const within = (path, door) => path === door || path.startsWith(`${door}/`);
+/** Whether an import statement (its matched text) brings in types only. */
+const typeOnly = (statement) => /^[\s;]*(?:import|export)\s+type\s/.test(statement);
+/** Whether `door` admits an import of `to` written as `statement`. */
+const admits = (door, to, statement) => (door.startsWith('type:') ? typeOnly(statement) && within(to, door.slice('type:'.length)) : within(to, door));
+
+/** Parts that may not reach the store by any path, not even through an object that holds it. */
+const STORE_FREE = ['server/graphql'];
+const STORE_REACH = /\.store\b/g;
+
+/** Places in a store-free file that reach `.store` (e.g. `ctx.service.store.getFlow`): `{ line, specifier }`. */
+function storeReaches(text) {
+  return [...text.matchAll(STORE_REACH)].map((match) => ({ line: text.slice(0, match.index).split('\n').length, specifier: match[0] }));
+}
 
 /** Every crossing under `root`: `{ file, line, specifier, from, to }`. */
 export function findViolations(root) {
@@ -100,10 +121,13 @@ export function findViolations(root) {
       for (const match of text.matchAll(IMPORT)) {
         const specifier = match[1] ?? match[2];
         const to = target(root, file, specifier);
-        if (to === null || rules[part].some((door) => within(to, door))) continue;
+        if (to === null || rules[part].some((door) => admits(door, to, match[0]))) continue;
         if (knownCrossings.some((k) => k.from === from && k.to === to)) continue;
         const line = text.slice(0, match.index + match[0].indexOf(specifier)).split('\n').length;
         violations.push({ file: from, line, specifier, from: part, to });
+      }
+      if (STORE_FREE.some((door) => within(from, door))) {
+        for (const reach of storeReaches(text)) violations.push({ file: from, line: reach.line, specifier: reach.specifier, from: part, to: 'server/store' });
       }
     }
   }
@@ -114,6 +138,10 @@ function main() {
   const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
   const violations = findViolations(root);
   for (const v of violations) {
+    if (v.specifier === '.store') {
+      process.stderr.write(`${v.file}:${v.line}: ${v.from}/ may not reach the store (\`.store\`); call the core (FluxoService) instead (scripts/check-boundaries.mjs, docs/architecture.md)\n`);
+      continue;
+    }
     process.stderr.write(`${v.file}:${v.line}: ${v.from}/ may not import ${v.to} ('${v.specifier}'); ${v.from}/ may import ${rules[v.from].join(', ')} (scripts/check-boundaries.mjs, docs/architecture.md)\n`);
   }
   if (violations.length > 0) process.exit(1);

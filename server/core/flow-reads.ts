@@ -14,6 +14,8 @@ import { authorize } from './authorize.js';
 import { clockTiming } from './schedules.js';
 import { checkInt } from './validate-input.js';
 
+export type { Page };
+
 /** A page as transports ask for it (the schema defaults `first`; the store caps it). */
 export interface PageArgs {
   first: number;

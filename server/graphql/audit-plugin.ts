@@ -13,7 +13,7 @@ import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
 import type { Logger } from '../../common/logger.js';
 import type { AuditLog, NewAuditEvent } from '../core/audit-log.js';
-import type { AuditOutcome } from '../store/audit-store.js';
+import type { AuditOutcome } from '../core/audit-reads.js';
 import type { GraphQLContext } from './context.js';
 
 /** Codes that mean "refused" (authentication or authorization) rather than "failed". */

@@ -60,6 +60,30 @@ describe('import boundaries', () => {
     expect(findViolations(root).map((v) => `${v.file}:${v.line} -> ${v.to}`)).toEqual(['contract/states.ts:2 -> common/errors.ts']);
   });
 
+  it('refuses the GraphQL layer importing the store or reaching it through the service; the core and leader services keep it', async () => {
+    const root = await tree({
+      'server/store/store.ts': 'export interface Store { getFlow(): void }\n',
+      'server/store/records.ts': 'export interface FlowRecord { id: string }\nexport const finalStates = new Set();\n',
+      'server/store/lineage-store.ts': 'export interface DataPartitionRecord { key: string }\n',
+      'server/core/service.ts': "import type { Store } from '../store/store.js';\nexport class FluxoService { constructor(readonly store: Store) {} }\n",
+      'server/services/reaper.ts': "import type { Store } from '../store/store.js';\nexport const reap = (store: Store) => store;\n",
+      'server/graphql/generated/resolver-types.ts': "import type { DataPartitionRecord } from '../../store/lineage-store.js';\nexport type P = DataPartitionRecord;\n",
+      'server/graphql/resolvers.ts': [
+        "import type { FlowRecord } from '../store/records.js';",
+        "import { finalStates } from '../store/records.js';",
+        "import type { Store } from '../store/store.js';",
+        "export const flow = (ctx: { service: { store: Store } }) => ctx.service.store.getFlow();",
+        "export const ok = (ctx: { service: { flows: { get(): FlowRecord } } }) => ctx.service.flows.get();",
+        '',
+      ].join('\n'),
+    });
+    expect(findViolations(root).map((v) => `${v.file}:${v.line} -> ${v.to} (${v.specifier})`).sort()).toEqual([
+      "server/graphql/resolvers.ts:2 -> server/store/records.ts (../store/records.js)",
+      "server/graphql/resolvers.ts:3 -> server/store/store.ts (../store/store.js)",
+      'server/graphql/resolvers.ts:4 -> server/store (.store)',
+    ]);
+  });
+
   it('lets the SDK use the data contract but not the data implementation', async () => {
     const root = await tree({
       'data/contract.ts': 'export const C = 1;\n',
