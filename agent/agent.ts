@@ -3,6 +3,7 @@
 // gracefully. Transport failures are retried with backoff; a refused token stops the agent with
 // an error, because no retry can cure it. The CLI (cli/commands/agent.ts) is a thin shell on top.
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { TransportError, GraphQLClient, readCaFile } from '../client/graphql-client.js';
 import { FluxoError, coerceError } from '../common/errors.js';
 import { AgentApi, type ClaimedRun } from './agent-api.js';
@@ -18,7 +19,8 @@ import { listenForLeaseSignals, type LeaseSignalListener } from './lease-signals
 import { isTokenRefusal } from './relay.js';
 import { RunUsers, prepareRunDirs } from './run-as.js';
 import { childRuntimeFiles } from './spawn-flow-run.js';
-import { SpoolBudget, clearSpoolDir } from './spool.js';
+import { SpoolBudget } from './spool.js';
+import { deliverSpooledRuns, findSpooledRuns, type SpooledRun } from './late-delivery.js';
 import { createDataService, type DataService } from '../data/service.js';
 
 export interface StartAgentOptions {
@@ -66,14 +68,18 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     childFiles: childRuntimeFiles(config.childEntry),
     onWarning: (message, error) => events.emit('agent:warning', { message, ...(error ? { error } : {}) }),
   });
-  // Spool files of a previous process of this agent: its runs' leases died with it.
-  const stale = clearSpoolDir(config.spoolDir);
-  if (stale > 0) events.emit('agent:warning', { message: `removed ${stale} spool files left by a previous agent process in ${config.spoolDir}` });
+  // Spools a previous process of this agent left (late-delivery.ts): found before any claim, so a
+  // spool of this process is never among them, and delivered in the background once registered.
+  // Files without a header say neither run attempt nor agent: nothing can deliver them.
+  const spooled = findSpooledRuns(config.spoolDir);
+  for (const orphan of spooled.orphans) rmSync(orphan, { force: true });
+  if (spooled.orphans.length > 0) events.emit('agent:warning', { message: `removed ${spooled.orphans.length} spool files without a run header left in ${config.spoolDir}` });
   const agentId = await register(api, config, events, options.signal);
   // Storage roots naming {tenant} are filled with the tenant this agent's token acts in.
   const tenant = config.storageRoots.needsTenant ? (await api.viewer()).tenant : null;
   const agent = new Agent(agentId, config, api, events, tenant);
   agent.start();
+  agent.deliverLate(spooled.runs);
   return agent;
 }
 
@@ -178,6 +184,23 @@ class Agent implements RunningAgent {
     });
     this.#claimLoop = this.#claim().catch((error: unknown) => this.#fatal(coerceError(error)));
     this.events.emit('agent:ready', { agentId: this.agentId, name: this.#config.name, labels: this.#config.labels, concurrency: this.#config.concurrency });
+  }
+
+  /** Delivers what a previous process of this agent spooled (late-delivery.ts) without holding up claims; stopping ends it, the rest waits on disk. */
+  deliverLate(runs: SpooledRun[]): void {
+    if (runs.length === 0) return;
+    void deliverSpooledRuns({
+      api: this.#api,
+      agentId: this.agentId,
+      agentName: this.#config.name,
+      dir: this.#config.spoolDir,
+      runs,
+      signal: this.#stopClaiming.signal,
+      onDelivered: (run, _entries, bytes) => this.events.emit('spool:drained', { flowRunId: run.header.flowRunId, bytes }),
+      onWarning: (message, flowRunId, error) => this.events.emit('agent:warning', { message, ...(flowRunId ? { flowRunId } : {}), ...(error ? { error } : {}) }),
+      onRetry: (error, retryInMs) => this.events.emit('api:unreachable', { operation: 'deliverLateRunEntries', error, retryInMs }),
+      onFatal: (error) => this.#fatal(error),
+    });
   }
 
   stop({ timeoutMs = this.#config.stopTimeoutSeconds * 1000 }: { timeoutMs?: number } = {}): Promise<void> {

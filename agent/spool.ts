@@ -6,10 +6,51 @@
 //
 // File I/O is synchronous on purpose: entries arrive synchronously (IPC and stdout callbacks) and
 // must keep their order, writes go out in chunks of ~64 KiB to the page cache, and reads happen one
-// batch at a time. The spool is not a durability mechanism: a run's lease dies with the agent
-// process, so an agent that restarts removes what a previous process left (`clearSpoolDir`).
-import { closeSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
+// batch at a time.
+//
+// A run's spool with a `header` can outlive the agent process (agent/PROTOCOL.md, "Spool and
+// recovery"): the header is written as `<name>.run.json` next to the first file, the position of
+// the last acknowledged entry read from a file as `<name>.ack`, and a restarted agent delivers what
+// lies past it (late-delivery.ts). Entries that never reached a file (memory, a chunk not yet
+// written) die with the process; with a header, the entries waiting in memory go to the file too
+// once the queue spills, so only a batch in flight can be lost.
+import { closeSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** What a restarted agent needs to deliver a run's spool late (`<name>.run.json`). */
+export interface SpoolHeader {
+  /** Format version. */
+  v: 1;
+  flowRunId: string;
+  /** The run attempt the entries belong to. */
+  attempt: number;
+  /** The agent name (on the server: tenant + name = agent id) that held the attempt. */
+  agentName: string;
+}
+
+/** Where a run's acknowledged entries end: the file number and the byte offset in it (`<name>.ack`). */
+export interface SpoolMark {
+  segment: number;
+  offset: number;
+}
+
+/** Suffix of a spool's header file. */
+export const SPOOL_HEADER_SUFFIX = '.run.json';
+/** Suffix of a spool's acknowledgement mark. */
+export const SPOOL_MARK_SUFFIX = '.ack';
+
+/** Writes `text` to `path` so that a crash leaves the old or the new content, never a mix (fsync, then rename). */
+export function writeFileAtomic(path: string, text: string): void {
+  const temporary = `${path}.tmp`;
+  const fd = openSync(temporary, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}
 
 /** Bytes on disk (and about to be written) that all spools of one agent may use together. */
 export class SpoolBudget {
@@ -57,9 +98,13 @@ export interface RunSpoolOptions<T> {
   onDrained?: (bytes: number) => void;
   /** Writing or reading a file failed; `lost` entries are gone. */
   onError?: (error: Error, lost: T[]) => void;
+  /** Makes the files deliverable by a restarted agent (written as `<name>.run.json` with the first file). @default none: the files die with the process */
+  header?: SpoolHeader;
 }
 
 interface Segment {
+  /** The number in its name. */
+  sequence: number;
   path: string;
   fd: number;
   /** Bytes written. */
@@ -102,6 +147,9 @@ export class RunSpool<T> {
   /** Bytes that went through files since the queue last began spilling. */
   #spilledBytes = 0;
   #discarded = false;
+  #headerWritten = false;
+  /** Where the last `take` stopped reading files (null: it read none). */
+  #takenMark: SpoolMark | null = null;
 
   constructor(options: RunSpoolOptions<T>) {
     this.#options = options;
@@ -125,6 +173,25 @@ export class RunSpool<T> {
     return this.#segments.map((segment) => segment.path);
   }
 
+  /** Where the last `take` stopped reading files, or null when it read none: pass it to `acknowledge` once that batch is delivered. */
+  get takenMark(): SpoolMark | null {
+    return this.#takenMark;
+  }
+
+  /**
+   * Records durably (fsync, rename) that entries up to `mark` were delivered, so a restarted agent
+   * does not deliver them again. Only spools with a header keep marks.
+   */
+  acknowledge(mark: SpoolMark | null): void {
+    if (mark === null || !this.#options.header || this.#discarded || this.#segments.length === 0) return;
+    try {
+      writeFileAtomic(join(this.#options.dir, `${this.#options.name}${SPOOL_MARK_SUFFIX}`), JSON.stringify(mark));
+    } catch (error) {
+      // Not fatal: a restart would deliver these entries again, and the server's batch ids drop repeats of late batches only.
+      this.#options.onError?.(error as Error, []);
+    }
+  }
+
   /** Whether `entry` would be accepted now without being `required`. */
   fits(entry: T): boolean {
     if (this.#inMemory()) return true;
@@ -145,6 +212,7 @@ export class RunSpool<T> {
     const text = `${JSON.stringify(entry)}\n`;
     const bytes = Buffer.byteLength(text);
     if (!this.#options.budget.reserve(bytes, required)) return false;
+    if (this.#options.header && this.#memory.length > 0 && this.#segments.length === 0 && this.#pending.length === 0) this.#spillMemory();
     this.#pending.push({ entry, text, bytes });
     this.#pendingBytes += bytes;
     this.#length++;
@@ -155,9 +223,11 @@ export class RunSpool<T> {
   /** Removes and returns up to `max` of the oldest entries. */
   take(max: number): T[] {
     const taken: T[] = this.#memory.length > 0 ? this.#memory.splice(0, max) : [];
+    this.#takenMark = null;
     while (taken.length < max && this.#segments.length > 0) {
       const segment = this.#segments[0]!;
       this.#readInto(segment, taken, max);
+      this.#takenMark = { segment: segment.sequence, offset: segment.readOffset };
       if (segment.readOffset < segment.size) break;
       this.#removeSegment(segment);
       this.#segments.shift();
@@ -185,6 +255,7 @@ export class RunSpool<T> {
     this.#pendingBytes = 0;
     this.#memory = [];
     this.#length = 0;
+    this.#removeRecoveryFiles();
   }
 
   /** New entries may stay in memory only while nothing is queued behind memory. */
@@ -214,10 +285,31 @@ export class RunSpool<T> {
     this.#pendingBytes = 0;
   }
 
+  /**
+   * The queue begins spilling with a header: what waits in memory goes to the file first (it is
+   * older than what spills), so a restarted agent finds all of it. Reserved as required: these
+   * entries were accepted already.
+   */
+  #spillMemory(): void {
+    for (const entry of this.#memory) {
+      const text = `${JSON.stringify(entry)}\n`;
+      const bytes = Buffer.byteLength(text);
+      this.#options.budget.reserve(bytes, true);
+      this.#pending.push({ entry, text, bytes });
+      this.#pendingBytes += bytes;
+    }
+    this.#memory = [];
+  }
+
   #openSegment(): Segment {
     mkdirSync(this.#options.dir, { recursive: true });
-    const path = join(this.#options.dir, `${this.#options.name}.${++this.#sequence}.jsonl`);
-    const segment: Segment = { path, fd: openSync(path, 'w+', 0o600), size: 0, readOffset: 0, entries: 0, entriesRead: 0 };
+    const sequence = ++this.#sequence;
+    const path = join(this.#options.dir, `${this.#options.name}.${sequence}.jsonl`);
+    if (this.#options.header && !this.#headerWritten) {
+      writeFileAtomic(join(this.#options.dir, `${this.#options.name}${SPOOL_HEADER_SUFFIX}`), `${JSON.stringify(this.#options.header)}\n`);
+      this.#headerWritten = true;
+    }
+    const segment: Segment = { sequence, path, fd: openSync(path, 'w+', 0o600), size: 0, readOffset: 0, entries: 0, entriesRead: 0 };
     const first = this.#segments.length === 0;
     this.#segments.push(segment);
     if (first && this.#spilledBytes === 0) this.#options.onSpill?.(path);
@@ -271,28 +363,20 @@ export class RunSpool<T> {
     this.#options.budget.release(segment.size);
   }
 
+  /** Nothing waits on disk any more: the header and the mark go too (a later spill writes the header again). */
+  #removeRecoveryFiles(): void {
+    if (!this.#options.header || !this.#headerWritten) return;
+    this.#headerWritten = false;
+    rmSync(join(this.#options.dir, `${this.#options.name}${SPOOL_MARK_SUFFIX}`), { force: true });
+    rmSync(join(this.#options.dir, `${this.#options.name}${SPOOL_HEADER_SUFFIX}`), { force: true });
+  }
+
   #drained(): void {
+    this.#removeRecoveryFiles();
     const bytes = this.#spilledBytes;
     this.#spilledBytes = 0;
     if (bytes > 0) this.#options.onDrained?.(bytes);
   }
-}
-
-/** Removes the spool files a previous process of this agent left behind (their runs' leases died with it). */
-export function clearSpoolDir(dir: string): number {
-  let removed = 0;
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of names) {
-    if (!name.endsWith('.jsonl')) continue;
-    rmSync(join(dir, name), { force: true });
-    removed++;
-  }
-  return removed;
 }
 
 function serializedBytes(entry: unknown): number {

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RunSpool, SpoolBudget, clearSpoolDir, type RunSpoolOptions } from '../../agent/spool.js';
+import { findSpooledRuns } from '../../agent/late-delivery.js';
+import { RunSpool, SpoolBudget, type RunSpoolOptions } from '../../agent/spool.js';
 import { tempDir } from '../support/harness.js';
 
 type Entry = { n: number; text?: string };
@@ -133,12 +134,22 @@ describe('bounds', () => {
   });
 });
 
-it('clearSpoolDir removes what a previous agent process left behind', async () => {
+it('findSpooledRuns tells runs with a header from files nothing can deliver', async () => {
   const dir = await tempDir();
   await writeFile(join(dir, 'old-run.1.jsonl'), '{"n":1}\n');
   await writeFile(join(dir, 'keep.txt'), 'not a spool file');
+  await writeFile(join(dir, 'r1.a2.run.json'), JSON.stringify({ v: 1, flowRunId: 'r1', attempt: 2, agentName: 'a' }));
+  await writeFile(join(dir, 'r1.a2.2.jsonl'), '{"n":2}\n');
+  await writeFile(join(dir, 'r1.a2.10.jsonl'), '{"n":3}\n');
+  await writeFile(join(dir, 'r1.a2.ack'), JSON.stringify({ segment: 2, offset: 8 }));
 
-  expect(clearSpoolDir(dir)).toBe(1);
-  expect(await readdir(dir)).toEqual(['keep.txt']);
-  expect(clearSpoolDir(join(dir, 'missing'))).toBe(0);
+  const found = findSpooledRuns(dir);
+  expect(found.orphans).toEqual([join(dir, 'old-run.1.jsonl')]);
+  expect(found.runs).toEqual([{
+    stem: 'r1.a2',
+    header: { v: 1, flowRunId: 'r1', attempt: 2, agentName: 'a' },
+    segments: [{ sequence: 2, path: join(dir, 'r1.a2.2.jsonl') }, { sequence: 10, path: join(dir, 'r1.a2.10.jsonl') }],
+    mark: { segment: 2, offset: 8 },
+  }]);
+  expect(findSpooledRuns(join(dir, 'missing'))).toEqual({ runs: [], orphans: [] });
 });
