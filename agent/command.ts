@@ -25,6 +25,7 @@ interface AgentStartOptions {
   secretsFile?: string;
   secretsFromEnv?: string;
   spoolMaxBytes?: string;
+  flushIntervalMs?: string;
   resultStorage?: string;
   metricsPort?: string;
   metricsHost?: string;
@@ -56,6 +57,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--stop-timeout-seconds <n>', 'on SIGTERM, seconds to let running flows finish (default 15)', process.env.FLUXO_AGENT_STOP_TIMEOUT_SECONDS)
     .option('--pass-env <NAMES>', 'extra environment variables flows receive, comma-separated (env FLUXO_AGENT_PASS_ENV)', process.env.FLUXO_AGENT_PASS_ENV)
     .option('--spool-max-bytes <n>', 'bytes of run states and logs kept on disk while the server is unreachable, all runs together (env FLUXO_AGENT_SPOOL_MAX_BYTES; default 268435456)', process.env.FLUXO_AGENT_SPOOL_MAX_BYTES)
+    .option('--flush-interval-ms <n>', "longest a run's task states and logs wait before they are sent; what is left at the end rides with the final state (env FLUXO_AGENT_FLUSH_INTERVAL_MS; default 200)", process.env.FLUXO_AGENT_FLUSH_INTERVAL_MS)
     .option('--result-storage <uri>', 'where the agent stores task results: file:///dir or gs://bucket/prefix; flows never write it (env FLUXO_RESULT_STORAGE; default file://<work dir>/results)', process.env.FLUXO_RESULT_STORAGE)
     .option('--metrics-port <n>', 'serve /healthz and /metrics on this local port (env FLUXO_AGENT_METRICS_PORT; default: off)', process.env.FLUXO_AGENT_METRICS_PORT)
     .option('--metrics-host <addr>', 'address the metrics port binds (env FLUXO_AGENT_METRICS_HOST; default 127.0.0.1)', process.env.FLUXO_AGENT_METRICS_HOST)
@@ -104,6 +106,7 @@ async function runAgent(options: AgentStartOptions): Promise<void> {
     stopTimeoutSeconds: options.stopTimeoutSeconds,
     passEnv: options.passEnv,
     spoolMaxBytes: options.spoolMaxBytes,
+    flushIntervalMs: options.flushIntervalMs,
     resultStorage: options.resultStorage,
     metricsPort: options.metricsPort,
     metricsHost: options.metricsHost,

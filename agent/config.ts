@@ -63,6 +63,11 @@ export interface AgentOptions {
    */
   spoolMaxBytes?: number | string | undefined;
   /**
+   * Longest a run's task states and log lines wait before they are sent (PROTOCOL.md section 5);
+   * what is left when the child ends rides with the final state. @default 200
+   */
+  flushIntervalMs?: number | string | undefined;
+  /**
    * Where the agent stores task results (agent/result-storage.ts): `file:///absolute/dir` or
    * `gs://bucket[/prefix]`. Only the agent writes it; flows reach it over IPC.
    * @default `file://<workDir>/results`, else `results` next to the default bundle cache
@@ -143,6 +148,7 @@ export interface AgentConfig {
   /** Where runs' task states and log lines wait on disk while the server is unreachable. */
   readonly spoolDir: string;
   readonly spoolMaxBytes: number;
+  readonly flushIntervalMs: number;
   /** Base URI of the task-result storage (file:///… or gs://…). */
   readonly resultStorage: string;
   /** null: no health and metrics port. */
@@ -174,6 +180,7 @@ export const AGENT_DEFAULTS = {
   claimWaitMs: 20_000,
   maxBundleBytes: 50 * 1024 * 1024,
   spoolMaxBytes: 256 * 1024 * 1024,
+  flushIntervalMs: 200,
   metricsHost: '127.0.0.1',
   childMemoryMb: 1024,
   warmChildIdleSeconds: 30,
@@ -247,6 +254,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
     childEntry: options.childEntry,
     spoolDir,
     spoolMaxBytes: integer('spoolMaxBytes', options.spoolMaxBytes, AGENT_DEFAULTS.spoolMaxBytes, 0, Number.MAX_SAFE_INTEGER),
+    flushIntervalMs: integer('flushIntervalMs', options.flushIntervalMs, AGENT_DEFAULTS.flushIntervalMs, 10, 60_000),
     resultStorage: resultStorageOf(options.resultStorage, workDir ? join(workDir, 'results') : join(dirname(cacheDir), 'results')),
     metricsPort,
     metricsHost,

@@ -83,6 +83,7 @@ export class FlowRunExecution {
       api: deps.api,
       flowRunId: this.flowRunId,
       leaseToken: claim.leaseToken,
+      flushIntervalMs: deps.config.flushIntervalMs,
       onLeaseLost: () => this.leaseLost('relay'),
       onFatal: (error) => deps.onFatal(error),
       onWarning: (message, error) => this.#warn(message, error),
