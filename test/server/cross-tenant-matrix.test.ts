@@ -204,6 +204,7 @@ const fixed: Record<string, (tenant: TenantB) => unknown> = {
   'WriteLogsInput.batchId': () => 'matrix-batch',
   'RecordMaterializationsInput.batchId': () => 'matrix-batch',
   'RunBatchInput.batchId': () => 'matrix-batch',
+  'LateRunEntriesInput.batchId': () => 'matrix-batch',
   // A's own names: recording is refused before names matter (B's lease is not A's), reading B's names is above.
   'MaterializationInput.dataset': () => 'matrixdata',
   'MaterializationInput.table': () => 'matrixtable',
