@@ -134,7 +134,7 @@ export class WarmChildren {
         // ESRCH: gone already.
       }
     }
-    await prepared.subprocess.catch(() => undefined);
+    await prepared.subprocess.ended;
     await rm(prepared.cwd, { recursive: true, force: true }).catch(() => undefined);
   }
 }

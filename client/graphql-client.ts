@@ -1,10 +1,14 @@
 // A small GraphQL client for the CLI and the agent: HTTP POST for queries and mutations (through
 // corporate proxies: undici's EnvHttpProxyAgent honours HTTPS_PROXY / NO_PROXY), graphql-ws for
 // subscriptions. Errors come back as FluxoError with the server's (or proxy's) code.
+//
+// undici is loaded only when a proxy variable is set (or a test gives a dispatcher): it costs an
+// idle agent ~20 MB of RSS, and Node 20's global fetch (undici inside Node) ~12 MB. Without a
+// proxy, requests go out through node:http(s) with a keep-alive agent (docs/benchmarks.md, "Idle agent").
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EnvHttpProxyAgent, fetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Client as WsClient } from 'graphql-ws';
 import { FluxoError, type ErrorCode } from '../common/errors.js';
 
@@ -15,7 +19,10 @@ export interface GraphQLClientOptions {
   token: string;
   /** Per-request timeout in milliseconds. @default 60000 */
   timeoutMs?: number;
-  /** Custom dispatcher (tests). @default an EnvHttpProxyAgent (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) */
+  /**
+   * Custom undici dispatcher (tests). @default an undici EnvHttpProxyAgent when HTTPS_PROXY or
+   * HTTP_PROXY (either spelling) is set, honouring NO_PROXY; else node:http(s) straight to the API
+   */
   dispatcher?: Dispatcher;
   /**
    * Extra certificate authorities (PEM) to trust, on top of Node's bundled ones and
@@ -61,9 +68,12 @@ export class GraphQLClient {
   readonly apiUrl: string;
   readonly #token: string;
   readonly #timeoutMs: number;
-  readonly #dispatcher: Dispatcher;
-  /** Authorities for a wss:// API (the WebSocket does not go through the dispatcher). */
-  readonly #ca: string[] | undefined;
+  /** undici's dispatcher, when requests go through undici (see {@link usesUndici}). */
+  readonly #dispatcher: Promise<Dispatcher> | undefined;
+  /** The keep-alive agent of the node:http(s) path, made on the first request. */
+  #agent: Promise<HttpAgent> | undefined;
+  /** Authorities to trust (undefined: Node's default) for node:https, the undici dispatcher and a wss:// WebSocket. */
+  readonly #ca: Promise<string[] | undefined>;
   #ws: Promise<WsClient> | undefined;
 
   constructor(options: GraphQLClientOptions) {
@@ -72,7 +82,9 @@ export class GraphQLClient {
     this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
     this.#ca = trustedAuthorities(options.ca);
-    this.#dispatcher = options.dispatcher ?? proxyAwareDispatcher(this.#ca);
+    this.#ca.catch(() => undefined);
+    if (options.dispatcher) this.#dispatcher = Promise.resolve(options.dispatcher);
+    else if (proxyConfigured()) this.#dispatcher = this.#ca.then(proxyAwareDispatcher);
   }
 
   /**
@@ -107,19 +119,13 @@ export class GraphQLClient {
   }
 
   async #send<T>(body: string, signal: AbortSignal): Promise<T> {
-    let response;
+    let response: HttpAnswer;
     try {
-      response = await fetch(this.apiUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` },
-        body,
-        dispatcher: this.#dispatcher,
-        signal,
-      });
+      response = this.#dispatcher ? await postWithUndici(this.apiUrl, this.#headers(), body, await this.#dispatcher, signal) : await this.#post(body, signal);
     } catch (error) {
       throw new TransportError(`cannot reach ${this.apiUrl}: ${describeFetchFailure(error)}`, { cause: error });
     }
-    const text = await response.text();
+    const { text } = response;
     let answer: { data?: T; errors?: GraphQLErrorShape[] };
     try {
       answer = JSON.parse(text);
@@ -131,11 +137,42 @@ export class GraphQLClient {
     if (first) {
       const code = (first.extensions?.code ?? 'INTERNAL_SERVER_ERROR') as ErrorCode;
       if (code === 'SERVICE_UNAVAILABLE') throw new TransportError(first.message);
-      if (code === 'RATE_LIMITED') throw new RateLimitedError(first.message, Math.max(1, Number(response.headers.get('retry-after')) || 1));
+      if (code === 'RATE_LIMITED') throw new RateLimitedError(first.message, Math.max(1, Number(response.retryAfter) || 1));
       throw new FluxoError(code, first.message, { details: first.extensions?.details });
     }
     if (answer.data === undefined) throw new FluxoError('INTERNAL_SERVER_ERROR', `${this.apiUrl} answered HTTP ${response.status} without data`);
     return answer.data;
+  }
+
+  #headers(): Record<string, string> {
+    return { 'content-type': 'application/json', authorization: `Bearer ${this.#token}` };
+  }
+
+  /**
+   * POST through node:http(s). A request that fails with ECONNRESET on a reused keep-alive socket
+   * is sent once more on a fresh one: the server closed that idle socket as it was picked, so the
+   * request never reached it (Node's documented pattern, `request.reusedSocket`).
+   */
+  async #post(body: string, signal: AbortSignal): Promise<HttpAnswer> {
+    const url = new URL(this.apiUrl);
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:') throw new TypeError(`apiUrl must be http:// or https://, not ${url.protocol}`);
+    const ca = await this.#ca;
+    this.#agent ??= secure
+      ? import('node:https').then(({ Agent }) => new Agent({ keepAlive: true, ...(ca ? { ca } : {}) }))
+      : import('node:http').then(({ Agent }) => new Agent({ keepAlive: true }));
+    const agent = await this.#agent;
+    const { request } = secure ? await import('node:https') : await import('node:http');
+    const options: RequestOptions = { method: 'POST', agent, signal, headers: { ...this.#headers(), 'content-length': Buffer.byteLength(body) } };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await postOnce(request, url, options, body);
+      } catch (error) {
+        const stale = (error as { reusedSocket?: boolean }).reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET';
+        if (signal.aborted) throw signal.reason;
+        if (!stale || attempt > 1) throw new Error('fetch failed', { cause: error });
+      }
+    }
   }
 
   /**
@@ -187,7 +224,7 @@ export class GraphQLClient {
     this.#ws ??= (async () => {
       const [{ createClient }, { default: WebSocket }] = await Promise.all([import('graphql-ws'), import('ws')]);
       const token = this.#token;
-      const ca = this.#ca;
+      const ca = await this.#ca;
       return createClient({
         url: this.apiUrl.replace(/^http/, 'ws'),
         // The token goes on the handshake (Node can set headers) and in connection_init, the way a
@@ -210,10 +247,54 @@ export class GraphQLClient {
 
   /** Closes the WebSocket, if one was opened. */
   async close(): Promise<void> {
+    const agent = this.#agent;
+    this.#agent = undefined;
+    if (agent) (await agent).destroy();
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws) await (await ws).dispose();
   }
+}
+
+/** A POST's answer, from either path. */
+interface HttpAnswer {
+  status: number;
+  /** The `Retry-After` header. */
+  retryAfter: string | null;
+  text: string;
+}
+
+type RequestFunction = (url: URL, options: RequestOptions, callback: (response: IncomingMessage) => void) => import('node:http').ClientRequest;
+
+/** One POST; its error carries `reusedSocket` (whether it went out on a kept-alive socket). */
+function postOnce(request: RequestFunction, url: URL, options: RequestOptions, body: string): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const retryAfter = response.headers['retry-after'];
+        resolve({ status: response.statusCode ?? 0, retryAfter: retryAfter ?? null, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
+    req.end(body);
+  });
+}
+
+let undici: Promise<typeof import('undici')> | undefined;
+
+/** POST through undici's fetch (a proxy, or a test's dispatcher). */
+async function postWithUndici(url: string, headers: Record<string, string>, body: string, dispatcher: Dispatcher, signal: AbortSignal): Promise<HttpAnswer> {
+  const { fetch } = await (undici ??= import('undici'));
+  const response = await fetch(url, { method: 'POST', headers, body, dispatcher, signal });
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
+}
+
+/** Whether HTTPS_PROXY or HTTP_PROXY (either spelling) is set: only then is undici loaded. */
+function proxyConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].some((name) => Boolean(env[name]));
 }
 
 /**
@@ -224,14 +305,17 @@ export class GraphQLClient {
  * default set, so `trustedAuthorities` lists both again. The same list serves the API directly
  * (`connect`), through a tunnel (`requestTls`) and an https:// proxy itself (`proxyTls`).
  */
-function proxyAwareDispatcher(ca: string[] | undefined): Dispatcher {
+async function proxyAwareDispatcher(ca: string[] | undefined): Promise<Dispatcher> {
+  const { EnvHttpProxyAgent } = await (undici ??= import('undici'));
   if (!ca) return new EnvHttpProxyAgent();
   return new EnvHttpProxyAgent({ connect: { ca }, requestTls: { ca }, proxyTls: { ca } });
 }
 
 /** Node's bundled authorities, NODE_EXTRA_CA_CERTS and `extraCa`; undefined (Node's default) without `extraCa`. */
-function trustedAuthorities(extraCa: string | readonly string[] | undefined): string[] | undefined {
+async function trustedAuthorities(extraCa: string | readonly string[] | undefined): Promise<string[] | undefined> {
   if (extraCa === undefined || extraCa.length === 0) return undefined;
+  // node:tls (~2 MB) loads only for a client given its own CA.
+  const { rootCertificates } = await import('node:tls');
   return [...rootCertificates, ...nodeExtraCaCerts(), ...(typeof extraCa === 'string' ? [extraCa] : extraCa)];
 }
 
@@ -265,7 +349,10 @@ export function readCaFile(path: string): string {
   return pem;
 }
 
-/** undici says "fetch failed" and keeps the reason (ECONNREFUSED, a certificate error) in `cause`. */
+/**
+ * undici says "fetch failed" and keeps the reason (ECONNREFUSED, a certificate error) in `cause`;
+ * the node:http path wraps its errors the same way, so both read alike.
+ */
 function describeFetchFailure(error: unknown): string {
   const message = (error as Error).message;
   const cause = (error as Error).cause as (Error & { code?: string; errors?: Error[] }) | undefined;
