@@ -1,6 +1,10 @@
-// The server's operations, free of transports: GraphQL resolvers call these with the verified
-// identity; each checks the role, validates input, calls the store scoped by the identity's tenant,
-// and publishes events for long-polls and subscriptions.
+// The server's core and its single door, free of transports. Every operation a transport needs —
+// writes, reads, subscriptions — is `service.<op>(identity, args)` or the same on a sub-service
+// this holds (flows, runs, agents, schedules, secrets, notifications, limits, lineage, audit,
+// serviceTokens). Each checks the role, validates input, calls the store scoped by the identity's
+// tenant, and publishes events for long-polls and subscriptions; subscriptions are async iterators
+// ended by an abort signal. GraphQL resolvers only map arguments and records and never touch
+// `store` (scripts/check-boundaries.mjs); leader services (server/services/) use it directly.
 import { createHash } from 'node:crypto';
 import { FluxoError } from '../../common/errors.js';
 import { isTaskRunState, taskRunStates } from '../../contract/states.js';
