@@ -6,7 +6,7 @@ import type { Identity } from '../../common/identity.js';
 import { EventBus } from '../../server/core/events.js';
 import { FluxoService } from '../../server/core/service.js';
 import type { TaskRunRecord } from '../../server/store/records.js';
-import type { Store } from '../../server/store/store.js';
+import type { Store, TaskStateWrite } from '../../server/store/store.js';
 import { onCleanup } from '../support/harness.js';
 import { refusalOf } from '../support/refusal.js';
 import { startTestServer } from '../support/test-server.js';
@@ -50,6 +50,21 @@ describe.each(adapters)('task run pages on $name', ({ open }) => {
     onCleanup(() => store.close());
     return { store, service: new FluxoService(store, new EventBus(), { leaseMs: 60_000 }) };
   }
+
+  it('stores a task state reported without a message (the field left out) as no message', async () => {
+    const { store, service } = await setup();
+    await service.registerFlow(developer, bundle);
+    const agent = await service.registerAgent(agentIdentity, { name: 'escritorio', labels: [] });
+    const run = await service.createFlowRun(developer, { flowName: 'mapped' });
+    const [claim] = await service.claimFlowRuns(agentIdentity, { agentId: agent.id, max: 1 });
+    const lease = { flowRunId: run.id, leaseToken: claim!.leaseToken };
+    await service.setFlowRunState(agentIdentity, { ...lease, expectedVersion: 2, state: 'RUNNING' });
+    // Absent optional fields arrive as undefined (GraphQL leaves them out): PostgreSQL failed on that.
+    const states = [{ key: 'square#1', taskName: 'square', attempt: 1, state: 'SUCCESS' as const }] as TaskStateWrite[];
+    await service.setTaskRunStates(agentIdentity, { ...lease, states });
+    const [task] = await store.listTaskRuns(TENANT, run.id);
+    expect(task).toMatchObject({ state: 'SUCCESS', stateMessage: null });
+  });
 
   it('walks a run of 10,000 task runs in pages, each once, in the order they started', async () => {
     const { store, service } = await setup();

@@ -6,10 +6,12 @@ export * from '../rows.js';
 
 /**
  * PostgreSQL text cannot hold U+0000 (SQLite can). A NUL in a message a child printed or an agent
- * reported becomes U+FFFD rather than failing the whole write.
+ * reported becomes U+FFFD rather than failing the whole write. An absent optional (undefined) is
+ * stored as NULL, as SQLite does.
  */
-export function pgText<T extends string | null>(value: T): T {
-  return (value === null || !value.includes('\u0000') ? value : value.replaceAll('\u0000', '\uFFFD')) as T;
+export function pgText<T extends string | null | undefined>(value: T): Exclude<T, undefined> | (undefined extends T ? null : never) {
+  if (value === undefined || value === null) return null as never;
+  return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as never;
 }
 
 /** The columns of each table the row types above read, in table order. */
