@@ -101,7 +101,12 @@ export function readDataSettings(sources: DataSettingsSources): Readonly<DataSet
   }
   if (Object.keys(google).length > 0) settings.google = Object.freeze(google);
 
-  const spatial = nonEmpty(env.FLUXO_DUCKDB_SPATIAL) ?? optionalString(raw, 'duckdbSpatialExtension', where);
+  // Like FLUXO_DBT_BIN without a project: FLUXO_DUCKDB_SPATIAL alone waits for a DuckDB warehouse (a
+  // host may set it for every process, and an agent on BigQuery never opens the file); the file's
+  // own field is checked whatever the warehouse, as a mistake in that file.
+  const fileSpatial = optionalString(raw, 'duckdbSpatialExtension', where);
+  const onDuckDb = settings.warehouse?.startsWith('duckdb:') ?? false;
+  const spatial = (onDuckDb ? nonEmpty(env.FLUXO_DUCKDB_SPATIAL) : undefined) ?? fileSpatial;
   if (spatial !== undefined) settings.duckdbSpatialExtension = checkExistingFile('duckdbSpatialExtension (FLUXO_DUCKDB_SPATIAL)', spatial, 'the spatial.duckdb_extension file matching DuckDB 1.5.5');
   return Object.freeze(settings);
 }

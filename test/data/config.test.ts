@@ -114,6 +114,11 @@ describe('reading the settings', () => {
     expect(readDataSettings({ dataConfigFile: file, env: {} }).dbt).toEqual({ project, env: ['PGPASSWORD', 'DBT_EXTRA'] });
   });
 
+  it('leaves FLUXO_DUCKDB_SPATIAL waiting for a DuckDB warehouse, as FLUXO_DBT_BIN waits for a project', () => {
+    expect(readDataSettings({ env: { FLUXO_DUCKDB_SPATIAL: '/nonexistent-spatial' } })).toEqual({});
+    expect(readDataSettings({ env: { FLUXO_WAREHOUSE: 'bigquery://my-project', FLUXO_DUCKDB_SPATIAL: '/nonexistent-spatial' } })).toEqual({ warehouse: 'bigquery://my-project' });
+  });
+
   it('leaves FLUXO_DBT_BIN and FLUXO_DBT_PROFILES_DIR waiting for a project (a host may set them for every process)', () => {
     expect(readDataSettings({ env: { FLUXO_DBT_BIN: '/nonexistent/dbt', FLUXO_DBT_PROFILES_DIR: '/nonexistent' } })).toEqual({});
   });
@@ -138,7 +143,7 @@ describe('refusing malformed settings (DATA_CONFIG_INVALID)', () => {
     ['a relative dbt project', { FLUXO_DBT_PROJECT: 'dbt' }, /dbt.project \(FLUXO_DBT_PROJECT, --dbt-project\) "dbt" must be an absolute path/],
     ['a dbt project that does not exist', { FLUXO_DBT_PROJECT: '/nonexistent-fluxo-dbt' }, /dbt.project .* \/nonexistent-fluxo-dbt is not an existing directory/],
     ['a missing credentials file', { GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent-fluxo-key.json' }, /google.credentialsFile \(GOOGLE_APPLICATION_CREDENTIALS\) \/nonexistent-fluxo-key.json is not an existing file/],
-    ['a missing spatial extension', { FLUXO_DUCKDB_SPATIAL: '/nonexistent-spatial' }, /duckdbSpatialExtension \(FLUXO_DUCKDB_SPATIAL\) \/nonexistent-spatial is not an existing file/],
+    ['a missing spatial extension', { FLUXO_WAREHOUSE: 'duckdb:///tmp/fluxo-spatial-check.duckdb', FLUXO_DUCKDB_SPATIAL: '/nonexistent-spatial' }, /duckdbSpatialExtension \(FLUXO_DUCKDB_SPATIAL\) \/nonexistent-spatial is not an existing file/],
     ['a missing dbt executable path', { FLUXO_DBT_PROJECT: '/PROJECT', FLUXO_DBT_BIN: '/nonexistent/dbt' }, /dbt.executable \(FLUXO_DBT_BIN\) \/nonexistent\/dbt is not an existing file/],
     ['a data config file that does not exist', { FLUXO_DATA_CONFIG: '/nonexistent-fluxo.json' }, /data config file \/nonexistent-fluxo.json does not exist \(--data-config, FLUXO_DATA_CONFIG\)/],
   ])('refuses %s', (_what, env, message) => {
