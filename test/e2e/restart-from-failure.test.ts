@@ -8,6 +8,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parsePackedUri } from '../../agent/result-pack.js';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { repoRoot, tempDir } from '../support/harness.js';
 import { startStack, type Stack } from '../support/stack.js';
@@ -45,7 +46,10 @@ const taskOf = (run: Results, key: string) => {
 /** The stored bytes behind a task run's result pointer, checked against its digest and size. */
 async function storedBytes(pointer: { uri: string; sha256: string; size: number }, resultsDir: string): Promise<Buffer> {
   expect(pointer.uri.startsWith(`file://${resultsDir}/`)).toBe(true);
-  const bytes = await readFile(fileURLToPath(pointer.uri));
+  // A small result is a byte range of its run attempt's pack (agent/result-pack.ts).
+  const packed = parsePackedUri(pointer.uri);
+  const file = await readFile(fileURLToPath(packed?.packUri ?? pointer.uri));
+  const bytes = packed ? file.subarray(packed.offset, packed.offset + packed.length) : file;
   expect({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }).toEqual({ size: pointer.size, sha256: pointer.sha256 });
   return bytes;
 }
@@ -108,7 +112,8 @@ describe('restart from the failed task', () => {
   it('never returns a stored result whose bytes changed: the task runs again, with a warning', async () => {
     const run = await failedRun('tampered');
     const first = taskOf(await results(developer, run.id), 'first#1');
-    const path = fileURLToPath(first.result!.uri);
+    // Attempt 1's pack holds only this result (the second task failed): the whole file is its bytes.
+    const path = fileURLToPath(parsePackedUri(first.result!.uri)?.packUri ?? first.result!.uri);
     const original = JSON.parse(await readFile(path, 'utf8')) as { word: string; nonce: string };
     await writeFile(path, JSON.stringify({ word: 'TAMPERED', nonce: original.nonce }));
 
