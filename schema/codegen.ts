@@ -7,6 +7,13 @@
 // which name its record types as mappers and its context, are generated into
 // server/graphql/generated/resolver-types.ts. The resolvers plugin refers to the base types by bare
 // name, so that file carries its own copy of them (generated, so it cannot drift).
+//
+// A third output types the clients' operations: schema/generated/operations.ts holds the variables
+// and result of every GraphQL document the CLI, the client and the agent send (the `/* GraphQL */`
+// template literals, plucked from their sources; a shared selection is a fragment appended to the
+// document, so each literal is valid GraphQL alone). A document that no longer matches the schema
+// fails codegen, and a result read differently from what the schema says fails tsc. The plugin
+// emits the schema types it needs into the same file, so it imports nothing either.
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /** The base-type options both outputs share, so a contract type reads the same in either file. */
@@ -25,6 +32,17 @@ const config: CodegenConfig = {
     'schema/generated/graphql.ts': {
       plugins: ['typescript'],
       config: contractTypes,
+    },
+    'schema/generated/operations.ts': {
+      documents: ['cli/**/*.ts', 'client/**/*.ts', 'agent/**/*.ts', '!**/*.test.ts'],
+      plugins: ['typescript-operations'],
+      config: {
+        ...contractTypes,
+        // What a client receives: DateTime is always an ISO-8601 string on the wire (the number is
+        // only what resolvers may return before serialization).
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+        skipTypename: true,
+      },
     },
     'server/graphql/generated/resolver-types.ts': {
       plugins: ['typescript', 'typescript-resolvers'],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates every generated output (schema/generated/: the contract types and the embedded SDL;
-# server/graphql/generated/: the resolver signatures) and fails when one differs from what is
-# committed: nothing generated may drift from schema/fluxo.graphql.
+# Regenerates every generated output (schema/generated/: the contract types, the embedded SDL and
+# operations.ts, the types of the CLI's, client's and agent's GraphQL documents; server/graphql/generated/:
+# the resolver signatures) and fails when one differs from what is committed: nothing generated may
+# drift from schema/fluxo.graphql or from the documents in the sources.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 outputs=(schema/generated server/graphql/generated)
@@ -16,7 +17,7 @@ drift=0
 for dir in "${outputs[@]}"; do
   if ! diff -r "$before/$dir" "$dir" >/dev/null; then
     diff -r "$before/$dir" "$dir" | head -40 || true
-    echo "$dir/ is out of date with schema/fluxo.graphql: run 'npm run codegen' and commit the result" >&2
+    echo "$dir/ is out of date with schema/fluxo.graphql or the GraphQL documents in cli/, client/, agent/: run 'npm run codegen' and commit the result" >&2
     drift=1
   fi
 done

@@ -3,6 +3,7 @@
 // running on the old token stops with exit code 7 (docs/agent.md). See docs/security.md, "Agents".
 import type { Command } from 'commander';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type { MoveAgentMutation, MoveAgentMutationVariables } from '../../schema/generated/operations.js';
 import { printJson } from '../format.js';
 
 interface AgentsMoveOptions extends ApiOptions {
@@ -26,7 +27,7 @@ export function registerAgentsCommand(program: Command): void {
       .requiredOption('--to-subject <subject>', 'subject of the token that will hold it: service:<token name> for a service token, the sub of a signed token'),
   ).action(async (name: string, options: AgentsMoveOptions) =>
     withClient(options, async (client) => {
-      const { moveAgent: agent } = await client.request<{ moveAgent: { id: string; name: string } }>(MOVE_AGENT, { input: { name, toSubject: options.toSubject } });
+      const { moveAgent: agent } = await client.request<MoveAgentMutation>(MOVE_AGENT, { input: { name, toSubject: options.toSubject } } satisfies MoveAgentMutationVariables);
       if (options.json) return printJson(agent);
       process.stdout.write(`moved agent "${agent.name}" (${agent.id}) to ${options.toSubject}: start it with that token\n`);
     }),

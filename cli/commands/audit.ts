@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type { AuditEventFilter, AuditEventsQuery, AuditEventsQueryVariables, AuditOutcome } from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 interface AuditListOptions extends ApiOptions {
@@ -12,18 +13,7 @@ interface AuditListOptions extends ApiOptions {
   limit: number;
 }
 
-interface AuditEvent {
-  id: string;
-  at: string;
-  tenant: string | null;
-  subject: string | null;
-  role: string | null;
-  action: string;
-  requestId: string | null;
-  outcome: string;
-  code: string | null;
-  detail: string | null;
-}
+type AuditEvent = AuditEventsQuery['auditEvents']['nodes'][number];
 
 const AUDIT_EVENTS = /* GraphQL */ `
   query AuditEvents($filter: AuditEventFilter, $first: Int, $after: String) {
@@ -34,7 +24,8 @@ const AUDIT_EVENTS = /* GraphQL */ `
   }
 `;
 
-const OUTCOMES = ['ALLOWED', 'DENIED', 'FAILED'];
+const OUTCOMES: readonly AuditOutcome[] = ['ALLOWED', 'DENIED', 'FAILED'];
+const isOutcome = (value: string): value is AuditOutcome => (OUTCOMES as readonly string[]).includes(value);
 
 function limitOf(value: string): number {
   const n = Number(value);
@@ -56,14 +47,17 @@ export function registerAuditCommand(program: Command): void {
       .option('--limit <n>', 'at most this many events', limitOf, 100),
   ).action(async (options: AuditListOptions) => {
     const outcome = options.outcome?.toUpperCase();
-    if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new FluxoError('BAD_USER_INPUT', `--outcome must be one of ${OUTCOMES.join(', ')}`);
-    const filter = { tenant: options.tenant, subject: options.subject, action: options.action, outcome };
+    if (outcome !== undefined && !isOutcome(outcome)) throw new FluxoError('BAD_USER_INPUT', `--outcome must be one of ${OUTCOMES.join(', ')}`);
+    const filter: AuditEventFilter = { tenant: options.tenant, subject: options.subject, action: options.action, outcome };
     await withClient(options, async (client) => {
       const found: AuditEvent[] = [];
       let after: string | null = null;
       while (found.length < options.limit) {
-        const { auditEvents: page }: { auditEvents: { nodes: AuditEvent[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } =
-          await client.request(AUDIT_EVENTS, { filter, first: Math.min(500, options.limit - found.length), after });
+        const { auditEvents: page }: AuditEventsQuery = await client.request(AUDIT_EVENTS, {
+          filter,
+          first: Math.min(500, options.limit - found.length),
+          after,
+        } satisfies AuditEventsQueryVariables);
         found.push(...page.nodes);
         if (!page.pageInfo.hasNextPage) break;
         after = page.pageInfo.endCursor;

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type { BackfillInput, BackfillMutation, BackfillMutationVariables } from '../../schema/generated/operations.js';
 import { formatInstant, printJson } from '../format.js';
 import { progressLine } from '../progress.js';
 import { parseParams } from './runs.js';
@@ -18,14 +19,6 @@ const BACKFILL_MUTATION = /* GraphQL */ `
     }
   }
 `;
-
-interface BackfillPage {
-  total: number;
-  created: number;
-  existing: number;
-  nextFrom: string | null;
-  flowRuns: { id: string; scheduledAt: string; state: string }[];
-}
 
 interface BackfillOptions extends ApiOptions {
   project: string;
@@ -45,7 +38,7 @@ export interface BackfillResult {
   total: number;
   created: number;
   existing: number;
-  flowRuns: { id: string; scheduledAt: string; state: string }[];
+  flowRuns: BackfillMutation['backfillFlowRuns']['flowRuns'];
 }
 
 /** Runs per request: small enough for a responsive progress bar, large enough to be quick. */
@@ -71,10 +64,10 @@ export function addBackfillCommand(runs: Command): void {
       let from: string | null = options.from;
       try {
         while (from !== null) {
-          const input: Record<string, unknown> = { project: options.project, flowName: flow, from, to: options.to, limit: BATCH };
+          const input: BackfillInput = { project: options.project, flowName: flow, from, to: options.to, limit: BATCH };
           if (options.clock !== undefined) input.clock = options.clock;
           if (Object.keys(parameters).length > 0) input.parameters = parameters;
-          const { backfillFlowRuns: page } = await client.request<{ backfillFlowRuns: BackfillPage }>(BACKFILL_MUTATION, { input });
+          const { backfillFlowRuns: page } = await client.request<BackfillMutation>(BACKFILL_MUTATION, { input } satisfies BackfillMutationVariables);
           // The total is counted over [from, to) of each call; the first call's covers the whole range.
           if (from === options.from) result.total = page.total;
           result.created += page.created;

@@ -1,6 +1,7 @@
 // `fluxo flows list`: the flows of the caller's tenant.
 import type { Command } from 'commander';
 import { clientFrom, withApiOptions, type ApiOptions } from '../api-options.js';
+import type { FlowsQuery, FlowsQueryVariables } from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 export const FLOWS_QUERY = /* GraphQL */ `
@@ -16,13 +17,7 @@ export const FLOWS_QUERY = /* GraphQL */ `
   }
 `;
 
-interface FlowRow {
-  id: string;
-  name: string;
-  createdAt: string;
-  project: { name: string };
-  latestVersion: { id: string; number: number; createdAt: string; defaultLabels: string[]; description: string | null };
-}
+type FlowRow = FlowsQuery['flows']['nodes'][number];
 
 interface FlowsListOptions extends ApiOptions {
   project?: string;
@@ -38,11 +33,11 @@ export function registerFlowsCommand(program: Command): void {
         const found: FlowRow[] = [];
         let after: string | null = null;
         for (;;) {
-          const data: { flows: { nodes: FlowRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } = await client.request(FLOWS_QUERY, {
+          const data: FlowsQuery = await client.request(FLOWS_QUERY, {
             project: options.project ?? null,
             first: 200,
             after,
-          });
+          } satisfies FlowsQueryVariables);
           found.push(...data.flows.nodes);
           if (!data.flows.pageInfo.hasNextPage || !data.flows.pageInfo.endCursor) break;
           after = data.flows.pageInfo.endCursor;

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type { ConcurrencyLimitsQuery, DeleteConcurrencyLimitMutation, DeleteConcurrencyLimitMutationVariables, SetConcurrencyLimitMutation, SetConcurrencyLimitMutationVariables } from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 const SET_LIMIT = /* GraphQL */ `
@@ -18,13 +19,7 @@ const DELETE_LIMIT = /* GraphQL */ `
 `;
 
 /** A limit as the commands print it. */
-export interface LimitRow {
-  scope: string;
-  limit: number;
-  running: number;
-  updatedAt: string;
-  updatedBy: string;
-}
+export type LimitRow = ConcurrencyLimitsQuery['concurrencyLimits'][number];
 
 /** `4` → 4; BAD_USER_INPUT for anything but a whole number (the server checks the range). */
 function parseLimit(value: string): number {
@@ -45,7 +40,7 @@ export function registerLimitsCommand(program: Command): void {
   ).action(async (scope: string, value: string, options: ApiOptions) => {
     const limit = parseLimit(value);
     await withClient(options, async (client) => {
-      const { setConcurrencyLimit: set } = await client.request<{ setConcurrencyLimit: LimitRow }>(SET_LIMIT, { scope, limit });
+      const { setConcurrencyLimit: set } = await client.request<SetConcurrencyLimitMutation>(SET_LIMIT, { scope, limit } satisfies SetConcurrencyLimitMutationVariables);
       if (options.json) return printJson(set);
       process.stdout.write(`${set.scope}: at most ${set.limit} at once (${set.running} running now)\n`);
     });
@@ -53,7 +48,7 @@ export function registerLimitsCommand(program: Command): void {
 
   withApiOptions(limits.command('list').description('the limits, with how many runs hold a slot of each now')).action(async (options: ApiOptions) => {
     await withClient(options, async (client) => {
-      const { concurrencyLimits: found } = await client.request<{ concurrencyLimits: LimitRow[] }>(LIST_LIMITS, {});
+      const { concurrencyLimits: found } = await client.request<ConcurrencyLimitsQuery>(LIST_LIMITS, {});
       if (options.json) return printJson(found);
       printTable(
         ['SCOPE', 'LIMIT', 'RUNNING', 'UPDATED', 'UPDATED BY'],
@@ -65,7 +60,7 @@ export function registerLimitsCommand(program: Command): void {
 
   withApiOptions(limits.command('delete <scope>').description('delete a limit (tenant-admin); exits 4 when there is none')).action(async (scope: string, options: ApiOptions) => {
     await withClient(options, async (client) => {
-      const { deleteConcurrencyLimit: deleted } = await client.request<{ deleteConcurrencyLimit: boolean }>(DELETE_LIMIT, { scope });
+      const { deleteConcurrencyLimit: deleted } = await client.request<DeleteConcurrencyLimitMutation>(DELETE_LIMIT, { scope } satisfies DeleteConcurrencyLimitMutationVariables);
       if (options.json) return printJson({ scope, deleted });
       if (!deleted) throw new FluxoError('NOT_FOUND', `no concurrency limit ${scope} in your tenant; nothing was deleted`);
       process.stdout.write(`deleted ${scope}\n`);

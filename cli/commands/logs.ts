@@ -36,37 +36,47 @@ export const FINAL_STATES: ReadonlySet<string> = new Set(finalStates);
 /** Final states that flow-level retries turn back into SCHEDULED. */
 const RETRYABLE_STATES: ReadonlySet<string> = new Set(retryableStates);
 
-const LOG_FIELDS = 'id flowRunId taskRunKey level stream message timestamp';
-const RUN_STATUS_FIELDS = 'id state stateReason stateMessage attempt endedAt exitCode signal flowVersion { retries }';
+// Shared selections are fragments, appended to each document, so every document is valid GraphQL on
+// its own: codegen (schema/codegen.ts) types it from the schema (schema/generated/operations.ts).
+const LOG_FIELDS = /* GraphQL */ `
+  fragment LogLineFields on LogLine { id flowRunId taskRunKey level stream message timestamp }
+`;
+const RUN_STATUS_FIELDS = /* GraphQL */ `
+  fragment RunStatusFields on FlowRun { id state stateReason stateMessage attempt endedAt exitCode signal flowVersion { retries } }
+`;
 
 export const RUN_LOGS_QUERY = /* GraphQL */ `
   query RunLogs($id: ID!, $first: Int, $after: String) {
     flowRun(id: $id) {
       id
       logs(first: $first, after: $after) {
-        nodes { ${LOG_FIELDS} }
+        nodes { ...LogLineFields }
         pageInfo { endCursor hasNextPage }
       }
     }
   }
+  ${LOG_FIELDS}
 `;
 
 export const RUN_STATUS_QUERY = /* GraphQL */ `
   query RunStatus($id: ID!) {
-    flowRun(id: $id) { ${RUN_STATUS_FIELDS} }
+    flowRun(id: $id) { ...RunStatusFields }
   }
+  ${RUN_STATUS_FIELDS}
 `;
 
 export const RUN_STATE_SUBSCRIPTION = /* GraphQL */ `
   subscription RunState($id: ID!) {
-    flowRunStateChanged(id: $id) { flowRun { ${RUN_STATUS_FIELDS} } }
+    flowRunStateChanged(id: $id) { flowRun { ...RunStatusFields } }
   }
+  ${RUN_STATUS_FIELDS}
 `;
 
 export const RUN_LOGS_SUBSCRIPTION = /* GraphQL */ `
   subscription RunLogLines($id: ID!, $after: String) {
-    flowRunLogs(id: $id, after: $after) { ${LOG_FIELDS} }
+    flowRunLogs(id: $id, after: $after) { ...LogLineFields }
   }
+  ${LOG_FIELDS}
 `;
 
 /** Lines per page when reading logs (the server accepts up to 500). */

@@ -4,15 +4,31 @@
 import type { Command } from 'commander';
 import { FluxoError } from '../../common/errors.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type {
+  CreateNotificationRuleMutation,
+  CreateNotificationRuleMutationVariables,
+  DeleteNotificationRuleMutation,
+  DeleteNotificationRuleMutationVariables,
+  NotificationDeliveriesQuery,
+  NotificationChannel,
+  NotificationDeliveriesQueryVariables,
+  NotificationEvent,
+  NotificationRuleFieldsFragment,
+  NotificationRulesQuery,
+} from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
-const RULE_FIELDS = 'id on channel target signingSecret createdAt createdBy flow { name project { name } }';
+const RULE_FIELDS = /* GraphQL */ `
+  fragment NotificationRuleFields on NotificationRule { id on channel target signingSecret createdAt createdBy flow { name project { name } } }
+`;
 
 const CREATE_RULE = /* GraphQL */ `
-  mutation CreateNotificationRule($input: CreateNotificationRuleInput!) { createNotificationRule(input: $input) { ${RULE_FIELDS} } }
+  mutation CreateNotificationRule($input: CreateNotificationRuleInput!) { createNotificationRule(input: $input) { ...NotificationRuleFields } }
+  ${RULE_FIELDS}
 `;
 const LIST_RULES = /* GraphQL */ `
-  query NotificationRules { notificationRules { ${RULE_FIELDS} } }
+  query NotificationRules { notificationRules { ...NotificationRuleFields } }
+  ${RULE_FIELDS}
 `;
 const DELETE_RULE = /* GraphQL */ `
   mutation DeleteNotificationRule($id: ID!) { deleteNotificationRule(id: $id) }
@@ -26,31 +42,11 @@ const LIST_DELIVERIES = /* GraphQL */ `
   }
 `;
 
-const EVENTS = ['FAILED', 'CRASHED', 'TIMED_OUT', 'CANCELLED', 'SUCCESS', 'LATE'];
+const EVENTS: readonly NotificationEvent[] = ['FAILED', 'CRASHED', 'TIMED_OUT', 'CANCELLED', 'SUCCESS', 'LATE'];
+const isEvent = (value: string): value is NotificationEvent => (EVENTS as readonly string[]).includes(value);
 
-interface RuleRow {
-  id: string;
-  on: string[];
-  channel: string;
-  target: string;
-  signingSecret: string | null;
-  createdAt: string;
-  createdBy: string;
-  flow: { name: string; project: { name: string } } | null;
-}
-
-interface DeliveryRow {
-  id: string;
-  event: string;
-  state: string;
-  attempts: number;
-  lastError: string | null;
-  createdAt: string;
-  deliveredAt: string | null;
-  nextAttemptAt: string | null;
-  rule: { id: string; channel: string; target: string } | null;
-  flowRun: { id: string; state: string } | null;
-}
+type RuleRow = NotificationRuleFieldsFragment;
+type DeliveryRow = NotificationDeliveriesQuery['notificationDeliveries']['nodes'][number];
 
 interface AddOptions extends ApiOptions {
   on: string;
@@ -62,15 +58,15 @@ interface AddOptions extends ApiOptions {
   discord?: string;
 }
 
-function parseEvents(value: string): string[] {
+function parseEvents(value: string): NotificationEvent[] {
   const events = value.split(',').map((e) => e.trim().toUpperCase().replace('-', '_')).filter(Boolean);
-  const unknown = events.find((e) => !EVENTS.includes(e));
+  const unknown = events.find((e) => !isEvent(e));
   if (events.length === 0 || unknown) throw new FluxoError('BAD_USER_INPUT', `--on: a comma-separated list of ${EVENTS.join(', ')}${unknown ? ` (not "${unknown}")` : ''}`);
-  return events;
+  return events.filter(isEvent);
 }
 
-function receiverOf(options: AddOptions): { channel: string; url: string } {
-  const given = [['WEBHOOK', options.webhook], ['SLACK', options.slack], ['DISCORD', options.discord]].filter(([, url]) => url !== undefined) as [string, string][];
+function receiverOf(options: AddOptions): { channel: NotificationChannel; url: string } {
+  const given = ([['WEBHOOK', options.webhook], ['SLACK', options.slack], ['DISCORD', options.discord]] as const).filter((entry): entry is [NotificationChannel, string] => entry[1] !== undefined);
   if (given.length !== 1) throw new FluxoError('BAD_USER_INPUT', 'give exactly one receiver: --webhook URL, --slack URL or --discord URL');
   const [channel, url] = given[0]!;
   if (options.signingSecret !== undefined && channel !== 'WEBHOOK') throw new FluxoError('BAD_USER_INPUT', '--signing-secret goes with --webhook only');
@@ -104,7 +100,7 @@ export function registerNotificationsCommand(program: Command): void {
     };
     if (options.project && !options.flow) throw new FluxoError('BAD_USER_INPUT', '--project goes with --flow');
     await withClient(options, async (client) => {
-      const { createNotificationRule: rule } = await client.request<{ createNotificationRule: RuleRow }>(CREATE_RULE, { input });
+      const { createNotificationRule: rule } = await client.request<CreateNotificationRuleMutation>(CREATE_RULE, { input } satisfies CreateNotificationRuleMutationVariables);
       if (options.json) return printJson(rule);
       process.stdout.write(`added rule ${rule.id}: ${rule.on.join(',')} of ${flowOf(rule)} to ${rule.channel} ${rule.target}\n`);
     });
@@ -112,7 +108,7 @@ export function registerNotificationsCommand(program: Command): void {
 
   withApiOptions(notifications.command('list').description("your tenant's notification rules (receiver URLs with their path hidden)")).action(async (options: ApiOptions) => {
     await withClient(options, async (client) => {
-      const { notificationRules } = await client.request<{ notificationRules: RuleRow[] }>(LIST_RULES, {});
+      const { notificationRules } = await client.request<NotificationRulesQuery>(LIST_RULES, {});
       if (options.json) return printJson(notificationRules);
       printTable(
         ['ID', 'EVENTS', 'FLOW', 'CHANNEL', 'TARGET', 'SIGNED WITH', 'CREATED', 'BY'],
@@ -124,7 +120,7 @@ export function registerNotificationsCommand(program: Command): void {
 
   withApiOptions(notifications.command('delete <id>').description('delete a rule; its past deliveries stay listed; exits 4 when there is none')).action(async (id: string, options: ApiOptions) => {
     await withClient(options, async (client) => {
-      const { deleteNotificationRule } = await client.request<{ deleteNotificationRule: boolean }>(DELETE_RULE, { id });
+      const { deleteNotificationRule } = await client.request<DeleteNotificationRuleMutation>(DELETE_RULE, { id } satisfies DeleteNotificationRuleMutationVariables);
       if (options.json) return printJson({ id, deleted: deleteNotificationRule });
       if (!deleteNotificationRule) throw new FluxoError('NOT_FOUND', `no notification rule ${id} in your tenant; nothing was deleted`);
       process.stdout.write(`deleted rule ${id}\n`);
@@ -139,7 +135,7 @@ export function registerNotificationsCommand(program: Command): void {
       .option('--first <n>', 'how many', '50'),
   ).action(async (options: ApiOptions & { failed?: boolean; first: string }) => {
     await withClient(options, async (client) => {
-      const { notificationDeliveries } = await client.request<{ notificationDeliveries: { nodes: DeliveryRow[] } }>(LIST_DELIVERIES, { failed: options.failed ?? false, first: Number(options.first) });
+      const { notificationDeliveries } = await client.request<NotificationDeliveriesQuery>(LIST_DELIVERIES, { failed: options.failed ?? false, first: Number(options.first) } satisfies NotificationDeliveriesQueryVariables);
       const rows = notificationDeliveries.nodes;
       if (options.json) return printJson(rows);
       printTable(

@@ -4,6 +4,7 @@
 // new run of the same flow version with the run's parameters, `--param` values replacing theirs.
 import type { Command } from 'commander';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type { RerunFlowRunMutation, RerunFlowRunMutationVariables, RestartFlowRunMutation, RestartFlowRunMutationVariables } from '../../schema/generated/operations.js';
 import { printJson } from '../format.js';
 import { parseParams } from './runs.js';
 
@@ -32,7 +33,7 @@ export function addRestartCommands(runs: Command): void {
       .argument('<run-id>', 'the flow run id'),
   ).action(async (runId: string, options: ApiOptions) =>
     withClient(options, async (client) => {
-      const { restartFlowRun: run } = await client.request<{ restartFlowRun: { id: string; state: string; attempt: number } }>(RESTART_MUTATION, { id: runId });
+      const { restartFlowRun: run } = await client.request<RestartFlowRunMutation>(RESTART_MUTATION, { id: runId } satisfies RestartFlowRunMutationVariables);
       if (options.json) return printJson(run);
       process.stdout.write(`run ${run.id}: ${run.state}, attempt ${run.attempt}\n`);
     }),
@@ -47,10 +48,10 @@ export function addRestartCommands(runs: Command): void {
   ).action(async (runId: string, options: RerunOptions) =>
     withClient(options, async (client) => {
       const parameters = parseParams(options.param);
-      const { rerunFlowRun: run } = await client.request<{ rerunFlowRun: { id: string; state: string; rerunOf: string | null } }>(RERUN_MUTATION, {
+      const { rerunFlowRun: run } = await client.request<RerunFlowRunMutation>(RERUN_MUTATION, {
         id: runId,
         parameters: Object.keys(parameters).length > 0 ? parameters : null,
-      });
+      } satisfies RerunFlowRunMutationVariables);
       if (options.json) return printJson(run);
       process.stdout.write(`created run ${run.id} (${run.state}), a rerun of ${runId}\n`);
     }),

@@ -19,31 +19,35 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Largest page the server serves. */
 const MAX_PAGE = 500;
 
-const RUN_SUMMARY_FIELDS = `
-  id state stateReason stateMessage attempt labels priority createdAt scheduledAt startedAt endedAt waitReason
-  flow { id name project { name } }
-  flowVersion { id number retries }
+const RUN_SUMMARY_FIELDS = /* GraphQL */ `
+  fragment RunSummaryFields on FlowRun {
+    id state stateReason stateMessage attempt labels priority createdAt scheduledAt startedAt endedAt waitReason
+    flow { id name project { name } }
+    flowVersion { id number retries }
+  }
 `;
 
 export const FLOW_RUNS_QUERY = /* GraphQL */ `
   query FlowRuns($filter: FlowRunFilter, $first: Int, $after: String) {
     flowRuns(filter: $filter, first: $first, after: $after) {
-      nodes { ${RUN_SUMMARY_FIELDS} }
+      nodes { ...RunSummaryFields }
       pageInfo { endCursor hasNextPage }
     }
   }
+  ${RUN_SUMMARY_FIELDS}
 `;
 
 export const FLOW_RUN_QUERY = /* GraphQL */ `
   query FlowRun($id: ID!) {
     flowRun(id: $id) {
-      ${RUN_SUMMARY_FIELDS}
+      ...RunSummaryFields
       version parameters idempotencyKey exitCode signal
       agent { id name }
       taskRuns { id key taskName mapIndex state stateMessage attempts startedAt endedAt }
       stateHistory { fromState toState reason message actor attempt at }
     }
   }
+  ${RUN_SUMMARY_FIELDS}
 `;
 
 export const FLOW_ID_QUERY = /* GraphQL */ `
@@ -54,8 +58,9 @@ export const FLOW_ID_QUERY = /* GraphQL */ `
 
 export const CREATE_FLOW_RUN_MUTATION = /* GraphQL */ `
   mutation CreateFlowRun($input: CreateFlowRunInput!) {
-    createFlowRun(input: $input) { ${RUN_SUMMARY_FIELDS} parameters idempotencyKey }
+    createFlowRun(input: $input) { ...RunSummaryFields parameters idempotencyKey }
   }
+  ${RUN_SUMMARY_FIELDS}
 `;
 
 export const CANCEL_FLOW_RUN_MUTATION = /* GraphQL */ `

@@ -7,12 +7,13 @@ import { FluxoError } from '../../common/errors.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
-export const CLOCK_FIELDS = 'key index cron timezone everySeconds anchor parameters labels';
-
-export const SCHEDULE_FIELDS = `
-  state missedRuns catchUpLimit nextRunAt stateChangedAt stateChangedBy
-  flow { id name project { name } latestVersion { number } }
-  clocks { ${CLOCK_FIELDS} nextTimes(count: 3) }
+// A fragment appended to each document, so each is valid GraphQL alone (codegen types it).
+export const SCHEDULE_FIELDS = /* GraphQL */ `
+  fragment ScheduleFields on FlowSchedule {
+    state missedRuns catchUpLimit nextRunAt stateChangedAt stateChangedBy
+    flow { id name project { name } latestVersion { number } }
+    clocks { key index cron timezone everySeconds anchor parameters labels nextTimes(count: 3) }
+  }
 `;
 
 // Each schedule carries its clocks (up to 50) and their next times: pages of 25 keep the query
@@ -20,22 +21,25 @@ export const SCHEDULE_FIELDS = `
 export const SCHEDULES_QUERY = /* GraphQL */ `
   query Schedules($project: String, $state: ScheduleState, $after: String) {
     schedules(project: $project, state: $state, first: 25, after: $after) {
-      nodes { ${SCHEDULE_FIELDS} }
+      nodes { ...ScheduleFields }
       pageInfo { endCursor hasNextPage }
     }
   }
+  ${SCHEDULE_FIELDS}
 `;
 
 const PAUSE_MUTATION = /* GraphQL */ `
   mutation PauseSchedule($project: String, $flowName: String!) {
-    pauseSchedule(project: $project, flowName: $flowName) { ${SCHEDULE_FIELDS} }
+    pauseSchedule(project: $project, flowName: $flowName) { ...ScheduleFields }
   }
+  ${SCHEDULE_FIELDS}
 `;
 
 const RESUME_MUTATION = /* GraphQL */ `
   mutation ResumeSchedule($project: String, $flowName: String!) {
-    resumeSchedule(project: $project, flowName: $flowName) { ${SCHEDULE_FIELDS} }
+    resumeSchedule(project: $project, flowName: $flowName) { ...ScheduleFields }
   }
+  ${SCHEDULE_FIELDS}
 `;
 
 /** A clock as the API shows it. */

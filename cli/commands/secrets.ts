@@ -8,6 +8,7 @@ import { DEFAULT_KEYS_DIR, findSecretsKeyring } from '../../common/keys.js';
 import { SecretCipher } from '../../server/core/secret-cipher.js';
 import { MAX_SECRET_VALUE_BYTES, TenantSecrets } from '../../server/core/secrets.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type { DeleteSecretMutation, DeleteSecretMutationVariables, SecretsQuery, SetSecretMutation, SetSecretMutationVariables } from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 
@@ -21,12 +22,7 @@ const DELETE_SECRET = /* GraphQL */ `
   mutation DeleteSecret($name: String!) { deleteSecret(name: $name) }
 `;
 
-interface SecretRow {
-  name: string;
-  createdAt: string;
-  updatedAt: string;
-  updatedBy: string;
-}
+type SecretRow = SecretsQuery['secrets'][number];
 
 interface SetOptions extends ApiOptions {
   fromFile?: string;
@@ -124,7 +120,7 @@ export function registerSecretsCommand(program: Command): void {
   ).action(async (name: string, extra: string | undefined, options: SetOptions) => {
     const value = await valueFor(name, options, extra);
     await withClient(options, async (client) => {
-      const { setSecret } = await client.request<{ setSecret: SecretRow }>(SET_SECRET, { input: { name, value } });
+      const { setSecret } = await client.request<SetSecretMutation>(SET_SECRET, { input: { name, value } } satisfies SetSecretMutationVariables);
       if (options.json) return printJson(setSecret);
       process.stdout.write(`stored ${setSecret.name} (${formatInstant(setSecret.updatedAt)}, by ${setSecret.updatedBy})\n`);
     });
@@ -132,7 +128,7 @@ export function registerSecretsCommand(program: Command): void {
 
   withApiOptions(secrets.command('list').description("the names of your tenant's secrets (never their values)")).action(async (options: ApiOptions) => {
     await withClient(options, async (client) => {
-      const { secrets: found } = await client.request<{ secrets: SecretRow[] }>(LIST_SECRETS, {});
+      const { secrets: found } = await client.request<SecretsQuery>(LIST_SECRETS, {});
       if (options.json) return printJson(found);
       printTable(
         ['NAME', 'UPDATED', 'UPDATED BY', 'CREATED'],
@@ -144,7 +140,7 @@ export function registerSecretsCommand(program: Command): void {
 
   withApiOptions(secrets.command('delete <name>').description('delete a secret (tenant-admin); exits 4 when there is none')).action(async (name: string, options: ApiOptions) => {
     await withClient(options, async (client) => {
-      const { deleteSecret } = await client.request<{ deleteSecret: boolean }>(DELETE_SECRET, { name });
+      const { deleteSecret } = await client.request<DeleteSecretMutation>(DELETE_SECRET, { name } satisfies DeleteSecretMutationVariables);
       if (options.json) return printJson({ name, deleted: deleteSecret });
       if (!deleteSecret) throw new FluxoError('NOT_FOUND', `no secret ${name} in your tenant; nothing was deleted`);
       process.stdout.write(`deleted ${name}\n`);

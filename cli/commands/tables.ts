@@ -10,30 +10,41 @@ import { formatInstant, printFields, printJson, printTable } from '../format.js'
 
 type Kind = 'LAKE' | 'STAGING' | 'TABLE' | 'PUBLISH';
 const KINDS: readonly Kind[] = ['LAKE', 'STAGING', 'TABLE', 'PUBLISH'];
-/** Partitions `show` asks for (the API's cost limit allows this many for all four kinds at once). */
+/** Partitions `show` asks for (DataTableFields' `partitions(first: 1000)`; the API's cost limit allows this many for all four kinds at once). */
 const SHOWN_PARTITIONS = 1000;
-const SHOWN_HISTORY = 20;
 
-const WRITE = 'id attempt taskRunKey kind dataset table partitions rows bytes uri mode recordedAt flowRun { id }';
+// Fragments appended to each document, so each is valid GraphQL alone (codegen types it). `show`'s
+// document is built per kind at run time, so codegen reads its selection as the DataTableFields
+// fragment and types the rows from that.
+const WRITE = /* GraphQL */ `
+  fragment WriteFields on Materialization { id attempt taskRunKey kind dataset table partitions rows bytes uri mode recordedAt flowRun { id } }
+`;
 
 const LIST_TABLES = /* GraphQL */ `
   query DataTables($dataset: String, $kind: MaterializationKind, $after: String) {
     dataTables(dataset: $dataset, kind: $kind, first: 100, after: $after) {
-      nodes { dataset table kind lastWrite { ${WRITE} } }
+      nodes { dataset table kind lastWrite { ...WriteFields } }
       pageInfo { endCursor hasNextPage }
     }
   }
+  ${WRITE}
 `;
 
-const TABLE_FIELDS = `dataset table kind lastWrite { ${WRITE} }
-  partitions(first: ${SHOWN_PARTITIONS}) { partition lastWrite { rows recordedAt flowRun { id } } }
-  history(first: ${SHOWN_HISTORY}) { ${WRITE} }`;
+const TABLE_FIELDS = /* GraphQL */ `
+  fragment DataTableFields on DataTable {
+    dataset table kind lastWrite { ...WriteFields }
+    partitions(first: 1000) { partition lastWrite { rows recordedAt flowRun { id } } }
+    history(first: 20) { ...WriteFields }
+  }
+`;
 
 /** One table's query per kind, aliased by kind. */
-const showTables = (kinds: readonly Kind[]): string => /* GraphQL */ `
+const showTables = (kinds: readonly Kind[]): string => `
   query DataTable($dataset: String!, $table: String!) {
-    ${kinds.map((kind) => `${kind.toLowerCase()}: dataTable(dataset: $dataset, table: $table, kind: ${kind}) { ${TABLE_FIELDS} }`).join('\n    ')}
+    ${kinds.map((kind) => `${kind.toLowerCase()}: dataTable(dataset: $dataset, table: $table, kind: ${kind}) { ...DataTableFields }`).join('\n    ')}
   }
+  ${TABLE_FIELDS}
+  ${WRITE}
 `;
 
 /** A write as the commands read it. */

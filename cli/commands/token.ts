@@ -8,6 +8,15 @@ import { isRole, roles, roleToGraphQL } from '../../common/identity.js';
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../auth-proxy/claims.js';
 import { createToken, parseTtl, validateTokenRequest } from '../../auth-proxy/tokens.js';
 import { parseLabels, withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type {
+  CreateServiceTokenMutation,
+  CreateServiceTokenMutationVariables,
+  RevokeServiceTokenMutation,
+  RevokeServiceTokenMutationVariables,
+  ServiceTokenFieldsFragment,
+  ServiceTokensQuery,
+  ServiceTokensQueryVariables,
+} from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 interface TokenSignOptions {
@@ -30,41 +39,34 @@ interface TokenCreateOptions extends ApiOptions {
   ttl: string;
 }
 
-interface ServiceToken {
-  id: string;
-  name: string;
-  role: string;
-  kind: string;
-  subject: string;
-  labels: string[];
-  createdAt: string;
-  createdBy: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  revokedBy: string | null;
-}
+type ServiceToken = ServiceTokenFieldsFragment;
 
-const TOKEN_FIELDS = 'id name role kind subject labels createdAt createdBy expiresAt revokedAt revokedBy';
+const TOKEN_FIELDS = /* GraphQL */ `
+  fragment ServiceTokenFields on ServiceToken { id name role kind subject labels createdAt createdBy expiresAt revokedAt revokedBy }
+`;
 
 const CREATE_SERVICE_TOKEN = /* GraphQL */ `
   mutation CreateServiceToken($input: CreateServiceTokenInput!) {
-    createServiceToken(input: $input) { token serviceToken { ${TOKEN_FIELDS} } }
+    createServiceToken(input: $input) { token serviceToken { ...ServiceTokenFields } }
   }
+  ${TOKEN_FIELDS}
 `;
 
 const SERVICE_TOKENS = /* GraphQL */ `
   query ServiceTokens($includeRevoked: Boolean, $first: Int, $after: String) {
     serviceTokens(includeRevoked: $includeRevoked, first: $first, after: $after) {
-      nodes { ${TOKEN_FIELDS} }
+      nodes { ...ServiceTokenFields }
       pageInfo { endCursor hasNextPage }
     }
   }
+  ${TOKEN_FIELDS}
 `;
 
 const REVOKE_SERVICE_TOKEN = /* GraphQL */ `
   mutation RevokeServiceToken($id: ID!) {
-    revokeServiceToken(id: $id) { ${TOKEN_FIELDS} }
+    revokeServiceToken(id: $id) { ...ServiceTokenFields }
   }
+  ${TOKEN_FIELDS}
 `;
 
 /** Roles a service token may grant, as `--role` takes them. */
@@ -93,7 +95,7 @@ export function registerTokenCommand(program: Command): void {
     const ttlSeconds = parseServiceTokenTtl(options.ttl);
     const input = { name: options.name, role: roleToGraphQL(role), ttlSeconds, ...(options.labels === undefined ? {} : { labels: parseLabels(options.labels) }) };
     await withClient(options, async (client) => {
-      const { createServiceToken: created } = await client.request<{ createServiceToken: { token: string; serviceToken: ServiceToken } }>(CREATE_SERVICE_TOKEN, { input });
+      const { createServiceToken: created } = await client.request<CreateServiceTokenMutation>(CREATE_SERVICE_TOKEN, { input } satisfies CreateServiceTokenMutationVariables);
       if (options.json) return printJson(created);
       const record = created.serviceToken;
       process.stdout.write(`${created.token}\n`);
@@ -114,8 +116,11 @@ export function registerTokenCommand(program: Command): void {
       const found: ServiceToken[] = [];
       let after: string | null = null;
       for (;;) {
-        const { serviceTokens: page }: { serviceTokens: { nodes: ServiceToken[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } =
-          await client.request(SERVICE_TOKENS, { includeRevoked: options.includeRevoked, first: 500, after });
+        const { serviceTokens: page }: ServiceTokensQuery = await client.request(SERVICE_TOKENS, {
+          includeRevoked: options.includeRevoked,
+          first: 500,
+          after,
+        } satisfies ServiceTokensQueryVariables);
         found.push(...page.nodes);
         if (!page.pageInfo.hasNextPage) break;
         after = page.pageInfo.endCursor;
@@ -132,7 +137,7 @@ export function registerTokenCommand(program: Command): void {
   withApiOptions(token.command('revoke').description('revoke a service token; the proxy refuses it within its cache lifetime (30 s by default)').argument('<id>', 'the token id (`fluxo token list`)')).action(
     async (id: string, options: ApiOptions) =>
       withClient(options, async (client) => {
-        const { revokeServiceToken: record } = await client.request<{ revokeServiceToken: ServiceToken }>(REVOKE_SERVICE_TOKEN, { id });
+        const { revokeServiceToken: record } = await client.request<RevokeServiceTokenMutation>(REVOKE_SERVICE_TOKEN, { id } satisfies RevokeServiceTokenMutationVariables);
         if (options.json) return printJson(record);
         process.stdout.write(`revoked service token "${record.name}" (${record.id}) at ${formatInstant(record.revokedAt)} by ${record.revokedBy}\n`);
       }),

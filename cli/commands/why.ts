@@ -4,6 +4,7 @@
 // For causes about agents, the matching agents follow in a table.
 import type { Command } from 'commander';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type { WhyQuery, WhyQueryVariables } from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 import { runNotFound } from './logs.js';
 
@@ -17,20 +18,7 @@ const WHY_QUERY = /* GraphQL */ `
 `;
 
 /** What `fluxo runs why --json` prints: the run and its wait cause (null when it does not wait). */
-export interface WhyResult {
-  id: string;
-  state: string;
-  scheduledAt: string;
-  labels: string[];
-  wait: {
-    kind: string;
-    message: string;
-    limitScope: string | null;
-    running: number | null;
-    limit: number | null;
-    agents: { name: string; labels: string[]; lastSeenAt: string; online: boolean; concurrency: number }[];
-  } | null;
-}
+export type WhyResult = NonNullable<WhyQuery['flowRun']>;
 
 /** Causes whose agents the table shows. */
 const AGENT_CAUSES = new Set(['NO_MATCHING_AGENT', 'AGENTS_OFFLINE', 'AGENTS_BUSY', 'CLAIMABLE']);
@@ -40,7 +28,7 @@ export function addWhyCommand(runs: Command): void {
   withApiOptions(runs.command('why').description('why a scheduled run has not started: its time, a paused schedule, agents, or a concurrency limit').argument('<run-id>', 'the flow run id')).action(
     async (runId: string, options: ApiOptions) =>
       withClient(options, async (client) => {
-        const { flowRun: run } = await client.request<{ flowRun: WhyResult | null }>(WHY_QUERY, { id: runId });
+        const { flowRun: run } = await client.request<WhyQuery>(WHY_QUERY, { id: runId } satisfies WhyQueryVariables);
         if (!run) throw runNotFound(runId);
         if (options.json) return printJson(run);
         if (!run.wait) {
