@@ -38,9 +38,14 @@ export interface Logger {
  *
  * @example createLogger('server').info({ url }, 'ready')
  */
-export function createLogger(component: string, level = process.env.FLUXO_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  component: string,
+  level = process.env.FLUXO_LOG_LEVEL ?? 'info',
+  /** Where each line goes. @default stdout (synchronous for files and pipes on Linux, so the last lines are not lost) */
+  write: (line: string) => void = (line) => void process.stdout.write(line),
+): Logger {
   if (level !== 'silent' && !(level in LEVELS)) throw new TypeError(`unknown log level ${JSON.stringify(level)}: use one of ${Object.keys(LEVELS).join(', ')}, silent`);
-  return new JsonLinesLogger(level, fieldsText({ component, pid: process.pid }), (line) => process.stdout.write(line));
+  return new JsonLinesLogger(level, fieldsText({ component, pid: process.pid }), write);
 }
 
 class JsonLinesLogger implements Logger {
@@ -75,7 +80,12 @@ class JsonLinesLogger implements Logger {
   #log(level: number, args: unknown[]): void {
     if (level < this.#threshold) return;
     let fields: Record<string, unknown> | undefined;
-    if (args[0] instanceof Error) fields = { err: args.shift() };
+    // pino's way with a bare error: it goes under `err`, and its message is the line's when none is given.
+    if (args[0] instanceof Error) {
+      const error = args.shift() as Error;
+      fields = { err: error };
+      if (args.length === 0) args.push(error.message);
+    }
     else if (typeof args[0] === 'object' && args[0] !== null) fields = args.shift() as Record<string, unknown>;
     const message = args.length === 0 ? undefined : args.length === 1 ? String(args[0]) : format(...args);
     let line = `{"level":${level},"time":"${new Date().toISOString()}"${this.#bindings}`;
