@@ -123,6 +123,8 @@ interface PendingEntry<T> {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
+/** How long a short chunk of a spool with a header may wait in memory. */
+const WRITE_DELAY_MS = 50;
 const NEWLINE = 0x0a;
 
 /**
@@ -150,6 +152,7 @@ export class RunSpool<T> {
   #headerWritten = false;
   /** Where the last `take` stopped reading files (null: it read none). */
   #takenMark: SpoolMark | null = null;
+  #writeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RunSpoolOptions<T>) {
     this.#options = options;
@@ -217,6 +220,7 @@ export class RunSpool<T> {
     this.#pendingBytes += bytes;
     this.#length++;
     if (this.#pendingBytes >= this.#chunkBytes) this.#writePending();
+    else if (this.#options.header) this.#writeSoon();
     return true;
   }
 
@@ -248,6 +252,7 @@ export class RunSpool<T> {
   /** Drops everything and removes the files; later pushes are refused. */
   discard(): void {
     this.#discarded = true;
+    clearTimeout(this.#writeTimer);
     for (const segment of this.#segments) this.#removeSegment(segment);
     this.#segments = [];
     this.#options.budget.release(this.#pendingBytes);
@@ -261,6 +266,19 @@ export class RunSpool<T> {
   /** New entries may stay in memory only while nothing is queued behind memory. */
   #inMemory(): boolean {
     return this.#segments.length === 0 && this.#pending.length === 0 && this.#memory.length < this.#memoryEntries;
+  }
+
+  /**
+   * With a header, a chunk short of `chunkBytes` is written within WRITE_DELAY_MS anyway: the tail
+   * of a run that ends while the server is out of reach (its last lines, its final task states) is
+   * exactly what a restarted agent must find on disk.
+   */
+  #writeSoon(): void {
+    this.#writeTimer ??= setTimeout(() => {
+      this.#writeTimer = undefined;
+      if (!this.#discarded) this.#writePending();
+    }, WRITE_DELAY_MS);
+    this.#writeTimer.unref();
   }
 
   #writePending(): void {

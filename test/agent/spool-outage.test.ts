@@ -42,7 +42,7 @@ describe('when the server is unreachable mid-run', () => {
       const files = await spoolFiles(spoolDir);
       return files.length > 0 ? files : undefined;
     }, { what: 'a spool file', timeoutMs: 10_000 });
-    expect(spilled[0]).toMatch(new RegExp(`^${id}\\.\\d+\\.jsonl$`));
+    expect(spilled[0]).toMatch(new RegExp(`^${id}\\.a1\\.\\d+\\.jsonl$`));
     // Two missed heartbeats later the agent says it is cut off; the metrics show what waits on disk.
     const unhealthy = await waitFor(async () => {
       const response = await fetch(`${metricsUrl}/healthz`);

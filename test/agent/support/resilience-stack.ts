@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { GraphQLClient } from '../../../client/graphql-client.js';
 import { codeStorageFor } from '../../../storage/code-storage.js';
 import { repoRoot } from '../../support/harness.js';
-import { startStack, type Stack } from '../../support/stack.js';
+import { startStack, type Stack, type StackOptions } from '../../support/stack.js';
 
 export const RESILIENCE_FLOWS = ['paced', 'hog'] as const;
 
@@ -15,7 +15,7 @@ export interface ResilienceStack {
   developer: GraphQLClient;
 }
 
-export async function startResilienceStack(options: { leaseSeconds?: number } = {}): Promise<ResilienceStack> {
+export async function startResilienceStack(options: StackOptions = {}): Promise<ResilienceStack> {
   const stack = await startStack(options);
   const developer = await stack.client('developer');
   const bytes = await readFile(join(repoRoot, 'test', 'agent', 'fixtures', 'resilience-flows.mjs'));
