@@ -1,11 +1,11 @@
 // Lineage (issue 11), free of transports: the agent reports what a run wrote to the lake and the
 // warehouse (recordMaterializations, under the run's lease, like writeLogs); readers see each
 // table's latest write, each partition's, and the history. The data never passes through here:
-// only names, partitions, counts and where it is.
+// only names, partitions, counts and where it is. Transports reach these through `service.lineage`
+// (lineage-service.ts), which also holds the field reads (a run's writes, a table's partitions).
 import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
-import { pageSize } from '../store/cursor.js';
-import type { DataPartitionRecord, DataTableFilter, DataTableKey, MaterializationWrite } from '../store/lineage-store.js';
+import type { DataTableFilter, DataTableKey, MaterializationWrite } from '../store/lineage-store.js';
 import type { DataTableRecord, FlowRunRecord, MaterializationKind, MaterializationRecord } from '../store/records.js';
 import type { Page, PageRequest, Store } from '../store/store.js';
 import { authorize } from './authorize.js';
@@ -100,11 +100,6 @@ export async function recordMaterializations(service: FluxoService, identity: Id
   return service.store.lineage.record(identity.tenant, args.flowRunId, leaseToken, args.batchId, items);
 }
 
-/** A run's writes, oldest first (FlowRun.materializations: the run was read under the caller's tenant). */
-export function materializationsOf(store: Store, run: FlowRunRecord): Promise<MaterializationRecord[]> {
-  return store.lineage.listForRun(run.tenant, run.id);
-}
-
 /** The caller's tenant's tables; `dataset` and `kind` filter. */
 export async function listDataTables(store: Store, identity: Identity, filter: DataTableFilter, page: PageRequest): Promise<Page<DataTableRecord>> {
   authorize(identity, 'read');
@@ -117,16 +112,6 @@ export async function getDataTable(store: Store, identity: Identity, key: DataTa
   // Names that break the rule were never recorded: no need to ask the store.
   if (!DATA_NAME.test(key.dataset) || (key.table !== '' && !DATA_NAME.test(key.table))) return null;
   return store.lineage.getTable(identity.tenant, key);
-}
-
-/** A table's partitions, descending, each with its latest write (1-10,000). */
-export function partitionsOf(store: Store, table: DataTableRecord, first: number): Promise<DataPartitionRecord[]> {
-  return store.lineage.partitions(table.tenant, table, pageSize(first, MAX_PARTITIONS));
-}
-
-/** A table's writes, newest first (1-500). */
-export function historyOf(store: Store, table: DataTableRecord, first: number): Promise<MaterializationRecord[]> {
-  return store.lineage.history(table.tenant, table, pageSize(first));
 }
 
 /**

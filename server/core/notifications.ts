@@ -146,8 +146,8 @@ export class Notifications {
     return this.#rules.listDeliveries(identity.tenant, filter, page);
   }
 
-  /** A rule of `tenant` by id, for `NotificationDelivery.rule` (no role check: the delivery was already checked). */
-  async ruleOf(tenant: string, id: string | null): Promise<NotificationRuleRecord | null> {
-    return id === null ? null : this.#rules.getRule(tenant, id);
+  /** Field read: a delivery's rule, or null when it is gone (no role check: the delivery was already checked). */
+  async ruleOf(identity: Identity, id: string | null): Promise<NotificationRuleRecord | null> {
+    return id === null ? null : this.#rules.getRule(identity.tenant, id);
   }
 }

@@ -23,7 +23,7 @@ export const notificationTypes: { NotificationRule: NotificationRuleResolvers; N
     target: (rule) => maskUrl(rule.url),
   },
   NotificationDelivery: {
-    rule: (delivery, _, ctx) => ctx.service.notifications.ruleOf(delivery.tenant, delivery.ruleId),
+    rule: (delivery, _, ctx) => ctx.service.notifications.ruleOf(ctx.identity, delivery.ruleId),
     flowRun: (delivery, _, ctx) => ctx.service.runs.maybeById(ctx.identity, delivery.flowRunId),
   },
 };
