@@ -25,12 +25,30 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '8' },
     database: { type: 'string', default: 'sqlite' },
     'pg-setting': { type: 'string', multiple: true },
+    entries: { type: 'string', default: 'none' },
   },
 });
 const RUNS = Number(values.runs);
 const WORKERS = Number(values.workers);
 const KIND = backendKind(values.database);
 const TARGET = KIND === 'sqlite' ? 1000 : 500;
+// `--entries separate|batched` gives each run a task (RUNNING, SUCCESS) and five log lines, as a
+// short one-task run has: `separate` sends them with setTaskRunStates and writeLogs before SUCCESS
+// (six requests per run, the agent before issue 14), `batched` with SUCCESS (SetFlowRunStateInput.batch:
+// four requests, as the agent does now). @default none: four requests, no entries
+const ENTRIES = values.entries;
+if (!['none', 'separate', 'batched'].includes(ENTRIES)) throw new Error(`--entries must be none, separate or batched, got ${ENTRIES}`);
+let batchSequence = 0;
+/** A one-task run's entries (a fresh batch id each time). */
+const entriesOf = () => {
+  const at = new Date().toISOString();
+  const batchId = `bench-${process.pid}-${batchSequence++}`;
+  return {
+    batchId,
+    taskRunStates: ['RUNNING', 'SUCCESS'].map((state) => ({ key: 'work#1', taskName: 'work', attempt: 1, state: state as 'RUNNING' | 'SUCCESS', timestamp: at })),
+    logLines: Array.from({ length: 5 }, (_, i) => ({ taskRunKey: 'work#1', level: 'INFO' as const, stream: 'logger', message: `line ${i}`, timestamp: at })),
+  };
+};
 
 const developer: Identity = { subject: 'bench', tenant: 'bench', role: 'developer' };
 const agent: Identity = { subject: 'bench-agent', tenant: 'bench', role: 'agent' };
@@ -59,7 +77,15 @@ async function benchService(backend: BenchBackend): Promise<number> {
     if (!claim) return;
     const base = { flowRunId: claim.run.id, leaseToken: claim.leaseToken };
     const running = await service.setFlowRunState(agent, { ...base, expectedVersion: claim.run.version, state: 'RUNNING' });
-    await service.setFlowRunState(agent, { ...base, expectedVersion: running.version, state: 'SUCCESS' });
+    const entries = ENTRIES === 'none' ? null : entriesOf();
+    if (entries && ENTRIES === 'separate') {
+      await service.setTaskRunStates(agent, { ...base, batchId: entries.batchId, states: entries.taskRunStates.map((s) => ({ ...s, mapIndex: null, message: null })) });
+      await service.writeLogs(agent, { ...base, batchId: entries.batchId, lines: entries.logLines.map((l) => ({ ...l, timestamp: Date.parse(l.timestamp) })) });
+    }
+    const batch = entries && ENTRIES === 'batched'
+      ? { batchId: entries.batchId, taskRunStates: entries.taskRunStates.map((s) => ({ ...s, mapIndex: null, message: null })), logLines: entries.logLines.map((l) => ({ ...l, timestamp: Date.parse(l.timestamp) })) }
+      : null;
+    await service.setFlowRunState(agent, { ...base, expectedVersion: running.version, state: 'SUCCESS', batch });
   });
   await store.close();
   return RUNS / seconds;
@@ -99,7 +125,12 @@ async function benchHttp(backend: BenchBackend): Promise<number> {
     if (!claim) return;
     const base = { flowRunId: claim.flowRun.id, leaseToken: claim.leaseToken };
     const r = await call<{ setFlowRunState: { version: number } }>(agent, setState, { i: { ...base, expectedVersion: claim.flowRun.version, state: 'RUNNING' } });
-    await call(agent, setState, { i: { ...base, expectedVersion: r.setFlowRunState.version, state: 'SUCCESS' } });
+    const entries = ENTRIES === 'none' ? null : entriesOf();
+    if (entries && ENTRIES === 'separate') {
+      await call(agent, 'mutation($i: SetTaskRunStatesInput!) { setTaskRunStates(input: $i) }', { i: { ...base, batchId: entries.batchId, states: entries.taskRunStates } });
+      await call(agent, 'mutation($i: WriteLogsInput!) { writeLogs(input: $i) }', { i: { ...base, batchId: entries.batchId, lines: entries.logLines } });
+    }
+    await call(agent, setState, { i: { ...base, expectedVersion: r.setFlowRunState.version, state: 'SUCCESS', ...(entries && ENTRIES === 'batched' ? { batch: entries } : {}) } });
   });
   await pool.close();
   await server.stop();
@@ -107,6 +138,7 @@ async function benchHttp(backend: BenchBackend): Promise<number> {
 }
 
 const backend = await startBackend(KIND, { pgSettings: pgSettings(values['pg-setting']) });
+if (ENTRIES !== 'none') console.log(`entries per run: a task's two states and five log lines, ${ENTRIES === 'batched' ? 'riding with SUCCESS (4 requests per run)' : 'in setTaskRunStates and writeLogs (6 requests per run)'}`);
 try {
   const service = await benchService(backend);
   const http = await benchHttp(backend);
