@@ -5,7 +5,7 @@ import { FluxoError } from '../../common/errors.js';
 import type { Identity } from '../../common/identity.js';
 import type { Claim } from '../store/store.js';
 import type { FluxoService } from './service.js';
-import type { SecretValue, TenantSecrets } from './secrets.js';
+import type { SecretValue } from './secrets.js';
 
 /** A claim with the secret values its run's flow declares and the tenant stored. */
 export interface ClaimWithSecrets extends Claim {
@@ -23,8 +23,9 @@ const ACTOR = 'server:secrets';
  * leaves it out of the answer. When that leaves nothing to answer, the claim itself is refused with
  * SECRETS_UNAVAILABLE, so the agent's log says why too.
  */
-export async function handOutSecrets(service: FluxoService, secrets: TenantSecrets, identity: Identity, claims: readonly Claim[]): Promise<ClaimWithSecrets[]> {
+export async function handOutSecrets(service: FluxoService, identity: Identity, claims: readonly Claim[]): Promise<ClaimWithSecrets[]> {
   const { tenant } = identity;
+  const { secrets } = service;
   const declared = new Map<string, Promise<string[]>>();
   const namesOf = (versionId: string): Promise<string[]> => {
     let names = declared.get(versionId);

@@ -29,7 +29,7 @@ export async function claimWork(
   args: Parameters<FluxoService['claimFlowRuns']>[1],
   signal?: AbortSignal,
 ): Promise<ClaimedWork[]> {
-  const claims = await handOutSecrets(service, service.secrets, identity, await service.claimFlowRuns(identity, args, signal));
+  const claims = await handOutSecrets(service, identity, await service.claimFlowRuns(identity, args, signal));
   const leaseSeconds = Math.floor(service.leaseMs / 1000);
   return Promise.all(claims.map(async (c) => ({
     flowRun: c.run, leaseToken: c.leaseToken, leaseExpiresAt: c.leaseExpiresAt, leaseSeconds, secrets: c.secrets,
