@@ -1514,7 +1514,8 @@ export type SetFlowRunStateInput = {
    * and last batches cost no request of their own. With RUNNING they are recorded after the
    * transition; with any other state before it, while the lease still holds. Each part is recorded
    * once per `batch.batchId`: a retry after a lost answer records no transition, line or write twice
-   * (the state write itself then answers VERSION_CONFLICT, and the run shows the state it reached).
+   * (the repeated state write answers the run as it is, or VERSION_CONFLICT or LEASE_LOST when the run
+   * has moved on since; either way the run shows the state it reached).
    * Limits as for setTaskRunStates, writeLogs and recordMaterializations.
    */
   batch?: InputMaybe<RunBatchInput>;
