@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findSpooledRuns } from '../../agent/late-delivery.js';
 import { RunSpool, SpoolBudget, type RunSpoolOptions } from '../../agent/spool.js';
-import { tempDir } from '../support/harness.js';
+import { tempDir, waitFor } from '../support/harness.js';
 
 type Entry = { n: number; text?: string };
 
@@ -152,4 +152,36 @@ it('findSpooledRuns tells runs with a header from files nothing can deliver', as
     mark: { segment: 2, offset: 8 },
   }]);
   expect(findSpooledRuns(join(dir, 'missing'))).toEqual({ runs: [], orphans: [] });
+});
+
+describe('with a header (deliverable after a crash)', () => {
+  const header = { v: 1 as const, flowRunId: 'run-1', attempt: 1, agentName: 'a' };
+
+  it('writes the header with the first file, memory included, and a short tail within moments', async () => {
+    const { dir, spool } = await spoolIn({ header, chunkBytes: 1024 * 1024 });
+    for (let n = 0; n < 25; n++) spool.push({ n });
+
+    // Nothing waits in memory once the queue spills; the chunk short of chunkBytes is written soon.
+    const lines = await waitFor(async () => {
+      const text = existsSync(join(dir, 'run-1.1.jsonl')) ? await readFile(join(dir, 'run-1.1.jsonl'), 'utf8') : '';
+      return text.split('\n').length === 26 ? text : undefined;
+    }, { what: 'the tail on disk' });
+    expect(lines.trim().split('\n').map((l) => (JSON.parse(l) as Entry).n)).toEqual(Array.from({ length: 25 }, (_, n) => n));
+    expect(JSON.parse(await readFile(join(dir, 'run-1.run.json'), 'utf8'))).toEqual(header);
+    expect(findSpooledRuns(dir).runs.map((r) => [r.stem, r.mark])).toEqual([['run-1', null]]);
+  });
+
+  it('records the acknowledged position, and removes header and mark when the queue drains', async () => {
+    const { dir, spool } = await spoolIn({ header });
+    for (let n = 0; n < 100; n++) spool.push({ n });
+
+    expect(spool.take(30).map((e) => e.n)).toEqual(Array.from({ length: 30 }, (_, n) => n));
+    const mark = spool.takenMark;
+    expect(mark).toMatchObject({ segment: 1 });
+    spool.acknowledge(mark);
+    expect(findSpooledRuns(dir).runs[0]!.mark).toEqual(mark);
+
+    expect(takeAll(spool, 30)).toEqual(Array.from({ length: 70 }, (_, n) => n + 30));
+    expect(await readdir(dir)).toEqual([]);
+  });
 });
