@@ -226,7 +226,7 @@ export function resolveAgentConfig(options: AgentOptions): AgentConfig {
   const workDir = options.workDir ? resolve(options.workDir) : undefined;
   const cacheDir = options.cacheDir ? resolve(options.cacheDir) : workDir ? join(workDir, 'bundles') : defaultCacheDir();
   const runsDir = workDir ? join(workDir, 'runs') : join(tmpdir(), 'fluxo-runs');
-  // Without a work dir, one spool directory per agent name: an agent clears its own at start.
+  // Without a work dir, one spool directory per agent name: a restarted agent delivers what its previous process left there (late-delivery.ts).
   const spoolDir = workDir ? join(workDir, 'spool') : join(tmpdir(), 'fluxo-spool', name);
   const metricsPort = options.metricsPort === undefined || options.metricsPort === '' ? null : integer('metricsPort', options.metricsPort, 0, 0, 65_535);
   const metricsHost = options.metricsHost?.trim() || AGENT_DEFAULTS.metricsHost;
