@@ -4,7 +4,8 @@
 // recorded in the audit log; rate-limit refusals at most once per caller and window, with a count,
 // so that a flood of requests does not become a flood of audit events.
 import { FluxoError, coerceError } from '../common/errors.js';
-import { signIdentity, type Identity } from '../common/identity.js';
+import type { Identity } from '../common/identity.js';
+import { identitySigner } from './identity-signer.js';
 import type { AuditForwarder, ProxyAuditEvent } from './audit-forwarder.js';
 import { tenantProblem } from './claims.js';
 import type { ProxyHeaderValues } from './forward-headers.js';
@@ -80,6 +81,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
   const now = options.now ?? Date.now;
   const windowMs = options.rateLimitAuditWindowMs ?? 10_000;
   const windows = new Map<string, AuditWindow>();
+  const signHeader = identitySigner(options.identitySecret);
 
   const who = (identity: Identity | undefined) => (identity ? { tenant: identity.tenant, subject: identity.subject, role: identity.role } : {});
 
@@ -129,7 +131,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       return {
         verified,
         identity,
-        headerValues: { identity: await signIdentity(identity, options.identitySecret), requestId, clientAddress: credentials.clientAddress },
+        headerValues: { identity: await signHeader(identity), requestId, clientAddress: credentials.clientAddress },
       };
     },
 

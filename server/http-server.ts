@@ -7,7 +7,8 @@ import { HeaderMap } from '@apollo/server';
 import { WebSocket, WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { FluxoError } from '../common/errors.js';
-import { IDENTITY_HEADER, REQUEST_ID_HEADER, verifyIdentity, type Identity } from '../common/identity.js';
+import { IDENTITY_HEADER, REQUEST_ID_HEADER, type Identity } from '../common/identity.js';
+import { identityVerifier } from './identity-cache.js';
 import type { SecretsKeyring } from '../common/keys.js';
 import type { Logger } from '../common/logger.js';
 import { EventBus } from './core/events.js';
@@ -120,6 +121,29 @@ function hangUpSignalOf(socket: WebSocket): AbortSignal {
   return signal;
 }
 
+/**
+ * The signal an HTTP request's operation gets: aborted when the client hangs up before the answer
+ * is complete (a long-poll then claims nothing for an agent that is gone). Most operations never
+ * read it, so the AbortController is made on first read: one per request cost more than the
+ * field-level authorization of the whole answer.
+ */
+function hangUpSignalOfResponse(res: ServerResponse): () => AbortSignal {
+  let aborter: AbortController | undefined;
+  let hungUp = false;
+  res.on('close', () => {
+    if (res.writableFinished) return;
+    hungUp = true;
+    aborter?.abort();
+  });
+  return () => {
+    if (!aborter) {
+      aborter = new AbortController();
+      if (hungUp) aborter.abort();
+    }
+    return aborter.signal;
+  };
+}
+
 /** Starts the server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { store, identitySecret, logger } = options;
@@ -142,6 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const production = options.production ?? false;
   const apollo = await startApollo(schema, logger, [auditPlugin(audit, logger)], { production });
   const ui = options.uiDir === null ? null : await loadUiFiles(options.uiDir ?? defaultUiDir());
+  const verifyIdentity = identityVerifier(identitySecret);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://server');
@@ -165,7 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
     let identity: Identity;
     try {
-      identity = await verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret);
+      identity = await verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined);
     } catch (error) {
       logger.warn({ requestId, path: url.pathname, remote: req.socket.remoteAddress }, 'refused a request without a valid identity');
       const { code, message } = error as FluxoError;
@@ -187,13 +212,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return refuse(res, new FluxoError('GRAPHQL_PARSE_FAILED', 'the request body is not JSON; send {"query": "...", "variables": {...}}'));
       }
     }
-    const aborter = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) aborter.abort();
-    });
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
-    const context: GraphQLContext = { identity, service, requestId, signal: aborter.signal };
+    const hangUpSignal = hangUpSignalOfResponse(res);
+    const context: GraphQLContext = {
+      identity, service, requestId,
+      get signal() {
+        return hangUpSignal();
+      },
+    };
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => context,
@@ -253,7 +280,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Subscriptions live where the API does, as over HTTP; any other path is not a route.
     const admitted =
       pathname === '/graphql'
-        ? verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined, identitySecret)
+        ? verifyIdentity(req.headers[IDENTITY_HEADER] as string | undefined)
         : Promise.reject(new FluxoError('NOT_FOUND', `no route ${pathname}; the API (and its WebSocket) is at /graphql`));
     admitted.then(
       (identity) => {

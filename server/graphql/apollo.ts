@@ -2,6 +2,7 @@
 // `extensions.code`. Unexpected errors are logged with the request id and answered without a
 // stack trace.
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequestContext } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
@@ -91,6 +92,11 @@ export async function startApollo(
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => formatError(formatted, error, logger),
     plugins: [
+      // fluxo sets no cache hints, and its answers are per caller: the cache-control plugin would
+      // only add a hook to every resolved field (Apollo then wraps every resolver to call it).
+      ApolloServerPluginCacheControlDisabled(),
+      // Nothing of fluxo's goes to Apollo's cloud, whatever APOLLO_KEY the environment holds.
+      ApolloServerPluginUsageReportingDisabled(),
       {
         async requestDidStart(requestContext: GraphQLRequestContext<GraphQLContext>) {
           const requestId = requestContext.contextValue.requestId;
