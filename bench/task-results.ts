@@ -1,10 +1,12 @@
 // Per-task cost of stored task results, end to end (child → agent → result storage → server):
 // one run of N trivial tasks whose results are JSON (each stored by the agent in its file://
-// result storage) against one whose results are not (nothing stored), several rounds, time from
-// the run's RUNNING to its SUCCESS divided by N. The target (DESIGN.md) is <= 0.5 ms per task.
+// result storage, packed: agent/result-pack.ts) against one whose results are not (nothing
+// stored), several rounds, time from the run's RUNNING to its SUCCESS divided by N. The target
+// (DESIGN.md) is <= 0.5 ms per task.
 //
 //   npm run build && node dist/bench/task-results.js [--tasks 2000] [--rounds 3]
 import { chmod } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,10 +44,13 @@ try {
       }
     }
   }
+  const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
   for (const [flowName, times] of Object.entries(perTask)) {
-    const sorted = [...times].sort((a, b) => a - b);
-    console.log(`${flowName === 'many-json' ? 'results stored    ' : 'nothing stored    '} ms per task: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(3)} (rounds: ${times.map((t) => t.toFixed(3)).join(', ')})`);
+    console.log(`${flowName === 'many-json' ? 'results stored    ' : 'nothing stored    '} ms per task: median ${median(times).toFixed(3)} (rounds: ${times.map((t) => t.toFixed(3)).join(', ')})`);
   }
+  // Rounds alternate between the two flows, so a busy machine weighs on both alike; the difference is what storing costs.
+  const paired = perTask['many-json']!.map((t, i) => t - perTask['many-not-json']![i]!);
+  console.log(`storing a result adds ms per task: median ${median(paired).toFixed(3)} (paired rounds: ${paired.map((t) => t.toFixed(3)).join(', ')}); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 } finally {
   await stack.stop();
 }
