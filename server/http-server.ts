@@ -144,6 +144,24 @@ function hangUpSignalOfResponse(res: ServerResponse): () => AbortSignal {
   };
 }
 
+/**
+ * An HTTP request's resolver context. `signal` is a getter on the prototype, not an own property:
+ * Apollo copies the context's own properties for each operation (Object.assign onto an object with
+ * the same prototype), which would call an own getter and make the AbortController every time.
+ */
+class HttpContext implements GraphQLContext {
+  constructor(
+    readonly identity: Identity,
+    readonly service: FluxoService,
+    readonly requestId: string,
+    readonly hangUpSignal: () => AbortSignal,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.hangUpSignal();
+  }
+}
+
 /** Starts the server; resolves once it listens. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { store, identitySecret, logger } = options;
@@ -214,13 +232,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
-    const hangUpSignal = hangUpSignalOfResponse(res);
-    const context: GraphQLContext = {
-      identity, service, requestId,
-      get signal() {
-        return hangUpSignal();
-      },
-    };
+    const context: GraphQLContext = new HttpContext(identity, service, requestId, hangUpSignalOfResponse(res));
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: async () => context,
