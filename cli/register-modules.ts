@@ -8,6 +8,14 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { GraphQLClient } from '../client/graphql-client.js';
 import { FluxoError } from '../common/errors.js';
+import type {
+  KnownBundlesQuery,
+  KnownBundlesQueryVariables,
+  RegisterFlowInput,
+  RegisterFlowsMutation,
+  RegisterFlowsMutationVariables,
+  ViewerQuery,
+} from '../schema/generated/operations.js';
 import type { ClockDefinition } from '../sdk/runtime/protocol.js';
 import { codeStorageFor } from '../storage/code-storage.js';
 import { bundleFlowModules } from './bundle.js';
@@ -88,10 +96,6 @@ const REGISTER_FLOWS = /* GraphQL */ `
     }
   }
 `;
-
-interface RegisterFlowsData {
-  registerFlows: { created: boolean; flowVersion: { id: string; number: number } | null; error: { code: string; message: string } | null }[];
-}
 
 /** A module on its way through the phases. */
 interface ModuleState {
@@ -245,7 +249,7 @@ async function knownBundles(client: GraphQLClient, digests: string[]): Promise<M
   const known = new Map<string, string>();
   for (let i = 0; i < digests.length; i += KNOWN_CHUNK) {
     const chunk = digests.slice(i, i + KNOWN_CHUNK);
-    const data = await withRetry(() => client.request<{ knownBundles: { sha256: string; storageUri: string }[] }>(KNOWN_BUNDLES, { sha256: chunk }));
+    const data = await withRetry(() => client.request<KnownBundlesQuery>(KNOWN_BUNDLES, { sha256: chunk } satisfies KnownBundlesQueryVariables));
     for (const { sha256, storageUri } of data.knownBundles) known.set(sha256, storageUri);
   }
   return known;
@@ -264,14 +268,15 @@ function reusable(recorded: string | undefined, expected: string): string | unde
 /** Registers every flow of every module that got this far, in batches; returns the report's lines in module order. */
 async function registerAll(client: GraphQLClient, modules: ModuleState[], options: RegisterFlowFilesOptions, progress: (phase: RegistrationPhase, done: number, total: number) => void): Promise<RegisteredFlow[]> {
   const lines: RegisteredFlow[] = [];
-  const pending: { line: RegisteredFlow; input: Record<string, unknown>; bytes: number }[] = [];
+  const pending: { line: RegisteredFlow; input: RegisterFlowInput; bytes: number }[] = [];
   const owners = new Map<string, ModuleState>();
   for (const module of modules) {
     if (module.skipped) continue;
-    if (module.error || !module.flows) {
+    if (module.error || !module.flows || module.storageUri === undefined || module.sha256 === undefined || module.size === undefined) {
       lines.push(failedLine(module.path, module.error ?? { code: 'INTERNAL_SERVER_ERROR', message: 'not bundled' }, module));
       continue;
     }
+    const { storageUri, sha256, size } = module;
     for (const { exportName, definition } of module.flows) {
       const line: RegisteredFlow = { ...failedLine(module.path, null, module), name: definition.name, exportName };
       lines.push(line);
@@ -282,12 +287,12 @@ async function registerAll(client: GraphQLClient, modules: ModuleState[], option
         continue;
       }
       owners.set(definition.name, module);
-      const input = {
+      const input: RegisterFlowInput = {
         project: options.project,
         name: definition.name,
-        storageUri: module.storageUri,
-        sha256: module.sha256,
-        size: module.size,
+        storageUri,
+        sha256,
+        size,
         entrypoint: exportName,
         parameterSchema: definition.parameterSchema,
         defaultLabels: options.labels ?? definition.labels,
@@ -330,7 +335,7 @@ async function registerAll(client: GraphQLClient, modules: ModuleState[], option
       continue;
     }
     try {
-      const { registerFlows } = await withRetry(() => client.request<RegisterFlowsData>(REGISTER_FLOWS, { inputs: items.map(({ input }) => input) }));
+      const { registerFlows } = await withRetry(() => client.request<RegisterFlowsMutation>(REGISTER_FLOWS, { inputs: items.map(({ input }) => input) } satisfies RegisterFlowsMutationVariables));
       for (const [i, { line }] of items.entries()) {
         const item = registerFlows[i];
         if (!item || item.error || !item.flowVersion) {
@@ -410,7 +415,7 @@ async function mapConcurrently<T>(items: readonly T[], limit: number, work: (ite
  */
 async function withTenant(client: GraphQLClient, storage: string): Promise<string> {
   if (!storage.includes('{tenant}')) return storage;
-  const { viewer } = await withRetry(() => client.request<{ viewer: { tenant: string } }>('query Viewer { viewer { tenant } }'));
+  const { viewer } = await withRetry(() => client.request<ViewerQuery>('query Viewer { viewer { tenant } }'));
   return storage.replaceAll('{tenant}', viewer.tenant);
 }
 

@@ -13,6 +13,15 @@ import { createToken } from '../../auth-proxy/tokens.js';
 import { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { isFinalState } from '../../contract/states.js';
+import type {
+  CreateFlowRunInput,
+  DevCreateFlowRunMutation,
+  DevCreateFlowRunMutationVariables,
+  DevRunLogsQuery,
+  DevRunLogsQueryVariables,
+  DevRunStateQuery,
+  DevRunStateQueryVariables,
+} from '../../schema/generated/operations.js';
 import { initKeys, loadPrivateSigningKey } from '../../common/keys.js';
 import { assertReachable, resolveRunAs } from '../../agent/run-as.js';
 import { cliEntry, spawnDaemon, type DaemonProcess } from '../daemon-process.js';
@@ -101,10 +110,11 @@ async function dataSettings(dataDir: string, say: (text: string) => void): Promi
 
 /** What a br-ibge-pib run says about dbt and its report: the figures a person can check. */
 async function reportLines(client: GraphQLClient, id: string): Promise<string[]> {
-  const { flowRun } = await client.request<{ flowRun: { logs: { nodes: { message: string; taskRunKey: string | null }[] } } }>(
-    'query($id: ID!) { flowRun(id: $id) { logs(first: 1000) { nodes { message taskRunKey } } } }',
-    { id },
+  const { flowRun } = await client.request<DevRunLogsQuery>(
+    /* GraphQL */ `query DevRunLogs($id: ID!) { flowRun(id: $id) { logs(first: 1000) { nodes { message taskRunKey } } } }`,
+    { id } satisfies DevRunLogsQueryVariables,
   );
+  if (!flowRun) return [];
   return flowRun.logs.nodes.filter((line) => /^(dbt|report)#/.test(line.taskRunKey ?? '') && !/^\s*\d\d:\d\d:\d\d/.test(line.message)).map((line) => line.message);
 }
 
@@ -184,20 +194,22 @@ export function registerDevCommand(program: Command): void {
           const client = new GraphQLClient({ apiUrl, token: developerToken });
           const runs = await Promise.all(
             exampleRuns(data.url, join(examplesDir, 'data'), outputDir).map(async (example) => {
-              const { createFlowRun } = await client.request<{ createFlowRun: { id: string } }>(
-                'mutation($input: CreateFlowRunInput!) { createFlowRun(input: $input) { id } }',
-                { input: example },
+              const { createFlowRun } = await client.request<DevCreateFlowRunMutation>(
+                /* GraphQL */ `mutation DevCreateFlowRun($input: CreateFlowRunInput!) { createFlowRun(input: $input) { id } }`,
+                { input: example satisfies CreateFlowRunInput } satisfies DevCreateFlowRunMutationVariables,
               );
               return { ...example, id: createFlowRun.id };
             }),
           );
           for (const run of runs) {
-            let state = 'SCHEDULED';
+            let state: string = 'SCHEDULED';
             // The data pipeline lands 51,511 rows and runs dbt: minutes on a busy laptop, not seconds.
             const deadline = Date.now() + 600_000;
             while (!isFinalState(state) && Date.now() < deadline) {
               await new Promise((wake) => setTimeout(wake, 200));
-              ({ flowRun: { state } } = await client.request<{ flowRun: { state: string } }>('query($id: ID!) { flowRun(id: $id) { state } }', { id: run.id }));
+              const { flowRun } = await client.request<DevRunStateQuery>(/* GraphQL */ `query DevRunState($id: ID!) { flowRun(id: $id) { state } }`, { id: run.id } satisfies DevRunStateQueryVariables);
+              if (!flowRun) throw new FluxoError('NOT_FOUND', `example run ${run.id} disappeared from the dev server`);
+              state = flowRun.state;
             }
             allSucceeded &&= state === 'SUCCESS';
             say(`run ${run.flowName} ${run.id}: ${state}`);

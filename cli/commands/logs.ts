@@ -4,32 +4,26 @@ import type { Command } from 'commander';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { finalStates, retryableStates } from '../../contract/states.js';
+import type {
+  LogLineFieldsFragment,
+  RunLogLinesSubscription,
+  RunLogLinesSubscriptionVariables,
+  RunLogsQuery,
+  RunLogsQueryVariables,
+  RunStateSubscription,
+  RunStateSubscriptionVariables,
+  RunStatusFieldsFragment,
+  RunStatusQuery,
+  RunStatusQueryVariables,
+} from '../../schema/generated/operations.js';
 import { TransportError } from '../../client/graphql-client.js';
 import { clientFrom, withApiOptions, type ApiOptions } from '../api-options.js';
 
 /** A log line as the API returns it. */
-export interface LogLine {
-  id: string;
-  flowRunId: string;
-  taskRunKey: string | null;
-  level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
-  stream: string;
-  message: string;
-  timestamp: string;
-}
+export type LogLine = LogLineFieldsFragment;
 
 /** What following needs to know about a run's state. */
-export interface RunStatus {
-  id: string;
-  state: string;
-  stateReason: string | null;
-  stateMessage: string | null;
-  attempt: number;
-  endedAt: string | null;
-  exitCode: number | null;
-  signal: string | null;
-  flowVersion: { retries: number };
-}
+export type RunStatus = RunStatusFieldsFragment;
 
 /** States after which nothing more happens, unless flow-level retries remain (see `isFinalRun`). */
 export const FINAL_STATES: ReadonlySet<string> = new Set(finalStates);
@@ -128,10 +122,7 @@ export async function readLogs(client: GraphQLClient, runId: string, after: stri
   let cursor = after;
   let lastId = after;
   for (;;) {
-    const data = await client.request<{ flowRun: { logs: { nodes: LogLine[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } | null }>(
-      RUN_LOGS_QUERY,
-      { id: runId, first: LOG_PAGE_SIZE, after: cursor ?? null },
-    );
+    const data: RunLogsQuery = await client.request(RUN_LOGS_QUERY, { id: runId, first: LOG_PAGE_SIZE, after: cursor ?? null } satisfies RunLogsQueryVariables);
     if (!data.flowRun) throw runNotFound(runId);
     const { nodes, pageInfo } = data.flowRun.logs;
     for (const line of nodes) {
@@ -151,7 +142,7 @@ export function isFinalRun(run: RunStatus): boolean {
 
 /** Reads a run's current status; NOT_FOUND when it does not exist. */
 export async function getRunStatus(client: GraphQLClient, runId: string): Promise<RunStatus> {
-  const data = await client.request<{ flowRun: RunStatus | null }>(RUN_STATUS_QUERY, { id: runId });
+  const data = await client.request<RunStatusQuery>(RUN_STATUS_QUERY, { id: runId } satisfies RunStatusQueryVariables);
   if (!data.flowRun) throw runNotFound(runId);
   return data.flowRun;
 }
@@ -243,9 +234,9 @@ export function followRun(client: GraphQLClient, runId: string, handlers: Follow
       handlers.onState?.(run);
     };
     const subscribeStates = (): void => {
-      stopStates = client.subscribe<{ flowRunStateChanged: { flowRun: RunStatus } }>(
+      stopStates = client.subscribe<RunStateSubscription>(
         RUN_STATE_SUBSCRIPTION,
-        { id: runId },
+        { id: runId } satisfies RunStateSubscriptionVariables,
         {
           onData: ({ flowRunStateChanged: { flowRun } }) => {
             if (finished) return;
@@ -263,9 +254,9 @@ export function followRun(client: GraphQLClient, runId: string, handlers: Follow
 
     const subscribeLogs = (): void => {
       logsComplete = false;
-      stopLogs = client.subscribe<{ flowRunLogs: LogLine }>(
+      stopLogs = client.subscribe<RunLogLinesSubscription>(
         RUN_LOGS_SUBSCRIPTION,
-        { id: runId, after: lastLogId ?? null },
+        { id: runId, after: lastLogId ?? null } satisfies RunLogLinesSubscriptionVariables,
         {
           onData: ({ flowRunLogs }) => deliver(flowRunLogs),
           onError: (error) => fail(error),

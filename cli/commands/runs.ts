@@ -9,7 +9,22 @@ import { formatDuration, formatInstant, printFields, printJson, printTable } fro
 import { addBackfillCommand } from './backfill.js';
 import { addWhyCommand } from './why.js';
 import { addRestartCommands } from './restart.js';
-import { runStates } from '../../contract/states.js';
+import { isRunState, runStates, type FlowRunStateType } from '../../contract/states.js';
+import type {
+  CancelFlowRunMutation,
+  CancelFlowRunMutationVariables,
+  CreateFlowRunInput,
+  CreateFlowRunMutation,
+  CreateFlowRunMutationVariables,
+  FlowIdQuery,
+  FlowIdQueryVariables,
+  FlowRunFilter,
+  FlowRunQuery,
+  FlowRunQueryVariables,
+  FlowRunsQuery,
+  FlowRunsQueryVariables,
+  RunSummaryFieldsFragment,
+} from '../../schema/generated/operations.js';
 import { followRun, formatLogLine, runNotFound, type RunStatus } from './logs.js';
 
 /** Every flow-run state, as `--state` accepts them. */
@@ -70,33 +85,10 @@ export const CANCEL_FLOW_RUN_MUTATION = /* GraphQL */ `
 `;
 
 /** A run as the list and create commands read it. */
-interface RunSummary {
-  id: string;
-  state: string;
-  stateReason: string | null;
-  stateMessage: string | null;
-  attempt: number;
-  labels: string[];
-  priority: number;
-  createdAt: string;
-  scheduledAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  waitReason: string | null;
-  flow: { id: string; name: string; project: { name: string } };
-  flowVersion: { id: string; number: number; retries: number };
-}
+type RunSummary = RunSummaryFieldsFragment;
 
-interface RunDetails extends RunSummary {
-  version: number;
-  parameters: unknown;
-  idempotencyKey: string | null;
-  exitCode: number | null;
-  signal: string | null;
-  agent: { id: string; name: string } | null;
-  taskRuns: { id: string; key: string; taskName: string; mapIndex: number | null; state: string; stateMessage: string | null; attempts: number; startedAt: string | null; endedAt: string | null }[];
-  stateHistory: { fromState: string | null; toState: string; reason: string | null; message: string | null; actor: string; attempt: number; at: string }[];
-}
+/** A run as `runs get` reads it. */
+type RunDetails = NonNullable<FlowRunQuery['flowRun']>;
 
 interface ListOptions extends ApiOptions {
   flow?: string;
@@ -130,7 +122,7 @@ export function registerRunsCommand(program: Command): void {
       .option('--limit <n>', 'at most this many runs', positiveInteger('limit'), 50),
   ).action(async (options: ListOptions) =>
     withClient(options, async (client) => {
-      const filter: Record<string, unknown> = {};
+      const filter: FlowRunFilter = {};
       if (options.flow) filter.flowId = await resolveFlowId(client, options.flow, options.project);
       if (options.state) filter.states = parseStates(options.state);
       if (options.label) filter.label = options.label;
@@ -156,7 +148,7 @@ export function registerRunsCommand(program: Command): void {
   withApiOptions(runs.command('get').description('show one flow run with its task runs and state history').argument('<run-id>', 'the flow run id')).action(
     async (runId: string, options: ApiOptions) =>
       withClient(options, async (client) => {
-        const { flowRun: run } = await client.request<{ flowRun: RunDetails | null }>(FLOW_RUN_QUERY, { id: runId });
+        const { flowRun: run } = await client.request<FlowRunQuery>(FLOW_RUN_QUERY, { id: runId } satisfies FlowRunQueryVariables);
         if (!run) throw runNotFound(runId);
         if (options.json) return printJson(run);
         printRunDetails(run);
@@ -178,14 +170,14 @@ export function registerRunsCommand(program: Command): void {
     .addHelpText('after', '\nExit codes with --watch: 0 the run ended SUCCESS, 1 it ended in another final state.\nWith --watch --json, events are printed as JSON Lines ({"type":"run"|"state"|"log"|"result", ...}).')
     .action(async (flow: string, options: CreateOptions) =>
       withClient(options, async (client) => {
-        const input: Record<string, unknown> = UUID.test(flow) ? { flowId: flow } : { project: options.project, flowName: flow };
+        const input: CreateFlowRunInput = UUID.test(flow) ? { flowId: flow } : { project: options.project, flowName: flow };
         const parameters = parseParams(options.param);
         if (Object.keys(parameters).length > 0) input.parameters = parameters;
         const labels = options.label.flatMap((value) => parseLabels(value));
         if (labels.length > 0) input.labels = labels;
         if (options.priority !== undefined) input.priority = options.priority;
         if (options.idempotencyKey) input.idempotencyKey = options.idempotencyKey;
-        const { createFlowRun: run } = await client.request<{ createFlowRun: RunSummary & { parameters: unknown } }>(CREATE_FLOW_RUN_MUTATION, { input });
+        const { createFlowRun: run } = await client.request<CreateFlowRunMutation>(CREATE_FLOW_RUN_MUTATION, { input } satisfies CreateFlowRunMutationVariables);
 
         if (!options.watch) {
           if (options.json) return printJson(run);
@@ -210,7 +202,7 @@ export function registerRunsCommand(program: Command): void {
   withApiOptions(runs.command('cancel').description('cancel a run: a scheduled run becomes CANCELLED, a running one CANCELLING until its agent stops it').argument('<run-id>', 'the flow run id')).action(
     async (runId: string, options: ApiOptions) =>
       withClient(options, async (client) => {
-        const { cancelFlowRun: run } = await client.request<{ cancelFlowRun: { id: string; state: string; stateMessage: string | null } }>(CANCEL_FLOW_RUN_MUTATION, { id: runId });
+        const { cancelFlowRun: run } = await client.request<CancelFlowRunMutation>(CANCEL_FLOW_RUN_MUTATION, { id: runId } satisfies CancelFlowRunMutationVariables);
         if (options.json) return printJson(run);
         process.stdout.write(`run ${run.id}: ${run.state}\n`);
       }),
@@ -221,15 +213,15 @@ export function registerRunsCommand(program: Command): void {
   addRestartCommands(runs);
 }
 
-async function listRuns(client: GraphQLClient, filter: Record<string, unknown>, limit: number): Promise<RunSummary[]> {
+async function listRuns(client: GraphQLClient, filter: FlowRunFilter, limit: number): Promise<RunSummary[]> {
   const found: RunSummary[] = [];
   let after: string | null = null;
   while (found.length < limit) {
-    const data: { flowRuns: { nodes: RunSummary[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } = await client.request(FLOW_RUNS_QUERY, {
+    const data: FlowRunsQuery = await client.request(FLOW_RUNS_QUERY, {
       filter,
       first: Math.min(limit - found.length, MAX_PAGE),
       after,
-    });
+    } satisfies FlowRunsQueryVariables);
     found.push(...data.flowRuns.nodes);
     if (!data.flowRuns.pageInfo.hasNextPage || !data.flowRuns.pageInfo.endCursor) break;
     after = data.flowRuns.pageInfo.endCursor;
@@ -240,19 +232,19 @@ async function listRuns(client: GraphQLClient, filter: Record<string, unknown>, 
 /** A flow id from an id, or from a name in a project (NOT_FOUND when there is no such flow). */
 export async function resolveFlowId(client: GraphQLClient, flow: string, project: string): Promise<string> {
   if (UUID.test(flow)) return flow;
-  const { flow: found } = await client.request<{ flow: { id: string } | null }>(FLOW_ID_QUERY, { project, name: flow });
+  const { flow: found } = await client.request<FlowIdQuery>(FLOW_ID_QUERY, { project, name: flow } satisfies FlowIdQueryVariables);
   if (!found) throw new FluxoError('NOT_FOUND', `flow "${flow}" not found in project "${project}" (list flows with \`fluxo flows list\`)`);
   return found.id;
 }
 
 /** `SUCCESS,failed, timed-out` → ['SUCCESS', 'FAILED', 'TIMED_OUT']; BAD_USER_INPUT for an unknown state. */
-export function parseStates(value: string): string[] {
+export function parseStates(value: string): FlowRunStateType[] {
   const states = value.split(',').map((state) => state.trim().toUpperCase().replace(/-/g, '_')).filter(Boolean);
-  const unknown = states.find((state) => !(RUN_STATES as readonly string[]).includes(state));
+  const unknown = states.find((state) => !isRunState(state));
   if (unknown !== undefined || states.length === 0) {
     throw new FluxoError('BAD_USER_INPUT', `--state ${JSON.stringify(unknown ?? value)} is not a run state; use one or more of ${RUN_STATES.join(', ')}`);
   }
-  return states;
+  return states.filter(isRunState);
 }
 
 /**

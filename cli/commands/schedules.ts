@@ -5,6 +5,15 @@ import type { Command } from 'commander';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { FluxoError } from '../../common/errors.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type {
+  PauseScheduleMutation,
+  PauseScheduleMutationVariables,
+  ResumeScheduleMutation,
+  ScheduleFieldsFragment,
+  ScheduleState,
+  SchedulesQuery,
+  SchedulesQueryVariables,
+} from '../../schema/generated/operations.js';
 import { formatInstant, printJson, printTable } from '../format.js';
 
 // A fragment appended to each document, so each is valid GraphQL alone (codegen types it).
@@ -42,30 +51,11 @@ const RESUME_MUTATION = /* GraphQL */ `
   ${SCHEDULE_FIELDS}
 `;
 
-/** A clock as the API shows it. */
-export interface ClockView {
-  key: string;
-  index: number;
-  cron: string | null;
-  timezone: string | null;
-  everySeconds: number | null;
-  anchor: string | null;
-  parameters: Record<string, unknown>;
-  labels: string[] | null;
-  nextTimes: string[];
-}
-
 /** A flow schedule as the API shows it. */
-export interface ScheduleView {
-  state: 'ACTIVE' | 'PAUSED';
-  missedRuns: 'SKIP' | 'CATCH_UP';
-  catchUpLimit: number;
-  nextRunAt: string | null;
-  stateChangedAt: string | null;
-  stateChangedBy: string | null;
-  flow: { id: string; name: string; project: { name: string }; latestVersion: { number: number } };
-  clocks: ClockView[];
-}
+export type ScheduleView = ScheduleFieldsFragment;
+
+/** A clock as the API shows it. */
+export type ClockView = ScheduleView['clocks'][number];
 
 interface ListOptions extends ApiOptions {
   project?: string;
@@ -117,8 +107,9 @@ export function registerSchedulesCommand(program: Command): void {
       schedules.command(verb).description(description).argument('<flow>', 'flow name').option('--project <name>', 'project of the flow', 'production'),
     ).action(async (flow: string, options: SwitchOptions) =>
       withClient(options, async (client) => {
-        const data = await client.request<Record<string, ScheduleView>>(mutation, { project: options.project, flowName: flow });
-        const schedule = data[field]!;
+        // Pause and resume take the same variables and answer the same fragment.
+        const data = await client.request<PauseScheduleMutation & ResumeScheduleMutation>(mutation, { project: options.project, flowName: flow } satisfies PauseScheduleMutationVariables);
+        const schedule: ScheduleView = data[field];
         if (options.json) return printJson(schedule);
         const next = nextRunOf(schedule);
         process.stdout.write(`${schedule.flow.project.name}/${schedule.flow.name}: ${schedule.state}${next ? ` (next run ${formatInstant(next)})` : ''}\n`);
@@ -128,15 +119,15 @@ export function registerSchedulesCommand(program: Command): void {
 }
 
 /** Every schedule matching the filters, page by page. */
-export async function listSchedules(client: GraphQLClient, project: string | null, state: 'ACTIVE' | 'PAUSED' | null): Promise<ScheduleView[]> {
+export async function listSchedules(client: GraphQLClient, project: string | null, state: ScheduleState | null): Promise<ScheduleView[]> {
   const found: ScheduleView[] = [];
   let after: string | null = null;
   for (;;) {
-    const data: { schedules: { nodes: ScheduleView[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } = await client.request(SCHEDULES_QUERY, {
+    const data: SchedulesQuery = await client.request(SCHEDULES_QUERY, {
       project,
       state,
       after,
-    });
+    } satisfies SchedulesQueryVariables);
     found.push(...data.schedules.nodes);
     if (!data.schedules.pageInfo.hasNextPage || !data.schedules.pageInfo.endCursor) return found;
     after = data.schedules.pageInfo.endCursor;
@@ -162,7 +153,8 @@ export function parseScheduleState(value: string, option: string): 'ACTIVE' | 'P
 /** `cron "0 3 * * *" America/Sao_Paulo`, `every 15m from 2026-01-01 00:00:00Z`, with its parameters and labels. */
 export function describeClock(clock: Pick<ClockView, 'index' | 'cron' | 'timezone' | 'everySeconds' | 'anchor' | 'parameters' | 'labels'>): string {
   const timing = clock.cron !== null ? `cron "${clock.cron}" ${clock.timezone ?? ''}`.trimEnd() : `every ${formatSeconds(clock.everySeconds ?? 0)}${clock.anchor && Date.parse(clock.anchor) !== 0 ? ` from ${formatInstant(clock.anchor)}` : ''}`;
-  const parameters = Object.keys(clock.parameters).length > 0 ? ` ${JSON.stringify(clock.parameters)}` : '';
+  // JSON in the schema: an object of parameters, shown when it has any.
+  const parameters = clock.parameters !== null && typeof clock.parameters === 'object' && Object.keys(clock.parameters).length > 0 ? ` ${JSON.stringify(clock.parameters)}` : '';
   const labels = clock.labels ? ` [${clock.labels.join(',')}]` : '';
   return `#${clock.index} ${timing}${parameters}${labels}`;
 }

@@ -6,9 +6,16 @@ import { FluxoError } from '../../common/errors.js';
 import { dataNameProblem } from '../../contract/names.js';
 import type { GraphQLClient } from '../../client/graphql-client.js';
 import { withApiOptions, withClient, type ApiOptions } from '../api-options.js';
+import type {
+  DataTableFieldsFragment,
+  DataTablesQuery,
+  DataTablesQueryVariables,
+  MaterializationKind,
+  WriteFieldsFragment,
+} from '../../schema/generated/operations.js';
 import { formatInstant, printFields, printJson, printTable } from '../format.js';
 
-type Kind = 'LAKE' | 'STAGING' | 'TABLE' | 'PUBLISH';
+type Kind = MaterializationKind;
 const KINDS: readonly Kind[] = ['LAKE', 'STAGING', 'TABLE', 'PUBLISH'];
 /** Partitions `show` asks for (DataTableFields' `partitions(first: 1000)`; the API's cost limit allows this many for all four kinds at once). */
 const SHOWN_PARTITIONS = 1000;
@@ -48,30 +55,10 @@ const showTables = (kinds: readonly Kind[]): string => `
 `;
 
 /** A write as the commands read it. */
-export interface WriteRow {
-  id: string;
-  attempt: number;
-  taskRunKey: string | null;
-  kind: Kind;
-  dataset: string;
-  table: string;
-  partitions: string[];
-  rows: number | null;
-  bytes: number | null;
-  uri: string;
-  mode: string | null;
-  recordedAt: string;
-  flowRun: { id: string };
-}
+export type WriteRow = WriteFieldsFragment;
 
-export interface TableRow {
-  dataset: string;
-  table: string;
-  kind: Kind;
-  lastWrite: WriteRow;
-  partitions?: { partition: string; lastWrite: { rows: number | null; recordedAt: string; flowRun: { id: string } } }[];
-  history?: WriteRow[];
-}
+/** A table as `list` reads it; `show` adds its partitions and history. */
+export type TableRow = DataTablesQuery['dataTables']['nodes'][number] & Partial<Pick<DataTableFieldsFragment, 'partitions' | 'history'>>;
 
 /** How people name the table: `<dataset>_staging.<table>` for staging, the dataset alone when published. */
 export function displayName(t: { dataset: string; table: string; kind: Kind }): string {
@@ -117,8 +104,7 @@ async function listAll(client: GraphQLClient, dataset: string | null, kind: Kind
   const tables: TableRow[] = [];
   let after: string | null = null;
   for (;;) {
-    const { dataTables: page }: { dataTables: { nodes: TableRow[]; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } =
-      await client.request(LIST_TABLES, { dataset, kind, after });
+    const { dataTables: page }: DataTablesQuery = await client.request(LIST_TABLES, { dataset, kind, after } satisfies DataTablesQueryVariables);
     tables.push(...page.nodes);
     if (!page.pageInfo.hasNextPage) return tables;
     after = page.pageInfo.endCursor;
@@ -192,8 +178,9 @@ export function registerTablesCommand(program: Command): void {
   ).action(async (name: string, options: ShowOptions) => {
     const { dataset, table, kinds } = parseTableName(name, parseKind(options.kind));
     await withClient(options, async (client) => {
-      const answer = await client.request<Record<string, TableRow | null>>(showTables(kinds), { dataset, table });
-      const found = kinds.map((kind) => answer[kind.toLowerCase()]).filter((t): t is TableRow => t != null);
+      // The document is built per kind at run time: each alias answers the DataTableFields fragment.
+      const answer = await client.request<Record<string, DataTableFieldsFragment | null>>(showTables(kinds), { dataset, table });
+      const found = kinds.map((kind) => answer[kind.toLowerCase()]).filter((t): t is DataTableFieldsFragment => t != null);
       if (found.length === 0) {
         const kindsText = kinds.map((k) => k.toLowerCase()).join(', ');
         throw new FluxoError('NOT_FOUND', `no run of your tenant recorded ${name} (${kindsText}); \`fluxo tables list\` shows what was`);

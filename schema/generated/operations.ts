@@ -705,6 +705,27 @@ export type BackfillMutationVariables = Exact<{
 
 export type BackfillMutation = { backfillFlowRuns: { total: number, created: number, existing: number, nextFrom: string | null, flowRuns: Array<{ id: string, scheduledAt: string, state: FlowRunStateType }> } };
 
+export type DevRunLogsQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DevRunLogsQuery = { flowRun: { logs: { nodes: Array<{ message: string, taskRunKey: string | null }> } } | null };
+
+export type DevCreateFlowRunMutationVariables = Exact<{
+  input: CreateFlowRunInput;
+}>;
+
+
+export type DevCreateFlowRunMutation = { createFlowRun: { id: string } };
+
+export type DevRunStateQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DevRunStateQuery = { flowRun: { state: FlowRunStateType } | null };
+
 export type FlowsQueryVariables = Exact<{
   project?: string | null | undefined;
   first?: number | null | undefined;
