@@ -49,7 +49,7 @@ describe.each([
     const spoolDir = join(stack.dir, name, 'spool');
     const first = await stack.startAgent({ name, extraArgs: ['--heartbeat-seconds', '1'] });
 
-    const id = await createRun(developer, { flowName: 'paced', parameters: { lines: LINES, perTick: 100, tickMs: 20 } });
+    const id = await createRun(developer, { flowName: 'paced', parameters: { lines: LINES, perTick: 100, tickMs: 40 } });
     await waitFor(async () => (await linesOf(developer, id)).length > 0, { what: 'the first lines to be stored' });
     process.kill(stack.proxy.pid, 'SIGKILL');
     await waitFor(() => !isAlive(stack.proxy.pid), { what: 'the proxy to die' });
@@ -59,7 +59,7 @@ describe.each([
       if (!files.some((f) => f.endsWith('.run.json'))) return false;
       const texts = await Promise.all(files.filter((f) => f.endsWith('.jsonl')).map((f) => readFile(join(spoolDir, f), 'utf8')));
       return texts.some((t) => t.includes(LAST)) && texts.some((t) => t.includes('"state":"SUCCESS"'));
-    }, { what: 'the last line and the task state in the spool', timeoutMs: 10_000 });
+    }, { what: 'the last line and the task state in the spool (before the agent fences itself, 13.5 s after its last heartbeat)', timeoutMs: 12_000 });
     process.kill(first.pid, 'SIGKILL');
     await waitFor(() => !isAlive(first.pid), { what: 'the agent to die' });
 
