@@ -120,6 +120,9 @@ export function removeSpooledRun(dir: string, run: SpooledRun): void {
   for (const segment of run.segments) rmSync(segment.path, { force: true });
   rmSync(join(dir, `${run.stem}${SPOOL_HEADER_SUFFIX}`), { force: true });
   rmSync(join(dir, `${run.stem}${SPOOL_MARK_SUFFIX}`), { force: true });
+  // What a crash inside writeFileAtomic may have left.
+  rmSync(join(dir, `${run.stem}${SPOOL_HEADER_SUFFIX}.tmp`), { force: true });
+  rmSync(join(dir, `${run.stem}${SPOOL_MARK_SUFFIX}.tmp`), { force: true });
 }
 
 export interface LateDeliveryOptions {
