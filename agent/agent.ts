@@ -354,6 +354,8 @@ class Agent implements RunningAgent {
       data: this.#data,
       ...(this.#runUsers ? { runUsers: this.#runUsers } : {}),
       ...(this.#warmChildren ? { warmChildren: this.#warmChildren } : {}),
+      onSpoolKept: (flowRunId, attempt) =>
+        this.deliverLate(findSpooledRuns(this.#config.spoolDir).runs.filter((r) => r.header.flowRunId === flowRunId && r.header.attempt === attempt)),
     });
     this.#runs.set(run.flowRunId, run);
     this.#listenForSignals();

@@ -153,6 +153,8 @@ export class RunSpool<T> {
   /** Where the last `take` stopped reading files (null: it read none). */
   #takenMark: SpoolMark | null = null;
   #writeTimer: NodeJS.Timeout | undefined;
+  /** `retain` kept the files for late delivery: nothing of this spool removes them any more. */
+  #retained = false;
 
   constructor(options: RunSpoolOptions<T>) {
     this.#options = options;
@@ -261,6 +263,38 @@ export class RunSpool<T> {
     this.#memory = [];
     this.#length = 0;
     this.#removeRecoveryFiles();
+  }
+
+  /**
+   * Stops taking entries but keeps what is queued for late delivery (the run's lease is gone, and
+   * the attempt was this agent's): what waits in memory or in an unwritten chunk is written, the
+   * files, header and mark stay, and the budget lets go of them. Without a header, or with nothing
+   * queued, it discards instead. Returns whether files were kept (again true once kept).
+   */
+  retain(): boolean {
+    if (this.#retained) return true;
+    if (this.#discarded) return false;
+    if (!this.#options.header || this.#length === 0) {
+      this.discard();
+      return false;
+    }
+    clearTimeout(this.#writeTimer);
+    // With a header, entries wait in memory only while nothing is on disk or pending: they come first.
+    if (this.#memory.length > 0) this.#spillMemory();
+    this.#writePending();
+    this.#discarded = true;
+    this.#retained = true;
+    for (const segment of this.#segments) {
+      try {
+        closeSync(segment.fd);
+      } catch {
+        // already closed
+      }
+      this.#options.budget.release(segment.size);
+    }
+    this.#segments = [];
+    this.#length = 0;
+    return this.#headerWritten;
   }
 
   /** New entries may stay in memory only while nothing is queued behind memory. */
@@ -383,7 +417,7 @@ export class RunSpool<T> {
 
   /** Nothing waits on disk any more: the header and the mark go too (a later spill writes the header again). */
   #removeRecoveryFiles(): void {
-    if (!this.#options.header || !this.#headerWritten) return;
+    if (!this.#options.header || !this.#headerWritten || this.#retained) return;
     this.#headerWritten = false;
     rmSync(join(this.#options.dir, `${this.#options.name}${SPOOL_MARK_SUFFIX}`), { force: true });
     rmSync(join(this.#options.dir, `${this.#options.name}${SPOOL_HEADER_SUFFIX}`), { force: true });

@@ -101,3 +101,33 @@ describe.each([
     expect(await linesOf(developer, id)).toEqual(stored);
   }, 150_000);
 });
+
+describe('an agent cut off for longer than the lease', () => {
+  it('keeps the fenced run\'s spool and delivers it late itself once the server is back', async () => {
+    const { stack, developer } = await startResilienceStack({ leaseSeconds: 6 });
+    const name = 'fenced';
+    const spoolDir = join(stack.dir, name, 'spool');
+    const agent = await stack.startAgent({ name, extraArgs: ['--heartbeat-seconds', '1'] });
+
+    const id = await createRun(developer, { flowName: 'paced', parameters: { lines: LINES, perTick: 100, tickMs: 40 } });
+    await waitFor(async () => (await linesOf(developer, id)).length > 0, { what: 'the first lines to be stored' });
+    process.kill(stack.proxy.pid, 'SIGKILL');
+    await waitFor(() => !isAlive(stack.proxy.pid), { what: 'the proxy to die' });
+    // No renewal gets through: the agent fences itself (kills the child) and keeps the run's spool.
+    await waitFor(() => agent.output.some((line) => line.includes('lease lost') && line.includes(id)), { what: 'the agent to fence the run', timeoutMs: 20_000 });
+    expect((await spoolFiles(spoolDir)).some((f) => f.endsWith('.run.json'))).toBe(true);
+
+    const proxyPort = new URL(String(stack.proxy.ready.url)).port;
+    await startDaemon(['proxy', 'start', '--port', proxyPort, '--upstream', stack.serverUrl, '--keys-dir', stack.keysDir]);
+    await waitFor(async () => (await spoolFiles(spoolDir)).length === 0, { what: 'the kept spool to be delivered and removed', timeoutMs: 60_000 });
+
+    const printed = (await linesOf(developer, id)).filter((l) => l.stream === 'stdout');
+    const numbers = printed.map((l) => Number(l.message.slice('line '.length)));
+    expect(numbers).toEqual([...new Set(numbers)].sort((a, b) => a - b));
+    const late = printed.filter((l) => l.late);
+    expect(late.length).toBeGreaterThan(0);
+    expect(printed.slice(printed.length - late.length).every((l) => l.late)).toBe(true);
+    const run = await waitForFinal(developer, id, 30_000);
+    expect([run.state, run.attempt]).toEqual(['CRASHED', 1]);
+  }, 120_000);
+});

@@ -185,3 +185,29 @@ describe('with a header (deliverable after a crash)', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 });
+
+describe('retain (the lease is lost)', () => {
+  it('writes what waits in memory, keeps files, header and mark for late delivery, and frees the budget', async () => {
+    const header = { v: 1 as const, flowRunId: 'run-1', attempt: 1, agentName: 'a' };
+    const { dir, spool, budget } = await spoolIn({ header, chunkBytes: 1024 * 1024 });
+    for (let n = 0; n < 5; n++) spool.push({ n });
+
+    expect(spool.retain()).toBe(true);
+    spool.discard();
+    expect(spool.push({ n: 99 })).toBe(false);
+    expect(budget.usedBytes).toBe(0);
+    expect((await readdir(dir)).sort()).toEqual(['run-1.1.jsonl', 'run-1.run.json']);
+    expect((await readFile(join(dir, 'run-1.1.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as Entry).n)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('discards instead without a header, or with nothing queued', async () => {
+    const plain = await spoolIn({ memoryEntries: 0 });
+    for (let n = 0; n < 50; n++) plain.spool.push({ n });
+    expect(plain.spool.retain()).toBe(false);
+    expect(await readdir(plain.dir)).toEqual([]);
+
+    const empty = await spoolIn({ header: { v: 1, flowRunId: 'run-1', attempt: 1, agentName: 'a' } });
+    expect(empty.spool.retain()).toBe(false);
+    expect(existsSync(empty.dir) ? await readdir(empty.dir) : []).toEqual([]);
+  });
+});
