@@ -41,8 +41,6 @@ export interface FlowRunExecutionDeps {
   data?: DataService;
   /** The child runtime started ahead of demand (agent/warm-child.ts). @default none: each run spawns its own */
   warmChildren?: WarmChildren;
-  /** The lease was lost with entries still queued: they were kept on disk for late delivery (late-delivery.ts). */
-  onSpoolKept?: (flowRunId: string, attempt: number) => void;
 }
 
 /** Re-reads after VERSION_CONFLICT before giving up on a run that keeps changing under us. */
@@ -147,7 +145,7 @@ export class FlowRunExecution {
   /** The lease is gone: kill the group at once and forget the run (someone else owns it now). */
   leaseLost(during: 'heartbeat' | 'state-write' | 'relay' | 'fence'): void {
     if (this.#forgotten) return;
-    this.#forget({ keepSpool: true });
+    this.#forget();
     this.#child?.kill('lease-lost');
     this.#deps.events.emit('lease:lost', { flowRunId: this.flowRunId, during });
   }
@@ -398,12 +396,11 @@ export class FlowRunExecution {
     this.#deps.events.emit('agent:warning', { message: this.#mask(message), flowRunId: this.flowRunId, ...(masked ? { error: masked } : {}) });
   }
 
-  /** With `keepSpool` (the lease is lost: the attempt was ours, but ended), what the relay still holds is delivered late. */
-  #forget({ keepSpool = false }: { keepSpool?: boolean } = {}): void {
+  #forget(): void {
     this.#forgotten = true;
     clearTimeout(this.#fence);
     this.#abort.abort();
-    if (this.#relay.discard({ keepSpool })) this.#deps.onSpoolKept?.(this.flowRunId, this.attempt);
+    this.#relay.discard();
   }
 
   /**
@@ -451,6 +448,8 @@ export class FlowRunExecution {
             continue;
           }
           case 'LEASE_LOST':
+            // The entries that rode along were not recorded: back to the relay, which keeps what a lost lease leaves.
+            if (batch !== null) this.#relay.giveBack(batch);
             this.leaseLost('state-write');
             return 'forgotten';
           case 'ILLEGAL_TRANSITION':

@@ -186,6 +186,7 @@ export class RunRelay {
     const materializations = entries.flatMap((entry) => ('materialization' in entry ? [entry.materialization] : []));
     if (materializations.length > MATERIALIZATIONS_PER_BATCH) {
       this.giveBack({ batchId: '', taskRunStates: states, logLines, materializations });
+      this.#nudge();
       return null;
     }
     this.#clearTimer();
@@ -203,24 +204,21 @@ export class RunRelay {
     return this.takeBatch();
   }
 
-  /** Queues a batch taken by `takeBatch` again, ahead of nothing (it was all there was), to leave the usual way. */
+  /**
+   * Queues a batch taken by `takeBatch` again, ahead of nothing (it was all there was). It leaves
+   * with the next `flush`/`close`, or stays with the rest when the relay is discarded.
+   */
   giveBack(batch: RunBatchInput): void {
     for (const state of batch.taskRunStates ?? []) this.#spool.push({ state }, true);
     for (const materialization of batch.materializations ?? []) this.#spool.push({ materialization }, true);
     for (const line of batch.logLines ?? []) this.#spool.push({ line }, true);
-    this.#nudge();
   }
 
-  /**
-   * Stops sending and drops everything (the lease is lost, or the token refused). With `keepSpool`,
-   * what is queued stays on disk for late delivery instead (spool.ts `retain`); returns whether it did.
-   */
-  discard({ keepSpool = false }: { keepSpool?: boolean } = {}): boolean {
+  /** Drops everything, removes the spool files and stops sending (the lease is lost). */
+  discard(): void {
     this.#abort.abort();
     this.#clearTimer();
-    if (keepSpool) return this.#spool.retain();
     this.#spool.discard();
-    return false;
   }
 
   #hasPending(): boolean {
@@ -324,8 +322,7 @@ export class RunRelay {
     } catch (error) {
       if (error instanceof RetryAbortedError) return;
       if (error instanceof FluxoError && error.code === 'LEASE_LOST') {
-        // The attempt was ours: what it still had queued is delivered late (late-delivery.ts).
-        this.discard({ keepSpool: true });
+        this.discard();
         this.#options.onLeaseLost?.(error);
       } else if (error instanceof FluxoError && isTokenRefusal(error)) {
         this.discard();
