@@ -41,6 +41,8 @@ export interface FlowRunExecutionDeps {
   data?: DataService;
   /** The child runtime started ahead of demand (agent/warm-child.ts). @default none: each run spawns its own */
   warmChildren?: WarmChildren;
+  /** The lease was lost with entries still queued: they were kept on disk for late delivery (late-delivery.ts). */
+  onSpoolKept?: (flowRunId: string, attempt: number) => void;
 }
 
 /** Re-reads after VERSION_CONFLICT before giving up on a run that keeps changing under us. */
@@ -145,7 +147,7 @@ export class FlowRunExecution {
   /** The lease is gone: kill the group at once and forget the run (someone else owns it now). */
   leaseLost(during: 'heartbeat' | 'state-write' | 'relay' | 'fence'): void {
     if (this.#forgotten) return;
-    this.#forget();
+    this.#forget({ keepSpool: true });
     this.#child?.kill('lease-lost');
     this.#deps.events.emit('lease:lost', { flowRunId: this.flowRunId, during });
   }
@@ -396,11 +398,12 @@ export class FlowRunExecution {
     this.#deps.events.emit('agent:warning', { message: this.#mask(message), flowRunId: this.flowRunId, ...(masked ? { error: masked } : {}) });
   }
 
-  #forget(): void {
+  /** With `keepSpool` (the lease is lost: the attempt was ours, but ended), what the relay still holds is delivered late. */
+  #forget({ keepSpool = false }: { keepSpool?: boolean } = {}): void {
     this.#forgotten = true;
     clearTimeout(this.#fence);
     this.#abort.abort();
-    this.#relay.discard();
+    if (this.#relay.discard({ keepSpool })) this.#deps.onSpoolKept?.(this.flowRunId, this.attempt);
   }
 
   /**

@@ -214,11 +214,16 @@ export class RunRelay {
     for (const line of batch.logLines ?? []) this.#spool.push({ line }, true);
   }
 
-  /** Drops everything, removes the spool files and stops sending (the lease is lost). */
-  discard(): void {
+  /**
+   * Stops sending and drops everything (the lease is lost, or the token refused). With `keepSpool`,
+   * what is queued stays on disk for late delivery instead (spool.ts `retain`); returns whether it did.
+   */
+  discard({ keepSpool = false }: { keepSpool?: boolean } = {}): boolean {
     this.#abort.abort();
     this.#clearTimer();
+    if (keepSpool) return this.#spool.retain();
     this.#spool.discard();
+    return false;
   }
 
   #hasPending(): boolean {
@@ -322,7 +327,8 @@ export class RunRelay {
     } catch (error) {
       if (error instanceof RetryAbortedError) return;
       if (error instanceof FluxoError && error.code === 'LEASE_LOST') {
-        this.discard();
+        // The attempt was ours: what it still had queued is delivered late (late-delivery.ts).
+        this.discard({ keepSpool: true });
         this.#options.onLeaseLost?.(error);
       } else if (error instanceof FluxoError && isTokenRefusal(error)) {
         this.discard();
