@@ -1,13 +1,12 @@
-// The GraphQL operations an agent sends (agent/PROTOCOL.md), typed from the schema's generated
-// input types. One method per operation; no retry policy here: callers decide what to retry.
+// The GraphQL operations an agent sends (agent/PROTOCOL.md), typed from the schema: inputs from
+// schema/generated/graphql.ts, each document's result from schema/generated/operations.ts (codegen
+// reads the documents below). One method per operation; no retry policy here: callers decide what to retry.
 import { TransportError, type GraphQLClient } from '../client/graphql-client.js';
 import { FluxoError } from '../common/errors.js';
 import type { Materialization } from '../data/contract.js';
 import type {
-  FlowRunStateType,
   HeartbeatInput,
   LateRunEntriesInput,
-  LeaseSignalKind,
   MaterializationInput,
   MaterializationKind,
   RecordMaterializationsInput,
@@ -16,47 +15,36 @@ import type {
   SetTaskRunStatesInput,
   WriteLogsInput,
 } from '../schema/generated/graphql.js';
+import type {
+  ClaimFlowRunsMutation,
+  ClaimFlowRunsMutationVariables,
+  DeliverLateRunEntriesMutation,
+  FlowRunVersionQuery,
+  FlowRunVersionQueryVariables,
+  HeartbeatMutation,
+  LeaseSignalsSubscription,
+  LeaseSignalsSubscriptionVariables,
+  RecordMaterializationsMutation,
+  RegisterAgentMutation,
+  SetFlowRunStateMutation,
+  SetTaskRunStatesMutation,
+  ViewerQuery,
+  WriteLogsMutation,
+} from '../schema/generated/operations.js';
 
-/** A run as the claim answer carries it: what the agent needs to fetch, verify and run the code. */
-export interface ClaimedRun {
-  leaseToken: string;
-  leaseExpiresAt: string;
-  leaseSeconds: number;
-  /** Values of the declared secrets the tenant stored on the server; held in memory only, never written anywhere. */
-  secrets: { name: string; value: string }[];
-  /** A restarted run's stored task results (where they are, never the data). Absent from older servers. */
-  storedResults?: { taskKey: string; inputsHash: string; uri: string; sha256: string; size: number }[];
-  /** The id that names the run's output in the lake and the warehouse (the first run of a rerun chain). Absent from older servers: use the run's id. */
-  outputKey?: string;
-  flowRun: {
-    id: string;
-    version: number;
-    attempt: number;
-    parameters: unknown;
-    flowVersion: { storageUri: string; sha256: string; size: number; entrypoint: string; timeoutSeconds: number | null; secrets?: string[] };
-  };
-}
+/**
+ * A run as the claim answer carries it: what the agent needs to fetch, verify and run the code
+ * (the CLAIM document's result; `secrets` values are held in memory only, never written anywhere).
+ */
+export type ClaimedRun = ClaimFlowRunsMutation['claimFlowRuns'][number];
 
 /** The part of a run the agent reads back after a state write or a conflict. */
-export interface RunVersion {
-  id: string;
-  version: number;
-  state: FlowRunStateType;
-}
+export type RunVersion = SetFlowRunStateMutation['setFlowRunState'];
 
 /** A signal the server pushes about a run the agent holds (`Subscription.leaseSignals`). */
-export interface LeaseSignal {
-  flowRunId: string;
-  kind: LeaseSignalKind;
-}
+export type LeaseSignal = LeaseSignalsSubscription['leaseSignals'];
 
-export interface HeartbeatAnswer {
-  renewed: string[];
-  lost: string[];
-  cancelling: string[];
-  leaseExpiresAt: string;
-  leaseSeconds: number;
-}
+export type HeartbeatAnswer = HeartbeatMutation['heartbeat'];
 
 const REGISTER = /* GraphQL */ `
   mutation RegisterAgent($input: RegisterAgentInput!) { registerAgent(input: $input) { id } }
@@ -166,13 +154,13 @@ export class AgentApi {
 
   /** Registers (or updates) this agent; idempotent on (tenant, name). */
   async registerAgent(input: RegisterAgentInput): Promise<{ id: string }> {
-    const data = await this.#request<{ registerAgent: { id: string } }>('registerAgent', REGISTER, { input });
+    const data = await this.#request<RegisterAgentMutation>('registerAgent', REGISTER, { input });
     return data.registerAgent;
   }
 
   /** The tenant this agent's token acts in (to fill `{tenant}` in its storage roots). */
   async viewer(): Promise<{ tenant: string }> {
-    const data = await this.#request<{ viewer: { tenant: string } }>('viewer', VIEWER, {});
+    const data = await this.#request<ViewerQuery>('viewer', VIEWER, {});
     return data.viewer;
   }
 
@@ -182,10 +170,10 @@ export class AgentApi {
    * the lost answer carried.
    */
   async claimFlowRuns(input: { agentId: string; max: number; waitMs: number; requestId?: string }, signal?: AbortSignal): Promise<ClaimedRun[]> {
-    const data = await this.#request<{ claimFlowRuns: ClaimedRun[] }>(
+    const data = await this.#request<ClaimFlowRunsMutation>(
       'claimFlowRuns',
       CLAIM,
-      { input },
+      { input } satisfies ClaimFlowRunsMutationVariables,
       { timeoutMs: input.waitMs + CLAIM_TIMEOUT_SLACK_MS, ...(signal ? { signal } : {}) },
     );
     return data.claimFlowRuns;
@@ -193,17 +181,17 @@ export class AgentApi {
 
   /** Compare-and-set of a run's state; answers the run's new version. */
   async setFlowRunState(input: SetFlowRunStateInput): Promise<RunVersion> {
-    const data = await this.#request<{ setFlowRunState: RunVersion }>('setFlowRunState', SET_STATE, { input });
+    const data = await this.#request<SetFlowRunStateMutation>('setFlowRunState', SET_STATE, { input });
     return data.setFlowRunState;
   }
 
   async setTaskRunStates(input: SetTaskRunStatesInput): Promise<number> {
-    const data = await this.#request<{ setTaskRunStates: number }>('setTaskRunStates', SET_TASK_STATES, { input });
+    const data = await this.#request<SetTaskRunStatesMutation>('setTaskRunStates', SET_TASK_STATES, { input });
     return data.setTaskRunStates;
   }
 
   async writeLogs(input: WriteLogsInput): Promise<number> {
-    const data = await this.#request<{ writeLogs: number }>('writeLogs', WRITE_LOGS, { input });
+    const data = await this.#request<WriteLogsMutation>('writeLogs', WRITE_LOGS, { input });
     return data.writeLogs;
   }
 
@@ -213,7 +201,7 @@ export class AgentApi {
    * batch id already delivered. NOT_FOUND for a run or attempt this agent did not hold.
    */
   async deliverLateRunEntries(input: LateRunEntriesInput): Promise<number> {
-    const data = await this.#request<{ deliverLateRunEntries: number }>('deliverLateRunEntries', DELIVER_LATE, { input });
+    const data = await this.#request<DeliverLateRunEntriesMutation>('deliverLateRunEntries', DELIVER_LATE, { input });
     return data.deliverLateRunEntries;
   }
 
@@ -223,18 +211,18 @@ export class AgentApi {
    * batch retried after a lost answer is safe. LEASE_LOST once the lease is gone.
    */
   async recordMaterializations(input: RecordMaterializationsInput): Promise<number> {
-    const data = await this.#request<{ recordMaterializations: number }>('recordMaterializations', RECORD_MATERIALIZATIONS, { input });
+    const data = await this.#request<RecordMaterializationsMutation>('recordMaterializations', RECORD_MATERIALIZATIONS, { input });
     return data.recordMaterializations;
   }
 
   async heartbeat(input: HeartbeatInput): Promise<HeartbeatAnswer> {
-    const data = await this.#request<{ heartbeat: HeartbeatAnswer }>('heartbeat', HEARTBEAT, { input });
+    const data = await this.#request<HeartbeatMutation>('heartbeat', HEARTBEAT, { input });
     return data.heartbeat;
   }
 
   /** Reads a run's current version and state (after VERSION_CONFLICT); null when it is gone. */
   async flowRun(id: string): Promise<RunVersion | null> {
-    const data = await this.#request<{ flowRun: RunVersion | null }>('flowRun', FLOW_RUN, { id });
+    const data = await this.#request<FlowRunVersionQuery>('flowRun', FLOW_RUN, { id } satisfies FlowRunVersionQueryVariables);
     return data.flowRun;
   }
 
@@ -246,7 +234,7 @@ export class AgentApi {
     agentId: string,
     handlers: { onSignal: (signal: LeaseSignal) => void; onError: (error: Error) => void; onComplete: () => void },
   ): () => void {
-    return this.#client.subscribe<{ leaseSignals: LeaseSignal }>(LEASE_SIGNALS, { agentId }, {
+    return this.#client.subscribe<LeaseSignalsSubscription>(LEASE_SIGNALS, { agentId } satisfies LeaseSignalsSubscriptionVariables, {
       onData: (data) => handlers.onSignal(data.leaseSignals),
       onError: handlers.onError,
       onComplete: handlers.onComplete,
