@@ -80,7 +80,7 @@ export class FlowRunExecution {
     this.flowRunId = claim.flowRun.id;
     this.attempt = claim.flowRun.attempt;
     this.#version = claim.flowRun.version;
-    for (const r of claim.storedResults ?? []) this.#stored.set(`${r.inputsHash} ${r.taskKey}`, { uri: r.uri, sha256: r.sha256, size: r.size });
+    for (const r of claim.storedResults) this.#stored.set(`${r.inputsHash} ${r.taskKey}`, { uri: r.uri, sha256: r.sha256, size: r.size });
     this.#relay = new RunRelay({
       api: deps.api,
       flowRunId: this.flowRunId,
@@ -193,7 +193,7 @@ export class FlowRunExecution {
     try {
       // From the environment only the variables the operator listed: the flow's author picks the names.
       const { secretsFromFile, secretsFromEnv } = this.#deps.config;
-      flowSecrets = resolveFlowSecrets(flowVersion.secrets ?? [], { server: this.#claim.secrets, file: secretsFromFile, env: secretsFromEnvironment(secretsFromEnv, process.env) });
+      flowSecrets = resolveFlowSecrets(flowVersion.secrets, { server: this.#claim.secrets, file: secretsFromFile, env: secretsFromEnvironment(secretsFromEnv, process.env) });
     } catch (error) {
       // Nothing runs without the secrets it declared: failing here is clearer than failing inside.
       await this.#finish({ state: 'FAILED', reason: 'missing-secret', message: coerceError(error).message, exitCode: null, signal: null });
@@ -326,7 +326,7 @@ export class FlowRunExecution {
    * (masked like every other), its writes relayed for lineage.
    */
   #dataHandler(service: DataService, redact: Masker) {
-    const outputKey = this.#claim.outputKey ?? this.flowRunId;
+    const outputKey = this.#claim.outputKey;
     return (operation: string, args: Record<string, unknown>, taskKey: string | null, signal: AbortSignal): Promise<unknown> => {
       const data = service.forRun({
         flowRunId: this.flowRunId,
