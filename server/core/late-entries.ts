@@ -5,6 +5,7 @@
 // NOT_FOUND, the answer for a run that does not exist. Entries are stored marked late and never
 // change the run's state; task runs move only by the rule in store/late-entries-store.ts.
 import { FluxoError } from '../../common/errors.js';
+import { isTaskRunState, taskRunStates } from '../../contract/states.js';
 import type { Identity } from '../../common/identity.js';
 import type { EventBus } from './events.js';
 import type { LogLineWrite, Store, TaskStateWrite } from '../store/store.js';
@@ -19,7 +20,6 @@ export const MAX_LATE_STATES = 1_000;
 export const MAX_LATE_LINES = 5_000;
 /** Longer lines are cut, as writeLogs cuts them. */
 const MAX_LOG_LINE = 32 * 1024;
-const TASK_STATES = ['RUNNING', 'RETRYING', 'SUCCESS', 'FAILED', 'TIMED_OUT'];
 
 /** deliverLateRunEntries' input, with timestamps already parsed. */
 export interface LateRunEntriesArgs {
@@ -54,7 +54,7 @@ export async function deliverLateRunEntries(deps: { store: Store; events: EventB
     checkString(`taskRunStates[${i}].key`, s.key, 300);
     checkString(`taskRunStates[${i}].taskName`, s.taskName, 200);
     checkInt(`taskRunStates[${i}].attempt`, s.attempt, 1, 10_000, 1);
-    if (!TASK_STATES.includes(s.state)) bad(`taskRunStates[${i}].state ${s.state} is not one of ${TASK_STATES.join(', ')}`);
+    if (!isTaskRunState(s.state)) bad(`taskRunStates[${i}].state ${s.state} is not one of ${taskRunStates.join(', ')}`);
     checkTaskResult(s);
   });
   const agent = await deps.store.getAgent(identity.tenant, args.agentId);

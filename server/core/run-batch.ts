@@ -2,6 +2,7 @@
 // setTaskRunStates, writeLogs and recordMaterializations check theirs (same codes, same limits),
 // all before anything is written: one bad entry refuses the whole write, state included.
 import { FluxoError } from '../../common/errors.js';
+import { isTaskRunState, taskRunStates } from '../../contract/states.js';
 import type { LogLineWrite, RunBatchWrite, TaskStateWrite } from '../store/store.js';
 import { checkMaterialization, MAX_MATERIALIZATIONS, type MaterializationInput } from './lineage.js';
 import { checkTaskResult } from './task-result-input.js';
@@ -13,7 +14,6 @@ export const MAX_BATCH_STATES = 1_000;
 export const MAX_BATCH_LINES = 5_000;
 /** Longer lines are cut, as writeLogs cuts them. */
 const MAX_LOG_LINE = 32 * 1024;
-const TASK_STATES = ['RUNNING', 'RETRYING', 'SUCCESS', 'FAILED', 'TIMED_OUT'];
 
 /** RunBatchInput with timestamps already parsed (the resolver's part). */
 export interface RunBatchArgs {
@@ -46,7 +46,7 @@ export function checkRunBatch(batch: RunBatchArgs): RunBatchWrite {
     checkString(`${at}.key`, s.key, 300);
     checkString(`${at}.taskName`, s.taskName, 200);
     checkInt(`${at}.attempt`, s.attempt, 1, 10_000, 1);
-    if (!TASK_STATES.includes(s.state)) bad(`${at}.state ${s.state} is not one of ${TASK_STATES.join(', ')}`);
+    if (!isTaskRunState(s.state)) bad(`${at}.state ${s.state} is not one of ${taskRunStates.join(', ')}`);
     checkTaskResult(s);
   });
   const materializations = items.map((item, i) => {

@@ -1,6 +1,7 @@
 // What a restarted agent delivers from its on-disk spool for an attempt it held
 // (deliverLateRunEntries; server/core/late-entries.ts checks the input). One store operation, in one
 // transaction per dialect (sqlite/late-entries.ts, postgres/late-entries.ts).
+import { finalTaskRunStates } from '../../contract/states.js';
 import type { LogRecord } from './records.js';
 import type { LogLineWrite, TaskStateWrite } from './store.js';
 
@@ -29,7 +30,7 @@ export interface LateEntriesResult {
 export const LATE_BATCH_PREFIX = 'late:';
 
 /** Task states that end a task run's attempt (a late state never moves a task run out of one). */
-export const FINAL_TASK_STATES: ReadonlySet<string> = new Set(['SUCCESS', 'FAILED', 'TIMED_OUT']);
+export const FINAL_TASK_STATES: ReadonlySet<string> = new Set(finalTaskRunStates);
 
 /**
  * Whether a late task state moves its task run (or only joins its history): a task run that does
