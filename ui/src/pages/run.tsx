@@ -2,6 +2,7 @@
 // why it failed, its logs live over the flowRunLogs subscription, and what the viewer's role may do
 // about it (cancel, restart, re-run).
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { restartableStates } from '../../../contract/states.js';
 import { ApiError, gql, subscribe } from '../api';
 import { ErrorBox, Labels, Loading, PageHeader, StateBadge } from '../components/common';
 import { Gantt } from '../components/gantt';
@@ -64,7 +65,7 @@ interface LogLine {
 
 const BAD = new Set(['FAILED', 'CRASHED', 'TIMED_OUT']);
 const CANCELLABLE = new Set(['SCHEDULED', 'SUBMITTED', 'RUNNING']);
-const RESTARTABLE = new Set(['FAILED', 'CRASHED', 'TIMED_OUT', 'CANCELLED']);
+const RESTARTABLE: ReadonlySet<string> = new Set(restartableStates);
 /** Lines kept in the page; older ones are dropped (the CLI's `fluxo logs` reads them all). */
 const MAX_LINES = 20_000;
 
