@@ -154,14 +154,19 @@ async function fluxoOperations(): Promise<{ where: string; document: string }[]>
       const literals = [...text.matchAll(/const (\w+) = \/\* GraphQL \*\/ `([^`]*)`/g)];
       if (literals.length === 0) continue;
       const module = (await import(path)) as Record<string, unknown>;
-      // `${FIELDS}` in a literal: the module's export, or a plain string constant of the same file.
+      const fragments = new Map(literals.map(([, name, literal]) => [name!, literal!]));
+      // `${FIELDS}` in a literal: a fragment literal of the same file, the module's export, or a plain string constant.
       const constant = (name: string): string => {
+        const fragment = fragments.get(name);
+        if (fragment !== undefined) return fragment.replace(/\$\{(\w+)\}/g, (_, inner: string) => constant(inner));
         if (typeof module[name] === 'string') return module[name];
         const match = new RegExp(`const ${name} = (['"\`])([^'"\`$]*)\\1`).exec(text);
         if (!match) throw new Error(`${relative(repoRoot, path)}: cannot evaluate \${${name}}; make it a string constant or export it`);
         return match[2]!;
       };
       for (const [, name, literal] of literals) {
+        // A fragment is checked inside the operations that spread it.
+        if (/^\s*fragment\s/.test(literal!)) continue;
         const document = literal!.replace(/\$\{(\w+)\}/g, (_, inner: string) => constant(inner));
         found.push({ where: `${relative(repoRoot, path)} ${name}`, document });
       }

@@ -36,5 +36,5 @@ export async function recordLogLines(tx: Executor, tenant: string, flowRunId: st
     ORDER BY l.n
     RETURNING id`);
   const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
-  return stored.map((line, i) => ({ id: sorted[i]!, tenant, flowRunId, ...line }));
+  return stored.map((line, i) => ({ id: sorted[i]!, tenant, flowRunId, ...line, late: false }));
 }

@@ -356,7 +356,7 @@ export function recordLogLines(db: Database, tenant: string, flowRunId: string, 
   );
   return lines.map((line) => {
     const id = Number(insert.run(tenant, flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp).lastInsertRowid);
-    return { id, tenant, flowRunId, ...line };
+    return { id, tenant, flowRunId, ...line, late: false };
   });
 }
 
