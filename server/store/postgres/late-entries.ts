@@ -6,6 +6,7 @@ import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
 import { LATE_BATCH_PREFIX, FINAL_TASK_STATES, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
 import type { PgDatabase } from './database.js';
+import { insertLogLines } from './logs.js';
 import { pgText } from './rows.js';
 import { NOW_MS, sql } from './sql.js';
 
@@ -57,24 +58,7 @@ export async function deliverLateEntries(db: PgDatabase, tenant: string, write: 
         VALUES (${tenant}, ${write.flowRunId}, ${taskRunId}, ${existing?.state ?? null}::text, ${s.state}, ${message}::text,
           ${write.actor}, ${s.attempt}::integer, ${now}::bigint, true)`);
     }
-    if (write.lines.length === 0) return { recorded: write.states.length, lines: [] };
-    const stored = write.lines.map((line) => ({
-      taskRunKey: pgText(line.taskRunKey),
-      level: line.level,
-      stream: pgText(line.stream),
-      message: pgText(line.message),
-      timestamp: Math.trunc(line.timestamp),
-    }));
-    // One insert for the whole batch; identity values follow the ORDER BY, so sorted ids match lines.
-    const ids = await tx.rows<{ id: number }>(sql`
-      INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp, late)
-      SELECT ${tenant}::text, ${write.flowRunId}::text, l.task_run_key, l.level, l.stream, l.message, l.timestamp, true
-      FROM unnest(${stored.map((l) => l.taskRunKey)}::text[], ${stored.map((l) => l.level)}::text[], ${stored.map((l) => l.stream)}::text[],
-        ${stored.map((l) => l.message)}::text[], ${stored.map((l) => l.timestamp)}::bigint[]) WITH ORDINALITY AS l(task_run_key, level, stream, message, timestamp, n)
-      ORDER BY l.n
-      RETURNING id`);
-    const sorted = ids.map((r) => Number(r.id)).sort((a, b) => a - b);
-    const lines = stored.map((line, i) => ({ id: sorted[i]!, tenant, flowRunId: write.flowRunId, ...line, late: true }));
+    const lines = await insertLogLines(tx, tenant, write.flowRunId, write.lines, true);
     return { recorded: write.states.length + lines.length, lines };
   });
 }

@@ -20,6 +20,12 @@ export async function recordLogLines(tx: Executor, tenant: string, flowRunId: st
   const fresh = await tx.row(sql`
     INSERT INTO log_batches (flow_run_id, batch_id) VALUES (${flowRunId}, ${pgText(batchId)}) ON CONFLICT DO NOTHING RETURNING 1 AS fresh`);
   if (!fresh || lines.length === 0) return [];
+  return insertLogLines(tx, tenant, flowRunId, lines, false);
+}
+
+/** Inserts lines as they are (the caller checked the batch id); `late` for a restarted agent's spool (late-entries.ts). */
+export async function insertLogLines(tx: Executor, tenant: string, flowRunId: string, lines: LogLineWrite[], late: boolean): Promise<LogRecord[]> {
+  if (lines.length === 0) return [];
   const stored = lines.map((line) => ({
     taskRunKey: pgText(line.taskRunKey),
     level: line.level,
@@ -29,12 +35,12 @@ export async function recordLogLines(tx: Executor, tenant: string, flowRunId: st
   }));
   // One insert for the whole batch; identity values follow the ORDER BY, so sorted ids match lines.
   const ids = await tx.rows<{ id: number }>(sql`
-    INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp)
-    SELECT ${tenant}::text, ${flowRunId}::text, l.task_run_key, l.level, l.stream, l.message, l.timestamp
+    INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp, late)
+    SELECT ${tenant}::text, ${flowRunId}::text, l.task_run_key, l.level, l.stream, l.message, l.timestamp, ${late}::boolean
     FROM unnest(${stored.map((l) => l.taskRunKey)}::text[], ${stored.map((l) => l.level)}::text[], ${stored.map((l) => l.stream)}::text[],
       ${stored.map((l) => l.message)}::text[], ${stored.map((l) => l.timestamp)}::bigint[]) WITH ORDINALITY AS l(task_run_key, level, stream, message, timestamp, n)
     ORDER BY l.n
     RETURNING id`);
-  const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
-  return stored.map((line, i) => ({ id: sorted[i]!, tenant, flowRunId, ...line, late: false }));
+  const sorted = ids.map((r) => Number(r.id)).sort((a, b) => a - b);
+  return stored.map((line, i) => ({ id: sorted[i]!, tenant, flowRunId, ...line, late }));
 }

@@ -5,8 +5,8 @@ import type { Database } from 'better-sqlite3';
 import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
 import { LATE_BATCH_PREFIX, FINAL_TASK_STATES, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
-import type { LogRecord } from '../records.js';
 import { NOW_MS } from './rows.js';
+import { insertLogLines } from './run-writes.js';
 import { statement } from './statements.js';
 
 /** Stores a late batch (LateEntriesStore semantics: store.ts deliverLateEntries). */
@@ -53,12 +53,7 @@ export function deliverLateEntries(db: Database, tenant: string, write: LateEntr
       }
       transition.run(tenant, write.flowRunId, taskRunId, existing?.state ?? null, s.state, s.message, write.actor, s.attempt, now);
     }
-    const insert = statement(db,
-      'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp, late) VALUES (?, ?, ?, ?, ?, ?, ?, 1)');
-    const lines: LogRecord[] = write.lines.map((line) => {
-      const id = Number(insert.run(tenant, write.flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp).lastInsertRowid);
-      return { id, tenant, flowRunId: write.flowRunId, ...line, late: true };
-    });
+    const lines = insertLogLines(db, tenant, write.flowRunId, write.lines, true);
     return { recorded: write.states.length + lines.length, lines };
   }).immediate();
 }

@@ -351,12 +351,17 @@ export function writeLogs(db: Database, tenant: string, flowRunId: string, lease
 export function recordLogLines(db: Database, tenant: string, flowRunId: string, batchId: string, lines: LogLineWrite[]): LogRecord[] {
   const fresh = statement(db, 'INSERT OR IGNORE INTO log_batches (flow_run_id, batch_id) VALUES (?, ?)').run(flowRunId, batchId).changes === 1;
   if (!fresh) return [];
-  const insert = statement(db, 
-    'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  return insertLogLines(db, tenant, flowRunId, lines, false);
+}
+
+/** Inserts lines as they are (the caller checked the batch id); `late` for a restarted agent's spool (late-entries.ts). */
+export function insertLogLines(db: Database, tenant: string, flowRunId: string, lines: LogLineWrite[], late: boolean): LogRecord[] {
+  const insert = statement(db,
+    'INSERT INTO logs (tenant, flow_run_id, task_run_key, level, stream, message, timestamp, late) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   return lines.map((line) => {
-    const id = Number(insert.run(tenant, flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp).lastInsertRowid);
-    return { id, tenant, flowRunId, ...line, late: false };
+    const id = Number(insert.run(tenant, flowRunId, line.taskRunKey, line.level, line.stream, line.message, line.timestamp, late ? 1 : 0).lastInsertRowid);
+    return { id, tenant, flowRunId, ...line, late };
   });
 }
 
