@@ -61,11 +61,7 @@ describe.each(adapters)('lineage on $name', ({ open }) => {
     onCleanup(() => store.close());
     const api = await startTestServer({ store: store });
     const call = async (identity: Identity, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLBody> => (await api.graphql(identity, query, variables)).body;
-    const data = async <T,>(identity: Identity, query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-      const body = await call(identity, query, variables);
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data as T;
-    };
+    const data = <T,>(identity: Identity, query: string, variables: Record<string, unknown> = {}): Promise<T> => api.data<T>(identity, query, variables);
     await data(developer, `mutation ($input: RegisterFlowInput!) { registerFlow(input: $input) { created } }`, {
       input: { project: 'production', name: 'pib', storageUri: 'file:///bundles/pib.mjs', sha256: createHash('sha256').update('pib').digest('hex'), size: 100, entrypoint: 'flow', retries: 1, retryDelaySeconds: 0 },
     });

@@ -29,6 +29,8 @@ export interface TestServer {
   secret: Uint8Array;
   /** POSTs one operation as `identity`: the status and the body apart. */
   graphql(identity: Identity, query: string, variables?: Record<string, unknown>, requestId?: string): Promise<{ status: number; body: GraphQLBody }>;
+  /** POSTs one operation as `identity` and answers its data; errors throw (for a test's setup steps). */
+  data<T>(identity: Identity, query: string, variables?: Record<string, unknown>): Promise<T>;
   /** POSTs one operation as `identity`: the body with its status. */
   post(identity: Identity, query: string, variables?: Record<string, unknown>): Promise<Answer>;
   /** POSTs any body as `identity` (a batch, malformed JSON); a JSON array comes back as it is. */
@@ -77,6 +79,12 @@ export async function startTestServer(options: Partial<ServerOptions> = {}): Pro
     async graphql(identity, query, variables = {}, requestId) {
       const { status, body } = await request('/graphql', await as(identity, requestId), JSON.stringify({ query, variables }));
       return { status, body: body as GraphQLBody };
+    },
+    async data<T>(identity: Identity, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+      const { body } = await request('/graphql', await as(identity), JSON.stringify({ query, variables }));
+      const answer = body as GraphQLBody;
+      if (answer.errors) throw new Error(JSON.stringify(answer.errors));
+      return answer.data as T;
     },
     postRaw,
     post: async (identity, query, variables = {}) => (await postRaw(identity, JSON.stringify({ query, variables }))) as Answer,
