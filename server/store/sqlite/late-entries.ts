@@ -6,7 +6,7 @@ import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
 import { LATE_BATCH_PREFIX, FINAL_TASK_STATES, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
 import { NOW_MS } from './rows.js';
-import { insertLogLines } from './run-writes.js';
+import { insertLogLines, insertTaskRun, updateTaskRun } from './run-writes.js';
 import { statement } from './statements.js';
 
 /** Stores a late batch (LateEntriesStore semantics: store.ts deliverLateEntries). */
@@ -36,21 +36,8 @@ export function deliverLateEntries(db: Database, tenant: string, write: LateEntr
       const existing = select.get(write.flowRunId, s.key) as { id: string; state: string } | undefined;
       const final = FINAL_TASK_STATES.has(s.state);
       const taskRunId = existing?.id ?? newId();
-      if (!existing) {
-        statement(db,
-          `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
-             result_uri, result_sha256, result_size, inputs_hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(taskRunId, tenant, write.flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null,
-          s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null, s.inputsHash ?? null);
-      } else if (lateStateApplies(existing.state, run.attempt, write.attempt)) {
-        statement(db,
-          `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END,
-             result_uri = ?, result_sha256 = ?, result_size = ?, inputs_hash = ?
-           WHERE id = ?`,
-        ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null,
-          s.inputsHash ?? null, taskRunId);
-      }
+      if (!existing) insertTaskRun(db, taskRunId, tenant, write.flowRunId, s, final, now);
+      else if (lateStateApplies(existing.state, run.attempt, write.attempt)) updateTaskRun(db, taskRunId, s, final, now);
       transition.run(tenant, write.flowRunId, taskRunId, existing?.state ?? null, s.state, s.message, write.actor, s.attempt, now);
     }
     const lines = insertLogLines(db, tenant, write.flowRunId, write.lines, true);

@@ -302,6 +302,26 @@ export function setTaskRunStates(
   }).immediate();
 }
 
+/** A task run's first state (live, or late from a restarted agent's spool: late-entries.ts). */
+export function insertTaskRun(db: Database, taskRunId: string, tenant: string, flowRunId: string, s: TaskStateWrite, final: boolean, now: number): void {
+  statement(db,
+    `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
+       result_uri, result_sha256, result_size, inputs_hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex ?? null, s.state, s.message ?? null, s.attempt, now, final ? now : null,
+    s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null, s.inputsHash ?? null);
+}
+
+/** A task run's next state. */
+export function updateTaskRun(db: Database, taskRunId: string, s: TaskStateWrite, final: boolean, now: number): void {
+  statement(db,
+    `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END,
+       result_uri = ?, result_sha256 = ?, result_size = ?, inputs_hash = ?
+     WHERE id = ?`,
+  ).run(s.state, s.message ?? null, s.attempt, final ? 1 : 0, now, s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null,
+    s.inputsHash ?? null, taskRunId);
+}
+
 /**
  * Records task states of a run whose lease the caller checked, inside the caller's transaction.
  * With a `batchId`, once per (run, batchId): a repeat records nothing and answers 0.
@@ -318,20 +338,10 @@ export function recordTaskStates(db: Database, tenant: string, flowRunId: string
     let taskRunId: string;
     if (!existing) {
       taskRunId = newId();
-      statement(db, 
-        `INSERT INTO task_runs (id, tenant, flow_run_id, key, task_name, map_index, state, state_message, attempts, started_at, ended_at,
-           result_uri, result_sha256, result_size, inputs_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(taskRunId, tenant, flowRunId, s.key, s.taskName, s.mapIndex, s.state, s.message, s.attempt, now, final ? now : null,
-        s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null, s.inputsHash ?? null);
+      insertTaskRun(db, taskRunId, tenant, flowRunId, s, final, now);
     } else {
       taskRunId = existing.id;
-      statement(db, 
-        `UPDATE task_runs SET state = ?, state_message = ?, attempts = MAX(attempts, ?), ended_at = CASE WHEN ? THEN ? ELSE NULL END,
-           result_uri = ?, result_sha256 = ?, result_size = ?, inputs_hash = ?
-         WHERE id = ?`,
-      ).run(s.state, s.message, s.attempt, final ? 1 : 0, now, s.result?.uri ?? null, s.result?.sha256 ?? null, s.result?.size ?? null,
-        s.inputsHash ?? null, taskRunId);
+      updateTaskRun(db, taskRunId, s, final, now);
     }
     recordTransition(db, {
       tenant, flowRunId, taskRunId, from: existing?.state ?? null, to: s.state, message: s.message, actor, attempt: s.attempt, at: now,
