@@ -5,21 +5,18 @@
 // NOT_FOUND, the answer for a run that does not exist. Entries are stored marked late and never
 // change the run's state; task runs move only by the rule in store/late-entries-store.ts.
 import { FluxoError } from '../../common/errors.js';
-import { isTaskRunState, taskRunStates } from '../../contract/states.js';
 import type { Identity } from '../../common/identity.js';
 import type { EventBus } from './events.js';
 import type { LogLineWrite, Store, TaskStateWrite } from '../store/store.js';
 import { agentNotFound } from './agent-names.js';
+import { checkTaskState, clipLogLines } from './agent-entries.js';
 import { actorOf, authorize } from './authorize.js';
-import { checkTaskResult } from './task-result-input.js';
 import { checkInt, checkString } from './validate-input.js';
 
 /** Task states per late batch (LateRunEntriesInput.taskRunStates). */
 export const MAX_LATE_STATES = 1_000;
 /** Log lines per late batch (LateRunEntriesInput.logLines). */
 export const MAX_LATE_LINES = 5_000;
-/** Longer lines are cut, as writeLogs cuts them. */
-const MAX_LOG_LINE = 32 * 1024;
 
 /** deliverLateRunEntries' input, with timestamps already parsed. */
 export interface LateRunEntriesArgs {
@@ -50,16 +47,10 @@ export async function deliverLateRunEntries(deps: { store: Store; events: EventB
   if (args.states.length > MAX_LATE_STATES) bad(`taskRunStates: at most ${MAX_LATE_STATES.toLocaleString('en')} per batch, got ${args.states.length}`);
   if (args.lines.length > MAX_LATE_LINES) bad(`logLines: at most ${MAX_LATE_LINES.toLocaleString('en')} per batch, got ${args.lines.length}`);
   if (args.states.length === 0 && args.lines.length === 0) bad('a late batch needs at least one task state or log line');
-  args.states.forEach((s, i) => {
-    checkString(`taskRunStates[${i}].key`, s.key, 300);
-    checkString(`taskRunStates[${i}].taskName`, s.taskName, 200);
-    checkInt(`taskRunStates[${i}].attempt`, s.attempt, 1, 10_000, 1);
-    if (!isTaskRunState(s.state)) bad(`taskRunStates[${i}].state ${s.state} is not one of ${taskRunStates.join(', ')}`);
-    checkTaskResult(s);
-  });
+  args.states.forEach((s, i) => checkTaskState(s, (name) => `taskRunStates[${i}].${name}`, `taskRunStates[${i}].state`));
   const agent = await deps.store.getAgent(identity.tenant, args.agentId);
   if (!agent || agent.subject !== identity.subject) throw agentNotFound(args.agentId);
-  const lines = args.lines.map((line) => ({ ...line, message: line.message.length > MAX_LOG_LINE ? `${line.message.slice(0, MAX_LOG_LINE)}…` : line.message }));
+  const lines = clipLogLines(args.lines);
   const result = await deps.store.deliverLateEntries(identity.tenant, {
     agentId: agent.id,
     subject: identity.subject,

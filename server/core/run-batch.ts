@@ -2,18 +2,15 @@
 // setTaskRunStates, writeLogs and recordMaterializations check theirs (same codes, same limits),
 // all before anything is written: one bad entry refuses the whole write, state included.
 import { FluxoError } from '../../common/errors.js';
-import { isTaskRunState, taskRunStates } from '../../contract/states.js';
 import type { LogLineWrite, RunBatchWrite, TaskStateWrite } from '../store/store.js';
+import { checkTaskState, clipLogLines } from './agent-entries.js';
 import { checkMaterialization, MAX_MATERIALIZATIONS, type MaterializationInput } from './lineage.js';
-import { checkTaskResult } from './task-result-input.js';
-import { checkInt, checkString } from './validate-input.js';
+import { checkString } from './validate-input.js';
 
 /** Task states per batch (RunBatchInput.taskRunStates). */
 export const MAX_BATCH_STATES = 1_000;
 /** Log lines per batch (RunBatchInput.logLines), as writeLogs. */
 export const MAX_BATCH_LINES = 5_000;
-/** Longer lines are cut, as writeLogs cuts them. */
-const MAX_LOG_LINE = 32 * 1024;
 
 /** RunBatchInput with timestamps already parsed (the resolver's part). */
 export interface RunBatchArgs {
@@ -41,14 +38,7 @@ export function checkRunBatch(batch: RunBatchArgs): RunBatchWrite {
   if (states.length > MAX_BATCH_STATES) bad(`batch.taskRunStates: at most ${MAX_BATCH_STATES.toLocaleString('en')} per batch, got ${states.length}`);
   if (lines.length > MAX_BATCH_LINES) bad(`batch.logLines: at most ${MAX_BATCH_LINES.toLocaleString('en')} per batch, got ${lines.length}`);
   if (items.length > MAX_MATERIALIZATIONS) bad(`batch.materializations: at most ${MAX_MATERIALIZATIONS} writes per batch, got ${items.length}`);
-  states.forEach((s, i) => {
-    const at = `batch.taskRunStates[${i}]`;
-    checkString(`${at}.key`, s.key, 300);
-    checkString(`${at}.taskName`, s.taskName, 200);
-    checkInt(`${at}.attempt`, s.attempt, 1, 10_000, 1);
-    if (!isTaskRunState(s.state)) bad(`${at}.state ${s.state} is not one of ${taskRunStates.join(', ')}`);
-    checkTaskResult(s);
-  });
+  states.forEach((s, i) => checkTaskState(s, (name) => `batch.taskRunStates[${i}].${name}`, `batch.taskRunStates[${i}].state`));
   const materializations = items.map((item, i) => {
     try {
       return checkMaterialization(item, i);
@@ -61,7 +51,7 @@ export function checkRunBatch(batch: RunBatchArgs): RunBatchWrite {
   return {
     batchId,
     states: [...states],
-    lines: lines.map((line) => ({ ...line, message: line.message.length > MAX_LOG_LINE ? `${line.message.slice(0, MAX_LOG_LINE)}…` : line.message })),
+    lines: clipLogLines(lines),
     materializations,
   };
 }

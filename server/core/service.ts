@@ -7,11 +7,11 @@
 // `store` (scripts/check-boundaries.mjs); leader services (server/services/) use it directly.
 import { createHash } from 'node:crypto';
 import { FluxoError } from '../../common/errors.js';
-import { isTaskRunState, taskRunStates } from '../../contract/states.js';
 import type { Identity } from '../../common/identity.js';
 import type { AgentRecord, FlowRecord, FlowRunRecord, FlowVersionRecord, LogRecord } from '../store/records.js';
 import type { Claim, HeartbeatResult, LogLineWrite, Store, TaskStateWrite } from '../store/store.js';
 import { agentNameTaken, agentNotFound, checkSubject } from './agent-names.js';
+import { checkTaskState, clipLogLines } from './agent-entries.js';
 import { actorOf, authorize } from './authorize.js';
 import { EventBus } from './events.js';
 import { concurrencySettings, type ConcurrencyArgs } from './limits.js';
@@ -23,7 +23,6 @@ import { LogIds } from './log-ids.js';
 import { leasedStates } from './transitions.js';
 import { checkInt, checkLabels, checkName, checkOptionalInt, checkSecretNames, checkStoragePlace, checkStorageUri, checkString, parseDateTime } from './validate-input.js';
 import { StorageRoots } from '../../storage/storage-location.js';
-import { checkTaskResult } from './task-result-input.js';
 import { checkRunBatch, type RunBatchArgs } from './run-batch.js';
 import { AgentReads } from './agent-reads.js';
 import { AuditReads } from './audit-reads.js';
@@ -85,7 +84,6 @@ export interface CreateFlowRunArgs {
 }
 
 const MAX_BUNDLE_BYTES = 512 * 1024 * 1024;
-const MAX_LOG_LINE = 32 * 1024;
 const DEFAULT_SCHEMA = { type: 'object', properties: {}, additionalProperties: false };
 
 export class FluxoService {
@@ -363,15 +361,7 @@ export class FluxoService {
     authorize(identity, 'agentWork');
     if (args.states.length > 5000) throw new FluxoError('BAD_USER_INPUT', 'at most 5,000 task states per call');
     const batchId = args.batchId == null ? null : checkString('batchId', args.batchId, 100);
-    for (const s of args.states) {
-      checkString('task key', s.key, 300);
-      checkString('taskName', s.taskName, 200);
-      checkInt('attempt', s.attempt, 1, 10_000, 1);
-      if (!isTaskRunState(s.state)) {
-        throw new FluxoError('BAD_USER_INPUT', `task state ${s.state} is not one of ${taskRunStates.join(', ')}`);
-      }
-      checkTaskResult(s);
-    }
+    for (const s of args.states) checkTaskState(s, (name) => (name === 'key' ? 'task key' : name), 'task state');
     const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
     return this.store.setTaskRunStates(identity.tenant, args.flowRunId, leaseToken, args.states, actorOf(identity), batchId);
   }
@@ -380,7 +370,7 @@ export class FluxoService {
     authorize(identity, 'agentWork');
     if (args.lines.length > 5000) throw new FluxoError('BAD_USER_INPUT', 'at most 5,000 log lines per batch');
     checkString('batchId', args.batchId, 100);
-    const lines = args.lines.map((line) => ({ ...line, message: line.message.length > MAX_LOG_LINE ? `${line.message.slice(0, MAX_LOG_LINE)}…` : line.message }));
+    const lines = clipLogLines(args.lines);
     const leaseToken = this.storeLeaseOf(identity, args.leaseToken);
     const stored = await this.store.writeLogs(identity.tenant, args.flowRunId, leaseToken, args.batchId, lines);
     if (stored.length > 0) this.events.emit('run:logs', args.flowRunId, stored);

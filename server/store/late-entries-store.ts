@@ -1,7 +1,7 @@
 // What a restarted agent delivers from its on-disk spool for an attempt it held
 // (deliverLateRunEntries; server/core/late-entries.ts checks the input). One store operation, in one
 // transaction per dialect (sqlite/late-entries.ts, postgres/late-entries.ts).
-import { finalTaskRunStates } from '../../contract/states.js';
+import { isFinalTaskRunState } from '../../contract/states.js';
 import type { LogRecord } from './records.js';
 import type { LogLineWrite, TaskStateWrite } from './store.js';
 
@@ -29,9 +29,6 @@ export interface LateEntriesResult {
 /** Prefix of late batch ids in log_batches: an agent's writeLogs ids are UUIDs, so they never meet. */
 export const LATE_BATCH_PREFIX = 'late:';
 
-/** Task states that end a task run's attempt (a late state never moves a task run out of one). */
-export const FINAL_TASK_STATES: ReadonlySet<string> = new Set(finalTaskRunStates);
-
 /**
  * Whether a late task state moves its task run (or only joins its history): a task run that does
  * not exist yet is created, since no later attempt touched it; an existing one moves only while
@@ -40,7 +37,7 @@ export const FINAL_TASK_STATES: ReadonlySet<string> = new Set(finalTaskRunStates
  */
 export function lateStateApplies(existingState: string | null, runAttempt: number, lateAttempt: number): boolean {
   if (existingState === null) return true;
-  return runAttempt === lateAttempt && !FINAL_TASK_STATES.has(existingState);
+  return runAttempt === lateAttempt && !isFinalTaskRunState(existingState);
 }
 
 /** NOT_FOUND for a run or attempt this agent did not hold: the same words whatever the reason. */

@@ -4,7 +4,8 @@
 // (logs.ts). No lease: the attempt's lease died with the agent process that held it.
 import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
-import { LATE_BATCH_PREFIX, FINAL_TASK_STATES, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
+import { isFinalTaskRunState } from '../../../contract/states.js';
+import { LATE_BATCH_PREFIX, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
 import type { PgDatabase } from './database.js';
 import { insertLogLines } from './logs.js';
 import { pgText } from './rows.js';
@@ -36,7 +37,7 @@ export async function deliverLateEntries(db: PgDatabase, tenant: string, write: 
     for (const s of write.states) {
       const key = pgText(s.key);
       const message = pgText(s.message);
-      const final = FINAL_TASK_STATES.has(s.state);
+      const final = isFinalTaskRunState(s.state);
       const existing = await tx.row<{ id: string; state: string }>(sql`SELECT id, state FROM task_runs WHERE flow_run_id = ${write.flowRunId} AND key = ${key}`);
       const taskRunId = existing?.id ?? newId();
       if (!existing) {

@@ -4,7 +4,8 @@
 import type { Database } from 'better-sqlite3';
 import { FluxoError } from '../../../common/errors.js';
 import { newId } from '../../../common/ids.js';
-import { LATE_BATCH_PREFIX, FINAL_TASK_STATES, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
+import { isFinalTaskRunState } from '../../../contract/states.js';
+import { LATE_BATCH_PREFIX, lateNotFoundMessage, lateStateApplies, type LateEntriesResult, type LateEntriesWrite } from '../late-entries-store.js';
 import { NOW_MS } from './rows.js';
 import { insertLogLines, insertTaskRun, updateTaskRun } from './run-writes.js';
 import { statement } from './statements.js';
@@ -34,7 +35,7 @@ export function deliverLateEntries(db: Database, tenant: string, write: LateEntr
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`);
     for (const s of write.states) {
       const existing = select.get(write.flowRunId, s.key) as { id: string; state: string } | undefined;
-      const final = FINAL_TASK_STATES.has(s.state);
+      const final = isFinalTaskRunState(s.state);
       const taskRunId = existing?.id ?? newId();
       if (!existing) insertTaskRun(db, taskRunId, tenant, write.flowRunId, s, final, now);
       else if (lateStateApplies(existing.state, run.attempt, write.attempt)) updateTaskRun(db, taskRunId, s, final, now);
